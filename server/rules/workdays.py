@@ -14,7 +14,8 @@ Rules (the contract every deadline in guanjia follows):
   office (17:30, Asia/Shanghai) on the n-th working day after the start's local date. So an item
   received at 09:00 or at 20:00 on Monday with a 1-day limit is due Tuesday 17:30. ``n = 0``
   means "today": the close of the start day, or of the next working day if it is not one.
-* **Minutes** (the 30-minute call of 专窗吹哨、部门报到) are wall-clock minutes: :func:`add_minutes`.
+* **Minutes** (the 30-minute call of 专窗吹哨、部门报到) are wall-clock minutes:
+  :func:`add_minutes`.
 * **Pauses.** Time for 补正 (supplementing materials), expert review, hearings, etc. is not
   counted (行政许可法 Art. 45). A closed pause costs the working days after the day it began, up to
   and including the day it ended (the day the corrected materials arrive is again a start day,
