@@ -1,0 +1,1 @@
+"""Tests of server.ledger and tools/verify_casefile.py."""
