@@ -1,0 +1,101 @@
+"""Every setting guanjia reads, typed and validated once at start-up.
+
+Settings come from ``GUANJIA_*`` environment variables. The embedded mode (the default, for a
+laptop or a demo) runs on SQLite with an in-database broker; anything else must name its
+secret key explicitly: there is no default secret outside embedded mode.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The typed settings of one guanjia process."""
+
+    mode: str
+    database_url: str
+    secret_key: str
+    broker_url: str
+    result_backend: str | None
+    processes_dir: Path
+    forms_dir: Path
+    instance_dir: Path
+    token_ttl_hours: int
+    max_upload_bytes: int
+    max_xml_bytes: int
+    celery_always_eager: bool
+    smtp_host: str
+    smtp_port: int
+    mail_sender: str
+    checkpoint_key: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.mode == "embedded"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read settings from ``env`` (default ``os.environ``); raises ``ConfigError``."""
+        env = dict(os.environ if env is None else env)
+        mode = env.get("GUANJIA_MODE", "embedded")
+        if mode not in {"embedded", "production", "test"}:
+            raise ConfigError(f"GUANJIA_MODE must be embedded, production or test, not {mode!r}")
+        instance_dir = Path(env.get("GUANJIA_INSTANCE_DIR", str(ROOT / "instance")))
+        database_url = env.get("GUANJIA_DATABASE_URL") or (
+            f"sqlite:///{instance_dir / 'guanjia.sqlite'}" if mode != "production" else ""
+        )
+        if not database_url:
+            raise ConfigError("GUANJIA_DATABASE_URL is required in production")
+        secret_key = env.get("GUANJIA_SECRET_KEY", "")
+        if not secret_key:
+            if mode == "production":
+                raise ConfigError("GUANJIA_SECRET_KEY is required in production")
+            secret_key = secrets.token_hex(32)
+        broker_url = env.get("GUANJIA_BROKER_URL") or (
+            f"sqla+sqlite:///{instance_dir / 'broker.sqlite'}" if mode != "production" else ""
+        )
+        if not broker_url:
+            raise ConfigError("GUANJIA_BROKER_URL is required in production")
+        try:
+            return cls(
+                mode=mode,
+                database_url=database_url,
+                secret_key=secret_key,
+                broker_url=broker_url,
+                result_backend=env.get("GUANJIA_RESULT_BACKEND") or None,
+                processes_dir=Path(env.get("GUANJIA_PROCESSES_DIR", str(ROOT / "processes"))),
+                forms_dir=Path(env.get("GUANJIA_FORMS_DIR", str(ROOT / "forms"))),
+                instance_dir=instance_dir,
+                token_ttl_hours=int(env.get("GUANJIA_TOKEN_TTL_HOURS", "12")),
+                max_upload_bytes=int(env.get("GUANJIA_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
+                max_xml_bytes=int(env.get("GUANJIA_MAX_XML_BYTES", str(5 * 1024 * 1024))),
+                celery_always_eager=_bool(env.get("GUANJIA_CELERY_EAGER"), False),
+                smtp_host=env.get("GUANJIA_SMTP_HOST", "127.0.0.1"),
+                smtp_port=int(env.get("GUANJIA_SMTP_PORT", "8025")),
+                mail_sender=env.get("GUANJIA_MAIL_SENDER", "guanjia@localhost"),
+                checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY", secret_key),
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc

@@ -1,0 +1,183 @@
+"""Reading BPMN/DMN into SpiffWorkflow specs, with the Camunda attributes the library skips.
+
+SpiffWorkflow's ``CamundaParser`` reads ``camunda:formKey`` and ``camunda:properties`` but not
+``camunda:candidateGroups``, ``camunda:assignee`` or ``camunda:dueDate``; the task parsers
+here put those into ``task_spec.extensions`` so diagrams made in Camunda Modeler run as drawn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import (
+    CAMUNDA_MODEL_NS,
+    BusinessRuleTaskParser,
+    UserTaskParser,
+)
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from server.engine.errors import DiagramError
+from server.engine.xml import DEFAULT_MAX_BYTES, parse_xml
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_CAMUNDA_ATTRS = ("formKey", "candidateGroups", "candidateUsers", "assignee", "dueDate",
+                  "priority")
+
+
+def _camunda_attributes(node: etree._Element) -> dict[str, str]:
+    found = {}
+    for attr in _CAMUNDA_ATTRS:
+        value = node.get(f"{{{CAMUNDA_MODEL_NS}}}{attr}")
+        if value is not None:
+            found[attr] = value
+    return found
+
+
+class GuanjiaUserTaskParser(UserTaskParser):
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        extensions: dict[str, Any] = super().parse_extensions(node)
+        extensions.update(_camunda_attributes(self.node if node is None else node))
+        return extensions
+
+
+class GuanjiaBusinessRuleTaskParser(BusinessRuleTaskParser):
+    def create_task(self) -> Any:
+        if self.node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef") is None:
+            # The library raises a bare KeyError here; say what is missing and where.
+            raise ValidationException(
+                "a business rule task needs camunda:decisionRef naming a DMN decision",
+                node=self.node, file_name=self.filename)
+        return super().create_task()
+
+
+class GuanjiaParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (GuanjiaUserTaskParser, UserTask),
+        full_tag("businessRuleTask"): (GuanjiaBusinessRuleTaskParser, BusinessRuleTask),
+    }
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str
+    kind: str  # bpmn | dmn
+    content: str
+    sha256: str
+
+
+@dataclass
+class SpecSet:
+    """Every executable process of one deployment, parsed once and shared by its cases."""
+
+    content_hash: str
+    files: list[SourceFile]
+    specs: dict[str, Any] = field(default_factory=dict)
+    subprocess_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    serialized: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def process_ids(self) -> list[str]:
+        return sorted(self.specs)
+
+
+def file_kind(name: str) -> str:
+    if name.endswith(".bpmn") or name.endswith(".bpmn20.xml"):
+        return "bpmn"
+    if name.endswith(".dmn"):
+        return "dmn"
+    raise DiagramError("only .bpmn and .dmn files can be deployed", file=name)
+
+
+def bundle_hash(files: list[SourceFile]) -> str:
+    digest = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.name):
+        digest.update(f.name.encode() + b"\0" + f.sha256.encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _diagram_error(exc: SpiffWorkflowException, default_file: str | None = None) -> DiagramError:
+    line = getattr(exc, "line_number", None)
+    return DiagramError(
+        str(exc.args[0]) if exc.args else str(exc),
+        file=getattr(exc, "file_name", None) or default_file,
+        line=int(line) if isinstance(line, int) or (isinstance(line, str) and line.isdigit())
+        else None,
+        element_id=getattr(exc, "id", None) or None,
+    )
+
+
+def parse_files(raw: dict[str, bytes | str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> SpecSet:
+    """Parse and validate a set of BPMN/DMN files; raises ``DiagramError`` on the first fault."""
+    if not raw:
+        raise DiagramError("no BPMN or DMN files given")
+    files: list[SourceFile] = []
+    trees: list[tuple[SourceFile, etree._ElementTree]] = []
+    for name, content in sorted(raw.items()):
+        kind = file_kind(name)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        tree = parse_xml(data, name=name, max_bytes=max_bytes)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DiagramError("file is not UTF-8", file=name) from exc
+        source = SourceFile(name, kind, text, hashlib.sha256(data).hexdigest())
+        files.append(source)
+        trees.append((source, tree))
+
+    parser = GuanjiaParser(validator=BpmnValidator())
+    try:
+        for source, tree in trees:
+            if source.kind == "dmn":
+                parser.add_dmn_xml(tree.getroot(), filename=source.name)
+        for source, tree in trees:
+            if source.kind == "bpmn":
+                parser.add_bpmn_xml(tree, filename=source.name)
+        process_ids = parser.get_process_ids()
+        if not process_ids:
+            raise DiagramError("no executable process (isExecutable=\"true\") in the files")
+        spec_set = SpecSet(content_hash=bundle_hash(files), files=files)
+        for process_id in process_ids:
+            spec_set.specs[process_id] = parser.get_spec(process_id)
+            spec_set.subprocess_specs[process_id] = parser.get_subprocess_specs(process_id)
+            node = parser.get_process_parser(process_id).node
+            spec_set.names[process_id] = node.get("name") or process_id
+    except SpiffWorkflowException as exc:
+        raise _diagram_error(exc) from exc
+    except KeyError as exc:
+        raise DiagramError(f"a referenced element is missing: {exc}") from exc
+    connect_multi_instance_merges(spec_set)
+    return spec_set
+
+
+def connect_multi_instance_merges(spec_set: SpecSet) -> None:
+    """Wire each multi-instance body's completion to its parent's merge, up front.
+
+    The library connects ``merge_child`` only when it creates a child; a case restored from
+    storage onto freshly parsed specs would otherwise never see its instances merge and would
+    wait forever.
+    """
+    from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+
+    seen: set[int] = set()
+    all_specs = list(spec_set.specs.values())
+    for subs in spec_set.subprocess_specs.values():
+        all_specs.extend(s for s in subs.values() if s is not None)
+    for spec in all_specs:
+        if id(spec) in seen:
+            continue
+        seen.add(id(spec))
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, MultiInstanceTask):
+                body = spec.task_specs[task_spec.task_spec]
+                if not body.completed_event.is_connected(task_spec.merge_child):
+                    body.completed_event.connect(task_spec.merge_child)

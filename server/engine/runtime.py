@@ -1,0 +1,419 @@
+"""Running cases on SpiffWorkflow and persisting only what each step changed.
+
+A case's state is the library's own serialization cut into pieces: a small envelope (the
+top workflow's attributes), one row per task, and one envelope row per live subprocess. After
+each step the runtime finds the tasks that changed (their ``last_state_change`` moved, they
+are new, or a child of theirs changed) and hands back exactly those rows, so the cost of a step
+does not depend on how long the case has been running.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.task import Task, TaskState
+
+from server.engine import clock
+from server.engine.errors import DiagramError, ScriptError, TaskNotReadyError
+from server.engine.parser import SpecSet
+from server.engine.scripting import make_script_engine
+
+TOP = "top"
+ENVELOPE = "env"
+_ENVELOPE_PREFIX = "w:"
+
+
+class FullDataTaskConverter(TaskConverter):  # type: ignore[misc]
+    """Store each task's whole data, not a delta against its parent.
+
+    The library's delta is relative to the parent's data *at serialization time*; rows written
+    at different steps would then restore inconsistently once a parent's data moved on.
+    """
+
+    def to_dict(self, task: Task) -> dict[str, Any]:
+        return {
+            "id": str(task.id),
+            "parent": str(task._parent) if task._parent is not None else None,
+            "children": [str(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data),
+            "data": self.registry.convert(self.registry.clean(task.data)),
+        }
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[Task] = FullDataTaskConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    # Pitfall 12: dates and decimals raise in the stock registry.
+    registry.register(date, lambda v: {"value": v.isoformat()},
+                      lambda v: date.fromisoformat(v["value"]), typename="date")
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]),
+                      typename="Decimal")
+    return BpmnWorkflowSerializer(registry)
+
+
+@dataclass
+class HumanTask:
+    """A user or manual task as people see it."""
+
+    id: str
+    element_id: str
+    name: str
+    state: str  # ready | completed | cancelled
+    process_id: str
+    lane: str | None = None
+    form_key: str | None = None
+    candidate_groups: list[str] = field(default_factory=list)
+    assignee: str | None = None
+    due_at: datetime | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    documentation: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PendingTimerView:
+    task_id: str
+    element_id: str
+    due_at: datetime
+
+
+@dataclass
+class StepResult:
+    """What one step changed, ready to be written in the step's transaction."""
+
+    envelope: str
+    upserts: list[tuple[str, str, str]]
+    deletes: list[str]
+    human: list[HumanTask]
+    timers: list[PendingTimerView]
+    timers_gone: list[str]
+    events: list[dict[str, Any]]
+    completed: bool
+    data: dict[str, Any]
+
+
+class Runtime:
+    """One live case: the workflow plus the bookkeeping to persist only changes."""
+
+    def __init__(self, workflow: BpmnWorkflow, spec_set: SpecSet, process_id: str) -> None:
+        self.workflow = workflow
+        self.spec_set = spec_set
+        self.process_id = process_id
+        self.known: dict[str, set[UUID]] = {}
+        self.mark = 0.0
+        self.version = 0
+
+    def workflows(self) -> Iterable[tuple[str, Any]]:
+        yield TOP, self.workflow
+        for sp_id, sub in self.workflow.subprocesses.items():
+            yield str(sp_id), sub
+
+
+def _task_name(task: Task) -> str:
+    spec = task.task_spec
+    return str(getattr(spec, "bpmn_name", None) or spec.name)
+
+
+def _is_human(task: Task) -> bool:
+    return bool(getattr(task.task_spec, "manual", False))
+
+
+class Engine:
+    """The engine boundary: start, restore, step and describe cases."""
+
+    def __init__(self) -> None:
+        clock.install()
+        self.serializer = _make_serializer()
+        self.registry = self.serializer.registry
+        self._wf_converter = self.registry.convert_from_dict[
+            self.registry.typenames[BpmnWorkflow]].args[0].__self__
+        self._typenames = self.registry.typenames
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def start(self, spec_set: SpecSet, process_id: str,
+              data: dict[str, Any]) -> tuple[Runtime, StepResult]:
+        """Create and run a case until it waits; raises ``ScriptError`` or ``DiagramError``."""
+        if process_id not in spec_set.specs:
+            raise DiagramError(f"process {process_id!r} is not deployed")
+        workflow = BpmnWorkflow(spec_set.specs[process_id],
+                                spec_set.subprocess_specs[process_id],
+                                script_engine=make_script_engine())
+        runtime = Runtime(workflow, spec_set, process_id)
+        start = workflow.task_tree
+        # The start form's data is the case's first data.
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        start.data.update(data)
+        return runtime, self._step(runtime, lambda: self._advance(runtime))
+
+    def restore(self, spec_set: SpecSet, process_id: str, envelope: str,
+                rows: Iterable[tuple[str, str, str]], version: int) -> Runtime:
+        """Rebuild a live case from its envelope and rows (id, workflow, body)."""
+        env = json.loads(envelope)
+        top_tasks: dict[str, Any] = {}
+        sub_tasks: dict[str, dict[str, Any]] = {}
+        sub_envs: dict[str, dict[str, Any]] = {}
+        for row_id, wf_key, body in rows:
+            if wf_key == ENVELOPE:
+                sub_envs[row_id[len(_ENVELOPE_PREFIX):]] = json.loads(body)
+            elif wf_key == TOP:
+                top_tasks[row_id] = json.loads(body)
+            else:
+                sub_tasks.setdefault(wf_key, {})[row_id] = json.loads(body)
+        conv = self._wf_converter
+        workflow = BpmnWorkflow(spec_set.specs[process_id], spec_set.subprocess_specs[process_id],
+                                script_engine=make_script_engine(), deserializing=True)
+        workflow.tasks = conv.mapping_from_dict(top_tasks, UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(env["root"]))
+        conv.set_default_attributes(workflow, dict(env))
+        subs = {sp_id: {**sp_env, "tasks": sub_tasks.get(sp_id, {})}
+                for sp_id, sp_env in sub_envs.items()}
+        conv.subprocesses_from_dict(subs, workflow)
+        workflow.bpmn_events = self.registry.restore(env.get("bpmn_events", []))
+        runtime = Runtime(workflow, spec_set, process_id)
+        runtime.known = {key: set(wf.tasks) for key, wf in runtime.workflows()}
+        runtime.mark = time.time()
+        runtime.version = version
+        return runtime
+
+    # ---- steps -----------------------------------------------------------------------
+    def complete(self, runtime: Runtime, task_id: str, data: dict[str, Any]) -> StepResult:
+        """Complete a ready human task with submitted data and run on until the case waits."""
+        task = self.find_ready_human_task(runtime, task_id)
+
+        def act() -> None:
+            # Pitfall 8: assign submitted values ourselves instead of the library's form merge.
+            task.data.update(data)
+            task.run()
+            self._advance(runtime)
+
+        return self._step(runtime, act)
+
+    def advance(self, runtime: Runtime) -> StepResult:
+        """Fire timers that are due by the engine clock and run on."""
+        return self._step(runtime, lambda: self._advance(runtime))
+
+    def send_message(self, runtime: Runtime, name: str, payload: dict[str, Any]) -> StepResult:
+        """Deliver a BPMN message (e.g. termination) to the case; raises ``TaskNotReadyError``."""
+        waiting = {getattr(e.event_definition, "name", None) for e in
+                   runtime.workflow.waiting_events()}
+        if name not in waiting:
+            raise TaskNotReadyError(f"the case is not waiting for message {name!r}")
+
+        def act() -> None:
+            runtime.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload))
+            self._advance(runtime)
+
+        return self._step(runtime, act)
+
+    def _advance(self, runtime: Runtime) -> None:
+        workflow = runtime.workflow
+        # Pitfall 2: one refresh leaves a fired boundary event READY with its path not run.
+        for _ in range(20):
+            before = time.time()
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+            moved = any(t.last_state_change >= before
+                        for _, wf in runtime.workflows() for t in wf.tasks.values()
+                        if t.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED))
+            if not moved:
+                break
+
+    def _step(self, runtime: Runtime, act: Any) -> StepResult:
+        mark = time.time()
+        try:
+            act()
+        except SpiffWorkflowException as exc:
+            element = getattr(getattr(exc, "task_spec", None), "name", None)
+            raise ScriptError(str(exc), element_id=element) from exc
+        except DiagramError as exc:
+            raise ScriptError(exc.message) from exc
+        return self._collect(runtime, mark)
+
+    # ---- persistence ------------------------------------------------------------------
+    def _collect(self, runtime: Runtime, mark: float) -> StepResult:
+        upserts: list[tuple[str, str, str]] = []
+        deletes: list[str] = []
+        human: list[HumanTask] = []
+        changed_tasks: list[Task] = []
+        live_keys: set[str] = set()
+        for key, wf in runtime.workflows():
+            live_keys.add(key)
+            current = set(wf.tasks)
+            known = runtime.known.get(key, set())
+            dirty: dict[UUID, Task] = {}
+            for task_id in current - known:
+                dirty[task_id] = wf.tasks[task_id]
+            for task in wf.tasks.values():
+                if task.last_state_change >= mark:
+                    dirty[task.id] = task
+            for task_id in known - current:
+                deletes.append(str(task_id))
+            for task in list(dirty.values()):
+                parent = task.parent
+                if parent is not None and parent.id in wf.tasks:
+                    dirty[parent.id] = parent
+            # A parent whose child vanished has a new children list.
+            for task in wf.tasks.values():
+                if task.id not in dirty and any(c not in wf.tasks for c in task._children):
+                    dirty[task.id] = task
+            for task in dirty.values():
+                body = self.registry.convert(task)
+                upserts.append((str(task.id), key, json.dumps(body, ensure_ascii=False,
+                                                               separators=(",", ":"))))
+                changed_tasks.append(task)
+            if key != TOP and (dirty or key not in runtime.known):
+                upserts.append((_ENVELOPE_PREFIX + key, ENVELOPE,
+                                json.dumps(self._sub_envelope(wf), ensure_ascii=False,
+                                           separators=(",", ":"))))
+            runtime.known[key] = current
+        for gone in set(runtime.known) - live_keys:
+            deletes.extend(str(t) for t in runtime.known.pop(gone))
+            deletes.append(_ENVELOPE_PREFIX + gone)
+
+        for task in changed_tasks:
+            if _is_human(task) and task.state & (TaskState.READY | TaskState.COMPLETED
+                                                 | TaskState.CANCELLED):
+                human.append(self.describe(runtime, task))
+        removed_ids = set(deletes)
+        timers = [t for t in self.waiting_timers(runtime)]
+        timer_ids = {t.task_id for t in timers}
+        timers_gone = [str(t.id) for t in changed_tasks
+                       if isinstance(getattr(t.task_spec, "event_definition", None),
+                                     TimerEventDefinition) and str(t.id) not in timer_ids]
+        timers_gone.extend(i for i in removed_ids if i not in timer_ids)
+        events = [self.registry.convert(e) for e in runtime.workflow.get_events()]
+        runtime.mark = time.time()
+        return StepResult(
+            envelope=json.dumps(self._top_envelope(runtime.workflow), ensure_ascii=False,
+                                separators=(",", ":")),
+            upserts=upserts, deletes=deletes, human=human, timers=timers,
+            timers_gone=timers_gone, events=events,
+            completed=runtime.workflow.completed,
+            data=self.case_data(runtime),
+        )
+
+    def _fields(self, wf: Any) -> dict[str, Any]:
+        return {
+            "data": self.registry.convert(self.registry.clean(wf.data)),
+            "correlations": wf.correlations,
+            "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
+            "success": wf.success,
+            "completed": wf.completed,
+            "root": str(wf.task_tree.id),
+        }
+
+    def _top_envelope(self, wf: BpmnWorkflow) -> dict[str, Any]:
+        env = self._fields(wf)
+        env["bpmn_events"] = self.registry.convert(wf.bpmn_events)
+        return env
+
+    def _sub_envelope(self, wf: Any) -> dict[str, Any]:
+        env = self._fields(wf)
+        env["parent_task_id"] = str(wf.parent_task_id)
+        env["spec"] = wf.spec.name
+        env["typename"] = self._typenames[type(wf)]
+        return env
+
+    # ---- reading ----------------------------------------------------------------------
+    def find_ready_human_task(self, runtime: Runtime, task_id: str) -> Task:
+        try:
+            task = runtime.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, WorkflowException, KeyError) as exc:
+            raise TaskNotReadyError(f"no task {task_id} in this case") from exc
+        if task is None or not _is_human(task) or task.state != TaskState.READY:
+            raise TaskNotReadyError(f"task {task_id} is not waiting for a person")
+        return task
+
+    def describe(self, runtime: Runtime, task: Task) -> HumanTask:
+        spec = task.task_spec
+        ext: dict[str, Any] = dict(getattr(spec, "extensions", {}) or {})
+        state = ("ready" if task.state == TaskState.READY else
+                 "completed" if task.state == TaskState.COMPLETED else
+                 "cancelled" if task.state == TaskState.CANCELLED else "waiting")
+        form = getattr(spec, "form", None)
+        form_key = ext.pop("formKey", None) or getattr(form, "key", None)
+        groups_expr = ext.pop("candidateGroups", "") or ""
+        assignee_expr = ext.pop("assignee", None)
+        due_expr = ext.pop("dueDate", None)
+        groups: list[str] = []
+        assignee = due = None
+        if state == "ready":
+            groups = [g.strip() for g in str(self._expression(task, groups_expr) or "").split(",")
+                      if g.strip()]
+            assignee = self._expression(task, assignee_expr) if assignee_expr else None
+            due_text = self._expression(task, due_expr) if due_expr else None
+            due = datetime.fromisoformat(str(due_text)) if due_text else None
+        return HumanTask(
+            id=str(task.id), element_id=spec.name, name=_task_name(task), state=state,
+            process_id=task.workflow.spec.name, lane=getattr(spec, "lane", None),
+            form_key=form_key, candidate_groups=groups,
+            assignee=str(assignee) if assignee else None, due_at=due,
+            properties=ext, documentation=getattr(spec, "documentation", None),
+            data=task.data,
+        )
+
+    def _expression(self, task: Task, text: str | None) -> Any:
+        if not text:
+            return None
+        text = text.strip()
+        if text.startswith("${") and text.endswith("}"):
+            try:
+                return task.workflow.script_engine.evaluate(task, text[2:-1])
+            except SpiffWorkflowException as exc:
+                raise ScriptError(str(exc), element_id=task.task_spec.name) from exc
+        return text
+
+    def ready_human_tasks(self, runtime: Runtime) -> list[HumanTask]:
+        return [self.describe(runtime, t)
+                for t in runtime.workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+    def waiting_timers(self, runtime: Runtime) -> list[PendingTimerView]:
+        """Timers the case waits on, with their due instants (index these, load nothing)."""
+        found = []
+        for task in list(runtime.workflow.event_manager.tasks.values()):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if isinstance(value, dict):
+                value = value.get("next")
+            if not value:
+                continue
+            # The library parses with the clock-patched datetime class; hand out a plain one.
+            due = datetime.fromisoformat(TimerEventDefinition.get_datetime(str(value)).isoformat())
+            found.append(PendingTimerView(str(task.id), task.task_spec.name, due))
+        return found
+
+    def case_data(self, runtime: Runtime) -> dict[str, Any]:
+        """The case's current variables: the latest completed top-level task's data."""
+        wf = runtime.workflow
+        if wf.completed:
+            return dict(wf.data) or dict(wf.last_task.data if wf.last_task else {})
+        task = wf.last_task
+        while task is not None and task.workflow is not wf:
+            task = wf.get_task_from_id(task.workflow.parent_task_id)
+        return dict(task.data) if task is not None else {}
+
+    def full_state(self, runtime: Runtime) -> dict[str, Any]:
+        """The library's own whole serialization (tests compare restores against it)."""
+        return self.serializer.to_dict(runtime.workflow)  # type: ignore[no-any-return]

@@ -1,0 +1,169 @@
+"""The sandbox every condition, script, timer expression and DMN cell runs in.
+
+SpiffWorkflow's ``PythonScriptEngine`` is plain ``eval``/``exec``; here code is compiled with
+RestrictedPython (no imports, no dunder attributes, guarded writes and iteration) and compiled
+code is cached by its text, so the sandbox costs little on the hot path.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import CodeType
+from typing import Any
+
+from RestrictedPython import (
+    compile_restricted_eval,
+    compile_restricted_exec,
+    limited_builtins,
+    safe_builtins,
+    utility_builtins,
+)
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr,
+)
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from server.engine import clock
+from server.engine.errors import DiagramError
+
+_INPLACE = {
+    "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
+    "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
+    "|=": lambda a, b: a | b, "&=": lambda a, b: a & b,
+}
+
+
+def _inplacevar(op: str, a: Any, b: Any) -> Any:
+    if op not in _INPLACE:
+        raise SyntaxError(f"operator {op} is not allowed")
+    return _INPLACE[op](a, b)
+
+
+def _builtins() -> dict[str, Any]:
+    allowed = dict(safe_builtins)
+    allowed.update(limited_builtins)
+    allowed.update({k: utility_builtins[k] for k in ("set", "frozenset", "math")})
+    allowed.update(dict=dict, list=list, sum=sum, min=min, max=max, any=any, all=all,
+                   enumerate=enumerate, map=map, filter=filter, reversed=reversed)
+    return allowed
+
+
+_GUARDS: dict[str, Any] = {
+    "__builtins__": _builtins(),
+    "_getattr_": safer_getattr,
+    "_getitem_": default_guarded_getitem,
+    "_getiter_": default_guarded_getiter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": full_write_guard,
+    "_inplacevar_": _inplacevar,
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_expression(expression: str) -> CodeType:
+    """Compile an expression in the sandbox; raises ``DiagramError`` when it is not allowed."""
+    result = compile_restricted_eval(expression.strip())
+    if result.errors or result.code is None:
+        raise DiagramError(f"expression {expression!r}: {'; '.join(result.errors)}")
+    return result.code
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_script(script: str) -> CodeType:
+    """Compile a script in the sandbox; raises ``DiagramError`` when it is not allowed."""
+    result = compile_restricted_exec(script)
+    if result.errors or result.code is None:
+        raise DiagramError(f"script: {'; '.join(result.errors)}")
+    return result.code
+
+
+# ---- functions every expression may call (docs/CONVENTIONS.md) -------------------------
+_working_days: Callable[[datetime, int], datetime] | None = None
+
+
+def use_working_day_rule(rule: Callable[[datetime, int], datetime]) -> None:
+    """Install the working-day rule (the calendar) used by ``due_in_working_days``."""
+    global _working_days
+    _working_days = rule
+
+
+def _weekday_rule(start: datetime, n: int) -> datetime:
+    day = start
+    while n > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+def due_in_working_days(n: int | float | str) -> str:
+    rule = _working_days or _weekday_rule
+    return rule(clock.now(), int(n)).isoformat()
+
+
+def due_in_minutes(n: int | float | str) -> str:
+    return (clock.now() + timedelta(minutes=float(n))).isoformat()
+
+
+def now_iso() -> str:
+    return clock.now().isoformat()
+
+
+def working_days_between(a: str, b: str) -> int:
+    start, end = datetime.fromisoformat(a), datetime.fromisoformat(b)
+    count, day = 0, start
+    while day.date() < end.date():
+        day += timedelta(days=1)
+        rule = _working_days
+        if rule is None and day.weekday() < 5:
+            count += 1
+        elif rule is not None and rule(day - timedelta(days=1), 1).date() == day.date():
+            count += 1
+    return count
+
+
+FUNCTIONS: dict[str, Any] = {
+    "due_in_working_days": due_in_working_days,
+    "due_in_minutes": due_in_minutes,
+    "now_iso": now_iso,
+    "working_days_between": working_days_between,
+}
+
+
+class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
+    """A ``TaskDataEnvironment`` whose code runs under RestrictedPython."""
+
+    def __init__(self) -> None:
+        super().__init__({**_GUARDS, **FUNCTIONS})
+
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: dict[str, Any] | None = None) -> Any:
+        scope = dict(self.globals)
+        scope.update(external_context or {})
+        scope.update(context)
+        return eval(compile_expression(expression), scope)  # noqa: S307 - restricted code
+
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: dict[str, Any] | None = None) -> bool:
+        self.check_for_overwrite(context, external_context or {})
+        scope = dict(self.globals)
+        scope.update(external_context or {})
+        scope.update(context)
+        exec(compile_script(script), scope)  # noqa: S102 - restricted code
+        hidden = set(self.globals) | set(external_context or {})
+        for key, value in scope.items():
+            if key in hidden or key.startswith("_") or callable(value):
+                continue
+            context[key] = value
+        return True
+
+
+def make_script_engine() -> PythonScriptEngine:
+    return PythonScriptEngine(environment=SandboxEnvironment())

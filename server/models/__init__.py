@@ -1,0 +1,13 @@
+"""Typed SQLAlchemy models, one aggregate per module; importing this registers them all."""
+
+from server.models.audit import AuditEvent
+from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
+from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
+from server.models.timers import PendingTimer
+from server.models.users import ApiToken, Enterprise, Group, User
+
+__all__ = [
+    "ApiToken", "AuditEvent", "Case", "Deployment", "DeploymentFile", "EngineTask",
+    "Enterprise", "Group", "PendingTimer", "ProcessDefinition", "User", "WorkItem",
+    "WorkItemGroup",
+]

@@ -1,0 +1,49 @@
+"""The append-only audit log: one row per state change, written with the change itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.extensions import db
+from server.models.types import UTCDateTime
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    case_seq: Mapped[int | None] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str | None] = mapped_column(String(80))
+    role: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    element_name: Mapped[str | None] = mapped_column(String(300))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    leaf_hash: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_audit_events_case", "case_id", "case_seq", unique=True),)
+
+    def as_record(self) -> dict[str, Any]:
+        """The event as the ledger hashes it (see ``server.ledger.canonical``)."""
+        return {
+            "seq": self.seq,
+            "case_id": self.case_id,
+            "case_seq": self.case_seq,
+            "type": self.type,
+            "actor": self.actor,
+            "role": self.role,
+            "at": self.at.isoformat(),
+            "task_id": self.task_id,
+            "element_id": self.element_id,
+            "element_name": self.element_name,
+            "payload": self.payload,
+            "leaf_hash": self.leaf_hash,
+        }

@@ -1,0 +1,93 @@
+"""A case (one process instance), its engine state rows, and its human work items.
+
+The engine state is stored one row per SpiffWorkflow task plus a small envelope on the case,
+so a step writes only the tasks it changed: the cost of a completion does not grow with the
+case's history. ``state_version`` is the optimistic-lock counter every write checks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.models.types import UTCDateTime, utcnow
+
+
+class Case(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    area: Mapped[str] = mapped_column(String(100), default="")
+    started_by: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state_version: Mapped[int] = mapped_column(Integer, default=0)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    envelope: Mapped[str] = mapped_column(Text, default="{}")
+    summary: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class EngineTask(db.Model):  # type: ignore[name-defined,misc]
+    """One serialized SpiffWorkflow task; ``workflow`` is 'top' or a subprocess's task id."""
+
+    __tablename__ = "engine_tasks"
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class WorkItem(db.Model):  # type: ignore[name-defined,misc]
+    """A human task as people see it: the read model behind every task list."""
+
+    __tablename__ = "work_items"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    lane: Mapped[str] = mapped_column(String(200), default="")
+    form_key: Mapped[str] = mapped_column(String(200), default="")
+    candidate_groups: Mapped[str] = mapped_column(String(500), default="")
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(20), default="ready")  # ready|completed|cancelled
+    stage: Mapped[str] = mapped_column(String(100), default="")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_provisional: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(80))
+    draft: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(Text, default="{}")
+    case: Mapped[Case] = relationship(lazy="joined")
+    groups: Mapped[list[WorkItemGroup]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (Index("ix_work_items_state_due", "state", "due_at"),)
+
+    @property
+    def group_codes(self) -> list[str]:
+        return [g.group_code for g in self.groups]
+
+
+class WorkItemGroup(db.Model):  # type: ignore[name-defined,misc]
+    """One candidate group of a work item, so 'my groups' tasks is an indexed join."""
+
+    __tablename__ = "work_item_groups"
+    work_item_id: Mapped[str] = mapped_column(
+        ForeignKey("work_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default="ready")
+    __table_args__ = (Index("ix_work_item_groups_code_state", "group_code", "state"),)
