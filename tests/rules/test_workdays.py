@@ -276,7 +276,10 @@ def test_parse_notice_errors_carry_the_line(text: str, message: str, line: int |
 
 
 def test_calendar_from_database_rows() -> None:
-    rows = [(date(2027, 1, 1), "holiday", "元旦"), ("2027-02-20", "workday", "春节调休")]
+    rows: list[tuple[date | str, str, str]] = [
+        (date(2027, 1, 1), "holiday", "元旦"),
+        ("2027-02-20", "workday", "春节调休"),
+    ]
     cal = WorkCalendar.from_rows(rows, [2027])
     assert not cal.is_working_day(date(2027, 1, 1))
     assert cal.is_working_day(date(2027, 2, 20))
@@ -291,3 +294,11 @@ def test_calendar_from_json_round_trips_the_bundled_format() -> None:
     )
     assert cal.published_years == frozenset({2027})
     assert not cal.is_working_day(date(2027, 1, 1))
+
+
+def test_bundled_file_is_what_the_generator_writes() -> None:
+    # Fails after upgrading chinesecalendar until `python -m server.rules.holiday_data` is run.
+    pytest.importorskip("chinese_calendar")
+    from server.rules.holiday_data import DATA_FILE, build_holiday_data, dump_holiday_data
+
+    assert DATA_FILE.read_text(encoding="utf-8") == dump_holiday_data(build_holiday_data())
