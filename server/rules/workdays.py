@@ -271,6 +271,13 @@ class WorkCalendar:
                 counted += 1
         return Deadline(self.end_of_day(day), provisional)
 
+    def due_at(self, start: datetime, n: int) -> datetime:
+        """Just the moment of :meth:`add_working_days` (the engine's ``(datetime, int)`` rule).
+
+        Raises ValueError for a naive ``start`` or a negative ``n``.
+        """
+        return self.add_working_days(start, n).at
+
     def working_days_between(self, a: date | datetime, b: date | datetime) -> int:
         """Working days after ``a``'s date up to and including ``b``'s date; negative if b < a.
 

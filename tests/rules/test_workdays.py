@@ -74,6 +74,7 @@ def test_five_working_days_after_2026_09_28_is_saturday_10_10(cal: WorkCalendar)
     assert due == Deadline(close_of(2026, 10, 10), provisional=False)
     assert due.at.tzinfo is UTC
     assert due.at == datetime(2026, 10, 10, 9, 30, tzinfo=UTC)
+    assert cal.due_at(cst(2026, 9, 28, 10), 5) == due.at
 
 
 def test_spring_festival_2026(cal: WorkCalendar) -> None:
