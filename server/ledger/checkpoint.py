@@ -1,0 +1,165 @@
+"""Signed checkpoints: a tree size and root, signed so that a database editor cannot forge them.
+
+The key comes from configuration (``Settings.checkpoint_key``) as a string:
+
+* ``"ed25519:<64 hex>"`` — an Ed25519 private seed (needs the ``cryptography`` package). Anyone
+  holding the public key (``"ed25519-pub:<64 hex>"``, see ``public_key_spec``) can verify,
+  including an auditor offline; preferred.
+* anything else — an HMAC-SHA256 secret (its UTF-8 bytes): only key holders can verify.
+
+A checkpoint is a plain dict (JSON-ready)::
+
+    {"version": 1, "scope": "log" | <case_id>, "tree_size": int, "root": hex, "hash": "sm3",
+     "at": ISO-8601, "sig_alg": "ed25519" | "hmac-sha256", "key_id": hex16,
+     "public_key": hex (ed25519 only, informational), "signature": hex}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from . import merkle
+from .canonical import HASH_NAME
+
+LOG_SCOPE = "log"
+_DOMAIN = b"guanjia-checkpoint-v1\n"
+_SIGNED_FIELDS = ("version", "scope", "tree_size", "root", "hash", "at", "sig_alg", "key_id")
+
+
+class CheckpointError(ValueError):
+    """A key spec is malformed, or Ed25519 was asked for without the ``cryptography`` package."""
+
+
+def _key_bytes(key: str | bytes) -> bytes:
+    return key.encode("utf-8") if isinstance(key, str) else key
+
+
+def _ed25519_seed(key: str | bytes) -> bytes | None:
+    k = _key_bytes(key)
+    if not k.startswith(b"ed25519:"):
+        return None
+    try:
+        seed = bytes.fromhex(k[len(b"ed25519:"):].decode("ascii"))
+    except ValueError as exc:
+        raise CheckpointError("ed25519 key must be 'ed25519:' and 64 hex digits") from exc
+    if len(seed) != 32:
+        raise CheckpointError("ed25519 key must be 'ed25519:' and 64 hex digits")
+    return seed
+
+
+def _ed25519_public(key: str | bytes) -> bytes | None:
+    k = _key_bytes(key)
+    if k.startswith(b"ed25519-pub:"):
+        try:
+            pub = bytes.fromhex(k[len(b"ed25519-pub:"):].decode("ascii"))
+        except ValueError as exc:
+            raise CheckpointError("ed25519 public key must be 64 hex digits") from exc
+        if len(pub) != 32:
+            raise CheckpointError("ed25519 public key must be 64 hex digits")
+        return pub
+    seed = _ed25519_seed(key)
+    if seed is None:
+        return None
+    return _private(seed).public_key().public_bytes_raw()
+
+
+def _private(seed: bytes) -> Any:
+    try:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    except ImportError as exc:  # an optional dependency: HMAC keys work without it
+        raise CheckpointError("Ed25519 checkpoints need the 'cryptography' package") from exc
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def generate_ed25519_key() -> str:
+    """A new ``"ed25519:<hex>"`` key spec for configuration. Raises ``CheckpointError``."""
+    import secrets
+
+    seed = secrets.token_bytes(32)
+    _private(seed)
+    return "ed25519:" + seed.hex()
+
+
+def public_key_spec(key: str | bytes) -> str:
+    """The ``"ed25519-pub:<hex>"`` spec to hand to auditors. Raises ``CheckpointError`` for HMAC."""
+    pub = _ed25519_public(key)
+    if pub is None:
+        raise CheckpointError("an HMAC key has no public half")
+    return "ed25519-pub:" + pub.hex()
+
+
+def _key_id(key: str | bytes) -> tuple[str, str]:
+    pub = _ed25519_public(key)
+    if pub is not None:
+        return "ed25519", hashlib.sha256(pub).hexdigest()[:16]
+    # The id of an HMAC key must not help guess the key: derive it with the key itself.
+    return "hmac-sha256", hmac.new(_key_bytes(key), b"guanjia key id", "sha256").hexdigest()[:16]
+
+
+def signed_bytes(checkpoint: dict[str, Any]) -> bytes:
+    """The exact bytes a checkpoint's signature covers. Raises ``KeyError`` for missing fields."""
+    body = {f: checkpoint[f] for f in _SIGNED_FIELDS}
+    return _DOMAIN + json.dumps(body, sort_keys=True, separators=(",", ":"),
+                                ensure_ascii=False).encode("utf-8")
+
+
+def make_checkpoint(leaf_hashes: Sequence[str], key: str | bytes, *, scope: str = LOG_SCOPE,
+                    algorithm: str = HASH_NAME, at: str | None = None) -> dict[str, Any]:
+    """Sign the root of ``leaf_hashes`` (the whole tree) for ``scope`` (``"log"`` or a case id).
+
+    Raises ``CheckpointError`` for a malformed key, ``ValueError`` for malformed leaf hex.
+    """
+    sig_alg, key_id = _key_id(key)
+    cp: dict[str, Any] = {
+        "version": 1, "scope": scope, "tree_size": len(leaf_hashes),
+        "root": merkle.root(leaf_hashes, algorithm), "hash": algorithm,
+        "at": at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "sig_alg": sig_alg, "key_id": key_id,
+    }
+    msg = signed_bytes(cp)
+    seed = _ed25519_seed(key)
+    if seed is not None:
+        priv = _private(seed)
+        cp["public_key"] = priv.public_key().public_bytes_raw().hex()
+        cp["signature"] = priv.sign(msg).hex()
+    else:
+        cp["signature"] = hmac.new(_key_bytes(key), msg, "sha256").hexdigest()
+    return cp
+
+
+def verify_checkpoint(checkpoint: dict[str, Any], key: str | bytes) -> bool:
+    """True iff ``checkpoint`` is well formed and signed by ``key``.
+
+    ``key`` is the signing key spec, or for Ed25519 also the ``"ed25519-pub:…"`` public key.
+    Never trusts the checkpoint's own ``public_key`` field. Returns ``False`` for any malformed
+    or mis-signed checkpoint; raises ``CheckpointError`` only for a malformed ``key``.
+    """
+    try:
+        msg = signed_bytes(checkpoint)
+        sig = bytes.fromhex(str(checkpoint["signature"]))
+        if not isinstance(checkpoint["tree_size"], int) or checkpoint["tree_size"] < 0:
+            return False
+    except (KeyError, ValueError, TypeError):
+        return False
+    pub = _ed25519_public(key)
+    if pub is not None:
+        if checkpoint["sig_alg"] != "ed25519":
+            return False
+        try:
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        except ImportError as exc:
+            raise CheckpointError("Ed25519 checkpoints need the 'cryptography' package") from exc
+        try:
+            Ed25519PublicKey.from_public_bytes(pub).verify(sig, msg)
+        except InvalidSignature:
+            return False
+        return True
+    if checkpoint["sig_alg"] != "hmac-sha256":
+        return False
+    return hmac.compare_digest(hmac.new(_key_bytes(key), msg, "sha256").digest(), sig)
