@@ -57,7 +57,7 @@ def canonical_event_bytes(event: dict[str, Any]) -> bytes:
 
 
 def leaf_hash(data: bytes, algorithm: str = HASH_NAME) -> str:
-    """RFC 6962 leaf hash: H(0x00 || data), hex. Raises ``UnknownHashError`` (see ``hash_bytes``)."""
+    """RFC 6962 leaf hash: H(0x00 || data), hex. Raises ``UnknownHashError``."""
     return hash_bytes(b"\x00" + data, algorithm).hex()
 
 

@@ -108,6 +108,54 @@ def signed_bytes(checkpoint: dict[str, Any]) -> bytes:
                                 ensure_ascii=False).encode("utf-8")
 
 
+def sign_message(msg: bytes, key: str | bytes) -> dict[str, str]:
+    """Sign ``msg``: ``{"sig_alg", "key_id", "signature"[, "public_key"]}``, hex values.
+
+    Raises ``CheckpointError`` for a malformed key or a missing ``cryptography`` package.
+    """
+    sig_alg, key_id = _key_id(key)
+    out = {"sig_alg": sig_alg, "key_id": key_id}
+    seed = _ed25519_seed(key)
+    if seed is not None:
+        priv = _private(seed)
+        out["public_key"] = priv.public_key().public_bytes_raw().hex()
+        out["signature"] = priv.sign(msg).hex()
+    else:
+        out["signature"] = hmac.new(_key_bytes(key), msg, "sha256").hexdigest()
+    return out
+
+
+def verify_message(msg: bytes, sig: dict[str, Any], key: str | bytes) -> bool:
+    """True iff ``sig`` (from ``sign_message``) signs ``msg`` under ``key``.
+
+    ``key`` is the signing key spec or, for Ed25519, the ``"ed25519-pub:…"`` public key; the
+    ``public_key`` inside ``sig`` is never trusted. Returns ``False`` for a malformed ``sig``;
+    raises ``CheckpointError`` for a malformed ``key``.
+    """
+    try:
+        raw = bytes.fromhex(str(sig["signature"]))
+        sig_alg = sig["sig_alg"]
+    except (KeyError, ValueError, TypeError):
+        return False
+    pub = _ed25519_public(key)
+    if pub is not None:
+        if sig_alg != "ed25519":
+            return False
+        try:
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        except ImportError as exc:
+            raise CheckpointError("Ed25519 checkpoints need the 'cryptography' package") from exc
+        try:
+            Ed25519PublicKey.from_public_bytes(pub).verify(raw, msg)
+        except InvalidSignature:
+            return False
+        return True
+    if sig_alg != "hmac-sha256":
+        return False
+    return hmac.compare_digest(hmac.new(_key_bytes(key), msg, "sha256").digest(), raw)
+
+
 def make_checkpoint(leaf_hashes: Sequence[str], key: str | bytes, *, scope: str = LOG_SCOPE,
                     algorithm: str = HASH_NAME, at: str | None = None) -> dict[str, Any]:
     """Sign the root of ``leaf_hashes`` (the whole tree) for ``scope`` (``"log"`` or a case id).
@@ -121,14 +169,7 @@ def make_checkpoint(leaf_hashes: Sequence[str], key: str | bytes, *, scope: str 
         "at": at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "sig_alg": sig_alg, "key_id": key_id,
     }
-    msg = signed_bytes(cp)
-    seed = _ed25519_seed(key)
-    if seed is not None:
-        priv = _private(seed)
-        cp["public_key"] = priv.public_key().public_bytes_raw().hex()
-        cp["signature"] = priv.sign(msg).hex()
-    else:
-        cp["signature"] = hmac.new(_key_bytes(key), msg, "sha256").hexdigest()
+    cp.update(sign_message(signed_bytes(cp), key))
     return cp
 
 
@@ -141,25 +182,8 @@ def verify_checkpoint(checkpoint: dict[str, Any], key: str | bytes) -> bool:
     """
     try:
         msg = signed_bytes(checkpoint)
-        sig = bytes.fromhex(str(checkpoint["signature"]))
-        if not isinstance(checkpoint["tree_size"], int) or checkpoint["tree_size"] < 0:
+        if type(checkpoint["tree_size"]) is not int or checkpoint["tree_size"] < 0:
             return False
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, TypeError):
         return False
-    pub = _ed25519_public(key)
-    if pub is not None:
-        if checkpoint["sig_alg"] != "ed25519":
-            return False
-        try:
-            from cryptography.exceptions import InvalidSignature
-            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-        except ImportError as exc:
-            raise CheckpointError("Ed25519 checkpoints need the 'cryptography' package") from exc
-        try:
-            Ed25519PublicKey.from_public_bytes(pub).verify(sig, msg)
-        except InvalidSignature:
-            return False
-        return True
-    if checkpoint["sig_alg"] != "hmac-sha256":
-        return False
-    return hmac.compare_digest(hmac.new(_key_bytes(key), msg, "sha256").digest(), sig)
+    return verify_message(msg, checkpoint, key)

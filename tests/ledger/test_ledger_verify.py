@@ -8,8 +8,12 @@ from typing import Any
 import pytest
 
 from server.ledger.canonical import event_leaf_hash
-from server.ledger.checkpoint import (CheckpointError, make_checkpoint, public_key_spec,
-                                      verify_checkpoint)
+from server.ledger.checkpoint import (
+    CheckpointError,
+    make_checkpoint,
+    public_key_spec,
+    verify_checkpoint,
+)
 from server.ledger.verify import Finding, verify_events
 
 from .factory import make_events
