@@ -1,0 +1,30 @@
+"""guanjia: BPMN orchestration for the concierge service of major investment projects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from server.config import Settings
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the Flask application; the only way an app comes to exist."""
+    from server.setup import register_blueprints, register_errors, register_extensions
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        GUANJIA=settings,
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(overrides)
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    return app

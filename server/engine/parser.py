@@ -84,10 +84,24 @@ class SpecSet:
     specs: dict[str, Any] = field(default_factory=dict)
     subprocess_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
-    serialized: dict[str, dict[str, Any]] = field(default_factory=dict)
+    start_forms: dict[str, str] = field(default_factory=dict)
 
     def process_ids(self) -> list[str]:
         return sorted(self.specs)
+
+    def form_keys(self) -> dict[str, str]:
+        """Every formKey used by a user task or start event, mapped to its element id."""
+        keys: dict[str, str] = {}
+        for process_id, spec in self.specs.items():
+            for task_spec in spec.task_specs.values():
+                ext = getattr(task_spec, "extensions", None) or {}
+                form = getattr(task_spec, "form", None)
+                key = ext.get("formKey") or getattr(form, "key", None)
+                if key:
+                    keys.setdefault(key, task_spec.name)
+            if process_id in self.start_forms:
+                keys.setdefault(self.start_forms[process_id], f"{process_id} start event")
+        return keys
 
 
 def file_kind(name: str) -> str:
@@ -151,6 +165,10 @@ def parse_files(raw: dict[str, bytes | str], *, max_bytes: int = DEFAULT_MAX_BYT
             spec_set.subprocess_specs[process_id] = parser.get_subprocess_specs(process_id)
             node = parser.get_process_parser(process_id).node
             spec_set.names[process_id] = node.get("name") or process_id
+            for start in node.findall(f"{{{BPMN_NS}}}startEvent"):
+                form_key = start.get(f"{{{CAMUNDA_MODEL_NS}}}formKey")
+                if form_key:
+                    spec_set.start_forms[process_id] = form_key
     except SpiffWorkflowException as exc:
         raise _diagram_error(exc) from exc
     except KeyError as exc:

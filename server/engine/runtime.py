@@ -232,9 +232,9 @@ class Engine:
             before = time.time()
             workflow.refresh_timers()
             workflow.do_engine_steps()
-            moved = any(t.last_state_change >= before
+            moved = any(t.last_state_change >= before and not _is_human(t)
                         for _, wf in runtime.workflows() for t in wf.tasks.values()
-                        if t.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED))
+                        if t.state == TaskState.READY)
             if not moved:
                 break
 
@@ -294,13 +294,17 @@ class Engine:
             if _is_human(task) and task.state & (TaskState.READY | TaskState.COMPLETED
                                                  | TaskState.CANCELLED):
                 human.append(self.describe(runtime, task))
-        removed_ids = set(deletes)
-        timers = [t for t in self.waiting_timers(runtime)]
-        timer_ids = {t.task_id for t in timers}
-        timers_gone = [str(t.id) for t in changed_tasks
-                       if isinstance(getattr(t.task_spec, "event_definition", None),
-                                     TimerEventDefinition) and str(t.id) not in timer_ids]
-        timers_gone.extend(i for i in removed_ids if i not in timer_ids)
+        # Only tasks that changed can have started or stopped waiting on a timer.
+        timers, timers_gone = [], []
+        for task in changed_tasks:
+            if isinstance(getattr(task.task_spec, "event_definition", None),
+                          TimerEventDefinition):
+                view = self._timer_view(task) if task.state == TaskState.WAITING else None
+                if view is not None:
+                    timers.append(view)
+                else:
+                    timers_gone.append(str(task.id))
+        timers_gone.extend(d for d in deletes if not d.startswith(_ENVELOPE_PREFIX))
         events = [self.registry.convert(e) for e in runtime.workflow.get_events()]
         runtime.mark = time.time()
         return StepResult(
@@ -387,21 +391,25 @@ class Engine:
         return [self.describe(runtime, t)
                 for t in runtime.workflow.get_tasks(state=TaskState.READY, manual=True)]
 
+    def _timer_view(self, task: Task) -> PendingTimerView | None:
+        value = task._get_internal_data("event_value")
+        if isinstance(value, dict):
+            value = value.get("next")
+        if not value:
+            return None
+        # The library parses with the clock-patched datetime class; hand out a plain one.
+        due = datetime.fromisoformat(TimerEventDefinition.get_datetime(str(value)).isoformat())
+        return PendingTimerView(str(task.id), task.task_spec.name, due)
+
     def waiting_timers(self, runtime: Runtime) -> list[PendingTimerView]:
-        """Timers the case waits on, with their due instants (index these, load nothing)."""
+        """Every timer the case waits on, with its due instant."""
         found = []
         for task in list(runtime.workflow.event_manager.tasks.values()):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition):
-                continue
-            value = task._get_internal_data("event_value")
-            if isinstance(value, dict):
-                value = value.get("next")
-            if not value:
-                continue
-            # The library parses with the clock-patched datetime class; hand out a plain one.
-            due = datetime.fromisoformat(TimerEventDefinition.get_datetime(str(value)).isoformat())
-            found.append(PendingTimerView(str(task.id), task.task_spec.name, due))
+            if isinstance(getattr(task.task_spec, "event_definition", None),
+                          TimerEventDefinition):
+                view = self._timer_view(task)
+                if view is not None:
+                    found.append(view)
         return found
 
     def case_data(self, runtime: Runtime) -> dict[str, Any]:

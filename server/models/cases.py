@@ -13,6 +13,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
+from server.models.processes import Deployment
 from server.models.types import UTCDateTime, utcnow
 
 
@@ -33,6 +34,7 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     envelope: Mapped[str] = mapped_column(Text, default="{}")
     summary: Mapped[str] = mapped_column(Text, default="{}")
+    deployment: Mapped[Deployment] = relationship(lazy="joined")
 
 
 class EngineTask(db.Model):  # type: ignore[name-defined,misc]

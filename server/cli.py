@@ -1,0 +1,164 @@
+"""The ``guanjia`` command: set up the database, deploy the shipped process, seed, serve."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+
+from server import create_app
+from server.config import Settings
+
+DEMO_PASSWORD = "guanjia-demo"
+DEMO_USERS: list[tuple[str, str, list[str]]] = [
+    ("qiye", "示例企业经办人", ["enterprise"]),
+    ("zhaoshang", "投资促进局 王科长", ["bureau"]),
+    ("juzhang", "投资促进局 李局长", ["bureau_head"]),
+    ("lingdao", "分管副县长 张领导", ["leader"]),
+    ("zhuanchuang", "帮办代办专窗 赵窗口", ["window"]),
+    ("guanjia", "项目管家 陈管家", ["steward"]),
+    ("zhuanjia", "审批专家 孙专家", ["expert"]),
+    ("fgj", "发改局 帮办员", ["dept_fgj"]),
+    ("zrzy", "自然资源局 帮办员", ["dept_zrzy"]),
+    ("zjj", "住建局 帮办员", ["dept_zjj"]),
+    ("sthj", "生态环境局 帮办员", ["dept_sthj"]),
+    ("scjg", "市场监管局 帮办员", ["dept_scjg"]),
+    ("shuiwu", "水务局 帮办员", ["dept_sw"]),
+    ("linchao", "林草局 帮办员", ["dept_lc"]),
+    ("yingji", "应急管理局 帮办员", ["dept_yj"]),
+    ("shuiwuju", "税务局 帮办员", ["dept_sw_tax"]),
+    ("jiedao", "城关镇 街道干部", ["street"]),
+    ("shenji", "督查室 审计员", ["auditor"]),
+    ("sheji", "流程设计员", ["designer"]),
+    ("admin", "系统管理员", ["admin", "designer"]),
+]
+
+
+def upgrade_database(app: Flask) -> None:
+    """Run every Alembic migration (SQLite and PostgreSQL alike)."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+def deploy_shipped(app: Flask) -> int:
+    from server.services.directory import ensure_standard_groups
+    from server.services.processes import deploy_directory
+
+    with app.app_context():
+        ensure_standard_groups()
+        settings = app.config["GUANJIA"]
+        deployment = deploy_directory(settings.processes_dir, author="system")
+        return deployment.number
+
+
+def seed_demo(app: Flask) -> list[str]:
+    """Demo users for every role and a sample case (embedded mode only)."""
+    from server.extensions import db
+    from server.services.directory import ensure_standard_groups
+    from server.services.users import ensure_enterprise, ensure_user
+
+    with app.app_context():
+        ensure_standard_groups()
+        enterprise = ensure_enterprise("示例新能源科技有限公司", area="城关镇")
+        ensure_enterprise("另一家制造有限公司", area="城关镇")
+        for username, name, groups in DEMO_USERS:
+            ensure_user(username, name, DEMO_PASSWORD, groups,
+                        enterprise=enterprise if "enterprise" in groups else None,
+                        area="城关镇" if "street" in groups else "")
+        db.session.commit()
+        return [u for u, _, _ in DEMO_USERS]
+
+
+def start_sample_case(app: Flask) -> str | None:
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import Case, User
+    from server.services.cases import start_case
+
+    with app.app_context():
+        if db.session.execute(select(Case.id).limit(1)).first() is not None:
+            return None
+        user = db.session.execute(select(User).where(User.username == "qiye")).scalar_one()
+        case = start_case(user, "concierge_service", sample_application())
+        return case.reference
+
+
+def sample_application() -> dict[str, Any]:
+    return {
+        "project_name": "年产10GWh储能电池生产基地项目",
+        "enterprise_name": "示例新能源科技有限公司",
+        "industry": "新能源",
+        "investment_wan": 120000,
+        "policy_compliant": True,
+        "contact_name": "刘经理",
+        "contact_phone": "13800000000",
+        "item_codes": ["enterprise_registration", "project_filing", "land_planning_permit"],
+    }
+
+
+@click.group()
+def main() -> None:
+    """guanjia 管家 — 重大招商引资项目帮办代办."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema and deploy the shipped processes."""
+    app = create_app()
+    upgrade_database(app)
+    click.echo(f"database ready; deployment {deploy_shipped(app)} is current")
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create demo users (password guanjia-demo) and a sample case."""
+    app = create_app()
+    users = seed_demo(app)
+    reference = start_sample_case(app)
+    click.echo(f"demo users: {', '.join(users)} (password {DEMO_PASSWORD})")
+    if reference:
+        click.echo(f"sample case {reference} started")
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--no-worker", is_flag=True, help="do not start the embedded worker and beat")
+def run(host: str, port: int, no_worker: bool) -> None:
+    """Embedded mode: database, demo data, web server (and the embedded worker)."""
+    settings = Settings.from_env()
+    app = create_app(settings)
+    upgrade_database(app)
+    number = deploy_shipped(app)
+    if settings.embedded:
+        seed_demo(app)
+        reference = start_sample_case(app)
+        if reference:
+            click.echo(f"sample case {reference} started")
+        click.echo(f"demo users: {', '.join(u for u, _, _ in DEMO_USERS)}; "
+                   f"password {DEMO_PASSWORD}")
+    click.echo(f"deployment {number}; serving on http://{host}:{port}/")
+    children = []
+    if not no_worker:
+        try:
+            from workers.embedded import start_embedded_workers
+        except ImportError:
+            start_embedded_workers = None
+        if start_embedded_workers is not None:
+            children = start_embedded_workers(settings)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        for child in children:
+            child.terminate()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+    os._exit(0)

@@ -1,0 +1,137 @@
+"""marshmallow schemas of the JSON API: requests and responses kept apart."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+
+class TokenRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenResponse(Schema):
+    token = fields.String()
+    expires_in = fields.Integer(metadata={"description": "seconds"})
+    username = fields.String()
+
+
+class StartCaseRequest(Schema):
+    process_id = fields.String(load_default="concierge_service",
+                               validate=validate.Length(min=1, max=200))
+    data = fields.Dict(keys=fields.String(), required=True)
+
+
+class CompleteTaskRequest(Schema):
+    data = fields.Dict(keys=fields.String(), required=True)
+
+
+class TaskQuery(Schema):
+    scope = fields.String(load_default="all", validate=validate.OneOf(["mine", "groups", "all"]))
+    department = fields.String(load_default=None)
+    stage = fields.String(load_default=None)
+    case_id = fields.String(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class WorkItemResponse(Schema):
+    id = fields.String()
+    case_id = fields.String()
+    case_reference = fields.Function(lambda o: o.case.reference)
+    case_title = fields.Function(lambda o: o.case.title)
+    element_id = fields.String()
+    name = fields.String()
+    lane = fields.String()
+    form_key = fields.String()
+    candidate_groups = fields.Function(lambda o: o.group_codes)
+    assignee = fields.String(allow_none=True)
+    claimed_by = fields.String(allow_none=True)
+    state = fields.String()
+    stage = fields.String()
+    due_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class TaskPageResponse(Schema):
+    items = fields.List(fields.Nested(WorkItemResponse))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class FormFieldResponse(Schema):
+    key = fields.String()
+    type = fields.String()
+    label = fields.String()
+    label_en = fields.String()
+    required = fields.Boolean()
+    options = fields.List(fields.List(fields.String()))
+
+
+class FormResponse(Schema):
+    id = fields.String()
+    title = fields.String()
+    components = fields.List(fields.Dict())
+    fields_ = fields.List(fields.Nested(FormFieldResponse), data_key="fields",
+                          attribute="fields")
+
+
+class TaskDetailResponse(WorkItemResponse):
+    form = fields.Nested(FormResponse, allow_none=True)
+    context = fields.Function(lambda o: json.loads(o.context or "{}"))
+    draft = fields.Function(lambda o: json.loads(o.draft) if o.draft else None)
+
+
+class EventResponse(Schema):
+    seq = fields.Integer()
+    case_seq = fields.Integer()
+    type = fields.String()
+    actor = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    at = fields.DateTime()
+    task_id = fields.String(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    element_name = fields.String(allow_none=True)
+    payload = fields.Dict()
+    leaf_hash = fields.String()
+
+
+class CaseResponse(Schema):
+    id = fields.String()
+    reference = fields.String()
+    process_id = fields.String()
+    deployment = fields.Function(lambda o: o.deployment.number)
+    title = fields.String()
+    status = fields.String()
+    area = fields.String()
+    started_by = fields.String()
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    summary = fields.Function(lambda o: json.loads(o.summary or "{}"))
+
+
+class CaseDetailResponse(CaseResponse):
+    data = fields.Dict()
+    tasks = fields.List(fields.Nested(WorkItemResponse))
+    history = fields.List(fields.Nested(EventResponse))
+
+
+class DeployRequest(Schema):
+    files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    comment = fields.String(load_default="")
+
+
+class DeploymentResponse(Schema):
+    number = fields.Integer()
+    content_hash = fields.String()
+    author = fields.String()
+    comment = fields.String()
+    created_at = fields.DateTime()
+    processes = fields.Function(lambda o: [d.process_id for d in o.definitions])
+    files = fields.Function(lambda o: {f.name: f.sha256 for f in o.files})

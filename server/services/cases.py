@@ -1,0 +1,138 @@
+"""Starting cases and reading them back."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import exists, select
+
+from server.engine import clock
+from server.engine.errors import ScriptError
+from server.engine.runtime import StepResult
+from server.extensions import db
+from server.models import AuditEvent, Case, User, WorkItem
+from server.services import access
+from server.services.audit import record_event
+from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from server.services.forms import FormRegistry
+from server.services.processes import latest_deployment
+from server.services.store import case_store
+
+SUMMARY_KEYS = ("project_name", "enterprise_name", "industry", "investment_wan", "area",
+                "case_outcome")
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def summary_of(data: dict[str, Any]) -> dict[str, Any]:
+    summary = {k: data[k] for k in SUMMARY_KEYS if k in data}
+    items = data.get("items")
+    if isinstance(items, list):
+        summary["item_count"] = len(items)
+    return _jsonable(summary)
+
+
+def record_step_events(case: Case, result: StepResult, *, actor: str | None) -> None:
+    """Audit what the engine did on its own in a step: tasks opened or cancelled, the end."""
+    for human in result.human:
+        if human.state == "ready":
+            record_event(case, "task_created", actor=actor, task_id=human.id,
+                         element_id=human.element_id, element_name=human.name,
+                         payload={"candidate_groups": human.candidate_groups,
+                                  "assignee": human.assignee,
+                                  "due_at": human.due_at.isoformat() if human.due_at else None})
+        elif human.state == "cancelled":
+            record_event(case, "task_cancelled", actor=actor, task_id=human.id,
+                         element_id=human.element_id, element_name=human.name)
+    for event in result.events:
+        record_event(case, "bpmn_event_thrown", actor=actor, payload=_jsonable(event))
+    if result.completed and case.status == "running":
+        case.status = str(result.data.get("case_outcome") or "completed")
+        case.ended_at = clock.now()
+        record_event(case, "case_ended", actor=actor, payload={"status": case.status})
+    case.summary = json.dumps(summary_of(result.data), ensure_ascii=False)
+
+
+def start_case(user: User, process_id: str, data: dict[str, Any]) -> Case:
+    """Start a case on the newest deployment of ``process_id``.
+
+    Raises ``NotFoundError`` (no such process), ``ValidationFailedError`` (start form),
+    ``PermissionDeniedError`` (the user may not apply).
+    """
+    deployment = latest_deployment(process_id)
+    if deployment is None:
+        raise NotFoundError(f"process {process_id!r} is not deployed")
+    store = case_store()
+    spec_set = store.spec_set(deployment)
+    form_key = spec_set.start_forms.get(process_id)
+    if form_key:
+        registry: FormRegistry = current_app.extensions["guanjia.forms"]
+        data = registry.get(form_key).validate(data)
+    prepare = current_app.extensions.get("guanjia.prepare_case_data")
+    if prepare is not None:
+        data = prepare(data)
+    if not user.in_group("enterprise", "bureau", "window", "admin"):
+        raise PermissionDeniedError("only an enterprise or the bureau/window can start a case")
+    now = clock.now()
+    case = Case(
+        id=str(uuid.uuid4()),
+        reference=f"GJ-{now:%Y%m%d}-{uuid.uuid4().hex[:6].upper()}",
+        deployment_id=deployment.id, process_id=process_id,
+        title=str(data.get("project_name") or spec_set.names.get(process_id, process_id)),
+        enterprise_id=user.enterprise_id, area=str(data.get("area") or user.area or ""),
+        started_by=user.username, started_at=now,
+    )
+    try:
+        runtime, result = store.engine.start(spec_set, process_id, data)
+    except ScriptError as exc:
+        raise ValidationFailedError(f"the case could not start: {exc}",
+                                    {"_process": [str(exc)]}) from exc
+    db.session.add(case)
+    db.session.flush()
+    record_event(case, "case_started", actor=user.username,
+                 role=next(iter(sorted(user.group_codes)), None),
+                 payload={"process_id": process_id, "deployment": deployment.number,
+                          "new": _jsonable(data)})
+    store.save(case, result, context=summary_of(data))
+    record_step_events(case, result, actor=None)
+    db.session.commit()
+    runtime.version = case.state_version
+    store.keep(case.id, runtime)
+    return case
+
+
+def get_case(user: User, case_id: str) -> Case:
+    """Return a case the user may see; raises ``NotFoundError`` / ``PermissionDeniedError``."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise NotFoundError(f"case {case_id} does not exist")
+    has_work = db.session.execute(select(exists().where(
+        WorkItem.case_id == case_id,
+        (WorkItem.completed_by == user.username) | (WorkItem.claimed_by == user.username)
+        | WorkItem.candidate_groups.in_(sorted(user.group_codes))))).scalar()
+    if not access.can_see_case(user, case, has_work_in_case=bool(has_work)):
+        raise PermissionDeniedError("you may not see this case")
+    return case
+
+
+def case_history(case: Case) -> list[AuditEvent]:
+    return list(db.session.execute(
+        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.case_seq)
+    ).scalars())
+
+
+def case_work_items(case: Case) -> list[WorkItem]:
+    return list(db.session.execute(
+        select(WorkItem).where(WorkItem.case_id == case.id).order_by(WorkItem.created_at)
+    ).scalars())
+
+
+def case_data(case: Case) -> dict[str, Any]:
+    """The case's current variables, from its live workflow."""
+    store = case_store()
+    return _jsonable(store.engine.case_data(store.load(case)))

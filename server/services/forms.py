@@ -1,0 +1,197 @@
+"""Camunda Forms (form-js JSON) as the one source of every form's fields and rules.
+
+The server renders a form from its ``.form`` file and validates a submission with a
+marshmallow schema derived from the same file; nothing about a field is written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from server.services.errors import NotFoundError, ValidationFailedError
+
+# form-js components that show something but carry no value
+_DISPLAY_ONLY = {"text", "html", "image", "spacer", "separator", "button", "iframe", "table",
+                 "expression"}
+_CONTAINERS = {"group"}
+
+
+@dataclass(frozen=True)
+class FormField:
+    key: str
+    type: str
+    label: str
+    label_en: str
+    required: bool
+    options: list[tuple[str, str]] = field(default_factory=list)
+    description: str = ""
+    component: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FormDefinition:
+    id: str
+    title: str
+    title_en: str
+    components: list[dict[str, Any]]
+    fields: list[FormField]
+    path: Path | None = None
+    _schema: type[Schema] | None = None
+
+    def schema(self) -> type[Schema]:
+        if self._schema is None:
+            self._schema = _build_schema(self)
+        return self._schema
+
+    def validate(self, data: Any, *, partial: bool = False) -> dict[str, Any]:
+        """Return the cleaned submission; raises ``ValidationFailedError`` naming each field."""
+        if not isinstance(data, dict):
+            raise ValidationFailedError("the submission must be a JSON object",
+                                        {"_schema": ["not an object"]})
+        try:
+            loaded: dict[str, Any] = self.schema()(unknown=RAISE).load(data, partial=partial)
+        except ValidationError as exc:
+            raise ValidationFailedError(
+                f"form {self.id}: {len(exc.messages)} field(s) are not valid",
+                dict(exc.messages) if isinstance(exc.messages, dict) else {"_schema": exc.messages},
+            ) from exc
+        return loaded
+
+
+def _options(component: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(str(v.get("value")), str(v.get("label", v.get("value"))))
+            for v in component.get("values") or [] if isinstance(v, dict)]
+
+
+def _walk(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for component in components:
+        if component.get("type") in _CONTAINERS:
+            found.extend(_walk(component.get("components") or []))
+        elif component.get("key") and component.get("type") not in _DISPLAY_ONLY:
+            found.append(component)
+    return found
+
+
+def parse_form(raw: str | bytes, *, source: str = "<form>") -> FormDefinition:
+    """Read a form-js JSON document; raises ``ValueError`` naming what is wrong."""
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("components"), list):
+        raise ValueError(f"{source}: a form needs a list of components")
+    form_id = doc.get("id")
+    if not form_id:
+        raise ValueError(f"{source}: the form has no id")
+    seen: set[str] = set()
+    form_fields = []
+    for component in _walk(doc["components"]):
+        key = str(component["key"])
+        if key in seen:
+            raise ValueError(f"{source}: field key {key!r} appears twice")
+        seen.add(key)
+        props = component.get("properties") or {}
+        form_fields.append(FormField(
+            key=key, type=str(component.get("type")),
+            label=str(component.get("label") or key),
+            label_en=str(props.get("label_en") or component.get("label") or key),
+            required=bool((component.get("validate") or {}).get("required")),
+            options=_options(component), description=str(component.get("description") or ""),
+            component=component,
+        ))
+    props = doc.get("properties") or {}
+    return FormDefinition(
+        id=str(form_id), title=str(props.get("title") or form_id),
+        title_en=str(props.get("title_en") or props.get("title") or form_id),
+        components=doc["components"], fields=form_fields,
+    )
+
+
+def _date_text(value: str) -> None:
+    try:
+        (datetime if "T" in value else date).fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError("not an ISO-8601 date or date-time") from exc
+
+
+def _field_for(f: FormField) -> fields.Field:
+    rules = f.component.get("validate") or {}
+    checks: list[Any] = []
+    kwargs: dict[str, Any] = {"required": f.required}
+    if not f.required:
+        kwargs["allow_none"] = True
+    if f.type in {"number"}:
+        if rules.get("min") is not None or rules.get("max") is not None:
+            checks.append(validate.Range(min=rules.get("min"), max=rules.get("max")))
+        return fields.Float(validate=checks, **kwargs)
+    if f.type == "checkbox":
+        return fields.Boolean(**kwargs)
+    if f.type in {"checklist", "taglist"}:
+        inner: fields.Field = fields.String(
+            validate=validate.OneOf([v for v, _ in f.options]) if f.options else None)
+        if f.required:
+            checks.append(validate.Length(min=1))
+        return fields.List(inner, validate=checks, **kwargs)
+    if f.type in {"select", "radio"} and f.options:
+        checks.append(validate.OneOf([v for v, _ in f.options]))
+    if f.type == "datetime":
+        checks.append(_date_text)
+    if f.type == "dynamiclist":
+        return fields.List(fields.Dict(), **kwargs)
+    if rules.get("minLength") is not None or rules.get("maxLength") is not None:
+        checks.append(validate.Length(min=rules.get("minLength"), max=rules.get("maxLength")))
+    elif f.required:
+        checks.append(validate.Length(min=1, error="必填 / required"))
+    if rules.get("pattern"):
+        checks.append(validate.Regexp(re.compile(str(rules["pattern"]))))
+    return fields.String(validate=checks, **kwargs)
+
+
+def _build_schema(form: FormDefinition) -> type[Schema]:
+    attrs: dict[str, Any] = {f.key: _field_for(f) for f in form.fields}
+    return Schema.from_dict(attrs, name=f"Form_{form.id}")
+
+
+class FormRegistry:
+    """Every form in the forms folder, keyed by form id (the ``camunda:formKey``)."""
+
+    def __init__(self, forms_dir: Path) -> None:
+        self.forms_dir = forms_dir
+        self._forms: dict[str, FormDefinition] = {}
+        self._stamp: tuple[tuple[str, float], ...] = ()
+
+    def _load(self) -> None:
+        paths = sorted(self.forms_dir.glob("*.form")) if self.forms_dir.is_dir() else []
+        stamp = tuple((p.name, p.stat().st_mtime) for p in paths)
+        if stamp == self._stamp:
+            return
+        forms = {}
+        for path in paths:
+            form = parse_form(path.read_bytes(), source=path.name)
+            form.path = path
+            forms[form.id] = form
+        self._forms, self._stamp = forms, stamp
+
+    def get(self, form_id: str) -> FormDefinition:
+        """Return a form by id; raises ``NotFoundError``."""
+        self._load()
+        try:
+            return self._forms[form_id]
+        except KeyError:
+            raise NotFoundError(f"form {form_id!r} does not exist") from None
+
+    def ids(self) -> set[str]:
+        self._load()
+        return set(self._forms)
+
+    def all(self) -> list[FormDefinition]:
+        self._load()
+        return list(self._forms.values())

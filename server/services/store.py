@@ -1,0 +1,230 @@
+"""Loading, locking and saving live cases.
+
+Live workflows stay in memory keyed by case id and ``state_version``; a step reloads from the
+database only when another process moved the stored version. Every step runs under a
+per-process lock for the case plus a database row lock (PostgreSQL ``FOR UPDATE``), and its
+write checks the version it read, so two writers of one case serialize and neither is lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
+
+from server.engine.parser import SpecSet, parse_files
+from server.engine.runtime import Engine, Runtime, StepResult
+from server.extensions import db
+from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, WorkItemGroup
+from server.services.errors import ConflictError, NotFoundError
+
+MAX_LIVE_CASES = 512
+MAX_RETRIES = 8
+
+
+class _Retry(Exception):
+    """The stored version moved under us; start the step again."""
+
+
+@dataclass
+class LiveCase:
+    case: Case
+    runtime: Runtime
+
+
+class CaseStore:
+    """The engine, parsed deployments and live cases of this process."""
+
+    def __init__(self) -> None:
+        self.engine = Engine()
+        self._spec_sets: dict[int, SpecSet] = {}
+        self._live: OrderedDict[str, Runtime] = OrderedDict()
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    # ---- deployments ------------------------------------------------------------------
+    def spec_set(self, deployment: Deployment) -> SpecSet:
+        cached = self._spec_sets.get(deployment.id)
+        if cached is None:
+            files = {f.name: f.content for f in deployment.files if f.kind in {"bpmn", "dmn"}}
+            cached = parse_files(files)
+            self._spec_sets[deployment.id] = cached
+        return cached
+
+    def remember_spec_set(self, deployment_id: int, spec_set: SpecSet) -> None:
+        self._spec_sets[deployment_id] = spec_set
+
+    # ---- live cases -------------------------------------------------------------------
+    def _lock_for(self, case_id: str) -> threading.Lock:
+        with self._guard:
+            lock = self._locks.get(case_id)
+            if lock is None:
+                lock = self._locks[case_id] = threading.Lock()
+            return lock
+
+    def forget(self, case_id: str) -> None:
+        with self._guard:
+            self._live.pop(case_id, None)
+
+    def _cached(self, case_id: str, version: int) -> Runtime | None:
+        with self._guard:
+            runtime = self._live.get(case_id)
+            if runtime is not None and runtime.version == version:
+                self._live.move_to_end(case_id)
+                return runtime
+            return None
+
+    def keep(self, case_id: str, runtime: Runtime) -> None:
+        with self._guard:
+            self._live[case_id] = runtime
+            self._live.move_to_end(case_id)
+            while len(self._live) > MAX_LIVE_CASES:
+                self._live.popitem(last=False)
+
+    def load(self, case: Case) -> Runtime:
+        """The live workflow of a case at its stored version (from memory when current)."""
+        runtime = self._cached(case.id, case.state_version)
+        if runtime is not None:
+            return runtime
+        deployment = db.session.get(Deployment, case.deployment_id)
+        if deployment is None:
+            raise NotFoundError(f"deployment {case.deployment_id} of case {case.id} is missing")
+        rows = db.session.execute(
+            select(EngineTask.id, EngineTask.workflow, EngineTask.body)
+            .where(EngineTask.case_id == case.id)
+        ).all()
+        runtime = self.engine.restore(self.spec_set(deployment), case.process_id, case.envelope,
+                                      [tuple(r) for r in rows], case.state_version)
+        self.keep(case.id, runtime)
+        return runtime
+
+    @contextmanager
+    def locked(self, case_id: str) -> Iterator[LiveCase]:
+        """Run one step of a case under its locks; commits on success, rolls back on error.
+
+        The body gets the case row and its live workflow; it must call ``save`` for each step
+        result. Raises ``NotFoundError``; retries by itself when another process wrote first.
+        """
+        lock = self._lock_for(case_id)
+        with lock:
+            yield from self._locked(case_id)
+
+    def _locked(self, case_id: str) -> Iterator[LiveCase]:
+        query = select(Case).where(Case.id == case_id)
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        db.session.rollback()
+        case = db.session.execute(query).scalar_one_or_none()
+        if case is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        version = case.state_version
+        live = LiveCase(case, self.load(case))
+        try:
+            yield live
+            result = db.session.execute(
+                update(Case).where(Case.id == case_id, Case.state_version == version)
+                .values(state_version=version + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise ConflictError("the case was changed by someone else; try again")
+            db.session.commit()
+            case_state = version + 1
+            live.runtime.version = case_state
+            self.keep(case_id, live.runtime)
+        except BaseException:
+            db.session.rollback()
+            # The in-memory workflow may hold half a step; the database has the truth.
+            self.forget(case_id)
+            raise
+
+    # ---- writing a step ---------------------------------------------------------------
+    def save(self, case: Case, result: StepResult, *, context: dict[str, Any] | None = None
+             ) -> list[WorkItem]:
+        """Write a step's changed rows, work items and timers; returns new work items."""
+        session = db.session
+        if result.deletes:
+            session.execute(delete(EngineTask).where(EngineTask.case_id == case.id,
+                                                     EngineTask.id.in_(result.deletes)))
+        if result.upserts:
+            rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
+                    for i, w, b in result.upserts]
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else \
+                sqlite_insert
+            stmt = insert(EngineTask).values(rows)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["case_id", "id"],
+                set_={"workflow": stmt.excluded.workflow, "body": stmt.excluded.body})
+            session.execute(stmt)
+        case.envelope = result.envelope
+        created = self._sync_work_items(case, result, context or {})
+        self._sync_timers(case, result)
+        return created
+
+    def _sync_work_items(self, case: Case, result: StepResult,
+                         context: dict[str, Any]) -> list[WorkItem]:
+        import json
+
+        created = []
+        for human in result.human:
+            item = db.session.get(WorkItem, human.id)
+            if human.state == "ready":
+                if item is None:
+                    item = WorkItem(
+                        id=human.id, case_id=case.id, element_id=human.element_id,
+                        name=human.name, lane=human.lane or "", form_key=human.form_key or "",
+                        candidate_groups=",".join(human.candidate_groups),
+                        assignee=human.assignee, state="ready",
+                        stage=str(human.properties.get("stage", "")), due_at=human.due_at,
+                        context=json.dumps(context, ensure_ascii=False, default=str),
+                    )
+                    item.groups = [WorkItemGroup(group_code=g, state="ready")
+                                   for g in human.candidate_groups]
+                    db.session.add(item)
+                    created.append(item)
+            elif item is not None and item.state == "ready":
+                item.state = human.state
+                for group in item.groups:
+                    group.state = human.state
+        return created
+
+    def _sync_timers(self, case: Case, result: StepResult) -> None:
+        if result.timers_gone:
+            db.session.execute(delete(PendingTimer).where(
+                PendingTimer.case_id == case.id, PendingTimer.task_id.in_(result.timers_gone)))
+        for timer in result.timers:
+            row = db.session.get(PendingTimer, (case.id, timer.task_id))
+            if row is None:
+                db.session.add(PendingTimer(case_id=case.id, task_id=timer.task_id,
+                                            element_id=timer.element_id, due_at=timer.due_at))
+            elif row.due_at != timer.due_at:
+                row.due_at = timer.due_at
+                row.state = "pending"
+
+
+def case_store() -> CaseStore:
+    store: CaseStore = current_app.extensions["guanjia.store"]
+    return store
+
+
+def with_retries(step: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a locked step again when another process committed first (SQLite, workers)."""
+    for attempt in range(MAX_RETRIES):
+        try:
+            return step(*args, **kwargs)
+        except ConflictError:
+            if attempt == MAX_RETRIES - 1:
+                raise
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() or attempt == MAX_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")

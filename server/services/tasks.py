@@ -1,0 +1,205 @@
+"""Task lists, claiming and completing human tasks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, func, or_, select
+
+from server.engine import clock
+from server.engine.errors import ScriptError, TaskNotReadyError
+from server.extensions import db
+from server.models import Case, User, WorkItem, WorkItemGroup
+from server.services import access
+from server.services.audit import record_event
+from server.services.cases import record_step_events
+from server.services.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
+from server.services.forms import FormDefinition, FormRegistry
+from server.services.store import case_store, with_retries
+
+
+@dataclass
+class TaskPage:
+    items: list[WorkItem]
+    total: int
+    page: int
+    per_page: int
+
+
+@dataclass
+class TaskFilter:
+    scope: str = "all"  # mine | groups | all (mine + groups)
+    department: str | None = None
+    stage: str | None = None
+    due_before: datetime | None = None
+    case_id: str | None = None
+    page: int = 1
+    per_page: int = 20
+
+
+def _visible(user: User, scope: str) -> Select[tuple[WorkItem]]:
+    mine = or_(WorkItem.assignee == user.username, WorkItem.claimed_by == user.username)
+    codes = sorted(user.group_codes - {access.ENTERPRISE})
+    by_group = WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
+        WorkItemGroup.group_code.in_(codes), WorkItemGroup.state == "ready"))
+    conditions = []
+    if scope in {"mine", "all"}:
+        conditions.append(mine)
+    if scope in {"groups", "all"}:
+        conditions.append(by_group)
+        if access.ENTERPRISE in user.group_codes and user.enterprise_id is not None:
+            conditions.append(WorkItem.id.in_(
+                select(WorkItemGroup.work_item_id)
+                .join(WorkItem, WorkItem.id == WorkItemGroup.work_item_id)
+                .join(Case, Case.id == WorkItem.case_id)
+                .where(WorkItemGroup.group_code == access.ENTERPRISE,
+                       WorkItemGroup.state == "ready",
+                       Case.enterprise_id == user.enterprise_id)))
+    query = select(WorkItem).where(WorkItem.state == "ready", or_(*conditions))
+    if scope == "groups":
+        query = query.where(WorkItem.claimed_by.is_(None))
+    return query
+
+
+def list_tasks(user: User, flt: TaskFilter) -> TaskPage:
+    """The ready tasks a user may work on, sorted by due date, with a true total count."""
+    query = _visible(user, flt.scope)
+    if flt.department:
+        query = query.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
+            WorkItemGroup.group_code == flt.department)))
+    if flt.stage:
+        query = query.where(WorkItem.stage == flt.stage)
+    if flt.due_before:
+        query = query.where(WorkItem.due_at <= flt.due_before)
+    if flt.case_id:
+        query = query.where(WorkItem.case_id == flt.case_id)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    per_page = max(1, min(flt.per_page, 200))
+    page = max(1, flt.page)
+    rows = db.session.execute(
+        query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
+        .limit(per_page).offset((page - 1) * per_page)
+    ).scalars().all()
+    return TaskPage(list(rows), int(total), page, per_page)
+
+
+def forms() -> FormRegistry:
+    registry: FormRegistry = current_app.extensions["guanjia.forms"]
+    return registry
+
+
+def get_work_item(user: User, task_id: str) -> WorkItem:
+    """A task the user may see; raises ``NotFoundError`` or ``PermissionDeniedError``."""
+    item = db.session.get(WorkItem, task_id)
+    if item is None:
+        raise NotFoundError(f"task {task_id} does not exist")
+    if item.state == "ready" and access.acting_role(user, item) is not None:
+        return item
+    if access.can_see_case(user, item.case) or item.completed_by == user.username:
+        return item
+    raise PermissionDeniedError("this task is not yours")
+
+
+def form_for(item: WorkItem) -> FormDefinition | None:
+    return forms().get(item.form_key) if item.form_key else None
+
+
+def _require_role(user: User, item: WorkItem) -> str:
+    if item.state != "ready":
+        raise ConflictError(f"task {item.id} is already {item.state}")
+    role = access.acting_role(user, item)
+    if role is None:
+        if item.claimed_by and item.claimed_by != user.username:
+            raise PermissionDeniedError(f"task is claimed by {item.claimed_by}")
+        raise PermissionDeniedError("this task is not yours")
+    return role
+
+
+def complete_task(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
+    """Complete a task with submitted form data and run the case on; all or nothing.
+
+    Raises ``NotFoundError``, ``PermissionDeniedError``, ``ValidationFailedError`` (the form),
+    ``ConflictError`` (already done).
+    """
+    item = db.session.get(WorkItem, task_id)
+    if item is None:
+        raise NotFoundError(f"task {task_id} does not exist")
+    _require_role(user, item)
+    form = form_for(item)
+    cleaned = form.validate(data) if form is not None else dict(data)
+    return with_retries(_complete_locked, user, item.case_id, task_id, cleaned)  # type: ignore[no-any-return]
+
+
+def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, Any]) -> WorkItem:
+    store = case_store()
+    with store.locked(case_id) as live:
+        item = db.session.get(WorkItem, task_id)
+        assert item is not None
+        role = _require_role(user, item)
+        try:
+            task = store.engine.find_ready_human_task(live.runtime, task_id)
+        except TaskNotReadyError as exc:
+            raise ConflictError(str(exc)) from exc
+        old = json.loads(json.dumps({k: task.data.get(k) for k in cleaned}, default=str))
+        try:
+            result = store.engine.complete(live.runtime, task_id, cleaned)
+        except ScriptError as exc:
+            raise ValidationFailedError(f"the process could not continue: {exc}",
+                                        {"_process": [str(exc)]}) from exc
+        now = clock.now()
+        item.completed_by, item.completed_at, item.draft = user.username, now, None
+        record_event(live.case, "task_completed", actor=user.username, role=role,
+                     task_id=task_id, element_id=item.element_id, element_name=item.name,
+                     payload={"old": old, "new": json.loads(json.dumps(cleaned, default=str))},
+                     at=now)
+        store.save(live.case, result, context=json.loads(live.case.summary or "{}"))
+        record_step_events(live.case, result, actor=None)
+    return item
+
+
+def claim_task(user: User, task_id: str, *, release: bool = False) -> WorkItem:
+    """Claim a group task for oneself, or release it; raises as ``complete_task``."""
+    item = db.session.get(WorkItem, task_id)
+    if item is None:
+        raise NotFoundError(f"task {task_id} does not exist")
+    return with_retries(_claim_locked, user, item.case_id, task_id, release)  # type: ignore[no-any-return]
+
+
+def _claim_locked(user: User, case_id: str, task_id: str, release: bool) -> WorkItem:
+    store = case_store()
+    with store.locked(case_id) as live:
+        item = db.session.get(WorkItem, task_id)
+        assert item is not None
+        role = _require_role(user, item)
+        if release:
+            if item.claimed_by != user.username:
+                raise ConflictError("you have not claimed this task")
+            item.claimed_by = None
+        else:
+            if item.claimed_by == user.username:
+                return item
+            item.claimed_by = user.username
+        record_event(live.case, "task_released" if release else "task_claimed",
+                     actor=user.username, role=role, task_id=task_id,
+                     element_id=item.element_id, element_name=item.name)
+    return item
+
+
+def save_draft(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
+    """Keep unfinished form input on the task (no validation, no engine step)."""
+    item = db.session.get(WorkItem, task_id)
+    if item is None:
+        raise NotFoundError(f"task {task_id} does not exist")
+    _require_role(user, item)
+    item.draft = json.dumps(data, ensure_ascii=False, default=str)
+    db.session.commit()
+    return item

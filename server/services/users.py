@@ -1,0 +1,97 @@
+"""Users, groups, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from server.engine import clock
+from server.extensions import db
+from server.models import ApiToken, Enterprise, Group, User
+from server.services.errors import AuthenticationError
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(username: str, password: str) -> User:
+    """The active user with this password; raises ``AuthenticationError``."""
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active or not check_password(user, password):
+        raise AuthenticationError("wrong username or password")
+    return user
+
+
+def issue_token(user: User, *, ttl_hours: int) -> str:
+    """Create a bearer token; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_sha256=hashlib.sha256(token.encode())
+                            .hexdigest(), expires_at=clock.now() + timedelta(hours=ttl_hours)))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User:
+    """The user a bearer token belongs to; raises ``AuthenticationError``."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    row = db.session.execute(
+        select(ApiToken).where(ApiToken.token_sha256 == digest)).scalar_one_or_none()
+    if row is None:
+        raise AuthenticationError("unknown token")
+    if row.expires_at <= clock.now():
+        raise AuthenticationError("the token has expired; sign in again")
+    if not row.user.active:
+        raise AuthenticationError("the account is disabled")
+    return row.user
+
+
+def ensure_group(code: str, name: str, name_en: str = "", kind: str = "role") -> Group:
+    group = db.session.get(Group, code)
+    if group is None:
+        group = Group(code=code, name=name, name_en=name_en or code, kind=kind)
+        db.session.add(group)
+    return group
+
+
+def ensure_enterprise(name: str, area: str = "") -> Enterprise:
+    enterprise = db.session.execute(
+        select(Enterprise).where(Enterprise.name == name)).scalar_one_or_none()
+    if enterprise is None:
+        enterprise = Enterprise(name=name, area=area)
+        db.session.add(enterprise)
+        db.session.flush()
+    return enterprise
+
+
+def ensure_user(username: str, display_name: str, password: str, groups: Iterable[str], *,
+                enterprise: Enterprise | None = None, area: str = "") -> User:
+    """Create or update a user (used by the demo seed and tests)."""
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        user = User(username=username, display_name=display_name,
+                    password_hash=hash_password(password))
+        db.session.add(user)
+    user.display_name = display_name
+    user.area = area
+    user.enterprise_id = enterprise.id if enterprise is not None else None
+    user.groups = [db.session.get(Group, code) or ensure_group(code, code) for code in groups]
+    db.session.flush()
+    return user

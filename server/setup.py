@@ -1,0 +1,101 @@
+"""The pieces ``create_app`` assembles: extensions, blueprints, error handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from server.extensions import db, migrate
+from server.services.forms import FormRegistry
+from server.services.store import CaseStore
+
+
+def _tune_sqlite(engine: Any) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Take the write lock up front: two deferred transactions that both read and then
+        # write would otherwise fail with "database is locked" instead of waiting.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def register_extensions(app: Flask) -> None:
+    import server.models  # noqa: F401  (registers the tables)
+
+    settings = app.config["GUANJIA"]
+    if settings.database_url.startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                              {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir())
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _tune_sqlite(db.engine)
+    app.extensions["guanjia.store"] = CaseStore()
+    app.extensions["guanjia.forms"] = FormRegistry(settings.forms_dir)
+    _install_working_day_rule()
+    app.extensions["guanjia.prepare_case_data"] = _catalog_expander()
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent / "migrations")
+
+
+def _install_working_day_rule() -> None:
+    from server.engine.scripting import use_working_day_rule
+    from server.rules.workdays import WorkCalendar
+
+    use_working_day_rule(WorkCalendar.default().due_at)
+
+
+def _catalog_expander() -> Any:
+    """Turn the application's chosen item codes into the ``items`` the process runs over."""
+    from server.rules.catalog import Catalog, UnknownCatalogItemError
+    from server.services.errors import ValidationFailedError
+
+    catalog = Catalog.default()
+
+    def expand(data: dict[str, Any]) -> dict[str, Any]:
+        codes = data.get("item_codes")
+        if not codes or "items" in data:
+            return data
+        try:
+            items = [catalog.get(str(code)).as_case_item() for code in codes]
+        except UnknownCatalogItemError as exc:
+            raise ValidationFailedError(str(exc), {"item_codes": [str(exc)]}) from exc
+        return {**data, "items": items}
+
+    return expand
+
+
+def register_blueprints(app: Flask) -> None:
+    from server.web.api import bp as api_bp
+
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    try:
+        from server.web import register_web
+    except ImportError:
+        return
+    register_web(app)
+
+
+def register_errors(app: Flask) -> None:
+    from server.web.errors import register_error_handlers
+
+    register_error_handlers(app)

@@ -1,0 +1,134 @@
+"""API views: parse with a schema, call one service, dump with a schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request
+
+from server.schemas.api import (
+    CaseResponse,
+    CompleteTaskRequest,
+    DeploymentResponse,
+    DeployRequest,
+    EventResponse,
+    StartCaseRequest,
+    TaskDetailResponse,
+    TaskPageResponse,
+    TaskQuery,
+    TokenRequest,
+    TokenResponse,
+    WorkItemResponse,
+)
+from server.services import cases, processes, tasks, users
+from server.services.errors import PermissionDeniedError, ValidationFailedError
+from server.web.api import bp
+from server.web.api.auth import current_user, token_required
+from server.web.api.openapi import build_openapi
+
+
+def _body(schema: Any) -> dict[str, Any]:
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ValidationFailedError("the request body must be JSON", {"_schema": ["not JSON"]})
+    loaded: dict[str, Any] = schema().load(payload)
+    return loaded
+
+
+@bp.post("/auth/token")
+def issue_token() -> Any:
+    """Exchange username and password for a bearer token; 401 when they are wrong."""
+    body = _body(TokenRequest)
+    user = users.authenticate(body["username"], body["password"])
+    ttl = current_app.config["GUANJIA"].token_ttl_hours
+    token = users.issue_token(user, ttl_hours=ttl)
+    return TokenResponse().dump({"token": token, "expires_in": ttl * 3600,
+                                 "username": user.username})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(build_openapi())
+
+
+@bp.get("/processes")
+@token_required
+def list_processes() -> Any:
+    latest = processes.latest_deployment()
+    return {"deployment": DeploymentResponse().dump(latest) if latest else None}
+
+
+@bp.post("/deployments")
+@token_required
+def deploy() -> Any:
+    """Validate and deploy BPMN/DMN files; 422 naming the element when one fails."""
+    user = current_user()
+    if not user.in_group("designer", "admin"):
+        raise PermissionDeniedError("only designers and administrators deploy")
+    body = _body(DeployRequest)
+    deployment = processes.deploy(body["files"], author=user.username, comment=body["comment"])
+    return DeploymentResponse().dump(deployment), 201
+
+
+@bp.post("/cases")
+@token_required
+def start_case() -> Any:
+    """Start a case; 422 when the application form is not valid."""
+    body = _body(StartCaseRequest)
+    case = cases.start_case(current_user(), body["process_id"], body["data"])
+    return CaseResponse().dump(case), 201
+
+
+@bp.get("/cases/<case_id>")
+@token_required
+def show_case(case_id: str) -> Any:
+    """A case with its data, tasks and full history; 403/404 as the case allows."""
+    case = cases.get_case(current_user(), case_id)
+    body = CaseResponse().dump(case)
+    body["data"] = cases.case_data(case)
+    body["tasks"] = WorkItemResponse(many=True).dump(cases.case_work_items(case))
+    body["history"] = EventResponse(many=True).dump(cases.case_history(case))
+    return body
+
+
+@bp.get("/tasks")
+@token_required
+def list_tasks() -> Any:
+    query = TaskQuery().load(request.args.to_dict())
+    page = tasks.list_tasks(current_user(), tasks.TaskFilter(**query))
+    return TaskPageResponse().dump(page)
+
+
+@bp.get("/tasks/<task_id>")
+@token_required
+def show_task(task_id: str) -> Any:
+    item = tasks.get_work_item(current_user(), task_id)
+    body = TaskDetailResponse().dump(item)
+    form = tasks.form_for(item)
+    body["form"] = None if form is None else {
+        "id": form.id, "title": form.title, "components": form.components,
+        "fields": [{"key": f.key, "type": f.type, "label": f.label, "label_en": f.label_en,
+                    "required": f.required, "options": [list(o) for o in f.options]}
+                   for f in form.fields]}
+    return body
+
+
+@bp.post("/tasks/<task_id>/complete")
+@token_required
+def complete_task(task_id: str) -> Any:
+    """Complete a task; 403 not yours, 409 already done, 422 form errors by field."""
+    body = _body(CompleteTaskRequest)
+    item = tasks.complete_task(current_user(), task_id, body["data"])
+    return WorkItemResponse().dump(item)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@token_required
+def claim_task(task_id: str) -> Any:
+    return WorkItemResponse().dump(tasks.claim_task(current_user(), task_id))
+
+
+@bp.post("/tasks/<task_id>/release")
+@token_required
+def release_task(task_id: str) -> Any:
+    return WorkItemResponse().dump(tasks.claim_task(current_user(), task_id, release=True))
