@@ -267,8 +267,8 @@ def verify(path: str, key: str | None = None, public: bytes | None = None
     # 2. Events: leaf hashes and numbering.
     try:
         events = json.loads(contents.get("events.json", b"null"))
-        if not isinstance(events, list):
-            raise ValueError("not a list")
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise ValueError("not a list of events")
     except ValueError as exc:
         problems.append(f"events.json: unreadable ({exc})")
         return problems, notes
@@ -300,9 +300,9 @@ def verify(path: str, key: str | None = None, public: bytes | None = None
     if manifest.get("root") != root.hex():
         problems.append("manifest.json: Merkle root does not match events.json")
     cp = manifest.get("checkpoint") or {}
-    for field, want in (("scope", case_id), ("tree_size", len(leaves)), ("root", root.hex()),
-                        ("hash", alg)):
-        if cp.get(field) != want:
+    for field, expected in (("scope", case_id), ("tree_size", len(leaves)),
+                            ("root", root.hex()), ("hash", alg)):
+        if cp.get(field) != expected:
             problems.append(f"manifest.json: checkpoint {field} does not match the case")
     if key is None and public is None:
         notes.append("signatures NOT checked (give --key or --public-key)")

@@ -16,6 +16,7 @@ A checkpoint is a plain dict (JSON-ready)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -68,6 +69,7 @@ def _ed25519_public(key: str | bytes) -> bytes | None:
     return _private(seed).public_key().public_bytes_raw()
 
 
+@functools.lru_cache(maxsize=8)  # deriving the key costs more than signing with it
 def _private(seed: bytes) -> Any:
     try:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -162,10 +164,21 @@ def make_checkpoint(leaf_hashes: Sequence[str], key: str | bytes, *, scope: str 
 
     Raises ``CheckpointError`` for a malformed key, ``ValueError`` for malformed leaf hex.
     """
+    return checkpoint_for_root(len(leaf_hashes), merkle.root(leaf_hashes, algorithm), key,
+                               scope=scope, algorithm=algorithm, at=at)
+
+
+def checkpoint_for_root(tree_size: int, root_hash: str, key: str | bytes, *,
+                        scope: str = LOG_SCOPE, algorithm: str = HASH_NAME,
+                        at: str | None = None) -> dict[str, Any]:
+    """Sign a root the caller already holds (e.g. ``merkle.Accumulator.root()`` on each write).
+
+    Raises ``CheckpointError`` for a malformed key.
+    """
     sig_alg, key_id = _key_id(key)
     cp: dict[str, Any] = {
-        "version": 1, "scope": scope, "tree_size": len(leaf_hashes),
-        "root": merkle.root(leaf_hashes, algorithm), "hash": algorithm,
+        "version": 1, "scope": scope, "tree_size": tree_size, "root": root_hash,
+        "hash": algorithm,
         "at": at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "sig_alg": sig_alg, "key_id": key_id,
     }
