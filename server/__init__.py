@@ -14,7 +14,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from server.setup import register_blueprints, register_errors, register_extensions
 
     settings = settings or Settings.from_env()
-    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder="web/static")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,

@@ -130,10 +130,29 @@ def _diagram_error(exc: SpiffWorkflowException, default_file: str | None = None)
     )
 
 
+_PARSED: dict[str, SpecSet] = {}
+
+
 def parse_files(raw: dict[str, bytes | str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> SpecSet:
-    """Parse and validate a set of BPMN/DMN files; raises ``DiagramError`` on the first fault."""
+    """Parse and validate a set of BPMN/DMN files; raises ``DiagramError`` on the first fault.
+
+    A set already parsed in this process (same names, same bytes) is returned from memory:
+    specs are immutable once parsed, and cases of one deployment share them.
+    """
     if not raw:
         raise DiagramError("no BPMN or DMN files given")
+    encoded = {n: c.encode("utf-8") if isinstance(c, str) else c for n, c in raw.items()}
+    key = hashlib.sha256(b"".join(
+        n.encode() + b"\0" + hashlib.sha256(c).digest() for n, c in sorted(encoded.items())
+    ) + str(max_bytes).encode()).hexdigest()
+    cached = _PARSED.get(key)
+    if cached is None:
+        cached = _parse_files(encoded, max_bytes=max_bytes)
+        _PARSED[key] = cached
+    return cached
+
+
+def _parse_files(raw: dict[str, bytes], *, max_bytes: int) -> SpecSet:
     files: list[SourceFile] = []
     trees: list[tuple[SourceFile, etree._ElementTree]] = []
     for name, content in sorted(raw.items()):

@@ -44,7 +44,7 @@ class EngineTask(db.Model):  # type: ignore[name-defined,misc]
     case_id: Mapped[str] = mapped_column(
         ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     workflow: Mapped[str] = mapped_column(String(36))
     body: Mapped[str] = mapped_column(Text)
 

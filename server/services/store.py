@@ -121,7 +121,7 @@ class CaseStore:
     def _locked(self, case_id: str) -> Iterator[LiveCase]:
         query = select(Case).where(Case.id == case_id)
         if db.engine.dialect.name == "postgresql":
-            query = query.with_for_update()
+            query = query.with_for_update(of=Case)
         db.session.rollback()
         case = db.session.execute(query).scalar_one_or_none()
         if case is None:

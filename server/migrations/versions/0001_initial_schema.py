@@ -144,7 +144,7 @@ def upgrade():
 
     op.create_table('engine_tasks',
     sa.Column('case_id', sa.String(length=36), nullable=False),
-    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('workflow', sa.String(length=36), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
