@@ -42,7 +42,8 @@ def upgrade_database(app: Flask) -> None:
     from flask_migrate import upgrade
 
     with app.app_context():
-        upgrade()
+        # "heads": feature branches of the migration history apply side by side.
+        upgrade(revision="heads")
 
 
 def deploy_shipped(app: Flask) -> int:
