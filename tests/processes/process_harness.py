@@ -74,8 +74,8 @@ def make_environment(clock: Clock) -> TaskDataEnvironment:
     )
 
 
-def parse_all() -> CamundaParser:
-    parser = CamundaParser()
+def parse_all(parser_class: type[CamundaParser] = CamundaParser) -> CamundaParser:
+    parser = parser_class()
     parser.add_bpmn_files(sorted(str(p) for p in PROCESSES.glob("*.bpmn")))
     parser.add_dmn_files(sorted(str(p) for p in PROCESSES.glob("*.dmn")))
     return parser
@@ -86,10 +86,15 @@ class Case:
 
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
 
-    def __init__(self, clock: Clock, process_id: str = MAIN_PROCESS) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        process_id: str = MAIN_PROCESS,
+        parser_class: type[CamundaParser] = CamundaParser,
+    ) -> None:
         self.clock = clock
         self.engine = PythonScriptEngine(environment=make_environment(clock))
-        parser = parse_all()
+        parser = parse_all(parser_class)
         self.wf = BpmnWorkflow(
             parser.get_spec(process_id),
             parser.get_subprocess_specs(process_id),

@@ -1,0 +1,362 @@
+"""The diagrams parse, carry full BPMN-DI, and run: walked by element id on SpiffWorkflow."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from lxml import etree
+from process_harness import PROCESSES, Case, Clock, parse_all
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CallActivityParser
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
+}
+CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
+GROUPS = {
+    "enterprise", "bureau", "bureau_head", "leader", "window", "steward", "expert",
+    "dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj", "dept_scjg", "dept_sw", "dept_lc",
+    "dept_yj", "dept_sw_tax",
+}
+FLOW_NODES = (
+    "startEvent", "endEvent", "boundaryEvent", "userTask", "scriptTask", "businessRuleTask",
+    "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
+    "intermediateCatchEvent", "intermediateThrowEvent",
+)
+
+ITEMS = [
+    {"code": "fgj_project_filing", "name": "企业投资项目备案", "department": "dept_fgj", "promised_days": 3},
+    {"code": "zrzy_land_use_planning", "name": "建设用地规划许可证", "department": "dept_zrzy", "promised_days": 5},
+    {"code": "sthj_eia_approval", "name": "环境影响评价审批", "department": "dept_sthj", "promised_days": 15},
+]
+APPLICATION = {
+    "project_name": "年产10万吨绿色硅材料项目",
+    "enterprise_name": "云南某新材料有限公司",
+    "industry": "manufacturing",
+    "project_location": "大姚县工业园区",
+    "investment_wan": 80000,
+    "policy_compliant": True,
+    "contact_name": "李明",
+    "contact_phone": "0878-6222000",
+    "items": ITEMS,
+}
+
+
+def diagrams() -> list:
+    return sorted(PROCESSES.glob("*.bpmn"))
+
+
+# ---- static checks ----------------------------------------------------------------------------
+
+
+def test_all_diagrams_parse_with_the_camunda_parser() -> None:
+    parser = parse_all()
+    assert set(parser.get_process_ids()) >= {"concierge_service", "department_item"}
+    specs = parser.get_subprocess_specs("concierge_service")
+    assert "department_item" in specs
+    assert "deliver_service" in specs  # the embedded sub-process that holds the service
+
+
+@pytest.mark.parametrize("path", diagrams(), ids=lambda p: p.name)
+def test_diagram_has_full_di_and_snake_case_ids(path) -> None:  # noqa: ANN001
+    tree = etree.parse(str(path))
+    shapes = {s.get("bpmnElement"): s for s in tree.iterfind(".//bpmndi:BPMNShape", NS)}
+    edges = {e.get("bpmnElement") for e in tree.iterfind(".//bpmndi:BPMNEdge", NS)}
+    nodes = [n for tag in FLOW_NODES for n in tree.iterfind(f".//bpmn:{tag}", NS)]
+    assert nodes
+    for node in nodes:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", node.get("id")), node.get("id")
+        assert node.get("id") in shapes, f"no shape for {node.get('id')}"
+    for flow in tree.iterfind(".//bpmn:sequenceFlow", NS):
+        assert flow.get("id") in edges, f"no edge for {flow.get('id')}"
+    for lane in tree.iterfind(".//bpmn:lane", NS):
+        assert lane.get("id") in shapes, f"no shape for {lane.get('id')}"
+    # No two task shapes overlap.
+    boxes = []
+    for node in nodes:
+        if node.tag.endswith(("Task", "callActivity", "Gateway")) or node.tag.endswith("Event"):
+            if node.tag.endswith("boundaryEvent"):
+                continue
+            b = shapes[node.get("id")].find("dc:Bounds", NS)
+            boxes.append((node.get("id"), *(float(b.get(k)) for k in ("x", "y", "width", "height"))))
+    for i, (a, ax, ay, aw, ah) in enumerate(boxes):
+        for b, bx, by, bw, bh in boxes[i + 1 :]:
+            overlap = ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
+            assert not overlap, f"{a} overlaps {b}"
+
+
+@pytest.mark.parametrize("path", diagrams(), ids=lambda p: p.name)
+def test_user_tasks_name_known_groups(path) -> None:  # noqa: ANN001
+    tree = etree.parse(str(path))
+    for task in tree.iterfind(".//bpmn:userTask", NS):
+        groups = task.get(f"{CAMUNDA}candidateGroups")
+        assert groups, f"{task.get('id')} has no candidateGroups"
+        if groups.startswith("${"):
+            assert groups == "${item['department']}"
+        else:
+            assert set(groups.split(",")) <= GROUPS, groups
+        due = task.get(f"{CAMUNDA}dueDate")
+        if due:
+            assert re.fullmatch(r"\$\{due_in_(working_days|minutes)\(.+\)\}", due), due
+
+
+def test_main_process_contract() -> None:
+    tree = etree.parse(str(PROCESSES / "concierge_service.bpmn"))
+    process = tree.find("bpmn:process", NS)
+    assert process.get("id") == "concierge_service"
+    assert process.get("name") == "重大招商引资项目帮办代办服务"
+    rule = tree.find(".//bpmn:businessRuleTask[@id='check_service_scope']", NS)
+    assert rule.get(f"{CAMUNDA}decisionRef") == "service_scope"
+    mi_task = tree.find(".//bpmn:callActivity[@id='handle_items']", NS)
+    assert mi_task.get("calledElement") == "department_item"
+    mi = mi_task.find("bpmn:multiInstanceLoopCharacteristics", NS)
+    assert mi.get("isSequential") in (None, "false")
+    assert mi.get(f"{CAMUNDA}collection") == "items"
+    assert mi.get(f"{CAMUNDA}elementVariable") == "item"
+    team = tree.find(".//bpmn:userTask[@id='form_steward_team']", NS)
+    assert team.get(f"{CAMUNDA}dueDate") == "${due_in_working_days(1)}"
+    boundary = tree.find(".//bpmn:boundaryEvent[@id='service_terminated']", NS)
+    assert boundary.get("attachedToRef") == "deliver_service"
+    assert boundary.get("cancelActivity") in (None, "true")
+    item = etree.parse(str(PROCESSES / "department_item.bpmn"))
+    io = item.find("bpmn:process/bpmn:ioSpecification", NS)
+    assert [d.get("id") for d in io.iterfind("bpmn:dataInput", NS)] == ["item"]
+    assert [d.get("id") for d in io.iterfind("bpmn:dataOutput", NS)] == ["item_result"]
+    timer = item.find(".//bpmn:boundaryEvent[@id='report_timeout']//bpmn:timeDuration", NS)
+    assert timer.text == '"PT30M"'
+
+
+# ---- the service scope decision ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("compliant", "investment", "in_scope"),
+    [(True, 5000, True), (True, 80000, True), (True, 4999.5, False), (False, 80000, False)],
+)
+def test_service_scope_decision(new_case, compliant: bool, investment: float, in_scope: bool) -> None:  # noqa: ANN001
+    case = new_case()
+    case.start({**APPLICATION, "policy_compliant": compliant, "investment_wan": investment})
+    scope = case.ready()[0].data["scope"]
+    assert scope["in_scope"] is in_scope
+    assert scope["reason"]
+    assert case.ready_ids() == (["review_application"] if in_scope else ["notify_rejection"])
+
+
+# ---- walks -------------------------------------------------------------------------------------
+
+
+def accept(case: Case) -> None:
+    case.start(APPLICATION)
+    case.complete("review_application", {"review_decision": "approve", "review_opinion": "已签约，成熟度高"})
+    case.complete("sign_acceptance", {"sign_decision": "approve", "signer_name": "张局长"})
+    case.complete("form_steward_team", {"responsible_leader": "王副县长", "steward_name": "赵管家",
+                                        "team_members": "发改、自然资源、生态环境帮办代办员"})
+
+
+def hand_over(case: Case) -> None:
+    case.complete("draft_service_plan", {"plan_items": "三项", "lead_agent": "赵管家"})
+    case.complete("agree_service_plan", {"plan_decision": "agree"})
+    case.complete("hand_over_to_window", {"handover_summary": "当面交接"})
+    case.complete("sign_entrustment_agreement", {"agreement_no": "DY-2024-001", "agreement_signed": True})
+    case.complete("issue_one_time_notice", {"notice_materials": "一次性告知"})
+    case.complete("issue_task_sheets", {"task_sheet_no": "RW-001", "dispatch_method": "phone"})
+
+
+def handle_item(case: Case, mode: str = "accepted") -> None:
+    case.complete("review_item_materials", {"acceptance_mode": mode})
+    if mode == "supplement":
+        case.complete("supply_materials", {"supplied_materials": "补正材料"})
+        case.complete("review_item_materials", {"acceptance_mode": "accepted"})
+    elif mode == "missing_materials":
+        case.complete("record_missing_pledge", {"pledge_signed": True})
+    elif mode == "commitment":
+        case.complete("sign_commitment", {"commitment_signed": True})
+    case.complete("handle_item", {"item_outcome": "approved", "handling_opinion": "准予许可"})
+    case.complete("notify_enterprise_of_result", {"notify_method": "phone"})
+
+
+def test_happy_path_with_three_items(new_case) -> None:  # noqa: ANN001
+    case = new_case()
+    accept(case)
+    assert case.ready_ids() == ["draft_service_plan"]
+    case.complete("draft_service_plan", {"plan_items": "三项"})
+    case.complete("agree_service_plan", {"plan_decision": "revise", "plan_feedback": "调整时序"})
+    assert case.ready_ids() == ["draft_service_plan"]
+    case.roundtrip()
+    hand_over(case)
+
+    # 专窗吹哨: one task sheet per item, each routed to its department.
+    sheets = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
+    assert sorted(t.data["item"]["department"] for t in sheets) == ["dept_fgj", "dept_sthj", "dept_zrzy"]
+    for _ in ITEMS:
+        case.complete("take_task_sheet", {"receiver_name": "部门代办员", "receipt_signed": True})
+    case.roundtrip()
+    # The three items go through the three special acceptance modes, interleaved.
+    assert case.ready_ids() == ["review_item_materials"] * 3
+    handle_item(case, "supplement")
+    handle_item(case, "missing_materials")
+    case.roundtrip()
+    handle_item(case, "commitment")
+
+    assert case.ready_ids() == ["fill_completion_sheet"]
+    mi_task = case.wf.get_next_task(spec_name="handle_items")
+    instances = [c for c in mi_task.children if c.task_spec.name != "fill_completion_sheet"]
+    assert len(instances) == 3
+    case.complete("fill_completion_sheet", {"completion_summary": "三项均已办结"})
+    case.complete("sign_completion_sheet", {"completion_confirmed": True})
+    case.complete("evaluate_service", {"satisfaction_level": "5"})
+    assert case.ready_ids() == ["return_visit"]
+    case.complete("return_visit", {"visit_record": "企业满意"})
+    case.complete("archive_case", {"archive_no": "DA-2024-001"})
+    assert case.wf.completed
+    assert "call_back_and_rectify" not in case.completed_ids()
+    assert {"service_completed", "case_archived"} <= case.completed_ids()
+
+
+def test_rejection_at_intake_out_of_scope(new_case) -> None:  # noqa: ANN001
+    case = new_case()
+    case.start({**APPLICATION, "investment_wan": 3000})
+    assert case.ready_ids() == ["notify_rejection"]
+    assert "5000" in case.ready()[0].data["scope"]["reason"]
+    case.complete("notify_rejection", {"rejection_reason": "投资规模低于5000万元"})
+    assert case.wf.completed
+    assert "application_rejected" in case.completed_ids()
+    assert "review_application" not in case.completed_ids()
+
+
+@pytest.mark.parametrize("stage", ["review", "sign"])
+def test_rejection_by_bureau_or_leader(new_case, stage: str) -> None:  # noqa: ANN001
+    case = new_case()
+    case.start(APPLICATION)
+    if stage == "review":
+        case.complete("review_application", {"review_decision": "reject", "review_opinion": "不成熟"})
+    else:
+        case.complete("review_application", {"review_decision": "approve", "review_opinion": "ok"})
+        case.complete("sign_acceptance", {"sign_decision": "reject", "sign_opinion": "暂缓"})
+    assert case.ready_ids() == ["notify_rejection"]
+    case.complete("notify_rejection", {"rejection_reason": "项目成熟度不足"})
+    assert case.wf.completed
+    assert "form_steward_team" not in case.completed_ids()
+
+
+def test_termination_at_any_time_cancels_open_work(new_case) -> None:  # noqa: ANN001
+    case = new_case()
+    accept(case)
+    hand_over(case)
+    case.complete("take_task_sheet", {"receiver_name": "x"})
+    assert "review_item_materials" in case.ready_ids()
+    case.roundtrip()
+    case.send_message("terminate_service", {"reason": "enterprise_request"})
+    assert case.ready_ids() == ["fill_termination_sheet"]
+    case.complete("fill_termination_sheet", {"termination_reason": "enterprise_request",
+                                             "termination_detail": "企业调整投资计划"})
+    case.complete("sign_termination_sheet", {"termination_confirmed": True})
+    assert case.ready_ids() == ["evaluate_service"]
+    case.complete("evaluate_service", {"satisfaction_level": "2"})
+    assert case.ready_ids() == ["call_back_and_rectify"]
+    case.complete("call_back_and_rectify", {"callback_record": "核实", "rectification_measures": "整改"})
+    case.complete("return_visit", {"visit_record": "回访"})
+    case.complete("archive_case", {"archive_no": "DA-2024-002"})
+    assert case.wf.completed
+    assert "service_completed" not in case.completed_ids()
+    assert "fill_completion_sheet" not in case.completed_ids()
+
+
+def test_termination_during_plan(new_case) -> None:  # noqa: ANN001
+    case = new_case()
+    accept(case)
+    case.send_message("terminate_service", {"reason": "policy_change"})
+    assert case.ready_ids() == ["fill_termination_sheet"]
+
+
+# ---- the department item on its own ------------------------------------------------------------------
+
+
+def start_item(new_case, promised_days: int = 3) -> Case:  # noqa: ANN001
+    case = new_case("department_item")
+    case.start({"item": {**ITEMS[0], "promised_days": promised_days}})
+    return case
+
+
+def test_department_not_reporting_in_30_minutes_is_escalated_to_the_steward(new_case, clock: Clock) -> None:  # noqa: ANN001
+    case = start_item(new_case)
+    task = case.ready()[0]
+    assert task.task_spec.bpmn_id == "take_task_sheet"
+    case.advance(minutes=29)
+    assert case.ready_ids() == ["take_task_sheet"]
+    case.roundtrip()
+    case.advance(minutes=2)
+    assert case.ready_ids() == ["urge_department_report"]
+    case.complete("urge_department_report", {"report_urge_note": "已电话催促"})
+    # The department is called again, with a fresh 30 minutes.
+    assert case.ready_ids() == ["take_task_sheet"]
+    case.complete("take_task_sheet", {"receiver_name": "x"})
+    assert case.ready_ids() == ["review_item_materials"]
+
+
+def test_due_warning_overdue_urging_and_joint_meeting(new_case, clock: Clock) -> None:  # noqa: ANN001
+    case = start_item(new_case, promised_days=3)  # Monday: due Thursday
+    case.complete("take_task_sheet", {"receiver_name": "x"})
+    case.complete("review_item_materials", {"acceptance_mode": "accepted"})
+    assert case.ready_ids() == ["handle_item"]
+    case.advance(days=1, hours=1)  # Tuesday: nothing yet
+    assert case.ready_ids() == ["handle_item"]
+    case.advance(days=1)  # Wednesday: yellow
+    assert case.ready_ids() == ["handle_item", "remind_item_due"]
+    case.complete("remind_item_due", {"due_reminder_note": "已提醒"})
+    case.roundtrip()
+    case.advance(days=1)  # Thursday after the due time: red
+    assert case.ready_ids() == ["handle_item", "urge_overdue_item"]
+    case.complete("urge_overdue_item", {"overdue_reason": "材料复杂"})
+    case.complete("supervise_overdue_item", {"supervision_opinion": "加快办理"})
+    case.complete("handle_item", {"item_outcome": "joint_meeting", "handling_opinion": "需协调"})
+    assert case.ready_ids() == ["decide_in_joint_meeting"]
+    case.complete("decide_in_joint_meeting", {"meeting_decision": "容缺受理，并联审批"})
+    # Back to the department, with fresh timers.
+    assert case.ready_ids() == ["handle_item"]
+    case.complete("handle_item", {"item_outcome": "approved", "handling_opinion": "准予许可"})
+    case.complete("notify_enterprise_of_result", {"notify_method": "document"})
+    assert case.wf.completed
+    result = case.wf.data["item_result"]
+    assert result["code"] == ITEMS[0]["code"]
+    assert result["outcome"] == "approved"
+    assert result["notify_method"] == "document"
+
+
+def test_item_results_are_collected_with_the_standard_loop_refs(clock: Clock) -> None:
+    """handle_items also carries loopDataOutputRef item_results / outputDataItem item_result.
+
+    Plain CamundaParser reads only camunda:collection/elementVariable (and writes the unchanged
+    `item` back into `items`); a parser that reads the standard refs collects every instance's
+    `item_result` into `item_results`. This shows the second works with these diagrams.
+    """
+
+    class StandardLoopCallActivityParser(CallActivityParser):
+        _add_multiinstance_task = TaskParser._add_multiinstance_task
+
+    class Parser(CamundaParser):
+        OVERRIDE_PARSER_CLASSES = {
+            **CamundaParser.OVERRIDE_PARSER_CLASSES,
+            full_tag("callActivity"): (StandardLoopCallActivityParser, CallActivity),
+        }
+
+    case = Case(clock, parser_class=Parser)
+    accept(case)
+    hand_over(case)
+    for _ in ITEMS:
+        case.complete("take_task_sheet", {"receiver_name": "x"})
+    for _ in ITEMS:
+        handle_item(case)
+    task = case.ready()[0]
+    assert task.task_spec.bpmn_id == "fill_completion_sheet"
+    results = task.data["item_results"]
+    assert [r["code"] for r in results] == [i["code"] for i in ITEMS]
+    assert {r["outcome"] for r in results} == {"approved"}
+    assert "item" not in task.data
