@@ -8,7 +8,7 @@ count working days as Monday–Friday only (the app uses the Chinese holiday cal
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -31,7 +31,7 @@ class Clock:
 
     def __init__(self) -> None:
         # A Monday morning, so working-day arithmetic is easy to follow.
-        self.now = datetime(2024, 6, 3, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
@@ -152,12 +152,12 @@ class Case:
         }
 
 
-def install_fake_clock(clock: Clock, monkeypatch) -> None:  # noqa: ANN001
+def install_fake_clock(clock: Clock, monkeypatch) -> None:
     """Make SpiffWorkflow's timers read the test clock (they call datetime.now directly)."""
 
     class FakeDatetime(datetime):
         @classmethod
-        def now(cls, tz=None):  # noqa: ANN001 - mirrors datetime.now
+        def now(cls, tz=None):
             return clock.now if tz is None else clock.now.astimezone(tz)
 
     monkeypatch.setattr(timer_module, "datetime", FakeDatetime)

@@ -21,20 +21,57 @@ NS = {
 }
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 GROUPS = {
-    "enterprise", "bureau", "bureau_head", "leader", "window", "steward", "expert",
-    "dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj", "dept_scjg", "dept_sw", "dept_lc",
-    "dept_yj", "dept_sw_tax",
+    "enterprise",
+    "bureau",
+    "bureau_head",
+    "leader",
+    "window",
+    "steward",
+    "expert",
+    "dept_fgj",
+    "dept_zrzy",
+    "dept_zjj",
+    "dept_sthj",
+    "dept_scjg",
+    "dept_sw",
+    "dept_lc",
+    "dept_yj",
+    "dept_sw_tax",
 }
 FLOW_NODES = (
-    "startEvent", "endEvent", "boundaryEvent", "userTask", "scriptTask", "businessRuleTask",
-    "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
-    "intermediateCatchEvent", "intermediateThrowEvent",
+    "startEvent",
+    "endEvent",
+    "boundaryEvent",
+    "userTask",
+    "scriptTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
 )
 
 ITEMS = [
-    {"code": "fgj_project_filing", "name": "企业投资项目备案", "department": "dept_fgj", "promised_days": 3},
-    {"code": "zrzy_land_use_planning", "name": "建设用地规划许可证", "department": "dept_zrzy", "promised_days": 5},
-    {"code": "sthj_eia_approval", "name": "环境影响评价审批", "department": "dept_sthj", "promised_days": 15},
+    {
+        "code": "fgj_project_filing",
+        "name": "企业投资项目备案",
+        "department": "dept_fgj",
+        "promised_days": 3,
+    },
+    {
+        "code": "zrzy_land_use_planning",
+        "name": "建设用地规划许可证",
+        "department": "dept_zrzy",
+        "promised_days": 5,
+    },
+    {
+        "code": "sthj_eia_approval",
+        "name": "环境影响评价审批",
+        "department": "dept_sthj",
+        "promised_days": 15,
+    },
 ]
 APPLICATION = {
     "project_name": "年产10万吨绿色硅材料项目",
@@ -65,7 +102,7 @@ def test_all_diagrams_parse_with_the_camunda_parser() -> None:
 
 
 @pytest.mark.parametrize("path", diagrams(), ids=lambda p: p.name)
-def test_diagram_has_full_di_and_snake_case_ids(path) -> None:  # noqa: ANN001
+def test_diagram_has_full_di_and_snake_case_ids(path) -> None:
     tree = etree.parse(str(path))
     shapes = {s.get("bpmnElement"): s for s in tree.iterfind(".//bpmndi:BPMNShape", NS)}
     edges = {e.get("bpmnElement") for e in tree.iterfind(".//bpmndi:BPMNEdge", NS)}
@@ -85,7 +122,9 @@ def test_diagram_has_full_di_and_snake_case_ids(path) -> None:  # noqa: ANN001
             if node.tag.endswith("boundaryEvent"):
                 continue
             b = shapes[node.get("id")].find("dc:Bounds", NS)
-            boxes.append((node.get("id"), *(float(b.get(k)) for k in ("x", "y", "width", "height"))))
+            boxes.append(
+                (node.get("id"), *(float(b.get(k)) for k in ("x", "y", "width", "height")))
+            )
     for i, (a, ax, ay, aw, ah) in enumerate(boxes):
         for b, bx, by, bw, bh in boxes[i + 1 :]:
             overlap = ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
@@ -93,7 +132,7 @@ def test_diagram_has_full_di_and_snake_case_ids(path) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("path", diagrams(), ids=lambda p: p.name)
-def test_user_tasks_name_known_groups(path) -> None:  # noqa: ANN001
+def test_user_tasks_name_known_groups(path) -> None:
     tree = etree.parse(str(path))
     for task in tree.iterfind(".//bpmn:userTask", NS):
         groups = task.get(f"{CAMUNDA}candidateGroups")
@@ -140,7 +179,9 @@ def test_main_process_contract() -> None:
     ("compliant", "investment", "in_scope"),
     [(True, 5000, True), (True, 80000, True), (True, 4999.5, False), (False, 80000, False)],
 )
-def test_service_scope_decision(new_case, compliant: bool, investment: float, in_scope: bool) -> None:  # noqa: ANN001
+def test_service_scope_decision(
+    new_case, compliant: bool, investment: float, in_scope: bool
+) -> None:
     case = new_case()
     case.start({**APPLICATION, "policy_compliant": compliant, "investment_wan": investment})
     scope = case.ready()[0].data["scope"]
@@ -154,17 +195,27 @@ def test_service_scope_decision(new_case, compliant: bool, investment: float, in
 
 def accept(case: Case) -> None:
     case.start(APPLICATION)
-    case.complete("review_application", {"review_decision": "approve", "review_opinion": "已签约，成熟度高"})
+    case.complete(
+        "review_application", {"review_decision": "approve", "review_opinion": "已签约，成熟度高"}
+    )
     case.complete("sign_acceptance", {"sign_decision": "approve", "signer_name": "张局长"})
-    case.complete("form_steward_team", {"responsible_leader": "王副县长", "steward_name": "赵管家",
-                                        "team_members": "发改、自然资源、生态环境帮办代办员"})
+    case.complete(
+        "form_steward_team",
+        {
+            "responsible_leader": "王副县长",
+            "steward_name": "赵管家",
+            "team_members": "发改、自然资源、生态环境帮办代办员",
+        },
+    )
 
 
 def hand_over(case: Case) -> None:
     case.complete("draft_service_plan", {"plan_items": "三项", "lead_agent": "赵管家"})
     case.complete("agree_service_plan", {"plan_decision": "agree"})
     case.complete("hand_over_to_window", {"handover_summary": "当面交接"})
-    case.complete("sign_entrustment_agreement", {"agreement_no": "DY-2024-001", "agreement_signed": True})
+    case.complete(
+        "sign_entrustment_agreement", {"agreement_no": "DY-2024-001", "agreement_signed": True}
+    )
     case.complete("issue_one_time_notice", {"notice_materials": "一次性告知"})
     case.complete("issue_task_sheets", {"task_sheet_no": "RW-001", "dispatch_method": "phone"})
 
@@ -182,7 +233,7 @@ def handle_item(case: Case, mode: str = "accepted") -> None:
     case.complete("notify_enterprise_of_result", {"notify_method": "phone"})
 
 
-def test_happy_path_with_three_items(new_case) -> None:  # noqa: ANN001
+def test_happy_path_with_three_items(new_case) -> None:
     case = new_case()
     accept(case)
     assert case.ready_ids() == ["draft_service_plan"]
@@ -194,7 +245,11 @@ def test_happy_path_with_three_items(new_case) -> None:  # noqa: ANN001
 
     # 专窗吹哨: one task sheet per item, each routed to its department.
     sheets = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
-    assert sorted(t.data["item"]["department"] for t in sheets) == ["dept_fgj", "dept_sthj", "dept_zrzy"]
+    assert sorted(t.data["item"]["department"] for t in sheets) == [
+        "dept_fgj",
+        "dept_sthj",
+        "dept_zrzy",
+    ]
     for _ in ITEMS:
         case.complete("take_task_sheet", {"receiver_name": "部门代办员", "receipt_signed": True})
     case.roundtrip()
@@ -220,7 +275,7 @@ def test_happy_path_with_three_items(new_case) -> None:  # noqa: ANN001
     assert {"service_completed", "case_archived"} <= case.completed_ids()
 
 
-def test_rejection_at_intake_out_of_scope(new_case) -> None:  # noqa: ANN001
+def test_rejection_at_intake_out_of_scope(new_case) -> None:
     case = new_case()
     case.start({**APPLICATION, "investment_wan": 3000})
     assert case.ready_ids() == ["notify_rejection"]
@@ -232,11 +287,13 @@ def test_rejection_at_intake_out_of_scope(new_case) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("stage", ["review", "sign"])
-def test_rejection_by_bureau_or_leader(new_case, stage: str) -> None:  # noqa: ANN001
+def test_rejection_by_bureau_or_leader(new_case, stage: str) -> None:
     case = new_case()
     case.start(APPLICATION)
     if stage == "review":
-        case.complete("review_application", {"review_decision": "reject", "review_opinion": "不成熟"})
+        case.complete(
+            "review_application", {"review_decision": "reject", "review_opinion": "不成熟"}
+        )
     else:
         case.complete("review_application", {"review_decision": "approve", "review_opinion": "ok"})
         case.complete("sign_acceptance", {"sign_decision": "reject", "sign_opinion": "暂缓"})
@@ -246,7 +303,7 @@ def test_rejection_by_bureau_or_leader(new_case, stage: str) -> None:  # noqa: A
     assert "form_steward_team" not in case.completed_ids()
 
 
-def test_termination_at_any_time_cancels_open_work(new_case) -> None:  # noqa: ANN001
+def test_termination_at_any_time_cancels_open_work(new_case) -> None:
     case = new_case()
     accept(case)
     hand_over(case)
@@ -255,13 +312,17 @@ def test_termination_at_any_time_cancels_open_work(new_case) -> None:  # noqa: A
     case.roundtrip()
     case.send_message("terminate_service", {"reason": "enterprise_request"})
     assert case.ready_ids() == ["fill_termination_sheet"]
-    case.complete("fill_termination_sheet", {"termination_reason": "enterprise_request",
-                                             "termination_detail": "企业调整投资计划"})
+    case.complete(
+        "fill_termination_sheet",
+        {"termination_reason": "enterprise_request", "termination_detail": "企业调整投资计划"},
+    )
     case.complete("sign_termination_sheet", {"termination_confirmed": True})
     assert case.ready_ids() == ["evaluate_service"]
     case.complete("evaluate_service", {"satisfaction_level": "2"})
     assert case.ready_ids() == ["call_back_and_rectify"]
-    case.complete("call_back_and_rectify", {"callback_record": "核实", "rectification_measures": "整改"})
+    case.complete(
+        "call_back_and_rectify", {"callback_record": "核实", "rectification_measures": "整改"}
+    )
     case.complete("return_visit", {"visit_record": "回访"})
     case.complete("archive_case", {"archive_no": "DA-2024-002"})
     assert case.wf.completed
@@ -269,23 +330,25 @@ def test_termination_at_any_time_cancels_open_work(new_case) -> None:  # noqa: A
     assert "fill_completion_sheet" not in case.completed_ids()
 
 
-def test_termination_during_plan(new_case) -> None:  # noqa: ANN001
+def test_termination_during_plan(new_case) -> None:
     case = new_case()
     accept(case)
     case.send_message("terminate_service", {"reason": "policy_change"})
     assert case.ready_ids() == ["fill_termination_sheet"]
 
 
-# ---- the department item on its own ------------------------------------------------------------------
+# ---- the department item on its own ----------------------------------------------------
 
 
-def start_item(new_case, promised_days: int = 3) -> Case:  # noqa: ANN001
+def start_item(new_case, promised_days: int = 3) -> Case:
     case = new_case("department_item")
     case.start({"item": {**ITEMS[0], "promised_days": promised_days}})
     return case
 
 
-def test_department_not_reporting_in_30_minutes_is_escalated_to_the_steward(new_case, clock: Clock) -> None:  # noqa: ANN001
+def test_department_not_reporting_in_30_minutes_is_escalated_to_the_steward(
+    new_case, clock: Clock
+) -> None:
     case = start_item(new_case)
     task = case.ready()[0]
     assert task.task_spec.bpmn_id == "take_task_sheet"
@@ -301,7 +364,7 @@ def test_department_not_reporting_in_30_minutes_is_escalated_to_the_steward(new_
     assert case.ready_ids() == ["review_item_materials"]
 
 
-def test_due_warning_overdue_urging_and_joint_meeting(new_case, clock: Clock) -> None:  # noqa: ANN001
+def test_due_warning_overdue_urging_and_joint_meeting(new_case, clock: Clock) -> None:
     case = start_item(new_case, promised_days=3)  # Monday: due Thursday
     case.complete("take_task_sheet", {"receiver_name": "x"})
     case.complete("review_item_materials", {"acceptance_mode": "accepted"})

@@ -8,7 +8,6 @@ from collections import Counter
 
 import pytest
 from lxml import etree
-
 from process_harness import FORMS, PROCESSES
 
 NS = {
@@ -56,7 +55,9 @@ def keyed(form: dict) -> list[dict]:
 def test_every_form_key_names_an_existing_form() -> None:
     used = form_keys_in_diagrams()
     assert used, "no formKey found in processes/"
-    missing = {key: sorted(where) for key, where in used.items() if not (FORMS / f"{key}.form").is_file()}
+    missing = {
+        key: sorted(where) for key, where in used.items() if not (FORMS / f"{key}.form").is_file()
+    }
     assert not missing, f"formKey without forms/<key>.form: {missing}"
 
 
@@ -91,7 +92,9 @@ def test_form_is_well_formed(name: str) -> None:
         assert c["type"] in INPUTS, f"{name}.{c['key']}: unexpected type {c['type']}"
         assert re.fullmatch(r"[a-z][a-z0-9_]*", c["key"]), f"{name}.{c['key']} is not snake_case"
         label = c.get("label") or c.get("dateLabel")
-        assert label and re.search(r"[\u4e00-\u9fff]", label), f"{name}.{c['key']}: no Chinese label"
+        assert label and re.search(r"[\u4e00-\u9fff]", label), (
+            f"{name}.{c['key']}: no Chinese label"
+        )
         assert c.get("properties", {}).get("label_en"), f"{name}.{c['key']}: no properties.label_en"
         if c["type"] in CHOICES:
             assert c.get("values") or c.get("valuesKey"), f"{name}.{c['key']}: no values"
@@ -114,6 +117,7 @@ def test_variables_read_by_diagrams_come_from_forms() -> None:
     for variable, form_id in READ_BY_DIAGRAMS.items():
         keys = {c["key"]: c for c in keyed(forms[form_id])}
         assert variable in keys, f"{form_id} does not set {variable}"
+
     # The decisions and conditions compare against these option values.
     def values(form_id: str, key: str) -> set[str]:
         comp = next(c for c in keyed(forms[form_id]) if c["key"] == key)
