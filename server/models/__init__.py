@@ -2,6 +2,7 @@
 
 from server.models.audit import AuditEvent
 from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
+from server.models.checkpoints import Checkpoint
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.timers import PendingTimer
 from server.models.users import ApiToken, Enterprise, Group, User
@@ -10,4 +11,5 @@ __all__ = [
     "ApiToken", "AuditEvent", "Case", "Deployment", "DeploymentFile", "EngineTask",
     "Enterprise", "Group", "PendingTimer", "ProcessDefinition", "User", "WorkItem",
     "WorkItemGroup",
+    "Checkpoint",
 ]
