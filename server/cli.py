@@ -94,12 +94,18 @@ def sample_application() -> dict[str, Any]:
     return {
         "project_name": "年产10GWh储能电池生产基地项目",
         "enterprise_name": "示例新能源科技有限公司",
-        "industry": "新能源",
+        "industry": "energy",
+        "project_location": "城关镇工业园区",
         "investment_wan": 120000,
         "policy_compliant": True,
+        "investment_agreement_signed": True,
+        "project_summary": "建设年产10GWh储能电池生产线及配套设施，总用地约300亩。",
+        "service_mode": "full",
         "contact_name": "刘经理",
         "contact_phone": "13800000000",
-        "item_codes": ["enterprise_registration", "project_filing", "land_planning_permit"],
+        "applicant_declaration": True,
+        "item_codes": ["company_registration", "project_filing", "land_use_planning_permit",
+                       "env_impact_report", "construction_permit"],
     }
 
 

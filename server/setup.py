@@ -46,9 +46,18 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
     app.extensions["guanjia.store"] = CaseStore()
-    app.extensions["guanjia.forms"] = FormRegistry(settings.forms_dir)
+    app.extensions["guanjia.forms"] = FormRegistry(settings.forms_dir,
+                                                   value_sources=_value_sources())
     _install_working_day_rule()
     app.extensions["guanjia.prepare_case_data"] = _catalog_expander()
+
+
+def _value_sources() -> dict[str, list[tuple[str, str]]]:
+    from server.rules.catalog import Catalog
+
+    catalog = Catalog.default()
+    return {"catalog_items": [(item.code, f"{item.name}（{item.department_name}）")
+                              for item in catalog.items]}
 
 
 def _migrations_dir() -> str:

@@ -16,9 +16,12 @@ from SpiffWorkflow.bpmn.parser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity
 from SpiffWorkflow.camunda.parser.task_spec import (
     CAMUNDA_MODEL_NS,
     BusinessRuleTaskParser,
+    CallActivityParser,
     UserTaskParser,
 )
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
@@ -59,9 +62,21 @@ class GuanjiaBusinessRuleTaskParser(BusinessRuleTaskParser):
         return super().create_task()
 
 
+class GuanjiaCallActivityParser(CallActivityParser):
+    def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
+        # Camunda's reading writes the unchanged element back into the collection and drops
+        # each instance's output; when the diagram carries the standard BPMN loop references
+        # (loopDataInputRef/outputDataItem), read those so results are collected in order.
+        if loop_characteristics.find(f"{{{BPMN_NS}}}loopDataInputRef") is not None:
+            TaskParser._add_multiinstance_task(self, loop_characteristics)
+        else:
+            super()._add_multiinstance_task(loop_characteristics)
+
+
 class GuanjiaParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("callActivity"): (GuanjiaCallActivityParser, CallActivity),
         full_tag("userTask"): (GuanjiaUserTaskParser, UserTask),
         full_tag("businessRuleTask"): (GuanjiaBusinessRuleTaskParser, BusinessRuleTask),
     }

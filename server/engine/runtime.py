@@ -21,9 +21,11 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.event_definitions import (
+    MessageEventDefinition as CamundaMessageEventDefinition,
+)
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
@@ -214,13 +216,15 @@ class Engine:
 
     def send_message(self, runtime: Runtime, name: str, payload: dict[str, Any]) -> StepResult:
         """Deliver a BPMN message (e.g. termination) to the case; raises ``TaskNotReadyError``."""
-        waiting = {getattr(e.event_definition, "name", None) for e in
-                   runtime.workflow.waiting_events()}
+        waiting = {e.name for e in runtime.workflow.waiting_events()
+                   if e.event_type.endswith("MessageEventDefinition")}
         if name not in waiting:
             raise TaskNotReadyError(f"the case is not waiting for message {name!r}")
 
         def act() -> None:
-            runtime.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload))
+            # Camunda's message definition expects its payload wrapped with a result variable.
+            wrapped = {"payload": payload, "result_var": f"{name}_payload"}
+            runtime.workflow.send_event(BpmnEvent(CamundaMessageEventDefinition(name), wrapped))
             self._advance(runtime)
 
         return self._step(runtime, act)

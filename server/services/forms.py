@@ -55,6 +55,9 @@ class FormDefinition:
         if not isinstance(data, dict):
             raise ValidationFailedError("the submission must be a JSON object",
                                         {"_schema": ["not an object"]})
+        # An optional field left blank in a browser arrives as ""; it means "not given".
+        optional = {f.key for f in self.fields if not f.required}
+        data = {k: v for k, v in data.items() if not (k in optional and v in ("", None))}
         try:
             loaded: dict[str, Any] = self.schema()(unknown=RAISE).load(data, partial=partial)
         except ValidationError as exc:
@@ -80,7 +83,8 @@ def _walk(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def parse_form(raw: str | bytes, *, source: str = "<form>") -> FormDefinition:
+def parse_form(raw: str | bytes, *, source: str = "<form>",
+               value_sources: dict[str, list[tuple[str, str]]] | None = None) -> FormDefinition:
     """Read a form-js JSON document; raises ``ValueError`` naming what is wrong."""
     try:
         doc = json.loads(raw)
@@ -104,7 +108,8 @@ def parse_form(raw: str | bytes, *, source: str = "<form>") -> FormDefinition:
             label=str(component.get("label") or key),
             label_en=str(props.get("label_en") or component.get("label") or key),
             required=bool((component.get("validate") or {}).get("required")),
-            options=_options(component), description=str(component.get("description") or ""),
+            options=_options(component) or list(
+                (value_sources or {}).get(str(component.get("valuesKey")), [])), description=str(component.get("description") or ""),
             component=component,
         ))
     props = doc.get("properties") or {}
@@ -163,8 +168,11 @@ def _build_schema(form: FormDefinition) -> type[Schema]:
 class FormRegistry:
     """Every form in the forms folder, keyed by form id (the ``camunda:formKey``)."""
 
-    def __init__(self, forms_dir: Path) -> None:
+    def __init__(self, forms_dir: Path,
+                 value_sources: dict[str, list[tuple[str, str]]] | None = None) -> None:
         self.forms_dir = forms_dir
+        # Options a form names by ``valuesKey`` (e.g. the item catalog), filled at load time.
+        self.value_sources = value_sources or {}
         self._forms: dict[str, FormDefinition] = {}
         self._stamp: tuple[tuple[str, float], ...] = ()
 
@@ -175,7 +183,8 @@ class FormRegistry:
             return
         forms = {}
         for path in paths:
-            form = parse_form(path.read_bytes(), source=path.name)
+            form = parse_form(path.read_bytes(), source=path.name,
+                              value_sources=self.value_sources)
             form.path = path
             forms[form.id] = form
         self._forms, self._stamp = forms, stamp

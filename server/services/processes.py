@@ -22,13 +22,24 @@ def forms() -> FormRegistry:
     return registry
 
 
+def locate(spec_set: SpecSet, element_id: str) -> tuple[str | None, int | None]:
+    """The file and line where an element is declared (for messages a designer can act on)."""
+    needle = f'id="{element_id}"'
+    for source in spec_set.files:
+        at = source.content.find(needle)
+        if at >= 0:
+            return source.name, source.content.count("\n", 0, at) + 1
+    return None, None
+
+
 def check_spec_set(spec_set: SpecSet, form_registry: FormRegistry) -> None:
     """Our own checks beyond the library's parse; raises ``DiagramError`` naming the element."""
     known = form_registry.ids()
     for key, element in sorted(spec_set.form_keys().items()):
         if key not in known:
+            file, line = locate(spec_set, element)
             raise DiagramError(f"form {key!r} does not exist (forms/{key}.form)",
-                               element_id=element)
+                               element_id=element, file=file, line=line)
 
 
 def validate_files(files: dict[str, bytes | str]) -> SpecSet:
