@@ -3,6 +3,8 @@
 from server.models.audit import AuditEvent
 from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
 from server.models.checkpoints import Checkpoint
+from server.models.incidents import Incident
+from server.models.notifications import MailAddress, Notification
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.timers import PendingTimer
 from server.models.users import ApiToken, Enterprise, Group, User
@@ -12,4 +14,5 @@ __all__ = [
     "Enterprise", "Group", "PendingTimer", "ProcessDefinition", "User", "WorkItem",
     "WorkItemGroup",
     "Checkpoint",
+    "Incident", "MailAddress", "Notification",
 ]

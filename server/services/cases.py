@@ -18,6 +18,7 @@ from server.services import access
 from server.services.audit import record_event
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.forms import FormRegistry
+from server.services.notifications import notify_new_tasks
 from server.services.processes import latest_deployment
 from server.services.store import case_store
 
@@ -56,6 +57,8 @@ def record_step_events(case: Case, result: StepResult, *, actor: str | None) -> 
         case.ended_at = clock.now()
         record_event(case, "case_ended", actor=actor, payload={"status": case.status})
     case.summary = json.dumps(summary_of(result.data), ensure_ascii=False)
+    # New tasks' notices commit with the step; their mail is sent after the commit.
+    notify_new_tasks(case, result.human)
 
 
 def start_case(user: User, process_id: str, data: dict[str, Any]) -> Case:

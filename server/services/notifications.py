@@ -1,0 +1,193 @@
+"""Notifications: in-app rows for people, mailed over SMTP where they gave an address.
+
+``notify`` joins the caller's transaction (a new task and its notice commit together); mail is
+sent by a worker after that commit. Every notice carries a ``dedupe_key``: notifying twice with
+the same key adds nothing, which is what makes at-least-once workers safe.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterable, Sequence
+from email.message import EmailMessage
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from server.engine import clock
+from server.engine.runtime import HumanTask
+from server.extensions import db
+from server.models import Case, Group, MailAddress, Notification, User
+from server.models.notifications import KINDS
+from server.services.errors import ValidationFailedError
+
+SEND_EMAIL = "guanjia.notifications.send_email"
+ENTERPRISE = "enterprise"
+KIND_LABELS = {"new_task": "新任务", "warning": "到期预警", "overdue": "超期警示",
+               "result_ready": "办理结果", "urging": "催办"}
+
+
+def recipients(users: Iterable[str] = (), groups: Iterable[str] = (), *,
+               case_id: str | None = None) -> list[str]:
+    """Active usernames among ``users`` and the members of ``groups``.
+
+    The ``enterprise`` group means only the case's own enterprise, never every applicant.
+    """
+    names = set(u for u in users if u)
+    codes = sorted(set(groups) - {ENTERPRISE})
+    if codes:
+        names.update(db.session.execute(
+            select(User.username).join(User.groups).where(Group.code.in_(codes))).scalars())
+    if ENTERPRISE in set(groups) and case_id is not None:
+        enterprise_id = db.session.execute(
+            select(Case.enterprise_id).where(Case.id == case_id)).scalar_one_or_none()
+        if enterprise_id is not None:
+            names.update(db.session.execute(
+                select(User.username).join(User.groups)
+                .where(Group.code == ENTERPRISE, User.enterprise_id == enterprise_id)).scalars())
+    if not names:
+        return []
+    return sorted(db.session.execute(
+        select(User.username).where(User.username.in_(sorted(names)), User.active)).scalars())
+
+
+def notify(*, kind: str, title: str, dedupe_key: str, body: str = "",
+           users: Iterable[str] = (), groups: Iterable[str] = (), case_id: str | None = None,
+           task_id: str | None = None) -> list[int]:
+    """Add one notice per recipient to the caller's transaction; returns the new row ids.
+
+    Recipients who already have a notice with ``dedupe_key`` are left alone. Mail goes out
+    after the caller commits. Raises ``ValidationFailedError`` for an unknown ``kind``.
+    """
+    from workers.dispatch import send_after_commit
+
+    if kind not in KINDS:
+        raise ValidationFailedError(f"unknown notification kind {kind!r}",
+                                    {"kind": [f"one of {', '.join(KINDS)}"]})
+    people = recipients(users, groups, case_id=case_id)
+    if not people:
+        return []
+    mail: dict[str, str] = dict(db.session.execute(  # type: ignore[arg-type]
+        select(MailAddress.username, MailAddress.address)
+        .where(MailAddress.username.in_(people))).all())
+    now = clock.now()
+    rows = [{"username": u, "kind": kind, "title": title[:300], "body": body,
+             "case_id": case_id, "task_id": task_id, "dedupe_key": dedupe_key[:200],
+             "created_at": now, "email_state": "pending" if u in mail else "none",
+             "email_to": mail.get(u)} for u in people]
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Notification).values(rows).on_conflict_do_nothing(
+        index_elements=["username", "dedupe_key"]).returning(Notification.id,
+                                                             Notification.email_state)
+    created = db.session.execute(stmt).all()
+    for row_id, email_state in created:
+        if email_state == "pending":
+            send_after_commit(SEND_EMAIL, [row_id])
+    return [row_id for row_id, _ in created]
+
+
+def notify_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
+    """Tell the people who may take each newly opened task (in the step's transaction)."""
+    for task in human:
+        if task.state != "ready":
+            continue
+        notify(kind="new_task", title=f"新任务：{task.name}（{case.title}）",
+               body=f"案件 {case.reference} 有一项新任务“{task.name}”等待办理。",
+               users=[task.assignee] if task.assignee else [],
+               groups=[] if task.assignee else task.candidate_groups,
+               case_id=case.id, task_id=task.id, dedupe_key=f"new_task:{task.id}")
+
+
+def list_for_user(user: User, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+    """A user's notices, newest first."""
+    query = select(Notification).where(Notification.username == user.username)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return list(db.session.execute(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(max(1, min(limit, 500)))).scalars())
+
+
+def unread_count(user: User) -> int:
+    return int(db.session.execute(
+        select(func.count()).select_from(Notification)
+        .where(Notification.username == user.username, Notification.read_at.is_(None))
+    ).scalar_one())
+
+
+def mark_read(user: User, ids: Iterable[int]) -> int:
+    """Mark the user's own notices read (others' ids are ignored); commits; returns the count."""
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return 0
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.username == user.username, Notification.id.in_(wanted),
+               Notification.read_at.is_(None))
+        .values(read_at=clock.now()).execution_options(synchronize_session=False))
+    db.session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def set_mail_address(username: str, address: str | None) -> None:
+    """Mail a user's future notices to ``address`` (None: in-app only); commits."""
+    row = db.session.get(MailAddress, username)
+    if address:
+        if "@" not in address:
+            raise ValidationFailedError("not an e-mail address", {"address": ["需要邮箱地址"]})
+        if row is None:
+            db.session.add(MailAddress(username=username, address=address))
+        else:
+            row.address = address
+    elif row is not None:
+        db.session.delete(row)
+    db.session.commit()
+
+
+def send_email(notification_id: int) -> bool:
+    """Mail one notice if it still waits to be mailed; commits; True when a mail went out.
+
+    Raises ``OSError``/``smtplib.SMTPException`` when the server refuses (the worker retries).
+    """
+    query = select(Notification).where(Notification.id == notification_id)
+    if db.engine.dialect.name == "postgresql":
+        # Two deliveries of one message at once must not both mail.
+        query = query.with_for_update()
+    note = db.session.execute(query).scalar_one_or_none()
+    if note is None or note.email_state not in {"pending", "failed"} or not note.email_to:
+        db.session.rollback()
+        return False
+    settings: Any = current_app.config["GUANJIA"]
+    message = EmailMessage()
+    message["From"] = settings.mail_sender
+    message["To"] = note.email_to
+    message["Subject"] = f"[管家·{KIND_LABELS.get(note.kind, note.kind)}] {note.title}"
+    message["Message-ID"] = f"<notification-{note.id}@guanjia>"
+    message.set_content(note.body or note.title)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(message)
+    note.email_state = "sent"
+    note.emailed_at = clock.now()
+    db.session.commit()
+    return True
+
+
+def mark_email_failed(notification_id: int) -> None:
+    """Record that mailing a notice gave up (an incident holds the error); commits."""
+    db.session.execute(update(Notification).where(Notification.id == notification_id)
+                       .values(email_state="failed").execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def mail_waiting(older_than_seconds: float = 60.0, limit: int = 500) -> list[int]:
+    """Ids of notices still waiting to be mailed a while after they were written."""
+    from datetime import timedelta
+
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    return list(db.session.execute(
+        select(Notification.id).where(Notification.email_state == "pending",
+                                      Notification.created_at <= cutoff)
+        .order_by(Notification.id).limit(limit)).scalars())

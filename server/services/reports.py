@@ -1,0 +1,160 @@
+"""The monthly key-project table (重点招商项目情况表, seed 001), stored as CSV and HTML.
+
+Seed 001 asks for last month's table by the 5th of each month. Each row is one case that was
+open at some moment of the month: its project, enterprise, investment (万元), when it was
+accepted, its state at the month's end, its approval items and how many ran late. The files are
+written to ``<instance>/reports/`` under a name per month; writing a month again replaces them
+with the same content, so a repeated task changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from server.engine import clock
+from server.extensions import db
+from server.models import Case, WorkItem
+
+COLUMNS = ["序号", "项目编号", "项目名称", "企业名称", "行业", "投资额（万元）", "受理日期",
+           "状态", "待办任务", "已办任务", "超期任务", "办结日期"]
+STATUS_ZH = {"running": "推进中", "completed": "已办结", "terminated": "已终止",
+             "rejected": "未受理"}
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    reference: str
+    project: str
+    enterprise: str
+    industry: str
+    investment_wan: str
+    started: str
+    status: str
+    open_tasks: int
+    done_tasks: int
+    late_tasks: int
+    ended: str
+
+
+def previous_month(today: date | None = None) -> tuple[int, int]:
+    today = today or clock.now().date()
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.year, last.month
+
+
+def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    # Months are Beijing months: a case accepted at 07:00 on the 1st belongs to that month.
+    beijing = timedelta(hours=8)
+    start = datetime(year, month, 1, tzinfo=UTC) - beijing
+    nxt = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC) - beijing
+    return start, nxt
+
+
+def monthly_rows(year: int, month: int) -> list[ReportRow]:
+    """The table's rows: cases open at some moment of the month, oldest first."""
+    start, end = _month_bounds(year, month)
+    cases = db.session.execute(
+        select(Case).where(Case.started_at < end,
+                           or_(Case.ended_at.is_(None), Case.ended_at >= start))
+        .order_by(Case.started_at, Case.reference)).scalars().all()
+    counts: dict[str, dict[str, int]] = {}
+    if cases:
+        ids = [c.id for c in cases]
+        late = (WorkItem.due_at.is_not(None)) & (
+            ((WorkItem.state == "ready") & (WorkItem.due_at < end))
+            | ((WorkItem.state == "completed") & (WorkItem.completed_at > WorkItem.due_at)))
+        for case_id, state, is_late, n in db.session.execute(
+            select(WorkItem.case_id, WorkItem.state, late, func.count())
+            .where(WorkItem.case_id.in_(ids), WorkItem.created_at < end)
+            .group_by(WorkItem.case_id, WorkItem.state, late)).all():
+            entry = counts.setdefault(case_id, {"ready": 0, "completed": 0, "late": 0})
+            if state in entry:
+                entry[state] += n
+            if is_late:
+                entry["late"] += n
+    rows = []
+    for case in cases:
+        summary = json.loads(case.summary or "{}")
+        status = case.status if case.ended_at is None or case.ended_at < end else "running"
+        entry = counts.get(case.id, {"ready": 0, "completed": 0, "late": 0})
+        rows.append(ReportRow(
+            reference=case.reference, project=str(summary.get("project_name") or case.title),
+            enterprise=str(summary.get("enterprise_name") or ""),
+            industry=str(summary.get("industry") or ""),
+            investment_wan=str(summary.get("investment_wan") or ""),
+            started=_local_day(case.started_at), status=STATUS_ZH.get(status, status),
+            open_tasks=entry["ready"], done_tasks=entry["completed"], late_tasks=entry["late"],
+            ended=_local_day(case.ended_at) if case.ended_at and case.ended_at < end else ""))
+    return rows
+
+
+def _local_day(moment: datetime | None) -> str:
+    return (moment + timedelta(hours=8)).date().isoformat() if moment else ""
+
+
+def _cells(n: int, row: ReportRow) -> list[str]:
+    return [str(n), row.reference, row.project, row.enterprise, row.industry,
+            row.investment_wan, row.started, row.status, str(row.open_tasks),
+            str(row.done_tasks), str(row.late_tasks), row.ended]
+
+
+def render_csv(rows: list[ReportRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for n, row in enumerate(rows, 1):
+        writer.writerow(_cells(n, row))
+    return out.getvalue()
+
+
+def render_html(year: int, month: int, rows: list[ReportRow]) -> str:
+    title = f"重点招商项目情况表（{year}年{month}月）"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in _cells(n, r))
+                   + "</tr>" for n, r in enumerate(rows, 1))
+    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+            f"<title>{title}</title></head><body><h1>{title}</h1><p>单位：万元</p>"
+            f"<table border=\"1\"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f"</body></html>\n")
+
+
+def report_dir() -> Path:
+    return Path(current_app.config["GUANJIA"].instance_dir) / "reports"
+
+
+def _write(path: Path, text: str) -> None:
+    # Write then rename, so a reader never sees half a table and a rerun is harmless.
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8-sig" if path.suffix == ".csv" else "utf-8")
+    os.replace(tmp, path)
+
+
+def write_monthly_report(year: int, month: int) -> tuple[Path, Path]:
+    """Write ``key-projects-YYYY-MM.csv`` and ``.html``; returns both paths."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 1..12, not {month}")
+    rows = monthly_rows(year, month)
+    db.session.rollback()
+    folder = report_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / f"key-projects-{year}-{month:02d}.csv"
+    html_path = csv_path.with_suffix(".html")
+    _write(csv_path, render_csv(rows))
+    _write(html_path, render_html(year, month, rows))
+    return csv_path, html_path
+
+
+def stored_reports() -> list[Path]:
+    """The monthly tables written so far, newest month first."""
+    folder = report_dir()
+    return sorted(folder.glob("key-projects-*.csv"), reverse=True) if folder.exists() else []

@@ -1,0 +1,251 @@
+"""Timers and deadlines: find what is due by index, fire it under the case lock, warn people.
+
+The database owns time: a waiting timer is a ``pending_timers`` row, and a sweep claims the due
+ones with one indexed query on (``state``, ``due_at``), marking them ``enqueued`` in the same
+transaction so a second sweep does not hand them out again. Firing a case's timers is an
+ordinary step of that case (lock, advance, save, audit), and a fire that finds nothing due is a
+no-op, so a message delivered twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, tuple_, update
+
+from server.engine import clock
+from server.extensions import db
+from server.models import PendingTimer, WorkItem
+from server.services.audit import record_event
+from server.services.cases import record_step_events
+from server.services.errors import NotFoundError
+from server.services.store import case_store, with_retries
+
+#: A row still ``enqueued`` after this long lost its message (a worker died before taking
+#: it, a broker lost it): the sweep hands it out again. Firing is idempotent, so an early
+#: duplicate costs one no-op.
+DEFAULT_STUCK_AFTER = timedelta(minutes=5)
+
+# States of a timer row: waiting for its time, handed to a worker, or parked by an incident.
+PENDING, ENQUEUED, FAILED = "pending", "enqueued", "failed"
+
+
+@dataclass
+class Sweep:
+    """What one sweep claimed: the cases to fire (earliest due first) and the row counts."""
+
+    case_ids: list[str] = field(default_factory=list)
+    due: int = 0
+    stuck: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class FiredTimer:
+    task_id: str
+    element_id: str
+    due_at: datetime
+
+
+class _NothingDue(Exception):
+    """Raised inside the case lock so the lock's transaction rolls back without a write."""
+
+
+def claim_due_timers(*, now: datetime | None = None, limit: int = 10_000,
+                     stuck_after: timedelta = DEFAULT_STUCK_AFTER) -> Sweep:
+    """Mark due (and stuck) timer rows ``enqueued`` and return their cases; commits.
+
+    ``now`` is case time (the engine clock); being stuck is measured on the wall clock,
+    because it is about message delivery, not about the case.
+    """
+    started = time.perf_counter()
+    now = now or clock.now()
+    wall = datetime.now(UTC)
+    sweep = Sweep()
+    cases: dict[str, datetime] = {}
+    for state, condition, counter in (
+        (PENDING, PendingTimer.due_at <= now, "due"),
+        (ENQUEUED, PendingTimer.enqueued_at < wall - stuck_after, "stuck"),
+    ):
+        claim = (select(PendingTimer.case_id, PendingTimer.task_id)
+                 .where(PendingTimer.state == state, condition)
+                 .order_by(PendingTimer.due_at).limit(limit))
+        if db.engine.dialect.name == "postgresql":
+            # Two sweeps at once (two beats by mistake) each take different rows.
+            claim = claim.with_for_update(skip_locked=True)
+        rows = db.session.execute(
+            update(PendingTimer)
+            .where(tuple_(PendingTimer.case_id, PendingTimer.task_id).in_(claim))
+            .values(state=ENQUEUED, enqueued_at=wall)
+            .returning(PendingTimer.case_id, PendingTimer.due_at)
+            .execution_options(synchronize_session=False)
+        ).all()
+        setattr(sweep, counter, len(rows))
+        for case_id, due_at in rows:
+            if case_id not in cases or due_at < cases[case_id]:
+                cases[case_id] = due_at
+    db.session.commit()
+    sweep.case_ids = sorted(cases, key=lambda c: cases[c])
+    sweep.seconds = time.perf_counter() - started
+    return sweep
+
+
+def _due_rows(case_id: str, now: datetime) -> list[FiredTimer]:
+    rows = db.session.execute(
+        select(PendingTimer.task_id, PendingTimer.element_id, PendingTimer.due_at)
+        .where(PendingTimer.case_id == case_id, PendingTimer.due_at <= now)
+    ).all()
+    return [FiredTimer(*row) for row in rows]
+
+
+def fire_case_timers(case_id: str) -> list[FiredTimer]:
+    """Fire the due timers of one case and run it on; returns the timers that fired.
+
+    A case with nothing due (already fired, the timer was cancelled, the case is gone) is left
+    untouched. Raises ``ScriptError`` when the path after a timer fails (nothing is written).
+    """
+    return with_retries(_fire_locked, case_id)  # type: ignore[no-any-return]
+
+
+def _fire_locked(case_id: str) -> list[FiredTimer]:
+    now = clock.now()
+    if not _due_rows(case_id, now):
+        db.session.rollback()
+        return []
+    store = case_store()
+    fired: list[FiredTimer] = []
+    try:
+        with store.locked(case_id) as live:
+            due = _due_rows(case_id, now)
+            if not due:
+                raise _NothingDue
+            result = store.engine.advance(live.runtime)
+            waiting = {t.task_id: t.due_at for t in result.timers}
+            gone = set(result.timers_gone)
+            fired = [t for t in due if t.task_id in gone
+                     or (t.task_id in waiting and waiting[t.task_id] != t.due_at)]
+            for timer in fired:
+                record_event(live.case, "timer_fired", actor=None, task_id=timer.task_id,
+                             element_id=timer.element_id,
+                             payload={"due_at": timer.due_at.isoformat(),
+                                      "fired_at": now.isoformat()})
+            store.save(live.case, result)
+            record_step_events(live.case, result, actor=None)
+            unfired = [t.task_id for t in due if t not in fired and t.task_id not in gone]
+            if unfired:
+                # The engine did not see these as due; let the next sweep look again.
+                db.session.execute(
+                    update(PendingTimer)
+                    .where(PendingTimer.case_id == case_id, PendingTimer.task_id.in_(unfired))
+                    .values(state=PENDING, enqueued_at=None)
+                    .execution_options(synchronize_session=False))
+    except (_NothingDue, NotFoundError):
+        return []
+    return fired
+
+
+def advance_case(case_id: str) -> bool:
+    """Run a case on in the background (engine steps, due timers); True when it moved.
+
+    Raises ``NotFoundError`` and ``ScriptError`` (nothing is written then).
+    """
+    return with_retries(_advance_locked, case_id)  # type: ignore[no-any-return]
+
+
+def _advance_locked(case_id: str) -> bool:
+    store = case_store()
+    try:
+        with store.locked(case_id) as live:
+            result = store.engine.advance(live.runtime)
+            if not (result.upserts or result.deletes):
+                raise _NothingDue
+            store.save(live.case, result)
+            record_step_events(live.case, result, actor=None)
+    except _NothingDue:
+        return False
+    return True
+
+
+def park_failed_timers(case_id: str) -> int:
+    """Take a case's due timers out of the sweep after its firing became an incident; commits.
+
+    ``retry_incident`` fires them again (a fire looks at due rows whatever their state).
+    """
+    result = db.session.execute(
+        update(PendingTimer)
+        .where(PendingTimer.case_id == case_id, PendingTimer.due_at <= clock.now())
+        .values(state=FAILED)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def timers_of(case_id: str) -> list[PendingTimer]:
+    """The timers a case waits on, soonest first (for pages and tests)."""
+    return list(db.session.execute(
+        select(PendingTimer).where(PendingTimer.case_id == case_id)
+        .order_by(PendingTimer.due_at)).scalars())
+
+
+def open_items_due_by(horizon: datetime) -> list[WorkItem]:
+    """Ready work items with a due date up to ``horizon`` (indexed on state, due_at)."""
+    return list(db.session.execute(
+        select(WorkItem).where(WorkItem.state == "ready", WorkItem.due_at.is_not(None),
+                               WorkItem.due_at <= horizon)
+        .order_by(WorkItem.due_at)).scalars())
+
+
+def _item_people(item: WorkItem) -> tuple[list[str], list[str]]:
+    """Who answers for an open item: whoever holds it, else its candidate groups."""
+    holder = item.claimed_by or item.assignee
+    if holder:
+        return [holder], []
+    return [], [c for c in item.candidate_groups.split(",") if c]
+
+
+def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
+    """Recompute the light of every open item with a due date and tell people; commits.
+
+    Yellow (到期预警) warns the item's people once; red (超期警示) alerts them and the
+    stewards once; each further working day overdue sends one urging (催办). Returns how many
+    open items are green, yellow and red, and how many notices were new.
+    """
+    from server.rules.lights import Light, item_light, time_left
+    from server.rules.workdays import WorkCalendar
+    from server.services.notifications import notify
+
+    now = now or clock.now()
+    calendar = WorkCalendar.default()
+    # A yellow item is due within a working day or so; 15 calendar days covers the longest
+    # holiday, so items further out are green without being loaded.
+    horizon = now + timedelta(days=15)
+    counts = {"green": 0, "yellow": 0, "red": 0, "notices": 0}
+    for item in open_items_due_by(horizon):
+        assert item.due_at is not None
+        light = item_light(item.due_at, now, calendar)
+        counts[light.code] += 1
+        users, groups = _item_people(item)
+        where = f"（{item.case.title}，{item.case.reference}）"
+        due_text = item.due_at.isoformat(timespec="minutes")
+        if light is Light.YELLOW:
+            counts["notices"] += len(notify(
+                kind="warning", title=f"到期预警：{item.name}{where}",
+                body=f"“{item.name}”将于 {due_text} 到期。", users=users, groups=groups,
+                case_id=item.case_id, task_id=item.id, dedupe_key=f"warning:{item.id}"))
+        elif light is Light.RED:
+            counts["notices"] += len(notify(
+                kind="overdue", title=f"超期警示：{item.name}{where}",
+                body=f"“{item.name}”已于 {due_text} 到期，尚未办结。", users=users,
+                groups=[*groups, "steward"], case_id=item.case_id, task_id=item.id,
+                dedupe_key=f"overdue:{item.id}"))
+            days_over = -time_left(item.due_at, now, calendar).working_days
+            if days_over >= 1:
+                counts["notices"] += len(notify(
+                    kind="urging", title=f"催办：{item.name}已超期{days_over}个工作日{where}",
+                    body=f"请尽快办理“{item.name}”。", users=users, groups=groups,
+                    case_id=item.case_id, task_id=item.id,
+                    dedupe_key=f"urging:{item.id}:{days_over}"))
+    db.session.commit()
+    return counts

@@ -1,0 +1,24 @@
+"""What beat sends, and how often (run exactly one beat per deployment)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.schedules import crontab
+
+from workers.settings import WorkerSettings
+
+
+def beat_schedule(settings: WorkerSettings) -> dict[str, dict[str, Any]]:
+    return {
+        "sweep-due-timers": {"task": "guanjia.timers.sweep",
+                             "schedule": settings.timer_sweep_seconds},
+        "sweep-deadlines": {"task": "guanjia.deadlines.sweep",
+                            "schedule": settings.deadline_sweep_seconds},
+        "sweep-waiting-mail": {"task": "guanjia.notifications.sweep_mail",
+                               "schedule": settings.mail_sweep_seconds},
+        # Seed 001: the previous month's key-project table is due on the 5th; make it on the
+        # 1st at 01:00 Beijing time (17:00 UTC the day before is simpler to avoid: 1st 00:00).
+        "monthly-report": {"task": "guanjia.reports.previous_month",
+                           "schedule": crontab(minute=0, hour=0, day_of_month=1)},
+    }

@@ -1,0 +1,134 @@
+"""The background tasks: each has a dotted name, takes ids, and calls one service.
+
+Delivery is at least once (late acknowledgement, redelivery when a worker dies), so every
+handler is idempotent. A step that fails is retried with a growing pause; after the last
+retry it becomes an incident that a person can see on the case and retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from celery import Task, shared_task
+from celery.exceptions import Retry
+from flask import current_app
+
+from server.extensions import db
+from server.services import incidents, notifications, reports, timers
+from workers.dispatch import send
+from workers.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+def _settings() -> WorkerSettings:
+    settings: WorkerSettings = current_app.extensions["guanjia.workers"]
+    return settings
+
+
+def _run_step(task: Task, args: list[Any], step: Callable[[], Any], *,
+              case_id: str | None = None,
+              on_give_up: Callable[[], None] | None = None) -> Any:
+    """Run ``step``; on failure retry with backoff, then open an incident and stop."""
+    settings = _settings()
+    try:
+        result = step()
+    except Retry:
+        raise
+    except Exception as exc:
+        db.session.rollback()
+        attempt = task.request.retries
+        if attempt < settings.max_retries:
+            countdown = min(settings.retry_backoff_seconds * (2 ** attempt), 3600.0)
+            log.warning("%s%r failed (attempt %d): %s; retrying in %.1fs",
+                        task.name, args, attempt + 1, exc, countdown)
+            raise task.retry(exc=exc, countdown=countdown, max_retries=settings.max_retries)
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        incident = incidents.open_incident(task_name=task.name, args=args, error=error,
+                                           attempts=attempt + 1, case_id=case_id)
+        log.error("%s%r gave up after %d attempts: incident %s", task.name, args,
+                  attempt + 1, incident.id)
+        if on_give_up is not None:
+            on_give_up()
+        return None
+    incidents.resolve_step(task.name, args)
+    return result
+
+
+@shared_task(name="guanjia.timers.sweep", bind=True, ignore_result=True)
+def sweep_timers(self: Task) -> int:
+    """Claim due timers and send one firing per case (beat sends this)."""
+    stuck = _settings().timer_stuck_seconds
+    from datetime import timedelta
+
+    sweep = timers.claim_due_timers(stuck_after=timedelta(seconds=stuck))
+    for case_id in sweep.case_ids:
+        send("guanjia.timers.fire_case", [case_id])
+    if sweep.case_ids:
+        log.info("timer sweep: %d due, %d stuck, %d cases in %.3fs", sweep.due, sweep.stuck,
+                 len(sweep.case_ids), sweep.seconds)
+    return len(sweep.case_ids)
+
+
+@shared_task(name="guanjia.timers.fire_case", bind=True, ignore_result=True)
+def fire_case(self: Task, case_id: str) -> int:
+    """Fire the due timers of one case; a case with nothing due is left alone."""
+    fired = _run_step(self, [case_id], lambda: timers.fire_case_timers(case_id),
+                      case_id=case_id, on_give_up=lambda: timers.park_failed_timers(case_id))
+    return len(fired or [])
+
+
+@shared_task(name="guanjia.cases.continue_case", bind=True, ignore_result=True)
+def continue_case(self: Task, case_id: str) -> bool:
+    """Run a case on in the background (engine steps that need no person)."""
+    return bool(_run_step(self, [case_id], lambda: timers.advance_case(case_id),
+                          case_id=case_id))
+
+
+@shared_task(name="guanjia.deadlines.sweep", bind=True, ignore_result=True)
+def sweep_deadlines(self: Task) -> dict[str, int]:
+    """Recompute the lights of open items and send warnings, overdue alerts and urgings."""
+    result = _run_step(self, [], timers.sweep_deadlines)
+    return dict(result or {})
+
+
+@shared_task(name="guanjia.notifications.send_email", bind=True, ignore_result=True)
+def send_email(self: Task, notification_id: int) -> bool:
+    """Mail one notice (once: a notice already mailed is skipped)."""
+    def give_up() -> None:
+        notifications.mark_email_failed(notification_id)
+
+    case_id = db.session.execute(
+        db.select(notifications.Notification.case_id)
+        .where(notifications.Notification.id == notification_id)).scalar_one_or_none()
+    db.session.rollback()
+    return bool(_run_step(self, [notification_id],
+                          lambda: notifications.send_email(notification_id),
+                          case_id=case_id, on_give_up=give_up))
+
+
+@shared_task(name="guanjia.notifications.sweep_mail", bind=True, ignore_result=True)
+def sweep_mail(self: Task) -> int:
+    """Send again the mail whose message was lost (the broker was down at commit)."""
+    ids = notifications.mail_waiting()
+    for notification_id in ids:
+        send("guanjia.notifications.send_email", [notification_id])
+    return len(ids)
+
+
+@shared_task(name="guanjia.reports.monthly", bind=True, ignore_result=True)
+def monthly_report(self: Task, year: int, month: int) -> str:
+    """Write the key-project table of one month (CSV and HTML); returns the CSV path."""
+    paths = _run_step(self, [year, month], lambda: reports.write_monthly_report(year, month))
+    return str(paths[0]) if paths else ""
+
+
+@shared_task(name="guanjia.reports.previous_month", bind=True, ignore_result=True)
+def previous_month_report(self: Task) -> str:
+    """Beat's monthly trigger: the table of the month that just ended."""
+    year, month = reports.previous_month()
+    send("guanjia.reports.monthly", [year, month])
+    return f"{year}-{month:02d}"
