@@ -1,8 +1,10 @@
 """Typed SQLAlchemy models, one aggregate per module; importing this registers them all."""
 
+from server.models.attachments import Attachment
 from server.models.audit import AuditEvent
 from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
 from server.models.checkpoints import Checkpoint
+from server.models.designer import DesignDraft
 from server.models.incidents import Incident
 from server.models.notifications import MailAddress, Notification
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
@@ -10,9 +12,10 @@ from server.models.timers import PendingTimer
 from server.models.users import ApiToken, Enterprise, Group, User
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Case", "Deployment", "DeploymentFile", "EngineTask",
+    "ApiToken", "Attachment", "AuditEvent", "Case", "Deployment", "DeploymentFile", "EngineTask",
     "Enterprise", "Group", "PendingTimer", "ProcessDefinition", "User", "WorkItem",
     "WorkItemGroup",
     "Checkpoint",
+    "DesignDraft",
     "Incident", "MailAddress", "Notification",
 ]

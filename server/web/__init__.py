@@ -1,0 +1,30 @@
+"""The browser workspace: staff task lists, task and case pages, the enterprise portal,
+printable records and administration, on top of the same services as the JSON API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    """Register the HTML blueprints with sign-in, CSRF, language and the HTML error page."""
+    from server.web.admin import bp as admin_bp
+    from server.web.api import bp as api_bp
+    from server.web.auth import bp as auth_bp
+    from server.web.cases import bp as cases_bp
+    from server.web.i18n import init_i18n
+    from server.web.pages import init_pages
+    from server.web.portal import bp as portal_bp
+    from server.web.records import bp as records_bp
+    from server.web.session import init_session
+    from server.web.tasklist import bp as tasklist_bp
+
+    init_session(app, api_bp)
+    init_i18n(app)
+    init_pages(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(tasklist_bp)
+    app.register_blueprint(cases_bp, url_prefix="/cases")
+    app.register_blueprint(records_bp, url_prefix="/cases")
+    app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -1,0 +1,141 @@
+"""Administering who works in guanjia: users, their groups, groups and departments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models import Enterprise, Group, User
+from server.services.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
+from server.services.users import hash_password
+
+USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
+GROUP_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+MIN_PASSWORD = 8
+
+
+def require_admin(user: User) -> None:
+    if not user.in_group("admin"):
+        raise PermissionDeniedError("only administrators manage users and groups")
+
+
+def list_users() -> list[User]:
+    return list(db.session.execute(select(User).order_by(User.username)).scalars())
+
+
+def list_groups() -> list[Group]:
+    return list(db.session.execute(select(Group).order_by(Group.kind, Group.code)).scalars())
+
+
+def list_enterprises() -> list[Enterprise]:
+    return list(db.session.execute(select(Enterprise).order_by(Enterprise.name)).scalars())
+
+
+def member_counts() -> dict[str, int]:
+    from server.models.users import user_groups
+
+    rows = db.session.execute(select(user_groups.c.group_code, func.count())
+                              .group_by(user_groups.c.group_code)).all()
+    return {code: int(n) for code, n in rows}
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id} does not exist")
+    return user
+
+
+def _groups(codes: Iterable[str]) -> list[Group]:
+    groups = []
+    for code in codes:
+        group = db.session.get(Group, code)
+        if group is None:
+            raise ValidationFailedError(f"unknown group {code}", {"groups": [f"未知的组 {code}"]})
+        groups.append(group)
+    return groups
+
+
+def save_user(admin: User, *, user_id: int | None, username: str, display_name: str,
+              password: str, groups: Iterable[str], area: str = "",
+              enterprise_id: int | None = None, active: bool = True) -> User:
+    """Create (``user_id`` None) or update a user; raises ``PermissionDeniedError``,
+    ``ValidationFailedError``, ``ConflictError`` (username taken)."""
+    require_admin(admin)
+    errors: dict[str, list[str]] = {}
+    username = username.strip()
+    if user_id is None and not USERNAME.match(username):
+        errors["username"] = ["用户名须为2–80位小写字母、数字、下划线、点或连字符"]
+    if not display_name.strip():
+        errors["display_name"] = ["此项为必填"]
+    if (user_id is None or password) and len(password) < MIN_PASSWORD:
+        errors["password"] = [f"密码至少{MIN_PASSWORD}位"]
+    group_list = _groups(groups)
+    if "enterprise" in {g.code for g in group_list} and enterprise_id is None:
+        errors["enterprise_id"] = ["企业用户须选择所属企业"]
+    if enterprise_id is not None and db.session.get(Enterprise, enterprise_id) is None:
+        errors["enterprise_id"] = ["未知的企业"]
+    if errors:
+        raise ValidationFailedError("the user is not valid", errors)
+    if user_id is None:
+        taken = db.session.execute(select(User.id).where(User.username == username)).first()
+        if taken is not None:
+            raise ConflictError(f"username {username} is taken")
+        user = User(username=username, display_name=display_name.strip())
+        db.session.add(user)
+    else:
+        user = get_user(user_id)
+        if user.id == admin.id and (not active or "admin" not in {g.code for g in group_list}):
+            raise ValidationFailedError("you cannot lock yourself out",
+                                        {"groups": ["不能取消自己的管理员权限或停用自己"]})
+    user.display_name = display_name.strip()
+    if password:
+        user.password_hash = hash_password(password)
+    user.groups = group_list
+    user.area = area.strip()
+    user.enterprise_id = enterprise_id
+    user.active = active
+    db.session.commit()
+    return user
+
+
+def save_group(admin: User, *, code: str, name: str, name_en: str, kind: str) -> Group:
+    """Create or rename a group or department; raises ``ValidationFailedError``."""
+    require_admin(admin)
+    errors: dict[str, list[str]] = {}
+    if not GROUP_CODE.match(code):
+        errors["code"] = ["代码须以小写字母开头，只含小写字母、数字、下划线"]
+    if not name.strip():
+        errors["name"] = ["此项为必填"]
+    if kind not in {"role", "department"}:
+        errors["kind"] = ["类型须为角色或部门"]
+    if errors:
+        raise ValidationFailedError("the group is not valid", errors)
+    group = db.session.get(Group, code)
+    if group is None:
+        group = Group(code=code, name=name.strip(), name_en=name_en.strip() or code, kind=kind)
+        db.session.add(group)
+    else:
+        group.name, group.name_en, group.kind = name.strip(), name_en.strip() or code, kind
+    db.session.commit()
+    return group
+
+
+def save_enterprise(admin: User, *, name: str, area: str) -> Enterprise:
+    require_admin(admin)
+    if not name.strip():
+        raise ValidationFailedError("the enterprise needs a name", {"name": ["此项为必填"]})
+    if db.session.execute(select(Enterprise.id).where(Enterprise.name == name.strip())).first():
+        raise ConflictError(f"enterprise {name} exists")
+    enterprise = Enterprise(name=name.strip(), area=area.strip())
+    db.session.add(enterprise)
+    db.session.commit()
+    return enterprise

@@ -1,0 +1,278 @@
+"""Read models of the staff workspace: task rows with lights, case pages, node progress.
+
+Everything here only reads; the use cases that change something live in ``tasks``, ``cases``
+and ``attachments``. Lights and working days left follow ``server.rules.lights`` with the
+default calendar and the engine clock, so the list, the case page and the portal agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Select, distinct, func, or_, select
+
+from server.engine import clock
+from server.extensions import db
+from server.models import AuditEvent, Case, Deployment, User, WorkItem, WorkItemGroup
+from server.rules.lights import WARN_WORKING_DAYS, Light, item_light, time_left
+from server.rules.workdays import WorkCalendar
+from server.services import access
+
+# The one query of "tasks this user may work on"; shared so the list and the API agree.
+from server.services.tasks import _visible as visible_tasks
+
+LIGHTS = ("red", "yellow", "green")
+SORTS = ("due", "-due", "created")
+
+
+@cache
+def calendar() -> WorkCalendar:
+    return WorkCalendar.default()
+
+
+@dataclass
+class Row:
+    """One work item as a list shows it."""
+
+    item: WorkItem
+    light: str | None
+    light_label: str
+    time_left: str
+    working_days: int | None
+    case_title: str
+    case_reference: str
+
+
+@dataclass
+class RowPage:
+    rows: list[Row]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass
+class ListQuery:
+    scope: str = "all"  # mine | groups | all
+    department: str | None = None
+    stage: str | None = None
+    light: str | None = None
+    due_before: datetime | None = None
+    sort: str = "due"
+    page: int = 1
+    per_page: int = 25
+
+
+def row_for(item: WorkItem, now: datetime | None = None) -> Row:
+    now = now or clock.now()
+    if item.due_at is None or item.state != "ready":
+        return Row(item, None, "", "", None, item.case.title, item.case.reference)
+    light = item_light(item.due_at, now, calendar())
+    left = time_left(item.due_at, now, calendar())
+    return Row(item, light.code, light.label_zh, left.label_zh, left.working_days,
+               item.case.title, item.case.reference)
+
+
+def yellow_boundary(now: datetime) -> datetime:
+    """The first moment whose light is green: the start of the day after the warning days.
+
+    ``item_light`` is yellow while the due day is at most ``WARN_WORKING_DAYS`` working days
+    after today; the next working day after those is the first green day.
+    """
+    cal = calendar()
+    day = cal.local_date(now)
+    for _ in range(WARN_WORKING_DAYS + 1):
+        day = cal.next_working_day(day)
+    return datetime.combine(day, time(0), cal.tz).astimezone(UTC)
+
+
+def _light_condition(light: str, now: datetime) -> Any:
+    if light == "red":
+        return WorkItem.due_at < now
+    boundary = yellow_boundary(now)
+    if light == "yellow":
+        return (WorkItem.due_at >= now) & (WorkItem.due_at < boundary)
+    return or_(WorkItem.due_at.is_(None), WorkItem.due_at >= boundary)
+
+
+def task_rows(user: User, query: ListQuery) -> RowPage:
+    """Ready tasks the user may work on, filtered and sorted, with the true total."""
+    now = clock.now()
+    stmt: Select[tuple[WorkItem]] = visible_tasks(user, query.scope)
+    if query.department:
+        stmt = stmt.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
+            WorkItemGroup.group_code == query.department, WorkItemGroup.state == "ready")))
+    if query.stage:
+        stmt = stmt.where(WorkItem.stage == query.stage)
+    if query.light in LIGHTS:
+        stmt = stmt.where(_light_condition(query.light, now))
+    if query.due_before:
+        stmt = stmt.where(WorkItem.due_at <= query.due_before)
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    per_page = max(1, min(query.per_page, 100))
+    page = max(1, query.page)
+    if query.sort == "-due":
+        order = (WorkItem.due_at.is_(None), WorkItem.due_at.desc(), WorkItem.created_at)
+    elif query.sort == "created":
+        order = (WorkItem.created_at.desc(), WorkItem.id)  # type: ignore[assignment]
+    else:
+        order = (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
+    items = db.session.execute(
+        stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return RowPage([row_for(i, now) for i in items], int(total), page, per_page)
+
+
+def stages() -> list[str]:
+    return [s for s in db.session.execute(
+        select(distinct(WorkItem.stage)).where(WorkItem.state == "ready")).scalars() if s]
+
+
+# ---- cases -------------------------------------------------------------------------------
+
+def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
+                  status: str | None = None) -> tuple[list[Case], int]:
+    """Cases the user may read (the same rule as ``access.can_see_case``), newest first."""
+    groups = user.group_codes
+    stmt = select(Case)
+    if access.ENTERPRISE in groups and not (groups & access.STAFF_READERS):
+        stmt = stmt.where(Case.enterprise_id == (user.enterprise_id or -1))
+    elif groups & (access.STAFF_READERS - access.AREA_BOUND):
+        pass
+    elif groups & access.AREA_BOUND:
+        if user.area:
+            stmt = stmt.where(or_(Case.area == user.area, Case.area == ""))
+    else:
+        mine = select(WorkItem.case_id).where(or_(
+            WorkItem.completed_by == user.username, WorkItem.claimed_by == user.username,
+            WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
+                WorkItemGroup.group_code.in_(sorted(groups))))))
+        stmt = stmt.where(Case.id.in_(mine))
+    if status:
+        stmt = stmt.where(Case.status == status)
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    cases = db.session.execute(stmt.order_by(Case.started_at.desc())
+                               .limit(per_page).offset((max(1, page) - 1) * per_page)).scalars()
+    return list(cases), int(total)
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    try:
+        summary: dict[str, Any] = json.loads(case.summary or "{}")
+    except ValueError:
+        summary = {}
+    return summary
+
+
+def case_light(items: list[WorkItem], now: datetime | None = None) -> str:
+    now = now or clock.now()
+    lights = [item_light(i.due_at, now, calendar()) for i in items
+              if i.state == "ready" and i.due_at is not None]
+    return max(lights, default=Light.GREEN).code
+
+
+@dataclass
+class Diagram:
+    xml: str | None
+    done: list[str] = field(default_factory=list)
+    active: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+
+
+def diagram_for(case: Case, items: list[WorkItem], history: list[AuditEvent]) -> Diagram:
+    """The case's process diagram with done / active / overdue element ids."""
+    deployment = db.session.get(Deployment, case.deployment_id)
+    xml = None
+    if deployment is not None:
+        marker = f'id="{case.process_id}"'
+        for f in deployment.files:
+            if f.kind == "bpmn" and marker in f.content:
+                xml = f.content
+                break
+    now = clock.now()
+    done = {i.element_id for i in items if i.state == "completed"}
+    done |= {e.element_id for e in history if e.type == "task_completed" and e.element_id}
+    active = sorted({i.element_id for i in items if i.state == "ready"})
+    overdue = sorted({i.element_id for i in items
+                      if i.state == "ready" and i.due_at is not None and i.due_at < now})
+    return Diagram(xml, sorted(done - set(active)), active, overdue)
+
+
+@dataclass
+class Node:
+    """One step of a case as the enterprise and the supervisors follow it (节点查询)."""
+
+    name: str
+    stage: str
+    state: str
+    groups: list[str]
+    started_at: datetime
+    due_at: datetime | None
+    finished_at: datetime | None
+    who: str | None
+    row: Row
+
+
+def progress(case: Case, items: list[WorkItem]) -> list[Node]:
+    now = clock.now()
+    nodes = []
+    for item in sorted(items, key=lambda i: i.created_at):
+        nodes.append(Node(item.name or item.element_id, item.stage, item.state,
+                          item.group_codes, item.created_at, item.due_at, item.completed_at,
+                          item.completed_by or item.claimed_by, row_for(item, now)))
+    return nodes
+
+
+def decisions(case: Case) -> list[AuditEvent]:
+    """Completed tasks of the case, oldest first (the earlier decisions a task page shows)."""
+    return list(db.session.execute(
+        select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                 AuditEvent.type == "task_completed")
+        .order_by(AuditEvent.case_seq)).scalars())
+
+
+def submitted(case: Case, form_key: str) -> tuple[WorkItem, dict[str, Any]] | None:
+    """The newest completed task of ``form_key`` in the case and the data submitted there."""
+    item = db.session.execute(
+        select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.form_key == form_key,
+                               WorkItem.state == "completed")
+        .order_by(WorkItem.completed_at.desc()).limit(1)).scalar_one_or_none()
+    if item is None:
+        return None
+    event = db.session.execute(
+        select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.task_id == item.id,
+                                 AuditEvent.type == "task_completed")
+        .order_by(AuditEvent.case_seq.desc()).limit(1)).scalar_one_or_none()
+    data = dict((event.payload or {}).get("new") or {}) if event is not None else {}
+    return item, data
+
+
+def completed_form_keys(case: Case) -> list[str]:
+    return sorted({k for k in db.session.execute(
+        select(WorkItem.form_key).where(WorkItem.case_id == case.id,
+                                        WorkItem.state == "completed")).scalars() if k})
+
+
+def form_keys_of(items: list[WorkItem]) -> dict[str, str]:
+    """task id → form key, to label the values of earlier decisions."""
+    return {i.id: i.form_key for i in items}
+
+
+def group_names() -> dict[str, tuple[str, str]]:
+    from server.models import Group
+
+    return {g.code: (g.name, g.name_en) for g in db.session.execute(select(Group)).scalars()}
+
+
+def departments() -> list[tuple[str, str, str]]:
+    from server.models import Group
+
+    return [(g.code, g.name, g.name_en) for g in db.session.execute(
+        select(Group).where(Group.kind == "department").order_by(Group.code)).scalars()]

@@ -1,0 +1,93 @@
+"""Users, groups, departments and enterprises (administrators only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from server.services import accounts
+from server.services.errors import ConflictError, ValidationFailedError
+from server.web.admin import bp
+from server.web.i18n import field_errors, t
+from server.web.session import me
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> None:
+    accounts.require_admin(me())
+
+
+@bp.get("")
+def index() -> Any:
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/users")
+def users() -> Any:
+    return render_template("admin/users.html", users=accounts.list_users())
+
+
+def _user_form(user: Any, *, errors: dict[str, list[str]] | None = None,
+               status: int = 200) -> Any:
+    return render_template("admin/user_edit.html", user=user, groups=accounts.list_groups(),
+                           enterprises=accounts.list_enterprises(), errors=errors or {}), status
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user(user_id: int | None = None) -> Any:
+    """Create or edit a user; 422 with the form when it does not fit, 409 if the name is taken."""
+    existing = accounts.get_user(user_id) if user_id is not None else None
+    if request.method == "GET":
+        return _user_form(existing)
+    enterprise = request.form.get("enterprise_id") or None
+    try:
+        saved = accounts.save_user(
+            me(), user_id=user_id, username=request.form.get("username", ""),
+            display_name=request.form.get("display_name", ""),
+            password=request.form.get("password", ""),
+            groups=request.form.getlist("groups"), area=request.form.get("area", ""),
+            enterprise_id=int(enterprise) if enterprise else None,
+            active=request.form.get("active") == "on")
+    except ValidationFailedError as exc:
+        return _user_form(existing, errors=field_errors(exc.errors), status=422)
+    except ConflictError as exc:
+        return _user_form(existing, errors={"username": [exc.detail]}, status=409)
+    flash(t("已保存") + f"：{saved.username}", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/groups", methods=["GET", "POST"])
+def groups() -> Any:
+    """Groups (roles) and departments; posting adds or renames one."""
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            accounts.save_group(me(), code=request.form.get("code", "").strip(),
+                                name=request.form.get("name", ""),
+                                name_en=request.form.get("name_en", ""),
+                                kind=request.form.get("kind", "role"))
+        except ValidationFailedError as exc:
+            errors, status = field_errors(exc.errors), 422
+        else:
+            flash(t("已保存"), "success")
+            return redirect(url_for("admin.groups"))
+    return render_template("admin/groups.html", groups=accounts.list_groups(),
+                           counts=accounts.member_counts(), errors=errors,
+                           enterprises=accounts.list_enterprises()), status
+
+
+@bp.post("/enterprises")
+def enterprises() -> Any:
+    try:
+        accounts.save_enterprise(me(), name=request.form.get("name", ""),
+                                 area=request.form.get("area", ""))
+    except (ValidationFailedError, ConflictError) as exc:
+        flash(exc.detail, "error")
+    else:
+        flash(t("已保存"), "success")
+    return redirect(url_for("admin.groups"))

@@ -1,0 +1,75 @@
+"""Sign-in with username and password (argon2 hashes), sign-out, language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from server.services import users
+from server.services.errors import AuthenticationError
+from server.web.auth import bp
+from server.web.i18n import LANGUAGES, t
+from server.web.session import SignedIn
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only paths on this site: never an absolute URL that would send the user elsewhere.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+def home_for(user: Any) -> str:
+    if user.group_codes == frozenset({"enterprise"}):
+        return url_for("portal.index")
+    return url_for("tasklist.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The sign-in page; a wrong password shows the form again with a message (401)."""
+    next_url = _safe_next(request.args.get("next"))
+    if request.method == "POST":
+        try:
+            user = users.authenticate(request.form.get("username", "").strip(),
+                                      request.form.get("password", ""))
+        except AuthenticationError:
+            return render_template("auth/login.html", error=t("用户名或密码错误"),
+                                   username=request.form.get("username", ""),
+                                   next=next_url), 401
+        rescued = session.get("rescued_form")
+        lang = session.get("lang")
+        session.clear()  # a fresh session on sign-in (no fixation)
+        if rescued:
+            session["rescued_form"] = rescued
+        if lang:
+            session["lang"] = lang
+        login_user(SignedIn(user))
+        return redirect(next_url or home_for(user))
+    if current_user.is_authenticated:
+        return redirect(next_url or home_for(current_user.user))
+    return render_template("auth/login.html", error=None, username="", next=next_url)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Any:
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/lang/<code>")
+def switch_language(code: str) -> Any:
+    if code in LANGUAGES:
+        session["lang"] = code
+    back = request.referrer or ""
+    parts = urlsplit(back)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    if parts.netloc and parts.netloc != request.host:
+        target = "/"
+    return redirect(_safe_next(target) or "/")

@@ -1,0 +1,74 @@
+"""Case list and the case page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, render_template, request
+from flask_login import login_required
+
+from server.services import attachments, cases, workspace
+from server.services.forms import FormRegistry
+from server.web.cases import bp
+from server.web.i18n import lang
+from server.web.session import me
+
+
+@bp.get("")
+@login_required
+def index() -> Any:
+    """Cases the user may read, newest first, with their worst light."""
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    status = request.args.get("status") or None
+    found, total = workspace.visible_cases(me(), page=page, status=status)
+    rows = []
+    for case in found:
+        items = cases.case_work_items(case)
+        rows.append((case, workspace.case_summary(case), workspace.case_light(items),
+                     [i for i in items if i.state == "ready"]))
+    return render_template("cases/index.html", rows=rows, total=total, page=page,
+                           pages=max(1, -(-total // 25)), status=status)
+
+
+def case_view(case_id: str) -> dict[str, Any]:
+    """Everything the case page and the portal's progress page show; raises as ``get_case``."""
+    user = me()
+    case = cases.get_case(user, case_id)
+    items = cases.case_work_items(case)
+    history = cases.case_history(case)
+    diagram = workspace.diagram_for(case, items, history)
+    return {
+        "case": case, "summary": workspace.case_summary(case), "history": history,
+        "rows": [workspace.row_for(i) for i in items], "nodes": workspace.progress(case, items),
+        "light": workspace.case_light(items),
+        "working": [workspace.row_for(i) for i in items if i.state == "ready"],
+        "diagram": diagram,
+        "diagram_json": json.dumps({"xml": diagram.xml, "done": diagram.done,
+                                    "active": diagram.active, "overdue": diagram.overdue},
+                                   ensure_ascii=False),
+        "files": attachments.case_attachments(case),
+        "records": _record_titles(workspace.completed_form_keys(case)),
+        "groups": workspace.group_names(),
+    }
+
+
+def _record_titles(keys: list[str]) -> list[tuple[str, str]]:
+    registry: FormRegistry = current_app.extensions["guanjia.forms"]
+    known = registry.ids()
+    out = []
+    for key in keys:
+        form = registry.get(key) if key in known else None
+        title = key if form is None else (form.title_en if lang() == "en" else form.title)
+        out.append((key, title))
+    return out
+
+
+@bp.get("/<case_id>")
+@login_required
+def show(case_id: str) -> Any:
+    """The case page; 403 when the user may not read the case, 404 when there is none."""
+    return render_template("cases/show.html", **case_view(case_id))

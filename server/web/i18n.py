@@ -1,0 +1,132 @@
+"""Chinese first, English on request: Flask-Babel picks the locale, a table translates.
+
+The workspace's own words are few and stable, so they live in one dict (Chinese → English)
+rather than gettext catalogs; form labels come from the forms (``properties.label_en``).
+Marshmallow's English messages are turned into Chinese ones for the inline form errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, session
+from flask_babel import Babel, get_locale
+
+LANGUAGES = ("zh", "en")
+babel = Babel()
+
+EN: dict[str, str] = {
+    "管家": "Guanjia", "重大项目帮办代办": "Concierge service for major projects",
+    "待办": "Tasks", "案件": "Cases", "企业门户": "Enterprise portal", "收件箱": "Inbox",
+    "管理": "Admin", "退出": "Sign out", "登录": "Sign in", "用户名": "Username",
+    "密码": "Password", "用户名或密码错误": "Wrong username or password",
+    "我的待办": "My tasks", "组内待办": "My groups' tasks", "全部待办": "All my tasks",
+    "部门": "Department", "阶段": "Stage", "灯色": "Light", "到期前": "Due before",
+    "筛选": "Filter", "清除": "Clear", "排序": "Sort", "按到期日": "By due date",
+    "到期日倒序": "Due date, latest first", "最新创建": "Newest first",
+    "任务": "Task", "项目": "Project", "案件编号": "Reference", "办理人": "Handled by",
+    "候选组": "Candidate groups", "到期": "Due", "剩余时间": "Time left", "操作": "Actions",
+    "认领": "Claim", "释放": "Release", "办理": "Open", "共": "Total", "条": "",
+    "第": "Page", "页": "", "上一页": "Previous", "下一页": "Next", "全部": "All",
+    "绿灯": "Green", "黄灯": "Yellow", "红灯": "Red", "无期限": "No deadline",
+    "暂无待办": "No open tasks", "保存草稿": "Save draft", "提交": "Submit",
+    "草稿已保存": "Draft saved", "任务已提交": "Task submitted",
+    "请修改标红的内容后再提交": "Please correct the fields marked in red",
+    "项目概况": "Project summary", "此前的决定": "Earlier decisions", "附件": "Attachments",
+    "上传": "Upload", "上传附件": "Upload a file", "文件": "File", "大小": "Size",
+    "上传人": "Uploaded by", "时间": "Time", "暂无附件": "No attachments",
+    "流程图": "Diagram", "时间线": "Timeline", "事项": "Items", "文书": "Records",
+    "谁在办理": "Who is working on what", "状态": "Status", "进行中": "Running",
+    "已完成": "Completed", "已办结": "Completed", "已取消": "Cancelled", "已终止": "Terminated",
+    "待办理": "Open", "已认领": "Claimed by", "开始": "Started", "完成": "Finished",
+    "在线申请": "Apply online", "我的项目": "My projects", "办理进度": "Progress",
+    "节点": "Step", "提交申请": "Submit application", "申请已提交": "Application submitted",
+    "用户": "Users", "组与部门": "Groups and departments", "企业": "Enterprises",
+    "新建用户": "New user", "姓名": "Name", "所属组": "Groups", "区域": "Area",
+    "启用": "Active", "保存": "Save", "已保存": "Saved", "代码": "Code", "名称": "Name",
+    "英文名称": "English name", "类型": "Type", "角色": "Role", "成员数": "Members",
+    "新增": "Add", "打印": "Print", "下载PDF": "Download PDF", "返回": "Back",
+    "出错了": "Something went wrong", "无权访问": "Forbidden", "未找到": "Not found",
+    "暂无通知": "No notifications", "标为已读": "Mark as read", "未读": "Unread",
+    "通知功能尚未启用": "Notifications are not available yet",
+    "登录已过期，请重新登录；您填写的内容已保留。":
+        "Your session expired; sign in again. What you typed has been kept.",
+    "请先登录。": "Please sign in.", "已恢复您登录过期前填写的内容，请检查后保存。":
+        "What you typed before your session expired is back; check it and save.",
+    "办理情况": "Handling", "提交人": "Submitted by", "提交时间": "Submitted at",
+    "暂无记录": "Nothing recorded yet", "签名": "Signature", "日期": "Date",
+    "所有案件": "All cases", "发起人": "Started by", "开始时间": "Started",
+    "暂无案件": "No cases", "该流程没有图形信息": "This process has no diagram layout",
+    "文书打印": "Printable records", "已完成的表单": "Completed forms",
+    "认领成功": "Task claimed", "已释放": "Task released", "附件已上传": "File uploaded",
+    "语言": "Language", "当前": "Current", "剩余": "left", "逾期": "overdue",
+    "请选择": "Please choose", "选择审批事项": "Choose the approval items",
+    "办理中": "In progress", "超期": "Overdue",
+}
+
+_MESSAGES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Missing data for required field\.$"), "此项为必填"),
+    (re.compile(r"^Field may not be null\.$"), "此项为必填"),
+    (re.compile(r"^必填 / required$"), "此项为必填"),
+    (re.compile(r"^Not a valid number\.$"), "请输入数字"),
+    (re.compile(r"^Not a valid boolean\.$"), "请选择是或否"),
+    (re.compile(r"^Not a valid string\.$"), "请输入文字"),
+    (re.compile(r"^Not a valid list\.$"), "请至少选择一项"),
+    (re.compile(r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$"),
+     r"须在 \1 与 \2 之间"),
+    (re.compile(r"^Must be greater than or equal to (.+)\.$"), r"不能小于 \1"),
+    (re.compile(r"^Must be less than or equal to (.+)\.$"), r"不能大于 \1"),
+    (re.compile(r"^Must be one of: .*\.$"), "请从选项中选择"),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"至少 \1 个字符"),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"不能超过 \1 个字符"),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"长度须在 \1 到 \2 个字符之间"),
+    (re.compile(r"^String does not match expected pattern\.$"), "格式不正确"),
+    (re.compile(r"^not an ISO-8601 date or date-time$"), "请输入有效的日期"),
+    (re.compile(r"^Unknown field\.$"), "表单中没有此项"),
+]
+
+
+def lang() -> str:
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh"
+
+
+def t(text: str, **values: Any) -> str:
+    """Translate a workspace phrase into the current language."""
+    out = EN.get(text, text) if lang() == "en" else text
+    return out.format(**values) if values else out
+
+
+def error_zh(message: str) -> str:
+    for pattern, replacement in _MESSAGES:
+        if pattern.match(message):
+            return pattern.sub(replacement, message)
+    return message
+
+
+def field_errors(errors: dict[str, Any]) -> dict[str, list[str]]:
+    """Service validation errors (field → messages) in the reader's language."""
+    out: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        if isinstance(messages, dict):  # a list field: index → messages
+            flat = [m for v in messages.values() for m in (v if isinstance(v, list) else [v])]
+        else:
+            flat = list(messages) if isinstance(messages, list) else [str(messages)]
+        if lang() == "en":
+            out[key] = [str(m).replace("必填 / required", "Required") for m in flat]
+        else:
+            out[key] = [error_zh(str(m)) for m in flat]
+    return out
+
+
+def _select_locale() -> str:
+    # Chinese unless the reader chose English with the switch.
+    chosen = session.get("lang")
+    return str(chosen) if chosen in LANGUAGES else "zh"
+
+
+def init_i18n(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
+    babel.init_app(app, locale_selector=_select_locale)
+    app.jinja_env.globals.update(t=t, lang=lang)

@@ -1,0 +1,82 @@
+"""The enterprise's own pages: apply, follow progress, act on its tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from server.services import access, cases, processes, workspace
+from server.services.errors import NotFoundError, ValidationFailedError
+from server.services.forms import FormDefinition, FormRegistry
+from server.services.store import case_store
+from server.web import formview
+from server.web.cases.routes import case_view
+from server.web.i18n import field_errors, t
+from server.web.portal import bp
+from server.web.session import me
+
+
+def _start_form() -> tuple[str, FormDefinition | None]:
+    """The main process of the newest deployment and its start form; raises NotFoundError."""
+    deployment = processes.latest_deployment()
+    if deployment is None:
+        raise NotFoundError("no process is deployed yet")
+    spec_set = case_store().spec_set(deployment)
+    if not spec_set.start_forms:
+        raise NotFoundError("the deployed processes have no start form")
+    process_id = sorted(spec_set.start_forms)[0]
+    registry: FormRegistry = current_app.extensions["guanjia.forms"]
+    return process_id, registry.get(spec_set.start_forms[process_id])
+
+
+@bp.get("")
+@login_required
+def index() -> Any:
+    """The enterprise's cases with their light, and its open tasks."""
+    user = me()
+    found, total = workspace.visible_cases(user, per_page=100)
+    rows = []
+    for case in found:
+        items = cases.case_work_items(case)
+        rows.append((case, workspace.case_summary(case), workspace.case_light(items),
+                     [i for i in items if i.state == "ready"]))
+    mine = workspace.task_rows(user, workspace.ListQuery(scope="all", per_page=50))
+    return render_template("portal/index.html", rows=rows, total=total, mine=mine,
+                           groups=workspace.group_names())
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+@login_required
+def apply() -> Any:
+    """Apply online with the newest deployment's start form; 422 with errors when invalid."""
+    user = me()
+    process_id, form = _start_form()
+    values: dict[str, Any] = {}
+    if user.enterprise is not None:
+        values["enterprise_name"] = user.enterprise.name
+    if request.method == "POST":
+        data = formview.submission(form, request.form) if form is not None else {}
+        try:
+            case = cases.start_case(user, process_id, data)
+        except ValidationFailedError as exc:
+            posted = {k: request.form.getlist(k) for k in request.form}
+            return render_template("portal/apply.html", form=form,
+                                   values=formview.values_from_posted(posted),
+                                   errors=field_errors(exc.errors),
+                                   catalog=formview.catalog_choices()), 422
+        flash(t("申请已提交") + f"：{case.reference}", "success")
+        return redirect(url_for("portal.case", case_id=case.id))
+    return render_template("portal/apply.html", form=form, values=values, errors={},
+                           catalog=formview.catalog_choices())
+
+
+@bp.get("/cases/<case_id>")
+@login_required
+def case(case_id: str) -> Any:
+    """One case node by node (节点查询); 403 for another enterprise's case."""
+    view = case_view(case_id)
+    user = me()
+    open_tasks = [r for r in view["working"] if access.acting_role(user, r.item)]
+    return render_template("portal/case.html", open_tasks=open_tasks, **view)

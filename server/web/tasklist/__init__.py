@@ -1,0 +1,7 @@
+"""Task lists (mine, my groups), the task page with its form, attachments, the inbox."""
+
+from flask import Blueprint
+
+bp = Blueprint("tasklist", __name__)
+
+from server.web.tasklist import routes  # noqa: E402,F401

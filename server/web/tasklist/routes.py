@@ -1,0 +1,215 @@
+"""Task lists and the task page: thin views over ``tasks``, ``workspace``, ``attachments``."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from datetime import datetime, time
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import login_required
+from werkzeug.datastructures import MultiDict
+
+from server.services import attachments, cases, tasks, workspace
+from server.services.errors import ValidationFailedError
+from server.services.forms import FormRegistry
+from server.web import formview
+from server.web.auth.routes import home_for
+from server.web.i18n import field_errors, t
+from server.web.session import me, take_rescued
+from server.web.tasklist import bp
+
+
+def _int(name: str, default: int) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except ValueError:
+        return default
+
+
+def _date(name: str) -> datetime | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day = datetime.fromisoformat(raw).date()
+    except ValueError:
+        return None
+    return datetime.combine(day, time(23, 59, 59), workspace.calendar().tz)
+
+
+@bp.get("/")
+@login_required
+def index() -> Any:
+    return redirect(home_for(me()))
+
+
+@bp.get("/tasks")
+@login_required
+def tasks_page() -> Any:
+    """Ready tasks: scope (mine / groups / all), filters, sort by due date, true counts."""
+    scope = request.args.get("scope", "all")
+    if scope not in {"mine", "groups", "all"}:
+        scope = "all"
+    query = workspace.ListQuery(
+        scope=scope, department=request.args.get("department") or None,
+        stage=request.args.get("stage") or None, light=request.args.get("light") or None,
+        due_before=_date("due_before"), sort=request.args.get("sort", "due"),
+        page=_int("page", 1), per_page=_int("per_page", 25))
+    page = workspace.task_rows(me(), query)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("tasklist/index.html", page=page, query=query, args=args,
+                           departments=workspace.departments(), stages=workspace.stages(),
+                           groups=workspace.group_names())
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str) -> Any:
+    tasks.claim_task(me(), task_id)
+    flash(t("认领成功"), "success")
+    return redirect(request.form.get("back") or url_for("tasklist.task", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/release")
+@login_required
+def release(task_id: str) -> Any:
+    tasks.claim_task(me(), task_id, release=True)
+    flash(t("已释放"), "success")
+    return redirect(request.form.get("back") or url_for("tasklist.tasks_page"))
+
+
+def _registry() -> FormRegistry:
+    registry: FormRegistry = current_app.extensions["guanjia.forms"]
+    return registry
+
+
+def render_task(item: Any, *, values: dict[str, Any] | None = None,
+                errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
+    user = me()
+    form = tasks.form_for(item)
+    if values is None and item.draft and form is not None:
+        values = formview.values_from_data(form, json.loads(item.draft))
+    case = item.case
+    items = cases.case_work_items(case)
+    by_task = workspace.form_keys_of(items)
+    earlier = []
+    for event in workspace.decisions(case):
+        key = by_task.get(event.task_id or "")
+        earlier_form = _registry().get(key) if key and key in _registry().ids() else None
+        earlier.append((event, formview.labelled(earlier_form, (event.payload or {}).get("new")
+                                                 or {})))
+    from server.services import access
+
+    return render_template(
+        "tasklist/task.html", item=item, form=form, values=values or {}, errors=errors or {},
+        row=workspace.row_for(item), summary=workspace.case_summary(case),
+        context=json.loads(item.context or "{}"), earlier=earlier,
+        can_act=access.acting_role(user, item) is not None,
+        others=[workspace.row_for(i) for i in items if i.state == "ready" and i.id != item.id],
+        files=attachments.case_attachments(case), groups=workspace.group_names(),
+        max_mb=attachments.max_bytes() // (1024 * 1024),
+        allowed=", ".join(sorted(attachments.ALLOWED_TYPES)),
+        catalog=formview.catalog_choices(), labelled=formview.labelled,
+    ), status
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def task(task_id: str) -> Any:
+    """The task page; 403 when the task is neither the user's nor in a case they may see."""
+    item = tasks.get_work_item(me(), task_id)
+    rescued = take_rescued(request.path)
+    if rescued is not None:
+        flash(t("已恢复您登录过期前填写的内容，请检查后保存。"), "warning")
+        return render_task(item, values=formview.values_from_posted(rescued))
+    return render_task(item)
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def task_submit(task_id: str) -> Any:
+    """Save a draft or submit; 422 with the form and inline errors when it does not fit."""
+    user = me()
+    item = tasks.get_work_item(user, task_id)
+    form = tasks.form_for(item)
+    posted: MultiDict[str, str] = request.form
+    data = formview.submission(form, posted) if form is not None else {}
+    if request.form.get("action") == "draft":
+        tasks.save_draft(user, task_id, data)
+        flash(t("草稿已保存"), "success")
+        return redirect(url_for("tasklist.task", task_id=task_id))
+    try:
+        tasks.complete_task(user, task_id, data)
+    except ValidationFailedError as exc:
+        flash(t("请修改标红的内容后再提交"), "error")
+        values = formview.values_from_posted({k: posted.getlist(k) for k in posted})
+        return render_task(item, values=values, errors=field_errors(exc.errors), status=422)
+    flash(t("任务已提交") + f"：{item.name}", "success")
+    return redirect(home_for(user) if user.group_codes == frozenset({"enterprise"})
+                    else url_for("tasklist.tasks_page"))
+
+
+@bp.post("/tasks/<task_id>/attachments")
+@login_required
+def upload(task_id: str) -> Any:
+    """Attach a file at this task; 422 with the reason when size or type are refused."""
+    user = me()
+    item = tasks.get_work_item(user, task_id)
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        return render_task(item, errors={"file": [t("请选择") + " " + t("文件")]}, status=422)
+    try:
+        attachments.add_attachment(user, task_id, attachments.Upload(
+            sent.filename, sent.mimetype or "", sent.stream))
+    except ValidationFailedError as exc:
+        return render_task(item, errors=field_errors(exc.errors), status=422)
+    flash(t("附件已上传"), "success")
+    return redirect(url_for("tasklist.task", task_id=task_id) + "#attachments")
+
+
+@bp.get("/attachments/<attachment_id>")
+@login_required
+def download(attachment_id: str) -> Any:
+    attachment, path = attachments.open_attachment(me(), attachment_id)
+    return send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.filename)
+
+
+def _notifications() -> Any:
+    try:
+        return importlib.import_module("server.services.notifications")
+    except ImportError:
+        return None
+
+
+@bp.get("/inbox")
+@login_required
+def inbox() -> Any:
+    """The in-app inbox, when the notifications service is installed."""
+    service = _notifications()
+    entries: list[Any] = []
+    if service is not None and hasattr(service, "list_for_user"):
+        entries = list(service.list_for_user(me()))
+    return render_template("tasklist/inbox.html", available=service is not None,
+                           entries=entries)
+
+
+@bp.post("/inbox/<int:notification_id>/read")
+@login_required
+def inbox_read(notification_id: int) -> Any:
+    service = _notifications()
+    if service is None or not hasattr(service, "mark_read"):
+        abort(404)
+    service.mark_read(me(), notification_id)
+    return redirect(url_for("tasklist.inbox"))
