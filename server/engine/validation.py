@@ -9,6 +9,7 @@ all at once, so a designer can fix every fault in one pass.
 from __future__ import annotations
 
 import ast
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from server.engine.errors import DiagramError
-from server.engine.parser import SpecSet
+from server.engine.parser import SourceFile, SpecSet, file_kind
 from server.engine.scripting import compile_expression, compile_script
 from server.engine.xml import parse_xml
 
@@ -225,3 +226,21 @@ def check_model(spec_set: SpecSet, *, groups: Mapping[str, str],
     ``groups`` maps each existing group code to its name; ``forms`` holds the form ids.
     """
     return _Checker(spec_set, groups, set(forms)).run()
+
+
+def check_raw_files(raw: Mapping[str, bytes | str], *, groups: Mapping[str, str],
+                    forms: Iterable[str], max_bytes: int) -> list[Problem]:
+    """Our checks on files the library refused, to name the element its message leaves out.
+
+    Returns nothing when a file is not even well-formed XML (the parse error says enough).
+    """
+    sources = []
+    for name, content in raw.items():
+        text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+        try:
+            parse_xml(text, name=name, max_bytes=max_bytes)
+            sources.append(SourceFile(name, file_kind(name), text,
+                                      hashlib.sha256(text.encode()).hexdigest()))
+        except DiagramError:
+            return []
+    return check_model(SpecSet(content_hash="", files=sources), groups=groups, forms=forms)

@@ -1,0 +1,303 @@
+"""The process library as designers see it: versions, drafts, validated deployment, diffs.
+
+A deployment is the whole library at once (every BPMN and DMN file); a designer changes one
+or two files, so a deployment from here starts from the newest version's files and replaces
+those given. Nothing is stored unless every check passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from server.engine.errors import DiagramError
+from server.engine.migration import ElementDiff, diff_files
+from server.engine.parser import SpecSet, file_kind, parse_files
+from server.engine.validation import check_model, check_raw_files
+from server.extensions import db
+from server.models import Deployment, DesignDraft, Group, User
+from server.services import processes
+from server.services.audit import record_event
+from server.services.errors import (
+    InvalidDiagramError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
+from server.services.forms import FormRegistry, parse_form
+from server.services.store import case_store
+
+DESIGN_GROUPS = ("designer", "admin")
+
+
+def require_designer(user: User | None) -> User:
+    """Raises ``PermissionDeniedError`` unless the user designs or administers processes."""
+    if user is None or not user.in_group(*DESIGN_GROUPS):
+        raise PermissionDeniedError("only process designers and administrators may do this")
+    return user
+
+
+def _forms() -> FormRegistry:
+    registry: FormRegistry = current_app.extensions["guanjia.forms"]
+    return registry
+
+
+def group_names() -> dict[str, str]:
+    return {g.code: g.name for g in db.session.execute(select(Group)).scalars()}
+
+
+# ---- reading the library --------------------------------------------------------------
+@dataclass
+class LibraryEntry:
+    """One process, decision or form and the deployments that carry it."""
+
+    id: str
+    name: str
+    kind: str  # process | decision | form
+    file: str
+    versions: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Library:
+    processes: list[LibraryEntry]
+    decisions: list[LibraryEntry]
+    forms: list[LibraryEntry]
+    deployments: list[Deployment]
+    drafts: list[DesignDraft]
+
+
+def deployments() -> list[Deployment]:
+    return list(db.session.execute(
+        select(Deployment).order_by(Deployment.number.desc())).scalars())
+
+
+def spec_set_of(deployment: Deployment) -> SpecSet:
+    return case_store().spec_set(deployment)
+
+
+def library(user: User) -> Library:
+    """Every process and decision with the versions that contain it, forms, and drafts."""
+    found: dict[tuple[str, str], LibraryEntry] = {}
+    all_deployments = deployments()
+    for deployment in reversed(all_deployments):
+        spec_set = spec_set_of(deployment)
+        for container, (kind, name, file) in _containers(spec_set).items():
+            entry = found.setdefault((kind, container), LibraryEntry(container, name, kind, file))
+            entry.name, entry.file = name, file
+            entry.versions.insert(0, deployment.number)
+    forms = [LibraryEntry(f.id, f.title, "form", f"{f.id}.form") for f in
+             sorted(_forms().all(), key=lambda f: f.id)]
+    drafts = list(db.session.execute(select(DesignDraft).where(DesignDraft.author ==
+                                                                user.username)
+                                     .order_by(DesignDraft.name)).scalars())
+    entries = sorted(found.values(), key=lambda e: e.id)
+    return Library([e for e in entries if e.kind == "process"],
+                   [e for e in entries if e.kind == "decision"], forms, all_deployments, drafts)
+
+
+def _containers(spec_set: SpecSet) -> dict[str, tuple[str, str, str]]:
+    """Process and decision ids → (kind, name, file), read from the stored files."""
+    import re
+
+    found: dict[str, tuple[str, str, str]] = {}
+    for source in spec_set.files:
+        tag = "process" if source.kind == "bpmn" else "decision"
+        for match in re.finditer(rf"<(?:\w+:)?{tag}\b([^>]*)>", source.content):
+            attrs = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
+            if "id" in attrs:
+                found[attrs["id"]] = (tag, attrs.get("name") or attrs["id"], source.name)
+    return found
+
+
+def deployment_file(number: int | None, name: str) -> tuple[Deployment, str]:
+    """The content of one file of a deployment (the newest by default); raises NotFound."""
+    deployment = processes.get_deployment(number) if number else processes.latest_deployment()
+    if deployment is None:
+        raise NotFoundError("nothing is deployed yet")
+    for stored in deployment.files:
+        if stored.name == name:
+            return deployment, stored.content
+    raise NotFoundError(f"deployment {deployment.number} has no file {name!r}")
+
+
+def form_source(form_id: str) -> str:
+    form = _forms().get(form_id)
+    path = getattr(form, "path", None)
+    if path is None:
+        raise NotFoundError(f"form {form_id!r} has no file")
+    return Path(path).read_text(encoding="utf-8")
+
+
+# ---- validation and deployment --------------------------------------------------------
+def _invalid(problems: list[dict[str, Any]]) -> InvalidDiagramError:
+    first = problems[0]
+    where = " ".join(x for x in (
+        f"element {first['element_id']}" if first.get("element_id") else "",
+        f"in {first['file']}" if first.get("file") else "",
+        f"line {first['line']}" if first.get("line") else "") if x)
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return InvalidDiagramError(f"{first['message']}" + (f" — {where}" if where else "") + more,
+                               element_id=first.get("element_id"), file=first.get("file"),
+                               line=first.get("line"), problems=problems)
+
+
+def validate(files: dict[str, bytes | str]) -> SpecSet:
+    """Parse with the hardened parser and the library, then run our checks on every element.
+
+    Raises ``InvalidDiagramError`` whose ``problems`` lists each fault (element, file, line).
+    """
+    settings = current_app.config["GUANJIA"]
+    try:
+        spec_set = parse_files(files, max_bytes=settings.max_xml_bytes)
+    except DiagramError as exc:
+        problems = [exc.as_dict()]
+        if exc.element_id is None:
+            # The library's message may not say where; our checks often can.
+            problems = _located(files) + problems
+        raise _invalid(problems) from exc
+    found = check_model(spec_set, groups=group_names(), forms=_forms().ids())
+    if found:
+        raise _invalid([p.as_dict() for p in found])
+    try:
+        processes.validate_files(files)  # the checks every deployment path runs
+    except InvalidDiagramError as exc:
+        raise _invalid([{k: exc.extra.get(k) for k in ("element_id", "file", "line")}
+                        | {"message": exc.detail}]) from exc
+    return spec_set
+
+
+def _located(files: dict[str, bytes | str]) -> list[dict[str, Any]]:
+    found = check_raw_files(files, groups=group_names(), forms=_forms().ids(),
+                            max_bytes=current_app.config["GUANJIA"].max_xml_bytes)
+    return [p.as_dict() for p in found]
+
+
+def _library_with(changes: dict[str, bytes | str]) -> dict[str, bytes | str]:
+    newest = processes.latest_deployment()
+    files: dict[str, bytes | str] = {}
+    if newest is not None:
+        files = {f.name: f.content for f in newest.files if f.kind in {"bpmn", "dmn"}}
+    for name, content in changes.items():
+        try:
+            file_kind(name)
+        except DiagramError as exc:
+            raise InvalidDiagramError(exc.message, file=name, problems=[exc.as_dict()]) from exc
+        files[name] = content
+    return files
+
+
+def check_changes(user: User, changes: dict[str, bytes | str]) -> SpecSet:
+    """Validate the newest library with ``changes`` applied, storing nothing."""
+    require_designer(user)
+    return validate(_library_with(changes))
+
+
+def deploy_changes(user: User, changes: dict[str, bytes | str], *, comment: str = ""
+                   ) -> Deployment:
+    """Deploy the newest library with ``changes`` applied as a new version.
+
+    Raises ``PermissionDeniedError``, ``InvalidDiagramError`` (nothing stored).
+    """
+    require_designer(user)
+    files = _library_with(changes)
+    validate(files)
+    deployment = processes.deploy(files, author=user.username, comment=comment)
+    db.session.execute(delete(DesignDraft).where(DesignDraft.author == user.username,
+                                                 DesignDraft.name.in_(list(changes))))
+    db.session.commit()
+    return deployment
+
+
+def deploy_form(user: User, content: str) -> str:
+    """Write a form-js file into the forms folder (new tasks use it at once); audited.
+
+    Raises ``PermissionDeniedError``, ``ValidationFailedError`` (not a valid form).
+    """
+    require_designer(user)
+    try:
+        form = parse_form(content, source="upload.form")
+    except ValueError as exc:
+        raise ValidationFailedError(str(exc), {"form": [str(exc)]}) from exc
+    forms_dir: Path = current_app.config["GUANJIA"].forms_dir
+    target = forms_dir / f"{form.id}.form"
+    forms_dir.mkdir(parents=True, exist_ok=True)
+    import hashlib
+
+    record_event(None, "form_deployed", actor=user.username, payload={
+        "form": form.id, "sha256": hashlib.sha256(content.encode()).hexdigest()})
+    db.session.execute(delete(DesignDraft).where(DesignDraft.author == user.username,
+                                                 DesignDraft.name == f"{form.id}.form"))
+    tmp = target.with_suffix(".form.tmp")
+    tmp.write_text(content, encoding="utf-8")
+    tmp.replace(target)
+    db.session.commit()
+    return form.id
+
+
+# ---- drafts ---------------------------------------------------------------------------
+def _draft_kind(name: str) -> str:
+    if name.endswith(".form"):
+        return "form"
+    try:
+        return file_kind(name)
+    except DiagramError as exc:
+        raise ValidationFailedError(exc.message, {"name": [exc.message]}) from exc
+
+
+def save_draft(user: User, name: str, content: str, *, base: int | None = None) -> DesignDraft:
+    """Keep a designer's unfinished file (one draft per file and author)."""
+    require_designer(user)
+    kind = _draft_kind(name)
+    draft = db.session.execute(select(DesignDraft).where(
+        DesignDraft.author == user.username, DesignDraft.name == name)).scalar_one_or_none()
+    if draft is None:
+        draft = DesignDraft(name=name, kind=kind, author=user.username, content=content,
+                            base_deployment=base)
+        db.session.add(draft)
+    else:
+        draft.content, draft.base_deployment = content, base or draft.base_deployment
+    db.session.commit()
+    return draft
+
+
+def get_draft(user: User, name: str) -> DesignDraft | None:
+    require_designer(user)
+    return db.session.execute(select(DesignDraft).where(
+        DesignDraft.author == user.username, DesignDraft.name == name)).scalar_one_or_none()
+
+
+def discard_draft(user: User, name: str) -> None:
+    require_designer(user)
+    db.session.execute(delete(DesignDraft).where(DesignDraft.author == user.username,
+                                                 DesignDraft.name == name))
+    db.session.commit()
+
+
+# ---- versions -------------------------------------------------------------------------
+def diff(old_number: int, new_number: int) -> dict[str, ElementDiff]:
+    """Per process and decision: elements added, removed, changed from one version to another.
+
+    Raises ``NotFoundError``.
+    """
+    old = spec_set_of(processes.get_deployment(old_number))
+    new = spec_set_of(processes.get_deployment(new_number))
+    return {k: v for k, v in diff_files(old.files, new.files).items() if not v.empty}
+
+
+def export(number: int | None, target: Path) -> list[Path]:
+    """Write a deployment's files (the newest by default) into a folder; returns the paths."""
+    deployment = processes.get_deployment(number) if number else processes.latest_deployment()
+    if deployment is None:
+        raise NotFoundError("nothing is deployed yet")
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stored in deployment.files:
+        path = target / Path(stored.name).name
+        path.write_text(stored.content, encoding="utf-8")
+        written.append(path)
+    return written
