@@ -5,7 +5,6 @@ from server.models.audit import AuditEvent
 from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
 from server.models.checkpoints import Checkpoint
 from server.models.designer import DesignDraft
-from server.models.designer import DesignDraft
 from server.models.incidents import Incident
 from server.models.notifications import MailAddress, Notification
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
@@ -17,7 +16,6 @@ __all__ = [
     "Enterprise", "Group", "PendingTimer", "ProcessDefinition", "User", "WorkItem",
     "WorkItemGroup",
     "Checkpoint",
-    "DesignDraft",
     "DesignDraft",
     "Incident", "MailAddress", "Notification",
 ]
