@@ -231,15 +231,14 @@ class Engine:
 
     def _advance(self, runtime: Runtime) -> None:
         workflow = runtime.workflow
-        # Pitfall 2: one refresh leaves a fired boundary event READY with its path not run.
+        # Pitfall 2: a timer that fires in the engine's last refresh is left READY with its
+        # path not run; step again while any event task stands ready.
         for _ in range(20):
-            before = time.time()
+            watched = list(workflow.event_manager.tasks.values())
             workflow.refresh_timers()
             workflow.do_engine_steps()
-            moved = any(t.last_state_change >= before and not _is_human(t)
-                        for _, wf in runtime.workflows() for t in wf.tasks.values()
-                        if t.state == TaskState.READY)
-            if not moved:
+            watched.extend(workflow.event_manager.tasks.values())
+            if not any(t.state == TaskState.READY and not _is_human(t) for t in watched):
                 break
 
     def _step(self, runtime: Runtime, act: Any) -> StepResult:
@@ -277,9 +276,10 @@ class Engine:
                 if parent is not None and parent.id in wf.tasks:
                     dirty[parent.id] = parent
             # A parent whose child vanished has a new children list.
-            for task in wf.tasks.values():
-                if task.id not in dirty and any(c not in wf.tasks for c in task._children):
-                    dirty[task.id] = task
+            if known - current:
+                for task in wf.tasks.values():
+                    if task.id not in dirty and any(c not in wf.tasks for c in task._children):
+                        dirty[task.id] = task
             for task in dirty.values():
                 body = self.registry.convert(task)
                 upserts.append((str(task.id), key, json.dumps(body, ensure_ascii=False,

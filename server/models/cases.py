@@ -34,7 +34,11 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     envelope: Mapped[str] = mapped_column(Text, default="{}")
     summary: Mapped[str] = mapped_column(Text, default="{}")
-    deployment: Mapped[Deployment] = relationship(lazy="joined")
+    deployment: Mapped[Deployment] = relationship(lazy="select")
+
+    # Every UPDATE of a case checks the version it read (WHERE state_version = :old), so two
+    # processes writing one case cannot both win; guanjia sets the next version itself.
+    __mapper_args__ = {"version_id_col": state_version, "version_id_generator": False}
 
 
 class EngineTask(db.Model):  # type: ignore[name-defined,misc]

@@ -21,11 +21,12 @@ class Deployment(db.Model):  # type: ignore[name-defined,misc]
     author: Mapped[str] = mapped_column(String(80), default="system")
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Loaded only when asked for: a case or task read must never pull diagram contents.
     files: Mapped[list[DeploymentFile]] = relationship(
-        back_populates="deployment", lazy="selectin", order_by="DeploymentFile.name"
+        back_populates="deployment", lazy="select", order_by="DeploymentFile.name"
     )
     definitions: Mapped[list[ProcessDefinition]] = relationship(
-        back_populates="deployment", lazy="selectin"
+        back_populates="deployment", lazy="select"
     )
 
 

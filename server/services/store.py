@@ -8,6 +8,7 @@ write checks the version it read, so two writers of one case serialize and neith
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from server.engine.parser import SpecSet, parse_files
 from server.engine.runtime import Engine, Runtime, StepResult
@@ -50,6 +52,7 @@ class CaseStore:
         self._live: OrderedDict[str, Runtime] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._upsert: tuple[str, Any] | None = None
 
     # ---- deployments ------------------------------------------------------------------
     def spec_set(self, deployment: Deployment) -> SpecSet:
@@ -119,10 +122,10 @@ class CaseStore:
             yield from self._locked(case_id)
 
     def _locked(self, case_id: str) -> Iterator[LiveCase]:
-        query = select(Case).where(Case.id == case_id)
+        query = select(Case).where(Case.id == case_id).execution_options(
+            populate_existing=True)
         if db.engine.dialect.name == "postgresql":
             query = query.with_for_update(of=Case)
-        db.session.rollback()
         case = db.session.execute(query).scalar_one_or_none()
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
@@ -130,16 +133,12 @@ class CaseStore:
         live = LiveCase(case, self.load(case))
         try:
             yield live
-            result = db.session.execute(
-                update(Case).where(Case.id == case_id, Case.state_version == version)
-                .values(state_version=version + 1)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise ConflictError("the case was changed by someone else; try again")
-            db.session.commit()
-            case_state = version + 1
-            live.runtime.version = case_state
+            case.state_version = version + 1
+            try:
+                db.session.commit()
+            except StaleDataError as exc:
+                raise ConflictError("the case was changed by someone else; try again") from exc
+            live.runtime.version = version + 1
             self.keep(case_id, live.runtime)
         except BaseException:
             db.session.rollback()
@@ -152,31 +151,42 @@ class CaseStore:
              ) -> list[WorkItem]:
         """Write a step's changed rows, work items and timers; returns new work items."""
         session = db.session
-        if result.deletes:
-            session.execute(delete(EngineTask).where(EngineTask.case_id == case.id,
-                                                     EngineTask.id.in_(result.deletes)))
-        if result.upserts:
-            rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
-                    for i, w, b in result.upserts]
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else \
-                sqlite_insert
-            stmt = insert(EngineTask).values(rows)
+        with session.no_autoflush:
+            if result.deletes:
+                session.execute(delete(EngineTask).where(EngineTask.case_id == case.id,
+                                                         EngineTask.id.in_(result.deletes)))
+            if result.upserts:
+                rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
+                        for i, w, b in result.upserts]
+                session.connection().execute(self._upsert_statement(), rows)
+            case.envelope = result.envelope
+            created = self._sync_work_items(case, result, context or {})
+            self._sync_timers(case, result)
+        return created
+
+    def _upsert_statement(self) -> Any:
+        # One compiled statement, executed with many parameter sets (cached by SQLAlchemy).
+        dialect = db.engine.dialect.name
+        if self._upsert is None or self._upsert[0] != dialect:
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            stmt = insert(EngineTask.__table__)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["case_id", "id"],
                 set_={"workflow": stmt.excluded.workflow, "body": stmt.excluded.body})
-            session.execute(stmt)
-        case.envelope = result.envelope
-        created = self._sync_work_items(case, result, context or {})
-        self._sync_timers(case, result)
-        return created
+            self._upsert = (dialect, stmt)
+        return self._upsert[1]
 
     def _sync_work_items(self, case: Case, result: StepResult,
                          context: dict[str, Any]) -> list[WorkItem]:
-        import json
-
+        if not result.human:
+            return []
+        ids = [h.id for h in result.human]
+        existing = {w.id: w for w in db.session.execute(
+            select(WorkItem).where(WorkItem.id.in_(ids))).scalars()}
         created = []
+        context_json = json.dumps(context, ensure_ascii=False, default=str)
         for human in result.human:
-            item = db.session.get(WorkItem, human.id)
+            item = existing.get(human.id)
             if human.state == "ready":
                 if item is None:
                     item = WorkItem(
@@ -185,8 +195,9 @@ class CaseStore:
                         candidate_groups=",".join(human.candidate_groups),
                         assignee=human.assignee, state="ready",
                         stage=str(human.properties.get("stage", "")), due_at=human.due_at,
-                        context=json.dumps(context, ensure_ascii=False, default=str),
+                        context=context_json,
                     )
+                    item.case = case
                     item.groups = [WorkItemGroup(group_code=g, state="ready")
                                    for g in human.candidate_groups]
                     db.session.add(item)
@@ -201,8 +212,13 @@ class CaseStore:
         if result.timers_gone:
             db.session.execute(delete(PendingTimer).where(
                 PendingTimer.case_id == case.id, PendingTimer.task_id.in_(result.timers_gone)))
+        if not result.timers:
+            return
+        existing = {t.task_id: t for t in db.session.execute(select(PendingTimer).where(
+            PendingTimer.case_id == case.id,
+            PendingTimer.task_id.in_([t.task_id for t in result.timers]))).scalars()}
         for timer in result.timers:
-            row = db.session.get(PendingTimer, (case.id, timer.task_id))
+            row = existing.get(timer.task_id)
             if row is None:
                 db.session.add(PendingTimer(case_id=case.id, task_id=timer.task_id,
                                             element_id=timer.element_id, due_at=timer.due_at))

@@ -142,7 +142,7 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
 def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, Any]) -> WorkItem:
     store = case_store()
     with store.locked(case_id) as live:
-        item = db.session.get(WorkItem, task_id)
+        item = db.session.get(WorkItem, task_id, populate_existing=True)
         assert item is not None
         role = _require_role(user, item)
         try:
@@ -177,7 +177,7 @@ def claim_task(user: User, task_id: str, *, release: bool = False) -> WorkItem:
 def _claim_locked(user: User, case_id: str, task_id: str, release: bool) -> WorkItem:
     store = case_store()
     with store.locked(case_id) as live:
-        item = db.session.get(WorkItem, task_id)
+        item = db.session.get(WorkItem, task_id, populate_existing=True)
         assert item is not None
         role = _require_role(user, item)
         if release:

@@ -1,0 +1,35 @@
+# guanjia — the two commands: `make run` (embedded demo) and `make test` (everything).
+VENV   ?= .venv
+PYTHON ?= python3
+PY      = $(VENV)/bin/python
+
+.PHONY: setup run test lint bench services browser-deps
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+## Run the embedded default: SQLite, in-database broker, demo users and a sample case.
+run: setup
+	$(VENV)/bin/guanjia run
+
+## Every test, on SQLite and PostgreSQL, with a real Celery worker on Redis and Chromium.
+test: setup services browser-deps
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check server workers tests bench
+	$(VENV)/bin/mypy
+
+bench: setup services
+	$(PY) bench/engine.py
+
+services:
+	bash scripts/ensure-services.sh
+
+browser-deps:
+	bash scripts/ensure-browser.sh
