@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, distinct, func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from server.engine import clock
 from server.extensions import db
@@ -132,7 +132,7 @@ def task_rows(user: User, query: ListQuery) -> RowPage:
 
 def stages() -> list[str]:
     return [s for s in db.session.execute(
-        select(distinct(WorkItem.stage)).where(WorkItem.state == "ready")).scalars() if s]
+        select(WorkItem.stage).where(WorkItem.state == "ready").distinct()).scalars() if s]
 
 
 # ---- cases -------------------------------------------------------------------------------

@@ -3,7 +3,10 @@ printable records and administration, on top of the same services as the JSON AP
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 
 def register_web(app: Flask) -> None:
@@ -19,6 +22,10 @@ def register_web(app: Flask) -> None:
     from server.web.session import init_session
     from server.web.tasklist import bp as tasklist_bp
 
+    # The workspace's templates serve every web blueprint (and the HTML error page).
+    here = Path(__file__).resolve().parent
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(here / "templates")),
+                                     *([app.jinja_loader] if app.jinja_loader else [])])
     init_session(app, api_bp)
     init_i18n(app)
     init_pages(app)

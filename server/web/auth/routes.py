@@ -26,7 +26,7 @@ def _safe_next(target: str | None) -> str | None:
 def home_for(user: Any) -> str:
     if user.group_codes == frozenset({"enterprise"}):
         return url_for("portal.index")
-    return url_for("tasklist.index")
+    return url_for("tasklist.tasks_page")
 
 
 @bp.route("/login", methods=["GET", "POST"])

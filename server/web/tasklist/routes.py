@@ -211,5 +211,5 @@ def inbox_read(notification_id: int) -> Any:
     service = _notifications()
     if service is None or not hasattr(service, "mark_read"):
         abort(404)
-    service.mark_read(me(), notification_id)
+    service.mark_read(me(), [notification_id])
     return redirect(url_for("tasklist.inbox"))
