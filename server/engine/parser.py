@@ -148,6 +148,15 @@ def _diagram_error(exc: SpiffWorkflowException, default_file: str | None = None)
 _PARSED: dict[str, SpecSet] = {}
 
 
+def _check_decision_refs(source: SourceFile, tree: etree._ElementTree) -> None:
+    # The library looks the attribute up with a bare KeyError in several places.
+    for node in tree.getroot().iter(f"{{{BPMN_NS}}}businessRuleTask"):
+        if node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef") is None:
+            raise DiagramError(
+                "a business rule task needs camunda:decisionRef naming a DMN decision",
+                file=source.name, line=node.sourceline, element_id=node.get("id"))
+
+
 def parse_files(raw: dict[str, bytes | str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> SpecSet:
     """Parse and validate a set of BPMN/DMN files; raises ``DiagramError`` on the first fault.
 
@@ -182,6 +191,8 @@ def _parse_files(raw: dict[str, bytes], *, max_bytes: int) -> SpecSet:
         files.append(source)
         trees.append((source, tree))
 
+    for source, tree in trees:
+        _check_decision_refs(source, tree)
     parser = GuanjiaParser(validator=BpmnValidator())
     try:
         for source, tree in trees:

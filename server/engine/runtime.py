@@ -281,6 +281,10 @@ class Engine:
                     if task.id not in dirty and any(c not in wf.tasks for c in task._children):
                         dirty[task.id] = task
             for task in dirty.values():
+                if _is_human(task) and task.state == TaskState.READY:
+                    # Fix who and by when at the moment the task opens, inside the step, so
+                    # the answer is stored with the task and never drifts on a later read.
+                    self.describe(runtime, task, remember=True)
                 body = self.registry.convert(task)
                 upserts.append((str(task.id), key, json.dumps(body, ensure_ascii=False,
                                                                separators=(",", ":"))))
@@ -352,7 +356,7 @@ class Engine:
             raise TaskNotReadyError(f"task {task_id} is not waiting for a person")
         return task
 
-    def describe(self, runtime: Runtime, task: Task) -> HumanTask:
+    def describe(self, runtime: Runtime, task: Task, *, remember: bool = False) -> HumanTask:
         spec = task.task_spec
         ext: dict[str, Any] = dict(getattr(spec, "extensions", {}) or {})
         state = ("ready" if task.state == TaskState.READY else
@@ -363,19 +367,26 @@ class Engine:
         groups_expr = ext.pop("candidateGroups", "") or ""
         assignee_expr = ext.pop("assignee", None)
         due_expr = ext.pop("dueDate", None)
-        groups: list[str] = []
-        assignee = due = None
-        if state == "ready":
-            groups = [g.strip() for g in str(self._expression(task, groups_expr) or "").split(",")
-                      if g.strip()]
-            assignee = self._expression(task, assignee_expr) if assignee_expr else None
+        fixed = task.internal_data.get("guanjia_assignment")
+        if fixed is None and state == "ready":
             due_text = self._expression(task, due_expr) if due_expr else None
-            due = datetime.fromisoformat(str(due_text)) if due_text else None
+            assignee = self._expression(task, assignee_expr) if assignee_expr else None
+            fixed = {
+                "groups": [g.strip() for g in
+                           str(self._expression(task, groups_expr) or "").split(",")
+                           if g.strip()],
+                "assignee": str(assignee) if assignee else None,
+                "due": datetime.fromisoformat(str(due_text)).isoformat() if due_text else None,
+            }
+            if remember:
+                task.internal_data["guanjia_assignment"] = fixed
+        fixed = fixed or {"groups": [], "assignee": None, "due": None}
         return HumanTask(
             id=str(task.id), element_id=spec.name, name=_task_name(task), state=state,
             process_id=task.workflow.spec.name, lane=getattr(spec, "lane", None),
-            form_key=form_key, candidate_groups=groups,
-            assignee=str(assignee) if assignee else None, due_at=due,
+            form_key=form_key, candidate_groups=list(fixed["groups"]),
+            assignee=fixed["assignee"],
+            due_at=datetime.fromisoformat(fixed["due"]) if fixed["due"] else None,
             properties=ext, documentation=getattr(spec, "documentation", None),
             data=task.data,
         )
