@@ -1,0 +1,136 @@
+"""Exports of stored cases for auditors: XES, OCEL 2.0, CSV, and the one-file case archive.
+
+Each export reads the database and hands plain dicts to the pure writers in ``server.ledger``.
+The case archive (一事一档) is built only from history that verifies: an archive must never
+bless a tampered log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.ledger import csvexport, ocel, xes
+from server.ledger.canonical import HASH_NAME
+from server.ledger.casefile import build_casefile
+from server.models import AuditEvent, Case
+from server.services import ledger
+from server.services.errors import ConflictError, NotFoundError
+
+MAX_CASES = 5000
+
+
+def _cases(case_ids: Sequence[str] | None) -> list[Case]:
+    query = select(Case).order_by(Case.started_at, Case.id)
+    if case_ids is not None:
+        query = query.where(Case.id.in_(list(case_ids)))
+    found = list(db.session.execute(query.limit(MAX_CASES)).scalars())
+    if case_ids is not None:
+        missing = set(case_ids) - {c.id for c in found}
+        if missing:
+            raise NotFoundError(f"no such case: {', '.join(sorted(missing))}")
+    return found
+
+
+def case_attributes(case: Case, started: AuditEvent | None) -> dict[str, Any]:
+    """The case-level attributes an export carries: summary, items, reference, status."""
+    attrs: dict[str, Any] = json.loads(case.summary or "{}")
+    start = (started.payload.get("new") if started is not None else None) or {}
+    for key in ("project_name", "enterprise_name", "industry", "investment_wan", "items",
+                "materials"):
+        if key in start and key not in attrs:
+            attrs[key] = start[key]
+    attrs.update(reference=case.reference, process_id=case.process_id, status=case.status,
+                 title=case.title, deployment=case.deployment.number,
+                 started_at=case.started_at.isoformat())
+    attrs.pop("item_count", None)
+    return attrs
+
+
+def export_cases(case_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """``[{"case_id", "attributes", "events"}]`` of the given cases (all when None).
+
+    Raises ``NotFoundError`` for an unknown case id.
+    """
+    cases = _cases(case_ids)
+    events: dict[str, list[AuditEvent]] = {c.id: [] for c in cases}
+    for chunk in range(0, len(cases), 500):
+        ids = [c.id for c in cases[chunk:chunk + 500]]
+        for e in db.session.execute(select(AuditEvent).where(AuditEvent.case_id.in_(ids))
+                                    .order_by(AuditEvent.seq)).scalars():
+            events[str(e.case_id)].append(e)
+    out = []
+    for case in cases:
+        mine = events[case.id]
+        started = next((e for e in mine if e.type == "case_started"), None)
+        out.append({"case_id": case.id, "attributes": case_attributes(case, started),
+                    "events": [e.as_record() for e in mine]})
+    return out
+
+
+def to_xes(case_ids: Sequence[str] | None = None) -> bytes:
+    """IEEE 1849-2016 XES bytes of the cases. Raises ``NotFoundError``."""
+    return xes.to_xes(export_cases(case_ids), log_name="guanjia")
+
+
+def to_ocel(case_ids: Sequence[str] | None = None) -> bytes:
+    """OCEL 2.0 JSON bytes (projects, items, departments, materials). Raises ``NotFoundError``."""
+    return json.dumps(ocel.to_ocel(export_cases(case_ids)), ensure_ascii=False,
+                      indent=1).encode("utf-8")
+
+
+def to_csv(case_ids: Sequence[str] | None = None) -> bytes:
+    """CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese). Raises ``NotFoundError``."""
+    events = [e for c in export_cases(case_ids) for e in c["events"]]
+    return csvexport.events_to_csv_bytes(events)
+
+
+# ---- the case archive (一事一档) --------------------------------------------------------------
+
+def submitted_forms(case: Case) -> dict[str, bytes]:
+    """Every form submission of the case as JSON files: the start form and each completion."""
+    files: dict[str, bytes] = {}
+    for e in db.session.execute(select(AuditEvent).where(
+            AuditEvent.case_id == case.id,
+            AuditEvent.type.in_(["case_started", "task_completed"]))
+            .order_by(AuditEvent.case_seq)).scalars():
+        name = "application" if e.type == "case_started" else (e.element_id or "task")
+        body = {"case_seq": e.case_seq, "type": e.type, "element_id": e.element_id,
+                "element_name": e.element_name, "task_id": e.task_id, "actor": e.actor,
+                "role": e.role, "at": e.at.isoformat(), "data": e.payload.get("new") or {},
+                "previous": e.payload.get("old")}
+        files[f"forms/{e.case_seq:06d}-{name}.json"] = json.dumps(
+            body, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    return files
+
+
+def casefile(case_id: str, *, records: Mapping[str, bytes] | None = None,
+             created_at: str | None = None) -> tuple[Case, bytes]:
+    """The zip archive of one case (``tools/verify_casefile.py`` checks it offline).
+
+    ``records``: printable records (name → bytes), stored under ``files/records/``.
+    Raises ``NotFoundError``; ``ConflictError`` when the case's history does not verify.
+    """
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise NotFoundError(f"case {case_id} does not exist")
+    findings = ledger.verify(case_id)
+    if findings:
+        raise ConflictError("the case's history does not verify: "
+                            + "; ".join(str(f) for f in findings[:5]))
+    events = ledger.events_of(case_id)
+    records_in = [ledger.full_record(e) for e in events]
+    started = next((e for e in events if e.type == "case_started"), None)
+    extra = submitted_forms(case)
+    for name, data in (records or {}).items():
+        extra[f"records/{name}"] = data
+    # The archive's events carry leaves over their whole content, seq included (what the
+    # offline verifier recomputes), so it gets a checkpoint of its own, signed now.
+    data = build_casefile(case_id, records_in, key=ledger.checkpoint_key(), extra_files=extra,
+                          case_attributes=case_attributes(case, started),
+                          algorithm=HASH_NAME, created_at=created_at)
+    return case, data

@@ -1,0 +1,278 @@
+"""The audit log as evidence: signed checkpoints, verification, inclusion proofs.
+
+The audit service hashes each event *without* its ``seq`` (the database assigns it on insert),
+while the pure ledger (``server.ledger``) hashes every field of what it is given but
+``leaf_hash``. The two meet in ``ledger_record``: the ledger sees each event as a small
+envelope ``{seq, case_id, case_seq, event_leaf}`` where ``event_leaf`` is the stored hash of the
+event's content. The Merkle trees and checkpoints are built over envelopes, so they bind the
+numbering and (through the stored hash) the content; ``verify`` checks each event's content
+against its stored hash itself. Events outside any case (deployments) join the log tree under
+the pseudo case ``NO_CASE``, numbered by their own ``seq``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from server.engine import clock
+from server.extensions import db
+from server.ledger import merkle
+from server.ledger.canonical import HASH_NAME, canonical_event_bytes, event_leaf_hash, leaf_hash
+from server.ledger.checkpoint import LOG_SCOPE, make_checkpoint, verify_checkpoint
+from server.ledger.verify import ALTERED, INSERTED, REMOVED, Finding, verify_events
+from server.models import AuditEvent, Case, Checkpoint
+from server.services.errors import ConflictError, NotFoundError
+
+NO_CASE = "~log"  # the pseudo case of events that belong to no case
+PROOF_FORMAT = "guanjia-inclusion-proof"
+
+
+def checkpoint_key() -> str:
+    key: str = current_app.config["GUANJIA"].checkpoint_key
+    return key
+
+
+def stored_hash_matches(event: AuditEvent) -> bool:
+    """True iff the stored leaf hash covers the event's content as the audit service wrote it."""
+    record = event.as_record()
+    record.pop("seq")
+    stored = record.pop("leaf_hash")
+    return isinstance(stored, str) and stored.lower() == leaf_hash(canonical_event_bytes(record))
+
+
+def ledger_record(event: AuditEvent) -> dict[str, Any]:
+    """The envelope of an event as ``server.ledger`` checks it (see the module docstring)."""
+    case_id, case_seq = event.case_id, event.case_seq
+    if case_id is None:
+        case_id, case_seq = NO_CASE, event.seq
+    record: dict[str, Any] = {"seq": event.seq, "case_id": case_id, "case_seq": case_seq,
+                              "event_leaf": event.leaf_hash}
+    record["leaf_hash"] = event_leaf_hash(record)
+    return record
+
+
+def full_record(event: AuditEvent) -> dict[str, Any]:
+    """The whole event with a leaf hash over all of it, ``seq`` included (for case files,
+    whose offline verifier hashes the events it holds; only built from verified history)."""
+    record = event.as_record()
+    record["leaf_hash"] = event_leaf_hash(record)
+    return record
+
+
+def _altered_content(events: Sequence[AuditEvent]) -> list[Finding]:
+    return [Finding(ALTERED, e.seq, e.case_id, e.case_seq,
+                    "content does not match its stored leaf hash")
+            for e in events if not stored_hash_matches(e)]
+
+
+def events_of(case_id: str | None = None) -> list[AuditEvent]:
+    """Stored events of one case, or of the whole log, in ``seq`` order."""
+    query = select(AuditEvent).order_by(AuditEvent.seq)
+    if case_id is not None:
+        query = query.where(AuditEvent.case_id == case_id)
+    return list(db.session.execute(query).scalars())
+
+
+def ledger_records(case_id: str | None = None) -> list[dict[str, Any]]:
+    return [ledger_record(e) for e in events_of(case_id)]
+
+
+def stored_checkpoints(scope: str | None = None) -> list[dict[str, Any]]:
+    query = select(Checkpoint).order_by(Checkpoint.scope, Checkpoint.tree_size)
+    if scope is not None:
+        query = query.where(Checkpoint.scope == scope)
+    return [c.as_checkpoint() for c in db.session.execute(query).scalars()]
+
+
+def latest_checkpoint(scope: str) -> dict[str, Any] | None:
+    row = db.session.execute(select(Checkpoint).where(Checkpoint.scope == scope)
+                             .order_by(Checkpoint.tree_size.desc()).limit(1)).scalar_one_or_none()
+    return None if row is None else row.as_checkpoint()
+
+
+# ---- checkpoints ------------------------------------------------------------------------------
+
+@dataclass
+class CheckpointRun:
+    """What ``make_checkpoints`` signed, and which scopes it refused to sign (and why)."""
+
+    made: list[dict[str, Any]] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def _signed_at(now: datetime) -> str:
+    return now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _checkpoint_scope(scope: str, events: list[AuditEvent], key: str, at_text: str,
+                      now: datetime, run: CheckpointRun) -> None:
+    previous = latest_checkpoint(scope)
+    if not events or (previous is not None and len(events) <= previous["tree_size"]):
+        return
+    leaves = [ledger_record(e)["leaf_hash"] for e in events]
+    bad = [f.seq for f in _altered_content(events)]
+    if bad:
+        run.refused[scope] = f"events {bad[:10]} do not match their stored hashes"
+        return
+    # Never sign over history that no longer matches what was signed before.
+    if previous is not None and merkle.root(leaves[:previous["tree_size"]]) != previous["root"]:
+        run.refused[scope] = (f"the first {previous['tree_size']} events no longer match the "
+                              "checkpoint signed for them")
+        return
+    cp = make_checkpoint(leaves, key, scope=scope, algorithm=HASH_NAME, at=at_text)
+    db.session.add(Checkpoint(
+        scope=scope, tree_size=cp["tree_size"], root=cp["root"], algorithm=cp["hash"],
+        sig_alg=cp["sig_alg"], key_id=cp["key_id"], public_key=cp.get("public_key"),
+        signature=cp["signature"], at=now, signed_at=cp["at"]))
+    run.made.append(cp)
+
+
+def make_checkpoints(now: datetime | None = None) -> CheckpointRun:
+    """Sign the whole log and every case changed since its last checkpoint; commits.
+
+    A scope whose earlier signed history no longer matches, or with an event that does not
+    match its stored hash, is refused (listed in ``refused``) rather than blessed.
+    Raises ``CheckpointError`` for a malformed key.
+    """
+    key = checkpoint_key()
+    now = now or clock.now()
+    at_text = _signed_at(now)
+    run = CheckpointRun()
+    _checkpoint_scope(LOG_SCOPE, events_of(), key, at_text, now, run)
+    signed = (select(Checkpoint.scope, func.max(Checkpoint.tree_size).label("size"))
+              .group_by(Checkpoint.scope).subquery())
+    changed = db.session.execute(
+        select(Case.id).outerjoin(signed, signed.c.scope == Case.id)
+        .where(Case.event_count > func.coalesce(signed.c.size, 0)).order_by(Case.started_at)
+    ).scalars().all()
+    for case_id in changed:
+        _checkpoint_scope(case_id, events_of(case_id), key, at_text, now, run)
+    db.session.commit()
+    return run
+
+
+# ---- verification -----------------------------------------------------------------------------
+
+def _counter_findings(case_ids: Sequence[str], records: list[dict[str, Any]]) -> list[Finding]:
+    """Compare each case's events with the counter its row keeps, written in the same step."""
+    out: list[Finding] = []
+    counts: dict[str, int] = {row[0]: row[1] for row in db.session.execute(
+        select(Case.id, Case.event_count).where(Case.id.in_(case_ids)))}
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_case.setdefault(r["case_id"], []).append(r)
+    for case_id in case_ids:
+        if case_id == NO_CASE:
+            continue
+        mine = by_case.get(case_id, [])
+        if case_id not in counts:
+            out += [Finding(INSERTED, r["seq"], case_id, r["case_seq"],
+                            "event of a case that does not exist") for r in mine]
+            continue
+        count = counts[case_id] or 0
+        out += [Finding(INSERTED, r["seq"], case_id, r["case_seq"],
+                        f"beyond the case's own event counter ({count})")
+                for r in mine if r["case_seq"] > count]
+        top = max((r["case_seq"] for r in mine), default=0)
+        out += [Finding(REMOVED, None, case_id, n,
+                        f"the case counted {count} events, {len(mine)} are stored")
+                for n in range(top + 1, count + 1)]
+    return out
+
+
+def verify(case_id: str | None = None) -> list[Finding]:
+    """Name every altered, removed or inserted event of one case or of the whole log.
+
+    Uses the stored checkpoints and ``Settings.checkpoint_key``. Raises ``NotFoundError`` for
+    a case with neither a row nor events; ``CheckpointError`` for a malformed key.
+    """
+    events = events_of(case_id)
+    records = [ledger_record(e) for e in events]
+    if case_id is not None:
+        if not records and db.session.get(Case, case_id) is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        checkpoints = stored_checkpoints(case_id)
+        findings = verify_events(records, checkpoints, key=checkpoint_key(), whole_log=False,
+                                 algorithm=HASH_NAME)
+        case_ids: list[str] = [case_id]
+    else:
+        checkpoints = stored_checkpoints()
+        findings = verify_events(records, checkpoints, key=checkpoint_key(), whole_log=True,
+                                 algorithm=HASH_NAME)
+        # The pseudo case's numbers are the log's seq: its "gaps" are other cases' events.
+        findings = [f for f in findings
+                    if not (f.kind == REMOVED and f.case_id == NO_CASE and f.seq is None)]
+        case_ids = sorted({r["case_id"] for r in records}
+                          | set(db.session.execute(select(Case.id)).scalars()))
+    findings = _altered_content(events) + findings
+    seen = {(f.kind, f.seq, f.case_id, f.case_seq) for f in findings}
+    for f in _counter_findings(case_ids, records):
+        if (f.kind, f.seq, f.case_id, f.case_seq) not in seen:
+            findings.append(f)
+    return findings
+
+
+# ---- inclusion proofs -------------------------------------------------------------------------
+
+def event_proof(seq: int) -> dict[str, Any]:
+    """A self-contained JSON proof that event ``seq`` is in the signed log.
+
+    Holds the event as stored, its envelope (the leaf), the audit path and the newest log
+    checkpoint covering it. Raises ``NotFoundError`` (no such event), ``ConflictError`` (no
+    checkpoint covers it yet, or the log no longer matches that checkpoint).
+    """
+    events = events_of()
+    index = next((i for i, e in enumerate(events) if e.seq == seq), None)
+    if index is None:
+        raise NotFoundError(f"event {seq} does not exist")
+    cp = latest_checkpoint(LOG_SCOPE)
+    if cp is None or cp["tree_size"] <= index:
+        raise ConflictError(f"no checkpoint covers event {seq} yet; run guanjia audit checkpoint")
+    leaves = [ledger_record(e)["leaf_hash"] for e in events[:cp["tree_size"]]]
+    if merkle.root(leaves, cp["hash"]) != cp["root"] or not stored_hash_matches(events[index]):
+        raise ConflictError("the log no longer matches its checkpoint; run guanjia audit verify")
+    return {
+        "format": PROOF_FORMAT, "version": 1, "event": events[index].as_record(),
+        "envelope": ledger_record(events[index]), "index": index, "tree_size": cp["tree_size"],
+        "hash": cp["hash"], "proof": merkle.inclusion_proof(leaves, index, cp["hash"]),
+        "checkpoint": cp,
+        "how_to_check": "event without seq and leaf_hash -> canonical JSON -> H(0x00||bytes) = "
+                        "envelope.event_leaf = event.leaf_hash; envelope without leaf_hash -> "
+                        "H(0x00||canonical JSON) = envelope.leaf_hash; RFC 6962 audit path from "
+                        "it at index in tree_size -> checkpoint.root; checkpoint signature.",
+    }
+
+
+def check_proof(doc: dict[str, Any], key: str) -> list[str]:
+    """Problems with an inclusion proof document (empty when it holds); needs no database.
+
+    ``key`` verifies the checkpoint: the HMAC secret, or ``ed25519-pub:<hex>``.
+    """
+    try:
+        alg, cp, event, env = doc["hash"], doc["checkpoint"], dict(doc["event"]), doc["envelope"]
+        problems = []
+        if doc.get("format") != PROOF_FORMAT:
+            problems.append("not a guanjia inclusion proof")
+        stored = event.pop("leaf_hash")
+        event.pop("seq")
+        if leaf_hash(canonical_event_bytes(event), alg) != stored or env["event_leaf"] != stored:
+            problems.append("the event's content does not match its leaf hash")
+        if env["seq"] != doc["event"]["seq"] or event_leaf_hash(env, alg) != env["leaf_hash"]:
+            problems.append("the envelope does not match the event")
+        if cp.get("scope") != LOG_SCOPE or cp.get("tree_size") != doc["tree_size"] \
+                or cp.get("hash") != alg:
+            problems.append("the checkpoint is not the log checkpoint the proof names")
+        if not merkle.verify_inclusion(env["leaf_hash"], doc["index"], doc["tree_size"],
+                                       doc["proof"], cp["root"], alg):
+            problems.append("the inclusion path does not lead to the checkpoint's root")
+        if not verify_checkpoint(cp, key):
+            problems.append("the checkpoint is not signed by the given key")
+        return problems
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return [f"malformed proof: {exc}"]
