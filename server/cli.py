@@ -166,6 +166,11 @@ def run(host: str, port: int, no_worker: bool) -> None:
             child.terminate()
 
 
+from server.cli_audit import audit as _audit  # noqa: E402
+
+main.add_command(_audit)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
     os._exit(0)

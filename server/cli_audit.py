@@ -1,0 +1,116 @@
+"""``guanjia audit``: verify the log, sign checkpoints, prove one event, export, 一事一档."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from server import create_app
+
+
+def _app():  # type: ignore[no-untyped-def]
+    return create_app()
+
+
+@click.group("audit")
+def audit() -> None:
+    """审计: tamper evidence, proofs and exports of the audit log."""
+
+
+@audit.command("verify")
+@click.option("--case", "case_id", default=None, help="verify one case instead of the whole log")
+def verify_command(case_id: str | None) -> None:
+    """Name every event that was altered, removed or inserted; exit 1 if any was."""
+    from server.services import ledger
+
+    with _app().app_context():
+        findings = ledger.verify(case_id)
+    for f in findings:
+        click.echo(str(f))
+    if findings:
+        click.echo(f"NOT VERIFIED: {len(findings)} finding(s)", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {'case ' + case_id if case_id else 'the whole log'} verifies against its "
+               "signed checkpoints")
+
+
+@audit.command("checkpoint")
+def checkpoint_command() -> None:
+    """Sign checkpoints of the whole log and of every case changed since its last one."""
+    from server.services import ledger
+
+    with _app().app_context():
+        run = ledger.make_checkpoints()
+    for cp in run.made:
+        click.echo(f"signed {cp['scope']} size {cp['tree_size']} root {cp['root'][:16]}…")
+    for scope, why in run.refused.items():
+        click.echo(f"REFUSED {scope}: {why}", err=True)
+    if run.refused:
+        sys.exit(1)
+
+
+@audit.command("proof")
+@click.option("--event", "seq", required=True, type=int, help="the event's seq")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def proof_command(seq: int, output: Path | None) -> None:
+    """Export the inclusion proof of one event as JSON (check it with ``check-proof``)."""
+    from server.services import ledger
+
+    with _app().app_context():
+        doc = ledger.event_proof(seq)
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"proof of event {seq} written to {output}")
+
+
+@audit.command("check-proof")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", default=None,
+              help="HMAC secret or ed25519-pub:<hex> (default: this installation's key)")
+def check_proof_command(path: Path, key: str | None) -> None:
+    """Check an exported inclusion proof offline (no database); exit 1 if it fails."""
+    from server.config import Settings
+    from server.services.ledger import check_proof
+
+    key = key or Settings.from_env().checkpoint_key
+    problems = check_proof(json.loads(path.read_text(encoding="utf-8")), key)
+    for p in problems:
+        click.echo(f"FAIL: {p}")
+    if problems:
+        sys.exit(1)
+    click.echo("OK: the event is included in the signed log")
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["xes", "ocel", "csv"]), required=True)
+@click.option("--case", "case_ids", multiple=True, help="a case id (repeatable); default all")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export_command(fmt: str, case_ids: tuple[str, ...], output: Path) -> None:
+    """Export cases as XES, OCEL 2.0 JSON or CSV."""
+    from server.services import exports
+
+    writer = {"xes": exports.to_xes, "ocel": exports.to_ocel, "csv": exports.to_csv}[fmt]
+    with _app().app_context():
+        data = writer(list(case_ids) or None)
+    output.write_bytes(data)
+    click.echo(f"{fmt} written to {output} ({len(data)} bytes)")
+
+
+@audit.command("casefile")
+@click.option("--case", "case_id", required=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def casefile_command(case_id: str, output: Path | None) -> None:
+    """Write the case archive (一事一档); check it with tools/verify_casefile.py."""
+    from server.services import exports
+
+    with _app().app_context():
+        case, data = exports.casefile(case_id)
+        target = output or Path(f"{case.reference}.zip")
+    target.write_bytes(data)
+    click.echo(f"case file written to {target} ({len(data)} bytes)")
