@@ -1,0 +1,77 @@
+"""The README's first command serves a sample case whose first task completes over the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def call(base: str, method: str, path: str, token: str | None = None,
+         body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"{base}{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def test_guanjia_run_serves_the_sample_case(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUANJIA_")}
+    env["GUANJIA_INSTANCE_DIR"] = str(tmp_path / "instance")
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "run", "--port", str(port), "--no-worker"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if call(base, "GET", "/openapi.json")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the server did not come up in 90 s"
+            time.sleep(0.5)
+        status, body = call(base, "POST", "/auth/token",
+                            body={"username": "zhaoshang", "password": "guanjia-demo"})
+        assert status == 200
+        token = body["token"]
+        status, page = call(base, "GET", "/tasks", token)
+        assert status == 200 and page["total"] == 1
+        task = page["items"][0]
+        assert task["element_id"] == "review_application"
+        assert task["case_title"] == "年产10GWh储能电池生产基地项目"
+        status, done = call(base, "POST", f"/tasks/{task['id']}/complete", token, {"data": {
+            "review_decision": "approve", "review_opinion": "符合受理条件"}})
+        assert status == 200, done
+        status, case = call(base, "GET", f"/cases/{task['case_id']}", token)
+        assert [e["type"] for e in case["history"]].count("task_completed") == 1
+        assert any(t["element_id"] == "sign_acceptance" and t["state"] == "ready"
+                   for t in case["tasks"])
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
