@@ -169,6 +169,8 @@ def run(host: str, port: int, no_worker: bool) -> None:
 from server.cli_audit import audit as _audit  # noqa: E402
 
 main.add_command(_audit)
+from server.cli_designer import export as _export  # noqa: E402
+main.add_command(_export)
 
 
 if __name__ == "__main__":  # pragma: no cover

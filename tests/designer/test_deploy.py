@@ -118,3 +118,21 @@ def test_a_file_over_the_diagram_limit_is_refused(designer: Designer, app: Flask
     limit = app.config["GUANJIA"].max_xml_bytes
     body = refused(designer, app, MAIN_BPMN + "<!--" + "x" * limit + "-->")
     assert f"{limit:,} bytes" in body["detail"]
+
+
+def test_export_writes_the_deployed_files(designer: Designer, app: Flask, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from server.cli_designer import export
+
+    designer.deploy("sheji", {NAME: MAIN_BPMN.replace('name="审核"', 'name="初审"')})
+    env = {"GUANJIA_MODE": "test", "GUANJIA_SECRET_KEY": "x",
+           "GUANJIA_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "GUANJIA_INSTANCE_DIR": str(tmp_path / "inst"),
+           "GUANJIA_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'b.sqlite'}"}
+    result = CliRunner(env=env).invoke(export, ["--to", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "out" / NAME).read_text(encoding="utf-8")
+    assert 'name="初审"' in written
+    result = CliRunner(env=env).invoke(export, ["--deployment", "1", "--to", str(tmp_path / "v1")])
+    assert 'name="审核"' in (tmp_path / "v1" / NAME).read_text(encoding="utf-8")
