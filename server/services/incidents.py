@@ -56,9 +56,12 @@ def resolve_step(task_name: str, args: list[Any], *, by: str | None = None) -> i
     if exists is None:
         return 0
     now = clock.now()
+    values: dict[str, Any] = {"state": RESOLVED, "resolved_at": now, "updated_at": now}
+    if by is not None:
+        values["resolved_by"] = by  # otherwise whoever pressed retry keeps the credit
     result = db.session.execute(
         update(Incident).where(Incident.key == key, Incident.state.in_([OPEN, RETRYING]))
-        .values(state=RESOLVED, resolved_at=now, updated_at=now, resolved_by=by)
+        .values(**values)
         .execution_options(synchronize_session=False))
     db.session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,207 @@
+"""Notifications: in-app notices for new tasks and deadlines, mail over SMTP, incidents."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+
+from server.engine.clock import FrozenClock
+from server.extensions import db
+from server.models import MailAddress, Notification, User
+from server.services import incidents, notifications, timers
+from tests.conftest import Api
+from tests.workers.helpers import approve_review, start_case
+from tests.workers.test_timers import deploy_timer_paths
+
+
+def user(name: str) -> User:
+    return db.session.execute(db.select(User).where(User.username == name)).scalar_one()
+
+
+def kinds_of(app: Flask, username: str) -> list[tuple[str, str | None]]:
+    with app.app_context():
+        rows = [(n.kind, n.case_id) for n in notifications.list_for_user(user(username))]
+        db.session.remove()
+        return rows
+
+
+def test_new_tasks_notify_their_groups_once(api: Api) -> None:
+    case_id = start_case(api)
+    assert kinds_of(api.app, "zhaoshang") == [("new_task", case_id)]
+    assert kinds_of(api.app, "fgj") == []
+    approve_review(api, case_id)
+    assert kinds_of(api.app, "fgj") == [("new_task", case_id)]
+    assert kinds_of(api.app, "zrzy") == [("new_task", case_id)]
+    with api.app.app_context():
+        (note,) = notifications.list_for_user(user("fgj"))
+        assert "领取任务单" in note.title
+        # The same notice again (a redelivered message, a repeated step) adds nothing.
+        assert notifications.notify(kind="new_task", title="again", users=["fgj"],
+                                    case_id=case_id, dedupe_key=note.dedupe_key) == []
+        other = notifications.list_for_user(user("zrzy"))[0].id
+        # Someone else's notice cannot be marked read.
+        assert notifications.mark_read(user("fgj"), [note.id, other]) == 1
+        assert notifications.list_for_user(user("fgj"), unread_only=True) == []
+        assert notifications.unread_count(user("zrzy")) == 1
+        db.session.remove()
+
+
+def test_the_enterprise_group_reaches_only_the_case_own_enterprise(api: Api) -> None:
+    case_id = start_case(api)
+    with api.app.app_context():
+        created = notifications.notify(kind="result_ready", title="备案已办结",
+                                       groups=["enterprise"], case_id=case_id,
+                                       dedupe_key="result:1")
+        db.session.commit()
+        assert len(created) == 1
+        db.session.remove()
+    assert kinds_of(api.app, "qiye") == [("result_ready", case_id)]
+    assert kinds_of(api.app, "qiye_b") == []
+
+
+def test_deadline_sweep_warns_then_alerts_then_urges_once_per_day(
+        api: Api, frozen_clock: FrozenClock) -> None:
+    case_id = start_case(api)  # review is due at the end of the next working day
+    with api.app.app_context():
+        first = timers.sweep_deadlines()
+        assert (first["yellow"], first["red"]) == (1, 0)
+        assert timers.sweep_deadlines()["notices"] == 0
+        frozen_clock.advance(timedelta(days=2))  # Wednesday: a working day overdue
+        late = timers.sweep_deadlines()
+        assert late["red"] == 1 and late["notices"] > 0
+        assert timers.sweep_deadlines()["notices"] == 0
+        db.session.remove()
+    assert sorted(k for k, _ in kinds_of(api.app, "zhaoshang")) == [
+        "new_task", "overdue", "urging", "warning"]
+    # The steward hears of the overdue item, not of the early warning.
+    assert [k for k, _ in kinds_of(api.app, "guanjia")] == ["overdue"]
+    assert all(c == case_id for _, c in kinds_of(api.app, "zhaoshang"))
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def eager_app(make_app: Any, smtp_port: int, monkeypatch: pytest.MonkeyPatch
+              ) -> Iterator[Flask]:
+    monkeypatch.setenv("GUANJIA_TASK_MAX_RETRIES", "2")
+    app: Flask = make_app(GUANJIA_CELERY_EAGER="1", GUANJIA_SMTP_PORT=str(smtp_port))
+    yield app
+    # The shared PostgreSQL test database keeps tables without a case between tests.
+    with app.app_context():
+        db.session.execute(db.delete(MailAddress))
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def inbox(smtp_port: int) -> Iterator[Inbox]:
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+def test_notices_are_mailed_once_after_the_commit(eager_app: Flask, inbox: Inbox) -> None:
+    api = Api(eager_app, eager_app.test_client())
+    with eager_app.app_context():
+        notifications.set_mail_address("zhaoshang", "wang@example.cn")
+    case_id = start_case(api)
+    assert len(inbox.messages) == 1
+    message = inbox.messages[0]
+    assert message.rcpt_tos == ["wang@example.cn"]
+    assert "新任务" in message.content.decode("utf-8", "replace") or message.content
+    with eager_app.app_context():
+        note = db.session.execute(db.select(Notification).where(
+            Notification.username == "zhaoshang", Notification.case_id == case_id)).scalar_one()
+        assert note.email_state == "sent"
+        # A second delivery of the same message mails nothing.
+        assert notifications.send_email(note.id) is False
+        db.session.remove()
+    assert len(inbox.messages) == 1
+
+
+def test_mail_that_keeps_failing_becomes_an_incident_and_a_retry_sends_it(
+        eager_app: Flask, smtp_port: int) -> None:
+    api = Api(eager_app, eager_app.test_client())
+    with eager_app.app_context():
+        notifications.set_mail_address("zhaoshang", "wang@example.cn")
+    case_id = start_case(api)  # no SMTP server is listening
+    with eager_app.app_context():
+        (incident,) = incidents.list_incidents(case_id)
+        assert incident.task_name == "guanjia.notifications.send_email"
+        assert incident.state == "open" and incident.attempts == 3
+        assert "Connection refused" in incident.error or "Errno" in incident.error
+        assert db.session.execute(db.select(Notification.email_state).where(
+            Notification.username == "zhaoshang")).scalar_one() == "failed"
+        db.session.remove()
+    # The case itself went on: the review task is there to be done.
+    assert [t["element_id"] for t in api.tasks("zhaoshang")] == ["review"]
+
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        with eager_app.app_context():
+            incidents.retry_incident(incident.id, actor="admin")
+            db.session.remove()
+            assert incidents.list_incidents(case_id) == []
+            (closed,) = incidents.list_incidents(case_id, include_resolved=True)
+            assert closed.state == "resolved" and closed.resolved_by == "admin"
+            db.session.remove()
+    finally:
+        controller.stop()
+    assert [m.rcpt_tos for m in box.messages] == [["wang@example.cn"]]
+
+
+def test_a_timer_path_that_fails_becomes_an_incident_and_the_case_is_kept(
+        eager_app: Flask, frozen_clock: FrozenClock) -> None:
+    from workers.dispatch import celery_of
+
+    deploy_timer_paths(eager_app)
+    api = Api(eager_app, eager_app.test_client())
+    case_id = start_case(api, "broken_timer_case")
+    frozen_clock.advance(timedelta(minutes=31))
+    with eager_app.app_context():
+        version = db.session.execute(db.text(
+            "SELECT state_version FROM cases WHERE id = :c"), {"c": case_id}).scalar_one()
+        celery_of(eager_app).tasks["guanjia.timers.fire_case"].apply(args=[case_id])
+        (incident,) = incidents.list_incidents(case_id)
+        assert "division by zero" in incident.error and incident.attempts == 3
+        # Parked: the sweep no longer hands the failing timer out every few seconds.
+        assert timers.claim_due_timers().case_ids == []
+        assert [t.state for t in timers.timers_of(case_id)] == ["failed"]
+        assert db.session.execute(db.text(
+            "SELECT state_version FROM cases WHERE id = :c"),
+            {"c": case_id}).scalar_one() == version
+        # Retrying without a fix fails again: the same incident stays open, attempts add up.
+        incidents.retry_incident(incident.id)
+        db.session.remove()
+        (again,) = incidents.list_incidents(case_id)
+        assert again.id == incident.id and again.attempts == 6 and again.state == "open"
+        db.session.remove()
+    assert [t["element_id"] for t in api.tasks("zhaoshang")] == ["wait_forever"]
