@@ -26,10 +26,11 @@ class Web:
         assert found, f"no CSRF token on {path}"
         return found.group(1)
 
-    def login(self, username: str, password: str = PASSWORD) -> Any:
-        token = self.token("/login")
-        return self.client.post("/login", data={"username": username, "password": password,
-                                                "csrf_token": token})
+    def login(self, username: str, password: str = PASSWORD, *, at: str = "/login") -> Any:
+        """Sign in through the form at ``at`` (the sign-in page a redirect pointed to)."""
+        token = self.token(at)
+        return self.client.post(at, data={"username": username, "password": password,
+                                          "csrf_token": token})
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.client.get(path, **kwargs)
