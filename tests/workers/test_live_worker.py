@@ -1,0 +1,120 @@
+"""A real ``celery worker`` process (with beat) fires timers under a controllable clock.
+
+PostgreSQL and Redis; the worker's clock is the file ``GUANJIA_FAKE_NOW_FILE``, the test's is
+the frozen engine clock, and the test moves both together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from server.engine.clock import FrozenClock
+from tests.conftest import Api
+from tests.workers.conftest import wait_for, write_now
+from tests.workers.helpers import approve_review, fired_events, open_items, query, start_case
+from tests.workers.test_timers import deploy_timer_paths
+
+
+def move_time(clock: FrozenClock, now_file: Path, moment: datetime) -> None:
+    clock.set(moment)
+    write_now(now_file, moment)
+
+
+def assert_no_case_is_locked(app: Flask) -> None:
+    """Every case row can be locked at once (NOWAIT): no worker died holding one."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(app.config["GUANJIA"].database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET lock_timeout = '1s'")
+        conn.exec_driver_sql("SELECT id FROM cases FOR UPDATE NOWAIT").all()
+    engine.dispose()
+
+
+@pytest.mark.worker
+def test_thirty_minute_and_working_day_timers_fire_through_a_worker(
+        api: Api, frozen_clock: FrozenClock, now_file: Path, start_worker: Any) -> None:
+    deploy_timer_paths(api.app)
+    move_time(frozen_clock, now_file, frozen_clock.now())
+    sheets = start_case(api)
+    approve_review(api, sheets)
+    reply = start_case(api, "working_day_case")
+    worker = start_worker()
+
+    # Twenty-nine minutes: nothing is due, beat sweeps and the worker leaves the cases alone.
+    move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(minutes=29))
+    wait_for(lambda: "guanjia.timers.sweep" in worker.output(), what="a beat sweep")
+    assert fired_events(api.app) == []
+
+    move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(minutes=2))
+    wait_for(lambda: len(open_items(api.app, "urge_department")) == 2, timeout=60,
+             what=f"the 30-minute timers\n{worker.output()}")
+    assert {e[2] for e in fired_events(api.app)} == {"sheet_not_taken"}
+    # The working-day timer waits for the end of the next working day, not for 24 hours.
+    move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(hours=24))
+    (due,) = query(api.app, "SELECT due_at FROM pending_timers WHERE case_id = :c", c=reply)
+    assert open_items(api.app, "urge_reply") == []
+    move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(days=2))
+    wait_for(lambda: len(open_items(api.app, "urge_reply")) == 1, timeout=60,
+             what=f"the working-day timer due {due[0]}\n{worker.output()}")
+    events = fired_events(api.app)
+    assert sorted(e[2] for e in events) == ["reply_overdue", "sheet_not_taken",
+                                            "sheet_not_taken"]
+    assert {e[0] for e in events} == {sheets, reply}
+    assert query(api.app, "SELECT count(*) FROM pending_timers")[0][0] == 0
+    # The steward got a new-task notice for each urging task, written by the worker.
+    assert query(api.app, "SELECT count(*) FROM notifications WHERE username = 'guanjia' "
+                          "AND kind = 'new_task'")[0][0] == 3
+    assert_no_case_is_locked(api.app)
+
+
+@pytest.mark.worker
+def test_a_worker_killed_while_firing_loses_nothing_and_fires_nothing_twice(
+        api: Api, frozen_clock: FrozenClock, now_file: Path, start_worker: Any) -> None:
+    move_time(frozen_clock, now_file, frozen_clock.now())
+    cases = []
+    for _ in range(40):
+        case_id = start_case(api)
+        approve_review(api, case_id)
+        cases.append(case_id)
+    expected = 2 * len(cases)
+    settings = {"GUANJIA_TIMER_STUCK_SECONDS": "3",
+                "GUANJIA_CELERY_BROKER_TRANSPORT_OPTIONS": '{"visibility_timeout": 5}'}
+    worker = start_worker(concurrency=2, **settings)
+    wait_for(lambda: "ready" in worker.output(), what="the worker to start")
+    move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(minutes=31))
+    # Kill it in the middle: some timers have fired, others not yet.
+    wait_for(lambda: len(fired_events(api.app)) >= 4, timeout=60, every=0.02,
+             what=f"the first firings\n{worker.output()}")
+    worker.kill9()
+    at_kill = len(fired_events(api.app))
+    assert 0 < at_kill < expected, "the kill came too late to test anything"
+    stuck = query(api.app, "SELECT count(*) FROM pending_timers WHERE state = 'enqueued'")
+    assert stuck[0][0] > 0
+
+    restarted = start_worker(concurrency=2, **settings)
+    wait_for(lambda: len(fired_events(api.app)) >= expected, timeout=120,
+             what=f"all timers after the restart\n{restarted.output()}")
+    # Let redelivered and re-swept duplicates arrive: they must change nothing.
+    wait_for(lambda: "guanjia.timers.sweep" in restarted.output(), what="a sweep")
+    import time
+
+    time.sleep(8)
+    events = fired_events(api.app)
+    assert len(events) == expected
+    assert len({e[1] for e in events}) == expected  # each timer exactly once
+    assert sorted({e[0] for e in events}) == sorted(cases)
+    assert len(open_items(api.app, "urge_department")) == expected
+    assert query(api.app, "SELECT count(*) FROM pending_timers")[0][0] == 0
+    assert query(api.app, "SELECT count(*) FROM incidents")[0][0] == 0
+    # Every case kept its history whole: audit sequence numbers have no gaps.
+    for case_id in cases:
+        seqs = [r[0] for r in query(api.app, "SELECT case_seq FROM audit_events WHERE "
+                                             "case_id = :c ORDER BY case_seq", c=case_id)]
+        assert seqs == list(range(1, len(seqs) + 1))
+    assert_no_case_is_locked(api.app)
