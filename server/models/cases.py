@@ -32,7 +32,8 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     state_version: Mapped[int] = mapped_column(Integer, default=0)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
-    envelope: Mapped[str] = mapped_column(Text, default="{}")
+    # Read only when a live case is rebuilt from rows; case and task reads skip it.
+    envelope: Mapped[str] = mapped_column(Text, default="{}", deferred=True)
     summary: Mapped[str] = mapped_column(Text, default="{}")
     deployment: Mapped[Deployment] = relationship(lazy="select")
 
@@ -76,15 +77,13 @@ class WorkItem(db.Model):  # type: ignore[name-defined,misc]
     draft: Mapped[str | None] = mapped_column(Text)
     context: Mapped[str] = mapped_column(Text, default="{}")
     case: Mapped[Case] = relationship(lazy="joined")
-    groups: Mapped[list[WorkItemGroup]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan"
-    )
 
     __table_args__ = (Index("ix_work_items_state_due", "state", "due_at"),)
 
     @property
     def group_codes(self) -> list[str]:
-        return [g.group_code for g in self.groups]
+        # work_item_groups mirrors this column for indexed "my groups" queries.
+        return [g for g in self.candidate_groups.split(",") if g]
 
 
 class WorkItemGroup(db.Model):  # type: ignore[name-defined,misc]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert as insert_rows, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -131,9 +131,10 @@ class CaseStore:
             raise NotFoundError(f"case {case_id} does not exist")
         version = case.state_version
         live = LiveCase(case, self.load(case))
+        # Bumped up front so whichever flush writes the case first carries the version check.
+        case.state_version = version + 1
         try:
             yield live
-            case.state_version = version + 1
             try:
                 db.session.commit()
             except StaleDataError as exc:
@@ -183,7 +184,8 @@ class CaseStore:
         ids = [h.id for h in result.human]
         existing = {w.id: w for w in db.session.execute(
             select(WorkItem).where(WorkItem.id.in_(ids))).scalars()}
-        created = []
+        created: list[WorkItem] = []
+        closed: dict[str, list[str]] = {}
         context_json = json.dumps(context, ensure_ascii=False, default=str)
         for human in result.human:
             item = existing.get(human.id)
@@ -198,14 +200,20 @@ class CaseStore:
                         context=context_json,
                     )
                     item.case = case
-                    item.groups = [WorkItemGroup(group_code=g, state="ready")
-                                   for g in human.candidate_groups]
                     db.session.add(item)
                     created.append(item)
             elif item is not None and item.state == "ready":
                 item.state = human.state
-                for group in item.groups:
-                    group.state = human.state
+                closed.setdefault(human.state, []).append(item.id)
+        if created:
+            db.session.flush()
+            db.session.execute(insert_rows(WorkItemGroup), [
+                {"work_item_id": item.id, "group_code": code, "state": "ready"}
+                for item in created for code in item.group_codes])
+        for state, item_ids in closed.items():
+            db.session.execute(update(WorkItemGroup).where(
+                WorkItemGroup.work_item_id.in_(item_ids)).values(state=state)
+                .execution_options(synchronize_session=False))
         return created
 
     def _sync_timers(self, case: Case, result: StepResult) -> None:
