@@ -1,0 +1,179 @@
+"""Exports from the database, the case archive, the CLI, and the auditor's read-only role."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from lxml import etree
+
+from server.cli import main
+from server.engine.clock import FrozenClock
+from server.extensions import db
+from server.services import exports, ledger
+from tests.audit.test_tamper import tampering
+from tests.audit.walk import items, walk_case
+from tests.conftest import PASSWORD, Api, table_counts
+
+ROOT = Path(__file__).resolve().parents[2]
+XSD = Path("/work/shared/standards/xes-ieee-1849-2016.xsd")
+
+
+def start_cases(api: Api, n: int) -> list[str]:
+    ids = []
+    for k in range(n):
+        response = api.post("/cases", "qiye", json={"process_id": "parallel_case", "data": {
+            "project_name": f"项目{k}", "investment_wan": 1000 + k, "items": items(1 + k % 3)}})
+        assert response.status_code == 201, response.json
+        ids.append(response.json["id"])
+    return ids
+
+
+def test_xes_of_100_cases_validates_and_ocel_has_the_object_types(api: Api) -> None:
+    ids = start_cases(api, 100)
+    with api.app.app_context():
+        xes = exports.to_xes()
+        ocel = json.loads(exports.to_ocel())
+        csv_text = exports.to_csv(ids[:2]).decode("utf-8-sig")
+        db.session.remove()
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    doc = etree.fromstring(xes)
+    schema.assertValid(doc)
+    assert len(doc.findall("trace")) == 100
+    assert {o["name"] for o in ocel["objectTypes"]} == {"project", "item", "department",
+                                                        "material"}
+    kinds = {o["type"] for o in ocel["objects"]}
+    assert {"project", "item", "department"} <= kinds
+    assert sum(o["type"] == "project" for o in ocel["objects"]) == 100
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("seq,case_id,case_seq,type")
+    assert {line.split(",")[1] for line in lines[1:]} == set(ids[:2])
+
+
+def test_the_case_file_verifies_offline_and_a_tampered_case_gets_none(
+        api: Api, frozen_clock: FrozenClock, tmp_path: Path) -> None:
+    walk = walk_case(api, frozen_clock, 2)
+    with api.app.app_context():
+        case, data = exports.casefile(walk.case_id, records={"close.html": "<p>办结</p>".encode()})
+        key = ledger.checkpoint_key()
+        db.session.remove()
+    target = tmp_path / "case.zip"
+    target.write_bytes(data)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "files/records/close.html" in names
+    assert any(n.startswith("files/forms/") and n.endswith("-review.json") for n in names)
+    run = subprocess.run([sys.executable, str(ROOT / "tools/verify_casefile.py"), str(target),
+                          "--key", key], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith("OK")
+
+    with tampering(api.app) as conn:
+        conn.execute(sa.text("UPDATE audit_events SET actor = 'x' WHERE case_id = :c AND "
+                             "case_seq = 2"), {"c": walk.case_id})
+    from server.services.errors import ConflictError
+
+    with api.app.app_context(), pytest.raises(ConflictError):
+        exports.casefile(walk.case_id)
+
+
+def test_the_cli_signs_verifies_proves_and_exports(
+        api: Api, frozen_clock: FrozenClock, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    walk = walk_case(api, frozen_clock, 1)
+    settings = api.app.config["GUANJIA"]
+    for name, value in {"GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": settings.database_url,
+                        "GUANJIA_INSTANCE_DIR": str(tmp_path),
+                        "GUANJIA_SECRET_KEY": settings.secret_key,
+                        "GUANJIA_CHECKPOINT_KEY": settings.checkpoint_key,
+                        "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
+                        "GUANJIA_FORMS_DIR": str(settings.forms_dir)}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    signed = runner.invoke(main, ["audit", "checkpoint"])
+    assert signed.exit_code == 0 and "signed log" in signed.output, signed.output
+    assert runner.invoke(main, ["audit", "verify"]).exit_code == 0
+    ok = runner.invoke(main, ["audit", "verify", "--case", walk.case_id])
+    assert ok.exit_code == 0 and ok.output.startswith("OK"), ok.output
+
+    proof = tmp_path / "proof.json"
+    assert runner.invoke(main, ["audit", "proof", "--event", "3", "-o", str(proof)]).exit_code == 0
+    assert runner.invoke(main, ["audit", "check-proof", str(proof)]).exit_code == 0
+    doc = json.loads(proof.read_text(encoding="utf-8"))
+    doc["event"]["actor"] = "someone else"
+    proof.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    bad = runner.invoke(main, ["audit", "check-proof", str(proof)])
+    assert bad.exit_code == 1 and "does not match" in bad.output
+    wrong_key = runner.invoke(main, ["audit", "check-proof", str(proof), "--key", "other"])
+    assert "not signed by the given key" in wrong_key.output
+
+    out = tmp_path / "x.xes"
+    assert runner.invoke(main, ["audit", "export", "--format", "xes", "--case", walk.case_id,
+                                "-o", str(out)]).exit_code == 0
+    assert etree.parse(str(out)).getroot().tag == "log"
+    casefile = tmp_path / "c.zip"
+    assert runner.invoke(main, ["audit", "casefile", "--case", walk.case_id,
+                                "-o", str(casefile)]).exit_code == 0
+
+    with tampering(api.app) as conn:
+        conn.execute(sa.text("DELETE FROM audit_events WHERE case_id = :c AND case_seq = 3"),
+                     {"c": walk.case_id})
+    failed = runner.invoke(main, ["audit", "verify", "--case", walk.case_id])
+    assert failed.exit_code == 1 and "removed" in failed.output
+
+
+def sign_in(client: Any, username: str) -> None:
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    data = {"username": username, "password": PASSWORD}
+    if token:
+        data["csrf_token"] = token.group(1)
+    response = client.post("/login", data=data)
+    assert response.status_code in (302, 303), response.status_code
+
+
+def test_an_auditor_reads_everything_and_changes_nothing(
+        api: Api, frozen_clock: FrozenClock) -> None:
+    walk = walk_case(api, frozen_clock, 2, finish=False)
+    review_done = [t for t in api.tasks("fgj") if t["element_id"] == "take_sheet"]
+    task = review_done[0]
+    api.token("shenji")  # signing in issues a token; count what happens after
+    before = table_counts(api.app)
+    refused = api.post(f"/tasks/{task['id']}/complete", "shenji",
+                       json={"data": {"receiver": "x"}})
+    assert refused.status_code == 403
+    deploy = api.post("/deployments", "shenji", json={"files": {}, "comment": ""})
+    assert deploy.status_code == 403
+    assert table_counts(api.app) == before
+    # Reading is allowed: the case with its history.
+    assert api.get(f"/cases/{walk.case_id}", "shenji").status_code == 200
+
+    client = api.app.test_client()
+    sign_in(client, "shenji")
+    page = client.get(f"/audit/cases/{walk.case_id}")
+    assert page.status_code == 200 and "replay-json" in page.get_data(as_text=True)
+    # Opening the case is itself audited, and is the only thing the visit changed.
+    after = table_counts(api.app)
+    assert after["audit_events"] == before["audit_events"] + 1
+    assert after["work_item_states"] == before["work_item_states"]
+    shown = api.get(f"/cases/{walk.case_id}", "zhaoshang").json
+    assert shown["history"][-1]["type"] == "case_opened_by_auditor"
+    assert shown["history"][-1]["actor"] == "shenji"
+    for path in (f"/audit/cases/{walk.case_id}/reexecution", f"/audit/verify?case={walk.case_id}",
+                 "/audit/", "/audit/export.csv", f"/audit/cases/{walk.case_id}/casefile.zip"):
+        assert client.get(path).status_code == 200, path
+    # Nothing on the audit pages accepts a change.
+    assert client.post(f"/audit/cases/{walk.case_id}").status_code in (400, 405)
+
+    staff = api.app.test_client()
+    sign_in(staff, "zhaoshang")
+    assert staff.get(f"/audit/cases/{walk.case_id}").status_code == 403
+    assert staff.get("/audit/export.xes").status_code == 403

@@ -1,0 +1,106 @@
+"""Replay: at every step the replayed state is the state people saw then; re-execution."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import sqlalchemy as sa
+from flask import Flask
+
+from server.engine.clock import FrozenClock
+from server.extensions import db
+from server.models import Case
+from server.services import replay
+from tests.audit.test_tamper import tampering
+from tests.audit.walk import TOP_LEVEL_KEYS, Walk, walk_case
+from tests.conftest import Api
+
+N_ITEMS = 12
+
+
+def replay_of(app: Flask, case_id: str) -> replay.Replay:
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert case is not None
+        found = replay.replay_case(case)
+        db.session.remove()
+        return found
+
+
+def reexecute(app: Flask, case_id: str) -> replay.Reexecution:
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert case is not None
+        result = replay.reexecute_case(case)
+        db.session.remove()
+        return result
+
+
+def assert_replay_matches(app: Flask, walk: Walk) -> replay.Replay:
+    found = replay_of(app, walk.case_id)
+    by_seq = {s.event["case_seq"]: s for s in found.steps}
+    assert [s.event["case_seq"] for s in found.steps] == list(range(1, len(found.steps) + 1))
+    for snap in walk.snapshots:
+        step = by_seq[snap.last_case_seq]
+        assert {t["task_id"] for t in step.active_tasks} == snap.ready, snap.last_case_seq
+        for key in TOP_LEVEL_KEYS:
+            if key in snap.data:
+                assert step.data[key] == snap.data[key], (snap.last_case_seq, key)
+        # The step that ends an action was written by that action or by the engine after it.
+        actors = {s.event["actor"] for s in found.steps
+                  if s.event["case_seq"] <= snap.last_case_seq} - {None}
+        assert snap.actor in actors
+    return found
+
+
+def test_every_step_of_a_twelve_item_case_replays_as_it_was(
+        api: Api, frozen_clock: FrozenClock) -> None:
+    walk = walk_case(api, frozen_clock, N_ITEMS)
+    found = assert_replay_matches(api.app, walk)
+    last = found.steps[-1]
+    assert last.event["type"] == "case_ended" and last.active == []
+    assert {"review", "take_sheet", "handle_item", "report_result", "close_case"} <= set(last.done)
+    # Urging happened (sheets waited over 30 minutes) and shows in the replay.
+    assert any(s.event["type"] == "task_created" and s.event["element_id"] == "urge_department"
+               for s in found.steps)
+    # Midway the items are in progress: several sheets active at once.
+    assert max(sum(t["element_id"] == "take_sheet" for t in s.active_tasks)
+               for s in found.steps) == N_ITEMS
+    assert found.diagram is not None and 'id="parallel_case"' in found.diagram
+
+
+def test_reexecution_follows_the_recorded_path_and_fails_on_a_tampered_input(
+        api: Api, frozen_clock: FrozenClock) -> None:
+    walk = walk_case(api, frozen_clock, N_ITEMS)
+    started = time.perf_counter()
+    result = reexecute(api.app, walk.case_id)
+    elapsed = time.perf_counter() - started
+    assert result.ok, result.detail
+    assert result.recorded == result.replayed
+    assert ("task_created", "urge_department") in result.recorded
+    assert result.recorded[-1] == ("case_ended", "")
+    assert elapsed < 30
+
+    with api.app.app_context():
+        row = db.session.execute(sa.text(
+            "SELECT seq, payload FROM audit_events WHERE case_id = :c AND type = "
+            "'task_completed' AND element_id = 'review'"), {"c": walk.case_id}).one()
+        db.session.remove()
+    payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload)
+    payload["new"]["approved"] = False
+    with tampering(api.app) as conn:
+        conn.execute(sa.text("UPDATE audit_events SET payload = :p WHERE seq = :s"),
+                     {"p": json.dumps(payload, ensure_ascii=False), "s": row.seq})
+    tampered = reexecute(api.app, walk.case_id)
+    assert not tampered.ok
+    # The rejected application ends right after the review instead of opening the sheets.
+    assert tampered.first_difference == 2
+    assert tampered.replayed[2] == ("case_ended", "")
+
+
+def test_a_running_case_replays_and_reexecutes(api: Api, frozen_clock: FrozenClock) -> None:
+    walk = walk_case(api, frozen_clock, 3, finish=False)
+    assert_replay_matches(api.app, walk)
+    result = reexecute(api.app, walk.case_id)
+    assert result.ok, result.detail
