@@ -113,7 +113,7 @@ def now_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def redis_queue() -> Iterator[str]:
-    """A queue of our own on the test Redis, emptied before and after (fails if no Redis)."""
+    """A queue of our own on the test Redis, emptied afterwards (fails if no Redis)."""
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
