@@ -16,10 +16,15 @@ from server import create_app
               help="folder to write into (default: GUANJIA_PROCESSES_DIR)")
 def export(number: int | None, target: Path | None) -> None:
     """Write a deployed version's BPMN and DMN files into a folder (e.g. to commit them)."""
+    from server.extensions import db
     from server.services.designer import export as export_files
 
     app = create_app()
     with app.app_context():
         folder = target or app.config["GUANJIA"].processes_dir
-        for path in export_files(number, folder):
-            click.echo(str(path))
+        try:
+            for path in export_files(number, folder):
+                click.echo(str(path))
+        finally:
+            db.session.remove()
+            db.engine.dispose()
