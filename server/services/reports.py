@@ -91,11 +91,18 @@ def monthly_rows(year: int, month: int) -> list[ReportRow]:
             reference=case.reference, project=str(summary.get("project_name") or case.title),
             enterprise=str(summary.get("enterprise_name") or ""),
             industry=str(summary.get("industry") or ""),
-            investment_wan=str(summary.get("investment_wan") or ""),
+            investment_wan=_amount(summary.get("investment_wan")),
             started=_local_day(case.started_at), status=STATUS_ZH.get(status, status),
             open_tasks=entry["ready"], done_tasks=entry["completed"], late_tasks=entry["late"],
             ended=_local_day(case.ended_at) if case.ended_at and case.ended_at < end else ""))
     return rows
+
+
+def _amount(value: object) -> str:
+    """万元 as people write them: 120000, not 120000.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
 
 
 def _local_day(moment: datetime | None) -> str:
