@@ -31,7 +31,7 @@ def _settings() -> WorkerSettings:
 
 def _run_step(task: Task, args: list[Any], step: Callable[[], Any], *,
               case_id: str | None = None,
-              on_give_up: Callable[[], None] | None = None) -> Any:
+              on_give_up: Callable[[], object] | None = None) -> Any:
     """Run ``step``; on failure retry with backoff, then open an incident and stop."""
     settings = _settings()
     try:
@@ -45,7 +45,8 @@ def _run_step(task: Task, args: list[Any], step: Callable[[], Any], *,
             countdown = min(settings.retry_backoff_seconds * (2 ** attempt), 3600.0)
             log.warning("%s%r failed (attempt %d): %s; retrying in %.1fs",
                         task.name, args, attempt + 1, exc, countdown)
-            raise task.retry(exc=exc, countdown=countdown, max_retries=settings.max_retries)
+            raise task.retry(exc=exc, countdown=countdown,
+                             max_retries=settings.max_retries) from exc
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         incident = incidents.open_incident(task_name=task.name, args=args, error=error,
                                            attempts=attempt + 1, case_id=case_id)
