@@ -207,7 +207,7 @@ class _Checker:
     def run(self) -> list[Problem]:
         trees = [(f, parse_xml(f.content, name=f.name, max_bytes=len(f.content.encode()) + 1))
                  for f in self.spec_set.files]
-        for source, tree in trees:
+        for _source, tree in trees:
             for node in tree.getroot().iter():
                 if _local(node) == "decision" and node.get("id"):
                     self.decisions.add(node.get("id", ""))

@@ -13,15 +13,13 @@ from tests.services.test_api_loop import only_task
 
 
 def upload(designer: Designer) -> dict[str, object]:
-    files = [(open(DESIGNER_FIXTURES / name, "rb"), name)
+    import io
+
+    files = [(io.BytesIO((DESIGNER_FIXTURES / name).read_bytes()), name)
              for name in ("modeler5_intake.bpmn", "intake_route.dmn")]
-    try:
-        response = designer.call("POST", "/api/upload", "sheji",
-                                 data={"files": files, "comment": "from Camunda Modeler"},
-                                 content_type="multipart/form-data")
-    finally:
-        for handle, _ in files:
-            handle.close()
+    response = designer.call("POST", "/api/upload", "sheji",
+                             data={"files": files, "comment": "from Camunda Modeler"},
+                             content_type="multipart/form-data")
     assert response.status_code == 201, response.json
     body: dict[str, object] = response.json
     return body
