@@ -389,8 +389,11 @@ def test_due_warning_overdue_urging_and_joint_meeting(new_case, clock: Clock) ->
     case.complete("handle_item", {"item_outcome": "joint_meeting", "handling_opinion": "需协调"})
     assert case.ready_ids() == ["decide_in_joint_meeting"]
     case.complete("decide_in_joint_meeting", {"meeting_decision": "容缺受理，并联审批"})
-    # Back to the department, with fresh timers.
-    assert case.ready_ids() == ["handle_item"]
+    # Back to the department with the same deadline, which has passed: red again at once.
+    assert case.ready_ids() == ["handle_item", "remind_item_due", "urge_overdue_item"]
+    case.complete("remind_item_due", {"due_reminder_note": "已提醒"})
+    case.complete("urge_overdue_item", {"overdue_reason": "会后仍超期"})
+    case.complete("supervise_overdue_item", {"supervision_opinion": "限期办结"})
     case.complete("handle_item", {"item_outcome": "approved", "handling_opinion": "准予许可"})
     case.complete("notify_enterprise_of_result", {"notify_method": "document"})
     assert case.wf.completed

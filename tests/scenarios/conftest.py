@@ -139,15 +139,16 @@ class Walker:
 
     def ready(self, element_id: str | None = None) -> list[dict[str, Any]]:
         """The case's open work items, as plain dicts."""
-        def go() -> list[dict[str, Any]]:
-            query = select(WorkItem).where(WorkItem.case_id == self.case_id,
-                                           WorkItem.state == "ready")
-            if element_id:
-                query = query.where(WorkItem.element_id == element_id)
-            return [{"id": w.id, "element_id": w.element_id, "groups": w.candidate_groups,
-                     "form_key": w.form_key, "due_at": w.due_at, "name": w.name}
-                    for w in db.session.execute(query.order_by(WorkItem.created_at)).scalars()]
-        return self.run(go)  # type: ignore[no-any-return]
+        return self.run(self._ready, element_id)  # type: ignore[no-any-return]
+
+    def _ready(self, element_id: str | None) -> list[dict[str, Any]]:
+        query = select(WorkItem).where(WorkItem.case_id == self.case_id,
+                                       WorkItem.state == "ready")
+        if element_id:
+            query = query.where(WorkItem.element_id == element_id)
+        return [{"id": w.id, "element_id": w.element_id, "groups": w.candidate_groups,
+                 "form_key": w.form_key, "due_at": w.due_at, "name": w.name}
+                for w in db.session.execute(query.order_by(WorkItem.created_at)).scalars()]
 
     def ready_ids(self) -> list[str]:
         return sorted(w["element_id"] for w in self.ready())
@@ -155,15 +156,16 @@ class Walker:
     def do(self, username: str, element_id: str, *, group: str | None = None,
            **overrides: Any) -> dict[str, Any]:
         """Complete the (first) open ``element_id`` task, optionally of one candidate group."""
-        items = [w for w in self.ready(element_id) if group is None or w["groups"] == group]
-        assert items, f"{element_id} ({group}) is not open; open: {self.ready_ids()}"
-        item = items[0]
-        data = {**FORM_DATA[item["form_key"]], **overrides}
-
-        def go() -> None:
-            complete_task(self._user(username), item["id"], data)
-        self.run(go)
-        return item
+        def go() -> dict[str, Any]:
+            user = self._user(username)
+            items = [w for w in self._ready(element_id)
+                     if (group is None or w["groups"] == group)
+                     and set(w["groups"].split(",")) & user.group_codes]
+            assert items, f"{element_id} is not open for {username}; open: {self.ready_ids()}"
+            item = items[0]
+            complete_task(user, item["id"], {**FORM_DATA[item["form_key"]], **overrides})
+            return item
+        return self.run(go)  # type: ignore[no-any-return]
 
     def reload(self) -> None:
         """Drop the live workflow: the next step restores it from the database."""
