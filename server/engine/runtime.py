@@ -10,7 +10,7 @@ does not depend on how long the case has been running.
 from __future__ import annotations
 
 import json
-import time
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,6 +28,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import (
 )
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task, TaskState
+from SpiffWorkflow.workflow import Workflow
 
 from server.engine import clock
 from server.engine.errors import DiagramError, ScriptError, TaskNotReadyError
@@ -105,6 +106,7 @@ class StepResult:
     envelope: str
     upserts: list[tuple[str, str, str]]
     deletes: list[str]
+    deleted_workflows: list[str]
     human: list[HumanTask]
     timers: list[PendingTimerView]
     timers_gone: list[str]
@@ -120,8 +122,7 @@ class Runtime:
         self.workflow = workflow
         self.spec_set = spec_set
         self.process_id = process_id
-        self.known: dict[str, set[UUID]] = {}
-        self.mark = 0.0
+        self.subprocess_keys: set[str] = set()
         self.version = 0
 
     def workflows(self) -> Iterable[tuple[str, Any]]:
@@ -139,11 +140,61 @@ def _is_human(task: Task) -> bool:
     return bool(getattr(task.task_spec, "manual", False))
 
 
+class _Changes:
+    """Tasks a step created, moved or removed, as the library reports them to the hooks."""
+
+    def __init__(self) -> None:
+        self.touched: list[Task] = []
+        self.removed: list[tuple[Any, UUID, Task | None]] = []
+
+
+_recording = threading.local()
+
+
+def _install_change_hooks() -> None:
+    """Record every task the library creates, moves or drops while a step runs.
+
+    Finding changes by scanning would cost the size of the whole case on every step; these
+    hooks make it cost what the step did. ``last_state_change`` moves exactly when
+    ``_set_state`` changes the state or a task is created, so nothing else can be missed.
+    """
+    if getattr(Task, "_guanjia_hooked", False):
+        return
+    original_init = Task.__init__
+    original_set_state = Task._set_state
+    original_remove = Workflow._remove_task
+
+    def init(self: Task, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        changes = getattr(_recording, "changes", None)
+        if changes is not None:
+            changes.touched.append(self)
+
+    def set_state(self: Task, value: int) -> None:
+        changes = getattr(_recording, "changes", None)
+        if changes is not None and value != self._state:
+            changes.touched.append(self)
+        original_set_state(self, value)
+
+    def remove(self: Any, task_id: UUID) -> None:
+        changes = getattr(_recording, "changes", None)
+        if changes is not None:
+            task = self.tasks.get(task_id)
+            changes.removed.append((self, task_id, task.parent if task is not None else None))
+        original_remove(self, task_id)
+
+    Task.__init__ = init  # type: ignore[method-assign]
+    Task._set_state = set_state  # type: ignore[method-assign]
+    Workflow._remove_task = remove  # type: ignore[method-assign]
+    Task._guanjia_hooked = True  # type: ignore[attr-defined]
+
+
 class Engine:
     """The engine boundary: start, restore, step and describe cases."""
 
     def __init__(self) -> None:
         clock.install()
+        _install_change_hooks()
         self.serializer = _make_serializer()
         self.registry = self.serializer.registry
         self._wf_converter = self.registry.convert_from_dict[
@@ -165,7 +216,9 @@ class Engine:
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
         start.data.update(data)
-        return runtime, self._step(runtime, lambda: self._advance(runtime))
+        # The tree the constructor built exists before any hook could see it: all of it is new.
+        return runtime, self._step(runtime, lambda: self._advance(runtime),
+                                   created=list(workflow.tasks.values()))
 
     def restore(self, spec_set: SpecSet, process_id: str, envelope: str,
                 rows: Iterable[tuple[str, str, str]], version: int) -> Runtime:
@@ -192,8 +245,7 @@ class Engine:
         conv.subprocesses_from_dict(subs, workflow)
         workflow.bpmn_events = self.registry.restore(env.get("bpmn_events", []))
         runtime = Runtime(workflow, spec_set, process_id)
-        runtime.known = {key: set(wf.tasks) for key, wf in runtime.workflows()}
-        runtime.mark = time.time()
+        runtime.subprocess_keys = {key for key, _ in runtime.workflows()} - {TOP}
         runtime.version = version
         return runtime
 
@@ -241,8 +293,11 @@ class Engine:
             if not any(t.state == TaskState.READY and not _is_human(t) for t in watched):
                 break
 
-    def _step(self, runtime: Runtime, act: Any) -> StepResult:
-        mark = time.time()
+    def _step(self, runtime: Runtime, act: Any, created: list[Task] | None = None
+              ) -> StepResult:
+        changes = _Changes()
+        changes.touched.extend(created or [])
+        _recording.changes = changes
         try:
             act()
         except SpiffWorkflowException as exc:
@@ -250,36 +305,42 @@ class Engine:
             raise ScriptError(str(exc), element_id=element) from exc
         except DiagramError as exc:
             raise ScriptError(exc.message) from exc
-        return self._collect(runtime, mark)
+        finally:
+            _recording.changes = None
+        return self._collect(runtime, changes)
 
     # ---- persistence ------------------------------------------------------------------
-    def _collect(self, runtime: Runtime, mark: float) -> StepResult:
+    def _collect(self, runtime: Runtime, changes: _Changes) -> StepResult:
         upserts: list[tuple[str, str, str]] = []
         deletes: list[str] = []
         human: list[HumanTask] = []
         changed_tasks: list[Task] = []
-        live_keys: set[str] = set()
-        for key, wf in runtime.workflows():
-            live_keys.add(key)
-            current = set(wf.tasks)
-            known = runtime.known.get(key, set())
-            dirty: dict[UUID, Task] = {}
-            for task_id in current - known:
-                dirty[task_id] = wf.tasks[task_id]
-            for task in wf.tasks.values():
-                if task.last_state_change >= mark:
-                    dirty[task.id] = task
-            for task_id in known - current:
-                deletes.append(str(task_id))
-            for task in list(dirty.values()):
-                parent = task.parent
-                if parent is not None and parent.id in wf.tasks:
-                    dirty[parent.id] = parent
-            # A parent whose child vanished has a new children list.
-            if known - current:
-                for task in wf.tasks.values():
-                    if task.id not in dirty and any(c not in wf.tasks for c in task._children):
-                        dirty[task.id] = task
+        by_workflow: dict[int, tuple[Any, dict[UUID, Task]]] = {}
+
+        def mark(task: Task) -> None:
+            wf = task.workflow
+            if wf.tasks.get(task.id) is not task:
+                return  # created and dropped within the step, or its subprocess is gone
+            by_workflow.setdefault(id(wf), (wf, {}))[1][task.id] = task
+
+        for task in changes.touched:
+            mark(task)
+            parent = task.parent
+            if parent is not None:
+                mark(parent)  # children lists and multi-instance merges live on the parent
+        for wf, task_id, parent in changes.removed:
+            deletes.append(str(task_id))
+            if parent is not None:
+                mark(parent)
+
+        live_keys = {key for key, _ in runtime.workflows()}
+        for wf, dirty in by_workflow.values():
+            key = TOP if wf is runtime.workflow else str(wf.parent_task_id)
+            if key not in live_keys:
+                # A subprocess that ended or was cancelled in this step: its rows go as a
+                # whole, but people must still hear that its open tasks closed.
+                changed_tasks.extend(dirty.values())
+                continue
             for task in dirty.values():
                 if _is_human(task) and task.state == TaskState.READY:
                     # Fix who and by when at the moment the task opens, inside the step, so
@@ -289,14 +350,12 @@ class Engine:
                 upserts.append((str(task.id), key, json.dumps(body, ensure_ascii=False,
                                                                separators=(",", ":"))))
                 changed_tasks.append(task)
-            if key != TOP and (dirty or key not in runtime.known):
+            if key != TOP:
                 upserts.append((_ENVELOPE_PREFIX + key, ENVELOPE,
                                 json.dumps(self._sub_envelope(wf), ensure_ascii=False,
                                            separators=(",", ":"))))
-            runtime.known[key] = current
-        for gone in set(runtime.known) - live_keys:
-            deletes.extend(str(t) for t in runtime.known.pop(gone))
-            deletes.append(_ENVELOPE_PREFIX + gone)
+        gone_workflows = sorted(runtime.subprocess_keys - live_keys)
+        runtime.subprocess_keys = live_keys - {TOP}
 
         for task in changed_tasks:
             if _is_human(task) and task.state & (TaskState.READY | TaskState.COMPLETED
@@ -314,11 +373,11 @@ class Engine:
                     timers_gone.append(str(task.id))
         timers_gone.extend(d for d in deletes if not d.startswith(_ENVELOPE_PREFIX))
         events = [self.registry.convert(e) for e in runtime.workflow.get_events()]
-        runtime.mark = time.time()
         return StepResult(
             envelope=json.dumps(self._top_envelope(runtime.workflow), ensure_ascii=False,
                                 separators=(",", ":")),
-            upserts=upserts, deletes=deletes, human=human, timers=timers,
+            upserts=upserts, deletes=deletes, deleted_workflows=gone_workflows,
+            human=human, timers=timers,
             timers_gone=timers_gone, events=events,
             completed=runtime.workflow.completed,
             data=self.case_data(runtime),

@@ -153,7 +153,19 @@ class CaseStore:
         """Write a step's changed rows, work items and timers; returns new work items."""
         session = db.session
         with session.no_autoflush:
+            if result.deleted_workflows:
+                gone = select(EngineTask.id).where(
+                    EngineTask.case_id == case.id,
+                    EngineTask.workflow.in_(result.deleted_workflows)).scalar_subquery()
+                session.execute(delete(PendingTimer).where(
+                    PendingTimer.case_id == case.id, PendingTimer.task_id.in_(gone)))
+                self._cancel_work_items(case, WorkItem.id.in_(gone))
+                session.execute(delete(EngineTask).where(
+                    EngineTask.case_id == case.id,
+                    EngineTask.workflow.in_(result.deleted_workflows)
+                    | EngineTask.id.in_([f"w:{k}" for k in result.deleted_workflows])))
             if result.deletes:
+                self._cancel_work_items(case, WorkItem.id.in_(result.deletes))
                 session.execute(delete(EngineTask).where(EngineTask.case_id == case.id,
                                                          EngineTask.id.in_(result.deletes)))
             if result.upserts:
@@ -164,6 +176,21 @@ class CaseStore:
             created = self._sync_work_items(case, result, context or {})
             self._sync_timers(case, result)
         return created
+
+    def _cancel_work_items(self, case: Case, which: Any) -> None:
+        """Close open work items whose engine task vanished (a cancelled subprocess)."""
+        from server.services.audit import record_event
+
+        items = db.session.execute(select(WorkItem).where(
+            WorkItem.case_id == case.id, WorkItem.state == "ready", which)).scalars().all()
+        for item in items:
+            item.state = "cancelled"
+            record_event(case, "task_cancelled", actor=None, task_id=item.id,
+                         element_id=item.element_id, element_name=item.name)
+        if items:
+            db.session.execute(update(WorkItemGroup).where(
+                WorkItemGroup.work_item_id.in_([i.id for i in items]))
+                .values(state="cancelled").execution_options(synchronize_session=False))
 
     def _upsert_statement(self) -> Any:
         # One compiled statement, executed with many parameter sets (cached by SQLAlchemy).

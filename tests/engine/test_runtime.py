@@ -30,6 +30,9 @@ class RowStore:
 
     def apply(self, result: StepResult) -> None:
         self.envelope = result.envelope
+        gone = set(result.deleted_workflows)
+        self.rows = {k: v for k, v in self.rows.items()
+                     if v[1] not in gone and k[2:] not in gone}
         for row_id in result.deletes:
             self.rows.pop(row_id, None)
         for row_id, workflow, body in result.upserts:
