@@ -65,7 +65,8 @@ def _check_type(filename: str, content_type: str) -> str:
     if not name or ext not in ALLOWED_TYPES:
         raise ValidationFailedError(
             f"file type .{ext or '?'} is not accepted",
-            {"file": [f"不支持的文件类型 .{ext or '?'}（可上传：{', '.join(sorted(ALLOWED_TYPES))}）"]})
+            {"file": [f"不支持的文件类型 .{ext or '?'}"
+                      f"（可上传：{', '.join(sorted(ALLOWED_TYPES))}）"]})
     base = content_type.split(";")[0].strip().lower()
     if base and base not in ALLOWED_TYPES[ext]:
         raise ValidationFailedError(

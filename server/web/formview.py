@@ -112,7 +112,8 @@ def display(f: FormField | None, value: Any) -> str:
         parts = []
         for v in value:
             if isinstance(v, dict):
-                parts.append(str(v.get("name") or v.get("code") or json.dumps(v, ensure_ascii=False)))
+                parts.append(str(v.get("name") or v.get("code")
+                                 or json.dumps(v, ensure_ascii=False)))
             else:
                 parts.append(options.get(str(v), str(v)))
         return "、".join(parts) if lang() == "zh" else ", ".join(parts)

@@ -62,7 +62,12 @@ EN: dict[str, str] = {
     "认领成功": "Task claimed", "已释放": "Task released", "附件已上传": "File uploaded",
     "语言": "Language", "当前": "Current", "剩余": "left", "逾期": "overdue",
     "请选择": "Please choose", "选择审批事项": "Choose the approval items",
-    "办理中": "In progress", "超期": "Overdue",
+    "办理中": "In progress", "超期": "Overdue", "项目名称": "Project name",
+    "项目建设单位": "Enterprise", "行业": "Industry", "投资额（万元）": "Investment (10k CNY)",
+    "审批事项数": "Approval items", "案件开始": "Case started", "任务生成": "Task opened",
+    "任务完成": "Task completed", "任务认领": "Task claimed", "任务释放": "Task released",
+    "任务取消": "Task cancelled", "案件结束": "Case ended", "上传附件": "File attached",
+    "流程事件": "Process event", "定时触发": "Timer fired",
 }
 
 _MESSAGES: list[tuple[re.Pattern[str], str]] = [

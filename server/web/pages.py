@@ -32,6 +32,13 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
+def _num(value: Any) -> Any:
+    """120000.0 → 120000 (amounts come back from JSON as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _nav() -> dict[str, Any]:
     if not current_user.is_authenticated:
         return {"nav_user": None}
@@ -48,6 +55,7 @@ def _nav() -> dict[str, Any]:
 def init_pages(app: Flask) -> None:
     app.jinja_env.filters["local"] = _local
     app.jinja_env.filters["filesize"] = _size
+    app.jinja_env.filters["num"] = _num
     app.jinja_env.filters["combine"] = lambda d, **kw: {**d, **kw}
     app.context_processor(_nav)
     # The shared error handlers (server/web/errors.py) call this for browser requests.

@@ -176,13 +176,19 @@ def test_attachments_respect_size_and_type_and_stay_in_the_case(
     assert wrong.status_code == 422 and "不支持的文件类型" in wrong.get_data(as_text=True)
     link = re.search(r'href="(/attachments/[^"]+)"', html)
     assert link
-    assert w.get(link.group(1)).get_data() == b"%PDF-1.4 test"
+    download = w.get(link.group(1))
+    assert download.get_data() == b"%PDF-1.4 test"
+    assert "规划图.pdf" in download.headers["Content-Disposition"] or \
+        "filename*=UTF-8" in download.headers["Content-Disposition"]
+    download.close()
     other = Web(app)
     other.login("qiye_b")
     assert other.get(link.group(1)).status_code == 403
     owner = Web(app)
     owner.login("qiye")
-    assert owner.get(link.group(1)).status_code == 200
+    mine = owner.get(link.group(1))
+    assert mine.status_code == 200
+    mine.close()
     case = api.get(f"/cases/{sheet['case_id']}", "zhaoshang").json
     added = [e for e in case["history"] if e["type"] == "attachment_added"]
     assert [e["payload"]["filename"] for e in added] == ["规划图.pdf"]

@@ -44,7 +44,7 @@ def case_view(case_id: str) -> dict[str, Any]:
     return {
         "case": case, "summary": workspace.case_summary(case), "history": history,
         "rows": [workspace.row_for(i) for i in items], "nodes": workspace.progress(case, items),
-        "light": workspace.case_light(items),
+        "case_light": workspace.case_light(items),
         "working": [workspace.row_for(i) for i in items if i.state == "ready"],
         "diagram": diagram,
         "diagram_json": json.dumps({"xml": diagram.xml, "done": diagram.done,

@@ -1,0 +1,151 @@
+"""How fast the task list answers with 10,000 open tasks in the database.
+
+Builds a fresh database (SQLite file and a throw-away PostgreSQL database), inserts 10,000
+ready work items spread over the departments straight into the tables, signs in as a
+department agent through the login form and times the task-list page request.
+
+    python bench/tasklist.py [--rows 10000] [--repeat 40] [--databases sqlite,postgresql]
+
+Prints the median and 95th percentile in milliseconds per database and query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from server import create_app  # noqa: E402
+from server.config import Settings  # noqa: E402
+
+PG_SERVER = os.environ.get("GUANJIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+GROUPS = ["dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj"]  # dept_fgj holds half
+PASSWORD = "bench-password"
+
+
+def build(url: str, instance: Path, rows: int):  # type: ignore[no-untyped-def]
+    from server.cli import deploy_shipped, upgrade_database
+    from server.extensions import db
+    from server.models import Case, Deployment, WorkItem, WorkItemGroup
+    from server.services.directory import ensure_standard_groups
+    from server.services.users import ensure_user
+
+    settings = Settings.from_env({
+        "GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": url, "GUANJIA_INSTANCE_DIR": str(instance),
+        "GUANJIA_SECRET_KEY": "bench",
+        "GUANJIA_PROCESSES_DIR": str(ROOT / "tests/fixtures/processes"),
+        "GUANJIA_FORMS_DIR": str(ROOT / "tests/fixtures/forms"),
+        "GUANJIA_BROKER_URL": f"sqla+sqlite:///{instance / 'broker.sqlite'}"})
+    app = create_app(settings)
+    upgrade_database(app)
+    deploy_shipped(app)
+    now = datetime.now(UTC)
+    with app.app_context():
+        ensure_standard_groups()
+        ensure_user("fgj", "发改局", PASSWORD, ["dept_fgj"])
+        db.session.commit()
+        deployment_id = db.session.execute(sa.select(Deployment.id)).scalar_one()
+        cases = []
+        for n in range(rows // 10):
+            cases.append({"id": str(uuid.uuid4()), "reference": f"GJ-B-{n:06d}",
+                          "deployment_id": deployment_id, "process_id": "parallel_case",
+                          "title": f"基准项目 {n}", "status": "running", "area": "",
+                          "started_by": "qiye", "started_at": now, "state_version": 0,
+                          "event_count": 0, "envelope": "{}", "summary": "{}"})
+        db.session.execute(sa.insert(Case), cases)
+        items, links = [], []
+        for n in range(rows):
+            item_id = str(uuid.uuid4())
+            group = "dept_fgj" if n % 2 == 0 else GROUPS[1 + n % 3]
+            items.append({"id": item_id, "case_id": cases[n // 10]["id"],
+                          "element_id": "handle_item", "name": f"办理 {n}", "lane": "",
+                          "form_key": "handle", "candidate_groups": group, "state": "ready",
+                          "stage": "立项", "due_at": now + timedelta(hours=(n % 400) - 100),
+                          "due_provisional": False, "created_at": now, "context": "{}"})
+            links.append({"work_item_id": item_id, "group_code": group, "state": "ready"})
+        for start in range(0, rows, 2000):
+            db.session.execute(sa.insert(WorkItem), items[start:start + 2000])
+            db.session.execute(sa.insert(WorkItemGroup), links[start:start + 2000])
+        db.session.commit()
+        # Fresh statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE would give them.
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+        db.session.remove()
+    return app
+
+
+def measure(app, repeat: int) -> dict[str, tuple[float, float, int]]:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    signed = client.post("/login", data={"username": "fgj", "password": PASSWORD,
+                                         "csrf_token": token})
+    assert signed.status_code == 302, signed.status_code
+    results = {}
+    for label, path in [("groups, page 1", "/tasks?scope=groups"),
+                        ("all, page 40", "/tasks?page=40"),
+                        ("red light filter", "/tasks?light=red"),
+                        ("yellow, by department", "/tasks?light=yellow&department=dept_fgj")]:
+        client.get(path)  # warm caches (calendar, templates, query plans)
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        total = int(re.search(r'id="task-count">[^<]*<b>(\d+)</b>', body).group(1))  # type: ignore[union-attr]
+        times.sort()
+        results[label] = (statistics.median(times), times[int(len(times) * 0.95) - 1], total)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    args = parser.parse_args()
+    for kind in args.databases.split(","):
+        instance = Path(tempfile.mkdtemp(prefix=f"bench-tasklist-{kind}-"))
+        admin = None
+        name = f"guanjia_bench_{os.getpid()}"
+        if kind == "sqlite":
+            url = f"sqlite:///{instance / 'bench.sqlite'}"
+        else:
+            admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                conn.exec_driver_sql(f"CREATE DATABASE {name}")
+            url = f"{PG_SERVER}/{name}"
+        try:
+            app = build(url, instance, args.rows)
+            for label, (median, p95, total) in measure(app, args.repeat).items():
+                print(f"{kind:10s} {args.rows} open tasks | {label:22s} | true count {total:5d}"
+                      f" | median {median:6.1f} ms | p95 {p95:6.1f} ms")
+            from server.extensions import db
+
+            with app.app_context():
+                db.engine.dispose()
+        finally:
+            if admin is not None:
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
