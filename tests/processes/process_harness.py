@@ -132,7 +132,8 @@ class Case:
 
     def send_message(self, name: str, payload: dict) -> None:
         event = BpmnEvent(
-            MessageEventDefinition(name), payload={"payload": payload, "result_var": f"{name}_payload"}
+            MessageEventDefinition(name),
+            payload={"payload": payload, "result_var": f"{name}_payload"},
         )
         self.wf.send_event(event)
         self.steps()

@@ -145,7 +145,8 @@ def test_user_tasks_name_known_groups(path) -> None:
         if due:
             # A due date is computed by a function or, where pauses move it, by a script
             # task before the user task (item_deadline in department_item).
-            assert re.fullmatch(r"\$\{(due_in_(working_days|minutes)\(.+\)|item_deadline)\}", due), due
+            pattern = r"\$\{(due_in_(working_days|minutes)\(.+\)|item_deadline)\}"
+            assert re.fullmatch(pattern, due), due
 
 
 def test_main_process_contract() -> None:

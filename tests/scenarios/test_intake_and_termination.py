@@ -83,7 +83,15 @@ def test_termination_during_parallel_handling_cancels_every_open_task(walker: Wa
     request = walker.data()["termination_request"]
     assert (request["requested_by"], request["role"]) == ("qiye", "enterprise")
     walker.do("qiye", "sign_termination_sheet")
-    walker.close(rating="4")
+    # A bad rating (≤ 2) opens the window's call-back and rectification task.
+    walker.do("qiye", "evaluate_service", satisfaction_level="2",
+              evaluation_comment="终止前部门多次要求重复提交材料")
+    [callback] = walker.ready("call_back_and_rectify")
+    assert callback["groups"] == "window" and callback["due_at"] is not None
+    walker.reload()
+    walker.do("zhuanchuang", "call_back_and_rectify")
+    walker.do("zhuanchuang", "return_visit")
+    walker.do("zhuanchuang", "archive_case")
     assert walker.case()["status"] == "terminated"
     assert not walker.ready()
     assert {w["state"] for w in walker.work_items()} == {"completed", "cancelled"}

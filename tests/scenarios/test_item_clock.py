@@ -98,7 +98,8 @@ def test_every_pause_is_audited_with_the_moved_deadline(walker: Walker) -> None:
     started = walker.clock.now()
     walker.do("sthj", "take_task_sheet")
     _complete_with_clock_events(walker, "sthj", "review_item_materials",
-                                {"acceptance_mode": "supplement", "supplement_request": "公众参与说明"})
+                                {"acceptance_mode": "supplement",
+                                 "supplement_request": "公众参与说明"})
     walker.advance(days=2)  # to Wednesday
     _complete_with_clock_events(walker, "qiye", "supply_materials",
                                 {"supplied_materials": "公众参与说明"})

@@ -1,5 +1,5 @@
 """Supervision under a controllable clock: yellow, red, urging and escalation; the 30-minute
-call; a bad rating's call-back."""
+call (a bad rating's call-back is in test_intake_and_termination.py)."""
 
 from __future__ import annotations
 
@@ -95,23 +95,3 @@ def test_task_sheet_not_taken_in_30_minutes_calls_the_steward(walker: Walker) ->
     cancelled = [w for w in walker.work_items() if w["state"] == "cancelled"]
     assert [w["element_id"] for w in cancelled] == ["take_task_sheet"]
 
-
-def test_a_bad_rating_opens_a_call_back_task(walker: Walker) -> None:
-    walker.start(item_codes=["company_registration"])
-    walker.accept()
-    walker.hand_over()
-    walker.do("scjg", "take_task_sheet")
-    walker.do("scjg", "review_item_materials")
-    walker.do("scjg", "handle_item")
-    walker.do("zhuanchuang", "notify_enterprise_of_result")
-    walker.do("guanjia", "fill_completion_sheet")
-    walker.do("qiye", "sign_completion_sheet")
-    walker.do("qiye", "evaluate_service", satisfaction_level="2",
-              evaluation_comment="部门多次要求重复提交材料")
-    walker.reload()
-    [callback] = walker.ready("call_back_and_rectify")
-    assert callback["groups"] == "window" and callback["due_at"] is not None
-    walker.do("zhuanchuang", "call_back_and_rectify")
-    walker.do("zhuanchuang", "return_visit")
-    walker.do("zhuanchuang", "archive_case")
-    assert walker.case()["status"] == "completed"
