@@ -48,10 +48,8 @@ TEST_USERS: list[tuple[str, str, list[str], str | None]] = [
     ("sheji", "设计", ["designer"], None),
     ("admin", "管理员", ["admin", "designer"], None),
 ]
-# Tables a test may fill; users, groups and enterprises are seeded once per session.
-CASE_TABLES = ["work_item_groups", "work_items", "pending_timers", "engine_tasks",
-               "audit_events", "cases", "process_definitions", "deployment_files",
-               "deployments", "api_tokens"]
+# Users, groups and enterprises are seeded once per session; every other table is emptied.
+SEEDED_TABLES = {"users", "groups", "enterprises", "user_groups", "alembic_version"}
 
 
 @dataclass
@@ -129,9 +127,10 @@ def _fresh_url(database: TestDatabase, tmp_path: Path) -> str:
         return f"sqlite:///{target}"
     engine = sa.create_engine(database.url)
     with engine.begin() as conn:
+        tables = [t for t in sa.inspect(conn).get_table_names() if t not in SEEDED_TABLES]
         # The audit table refuses TRUNCATE by trigger; tests clean it as the replica role.
         conn.exec_driver_sql("SET session_replication_role = replica")
-        conn.exec_driver_sql(f"TRUNCATE {', '.join(CASE_TABLES)} RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     engine.dispose()
     return database.url
 

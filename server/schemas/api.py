@@ -23,6 +23,8 @@ class StartCaseRequest(Schema):
     process_id = fields.String(load_default="concierge_service",
                                validate=validate.Length(min=1, max=200))
     data = fields.Dict(keys=fields.String(), required=True)
+    deployment = fields.Integer(load_default=None, validate=validate.Range(min=1),
+                                metadata={"description": "version; the newest by default"})
 
 
 class CompleteTaskRequest(Schema):

@@ -19,7 +19,7 @@ from server.services.audit import record_event
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.forms import FormRegistry
 from server.services.notifications import notify_new_tasks
-from server.services.processes import latest_deployment
+from server.services.processes import get_deployment, latest_deployment
 from server.services.store import case_store
 
 SUMMARY_KEYS = ("project_name", "enterprise_name", "industry", "investment_wan", "area",
@@ -61,13 +61,19 @@ def record_step_events(case: Case, result: StepResult, *, actor: str | None) -> 
     notify_new_tasks(case, result.human)
 
 
-def start_case(user: User, process_id: str, data: dict[str, Any]) -> Case:
-    """Start a case on the newest deployment of ``process_id``.
+def start_case(user: User, process_id: str, data: dict[str, Any], *,
+               deployment_number: int | None = None) -> Case:
+    """Start a case on the newest deployment of ``process_id`` (or the one named).
 
-    Raises ``NotFoundError`` (no such process), ``ValidationFailedError`` (start form),
-    ``PermissionDeniedError`` (the user may not apply).
+    Raises ``NotFoundError`` (no such process or version), ``ValidationFailedError`` (start
+    form), ``PermissionDeniedError`` (the user may not apply).
     """
-    deployment = latest_deployment(process_id)
+    if deployment_number is not None:
+        deployment = get_deployment(deployment_number)
+        if process_id not in {d.process_id for d in deployment.definitions}:
+            raise NotFoundError(f"process {process_id!r} is not in version {deployment_number}")
+    else:
+        deployment = latest_deployment(process_id)
     if deployment is None:
         raise NotFoundError(f"process {process_id!r} is not deployed")
     store = case_store()

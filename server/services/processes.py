@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from server.engine.errors import DiagramError
 from server.engine.parser import SpecSet, parse_files
 from server.extensions import db
-from server.models import Deployment, DeploymentFile, ProcessDefinition
+from server.engine.validation import Problem, check_model
+from server.models import Deployment, DeploymentFile, Group, ProcessDefinition
 from server.services.audit import record_event
 from server.services.errors import InvalidDiagramError, NotFoundError
 from server.services.forms import FormRegistry
@@ -22,24 +23,11 @@ def forms() -> FormRegistry:
     return registry
 
 
-def locate(spec_set: SpecSet, element_id: str) -> tuple[str | None, int | None]:
-    """The file and line where an element is declared (for messages a designer can act on)."""
-    needle = f'id="{element_id}"'
-    for source in spec_set.files:
-        at = source.content.find(needle)
-        if at >= 0:
-            return source.name, source.content.count("\n", 0, at) + 1
-    return None, None
-
-
-def check_spec_set(spec_set: SpecSet, form_registry: FormRegistry) -> None:
-    """Our own checks beyond the library's parse; raises ``DiagramError`` naming the element."""
-    known = form_registry.ids()
-    for key, element in sorted(spec_set.form_keys().items()):
-        if key not in known:
-            file, line = locate(spec_set, element)
-            raise DiagramError(f"form {key!r} does not exist (forms/{key}.form)",
-                               element_id=element, file=file, line=line)
+def check_spec_set(spec_set: SpecSet, form_registry: FormRegistry) -> list[Problem]:
+    """Our own rules beyond the library's parse: forms, groups, timers, sandboxed code,
+    called processes and decisions. Returns every problem, each naming its element."""
+    groups = {g.code: g.name for g in db.session.execute(select(Group)).scalars()}
+    return check_model(spec_set, groups=groups, forms=form_registry.ids())
 
 
 def validate_files(files: dict[str, bytes | str]) -> SpecSet:
@@ -47,9 +35,13 @@ def validate_files(files: dict[str, bytes | str]) -> SpecSet:
     settings = current_app.config["GUANJIA"]
     try:
         spec_set = parse_files(files, max_bytes=settings.max_xml_bytes)
-        check_spec_set(spec_set, forms())
     except DiagramError as exc:
         raise InvalidDiagramError(exc.message, **exc.as_dict()) from exc
+    problems = check_spec_set(spec_set, forms())
+    if problems:
+        first = problems[0]
+        raise InvalidDiagramError(first.message, **first.as_dict(),
+                                  problems=[p.as_dict() for p in problems])
     return spec_set
 
 

@@ -75,7 +75,8 @@ def deploy() -> Any:
 def start_case() -> Any:
     """Start a case; 422 when the application form is not valid."""
     body = _body(StartCaseRequest)
-    case = cases.start_case(current_user(), body["process_id"], body["data"])
+    case = cases.start_case(current_user(), body["process_id"], body["data"],
+                            deployment_number=body["deployment"])
     return CaseResponse().dump(case), 201
 
 
