@@ -23,7 +23,7 @@ from server.rules.workdays import WorkCalendar
 from server.services import access
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
-from server.services.tasks import _visible as visible_tasks
+from server.services.tasks import visible_tasks
 
 LIGHTS = ("red", "yellow", "green")
 SORTS = ("due", "-due", "created")

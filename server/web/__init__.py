@@ -35,3 +35,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(records_bp, url_prefix="/cases")
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    from server.web.audit import register_audit
+    from server.web.designer import register_designer
+
+    register_designer(app)
+    register_audit(app)
