@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from flask import Flask
 
 from server import create_app
 
 
-def _app():  # type: ignore[no-untyped-def]
-    return create_app()
+@contextmanager
+def _app() -> Iterator[Flask]:
+    """An app context whose connections are closed on the way out (the command is short)."""
+    from server.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 @click.group("audit")
@@ -26,7 +39,7 @@ def verify_command(case_id: str | None) -> None:
     """Name every event that was altered, removed or inserted; exit 1 if any was."""
     from server.services import ledger
 
-    with _app().app_context():
+    with _app():
         findings = ledger.verify(case_id)
     for f in findings:
         click.echo(str(f))
@@ -42,7 +55,7 @@ def checkpoint_command() -> None:
     """Sign checkpoints of the whole log and of every case changed since its last one."""
     from server.services import ledger
 
-    with _app().app_context():
+    with _app():
         run = ledger.make_checkpoints()
     for cp in run.made:
         click.echo(f"signed {cp['scope']} size {cp['tree_size']} root {cp['root'][:16]}…")
@@ -59,7 +72,7 @@ def proof_command(seq: int, output: Path | None) -> None:
     """Export the inclusion proof of one event as JSON (check it with ``check-proof``)."""
     from server.services import ledger
 
-    with _app().app_context():
+    with _app():
         doc = ledger.event_proof(seq)
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     if output is None:
@@ -96,7 +109,7 @@ def export_command(fmt: str, case_ids: tuple[str, ...], output: Path) -> None:
     from server.services import exports
 
     writer = {"xes": exports.to_xes, "ocel": exports.to_ocel, "csv": exports.to_csv}[fmt]
-    with _app().app_context():
+    with _app():
         data = writer(list(case_ids) or None)
     output.write_bytes(data)
     click.echo(f"{fmt} written to {output} ({len(data)} bytes)")
@@ -109,7 +122,7 @@ def casefile_command(case_id: str, output: Path | None) -> None:
     """Write the case archive (一事一档); check it with tools/verify_casefile.py."""
     from server.services import exports
 
-    with _app().app_context():
+    with _app():
         case, data = exports.casefile(case_id)
         target = output or Path(f"{case.reference}.zip")
     target.write_bytes(data)

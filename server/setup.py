@@ -67,10 +67,10 @@ def _migrations_dir() -> str:
 
 
 def _install_working_day_rule() -> None:
-    from server.engine.scripting import use_working_day_rule
+    from server.engine.scripting import use_calendar
     from server.rules.workdays import WorkCalendar
 
-    use_working_day_rule(WorkCalendar.default().due_at)
+    use_calendar(WorkCalendar.default())
 
 
 def _catalog_expander() -> Any:

@@ -328,7 +328,7 @@ class Engine:
             parent = task.parent
             if parent is not None:
                 mark(parent)  # children lists and multi-instance merges live on the parent
-        for wf, task_id, parent in changes.removed:
+        for _wf, task_id, parent in changes.removed:
             deletes.append(str(task_id))
             if parent is not None:
                 mark(parent)

@@ -8,10 +8,9 @@ code is cached by its text, so the sandbox costs little on the hot path.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import CodeType
-from typing import Any
+from typing import Any, Protocol
 
 from RestrictedPython import (
     compile_restricted_eval,
@@ -85,27 +84,25 @@ def compile_script(script: str) -> CodeType:
 
 
 # ---- functions every expression may call (docs/CONVENTIONS.md) -------------------------
-_working_days: Callable[[datetime, int], datetime] | None = None
+class WorkingDayCalendar(Protocol):
+    def due_at(self, start: datetime, n: int) -> datetime: ...
+
+    def working_days_between(self, a: datetime, b: datetime) -> int: ...
 
 
-def use_working_day_rule(rule: Callable[[datetime, int], datetime]) -> None:
-    """Install the working-day rule (the calendar) used by ``due_in_working_days``."""
-    global _working_days
-    _working_days = rule
+_calendar: WorkingDayCalendar | None = None
 
 
-def _weekday_rule(start: datetime, n: int) -> datetime:
-    day = start
-    while n > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            n -= 1
-    return day
+def use_calendar(calendar: WorkingDayCalendar) -> None:
+    """Install the working-day calendar that deadlines in diagrams count with."""
+    global _calendar
+    _calendar = calendar
 
 
 def due_in_working_days(n: int | float | str) -> str:
-    rule = _working_days or _weekday_rule
-    return rule(clock.now(), int(n)).isoformat()
+    if _calendar is None:
+        raise RuntimeError("no working-day calendar installed (server.setup installs it)")
+    return _calendar.due_at(clock.now(), int(n)).isoformat()
 
 
 def due_in_minutes(n: int | float | str) -> str:
@@ -117,16 +114,10 @@ def now_iso() -> str:
 
 
 def working_days_between(a: str, b: str) -> int:
-    start, end = datetime.fromisoformat(a), datetime.fromisoformat(b)
-    count, day = 0, start
-    while day.date() < end.date():
-        day += timedelta(days=1)
-        rule = _working_days
-        if rule is None and day.weekday() < 5:
-            count += 1
-        elif rule is not None and rule(day - timedelta(days=1), 1).date() == day.date():
-            count += 1
-    return count
+    """Working days from ``a`` to ``b``, counted on the calendar's local dates."""
+    if _calendar is None:
+        raise RuntimeError("no working-day calendar installed (server.setup installs it)")
+    return _calendar.working_days_between(datetime.fromisoformat(a), datetime.fromisoformat(b))
 
 
 FUNCTIONS: dict[str, Any] = {

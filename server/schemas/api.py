@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from marshmallow import Schema, fields, validate
 
@@ -25,6 +24,10 @@ class StartCaseRequest(Schema):
     data = fields.Dict(keys=fields.String(), required=True)
     deployment = fields.Integer(load_default=None, validate=validate.Range(min=1),
                                 metadata={"description": "version; the newest by default"})
+
+
+class TerminateCaseRequest(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class CompleteTaskRequest(Schema):

@@ -16,6 +16,7 @@ from server.extensions import db
 from server.models import AuditEvent, Case, User, WorkItem
 from server.services import access
 from server.services.audit import record_event
+from server.services.clock_pauses import record_clock_events
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.forms import FormRegistry
 from server.services.notifications import notify_new_tasks
@@ -52,6 +53,8 @@ def record_step_events(case: Case, result: StepResult, *, actor: str | None) -> 
                          element_id=human.element_id, element_name=human.name)
     for event in result.events:
         record_event(case, "bpmn_event_thrown", actor=actor, payload=_jsonable(event))
+    # A supplement request stops the item's clock and the returned materials restart it.
+    record_clock_events(case, result, actor=actor)
     if result.completed and case.status == "running":
         case.status = str(result.data.get("case_outcome") or "completed")
         case.ended_at = clock.now()

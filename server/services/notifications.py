@@ -62,7 +62,6 @@ def notify(*, kind: str, title: str, dedupe_key: str, body: str = "",
     Recipients who already have a notice with ``dedupe_key`` are left alone. Mail goes out
     after the caller commits. Raises ``ValidationFailedError`` for an unknown ``kind``.
     """
-    from workers.dispatch import send_after_commit
 
     if kind not in KINDS:
         raise ValidationFailedError(f"unknown notification kind {kind!r}",
@@ -78,6 +77,57 @@ def notify(*, kind: str, title: str, dedupe_key: str, body: str = "",
              "case_id": case_id, "task_id": task_id, "dedupe_key": dedupe_key[:200],
              "created_at": now, "email_state": "pending" if u in mail else "none",
              "email_to": mail.get(u)} for u in people]
+    return _insert_notices(rows)
+
+
+def notify_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
+    """Tell the people who may take each newly opened task (in the step's transaction).
+
+    This runs inside every task completion, so it costs a fixed number of statements per
+    step: one lookup of the members of every group concerned, one of mail addresses, one
+    insert for all notices.
+    """
+    opened = [t for t in human if t.state == "ready"]
+    if not opened:
+        return
+    codes = sorted({g for t in opened if not t.assignee for g in t.candidate_groups})
+    members: dict[str, set[str]] = {}
+    staff = sorted(set(codes) - {ENTERPRISE})
+    if staff:
+        for username, code in db.session.execute(
+                select(User.username, Group.code).join(User.groups)
+                .where(Group.code.in_(staff), User.active)):
+            members.setdefault(code, set()).add(username)
+    if ENTERPRISE in codes and case.enterprise_id is not None:
+        members[ENTERPRISE] = set(db.session.execute(
+            select(User.username).join(User.groups).where(
+                Group.code == ENTERPRISE, User.enterprise_id == case.enterprise_id,
+                User.active)).scalars())
+    wanted: list[tuple[HumanTask, list[str]]] = []
+    for task in opened:
+        people = {task.assignee} if task.assignee else set().union(
+            *(members.get(code, set()) for code in task.candidate_groups))
+        if people:
+            wanted.append((task, sorted(people)))
+    if not wanted:
+        return
+    everyone = sorted({u for _, people in wanted for u in people})
+    mail: dict[str, str] = dict(db.session.execute(  # type: ignore[arg-type]
+        select(MailAddress.username, MailAddress.address)
+        .where(MailAddress.username.in_(everyone))).all())
+    now = clock.now()
+    rows = [{"username": u, "kind": "new_task",
+             "title": f"新任务：{task.name}（{case.title}）"[:300],
+             "body": f"案件 {case.reference} 有一项新任务“{task.name}”等待办理。",
+             "case_id": case.id, "task_id": task.id, "dedupe_key": f"new_task:{task.id}",
+             "created_at": now, "email_state": "pending" if u in mail else "none",
+             "email_to": mail.get(u)} for task, people in wanted for u in people]
+    _insert_notices(rows)
+
+
+def _insert_notices(rows: list[dict[str, Any]]) -> list[int]:
+    from workers.dispatch import send_after_commit
+
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(Notification).values(rows).on_conflict_do_nothing(
         index_elements=["username", "dedupe_key"]).returning(Notification.id,
@@ -87,18 +137,6 @@ def notify(*, kind: str, title: str, dedupe_key: str, body: str = "",
         if email_state == "pending":
             send_after_commit(SEND_EMAIL, [row_id])
     return [row_id for row_id, _ in created]
-
-
-def notify_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
-    """Tell the people who may take each newly opened task (in the step's transaction)."""
-    for task in human:
-        if task.state != "ready":
-            continue
-        notify(kind="new_task", title=f"新任务：{task.name}（{case.title}）",
-               body=f"案件 {case.reference} 有一项新任务“{task.name}”等待办理。",
-               users=[task.assignee] if task.assignee else [],
-               groups=[] if task.assignee else task.candidate_groups,
-               case_id=case.id, task_id=task.id, dedupe_key=f"new_task:{task.id}")
 
 
 def list_for_user(user: User, unread_only: bool = False, limit: int = 50) -> list[Notification]:

@@ -23,7 +23,8 @@ def token_required(view: F) -> F:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise AuthenticationError("send Authorization: Bearer <token> (POST /api/v1/auth/token)")
+            raise AuthenticationError(
+                "send Authorization: Bearer <token> (POST /api/v1/auth/token)")
         g.user = user_for_token(token.strip())
         return view(*args, **kwargs)
 

@@ -49,6 +49,7 @@ def build_openapi() -> dict[str, Any]:
         "detail": {"type": "string"}, "instance": {"type": "string"},
         "errors": {"type": "object"}}})
     for schema in (s.TokenRequest, s.TokenResponse, s.StartCaseRequest, s.CompleteTaskRequest,
+                   s.TerminateCaseRequest,
                    s.WorkItemResponse, s.TaskPageResponse, s.TaskDetailResponse,
                    s.EventResponse, s.CaseResponse, s.CaseDetailResponse, s.DeployRequest,
                    s.DeploymentResponse):
@@ -64,6 +65,9 @@ def build_openapi() -> dict[str, Any]:
     spec.path("/cases/{case_id}", operations={"get": _op(
         "A case with data, tasks and history", ok="CaseDetailResponse",
         params=[_path_param("case_id")])})
+    spec.path("/cases/{case_id}/terminate", operations={"post": _op(
+        "Terminate a running case", body="TerminateCaseRequest", ok="CaseResponse",
+        params=[_path_param("case_id")], errors=(401, 403, 404, 409))})
     spec.path("/tasks", operations={"get": _op("My tasks and my groups' tasks",
                                                ok="TaskPageResponse", params=[
         {"name": n, "in": "query", "schema": {"type": t}} for n, t in

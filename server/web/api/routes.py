@@ -16,11 +16,12 @@ from server.schemas.api import (
     TaskDetailResponse,
     TaskPageResponse,
     TaskQuery,
+    TerminateCaseRequest,
     TokenRequest,
     TokenResponse,
     WorkItemResponse,
 )
-from server.services import cases, processes, tasks, users
+from server.services import cases, processes, tasks, termination, users
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.web.api import bp
 from server.web.api.auth import current_user, token_required
@@ -90,6 +91,15 @@ def show_case(case_id: str) -> Any:
     body["tasks"] = WorkItemResponse(many=True).dump(cases.case_work_items(case))
     body["history"] = EventResponse(many=True).dump(cases.case_history(case))
     return body
+
+
+@bp.post("/cases/<case_id>/terminate")
+@token_required
+def terminate_case(case_id: str) -> Any:
+    """Terminate a running case (终止): cancels every open task; 403/409/422 as it refuses."""
+    body = _body(TerminateCaseRequest)
+    case = termination.terminate_case(current_user(), case_id, body["reason"])
+    return CaseResponse().dump(case)
 
 
 @bp.get("/tasks")
