@@ -170,6 +170,7 @@ from server.cli_audit import audit as _audit  # noqa: E402
 
 main.add_command(_audit)
 from server.cli_designer import export as _export  # noqa: E402
+
 main.add_command(_export)
 
 

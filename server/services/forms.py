@@ -109,7 +109,8 @@ def parse_form(raw: str | bytes, *, source: str = "<form>",
             label_en=str(props.get("label_en") or component.get("label") or key),
             required=bool((component.get("validate") or {}).get("required")),
             options=_options(component) or list(
-                (value_sources or {}).get(str(component.get("valuesKey")), [])), description=str(component.get("description") or ""),
+                (value_sources or {}).get(str(component.get("valuesKey")), [])),
+            description=str(component.get("description") or ""),
             component=component,
         ))
     props = doc.get("properties") or {}

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from server.engine.errors import DiagramError
 from server.engine.parser import SpecSet, parse_files
-from server.extensions import db
 from server.engine.validation import Problem, check_model
+from server.extensions import db
 from server.models import Deployment, DeploymentFile, Group, ProcessDefinition
 from server.services.audit import record_event
 from server.services.errors import InvalidDiagramError, NotFoundError

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, false as sa_false, func, or_, select, union
+from sqlalchemy import Select, func, or_, select, union
+from sqlalchemy import false as sa_false
 
 from server.engine import clock
 from server.engine.errors import ScriptError, TaskNotReadyError

@@ -66,7 +66,7 @@ EN: dict[str, str] = {
     "项目建设单位": "Enterprise", "行业": "Industry", "投资额（万元）": "Investment (10k CNY)",
     "审批事项数": "Approval items", "案件开始": "Case started", "任务生成": "Task opened",
     "任务完成": "Task completed", "任务认领": "Task claimed", "任务释放": "Task released",
-    "任务取消": "Task cancelled", "案件结束": "Case ended", "上传附件": "File attached",
+    "任务取消": "Task cancelled", "案件结束": "Case ended",
     "流程事件": "Process event", "定时触发": "Timer fired",
 }
 
