@@ -101,7 +101,8 @@ def list_tasks(user: User, flt: TaskFilter) -> TaskPage:
     per_page = max(1, min(flt.per_page, 200))
     page = max(1, flt.page)
     rows = db.session.execute(
-        query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
+        query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at,
+                       WorkItem.id)
         .limit(per_page).offset((page - 1) * per_page)
     ).scalars().all()
     return TaskPage(list(rows), int(total), page, per_page)

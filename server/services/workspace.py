@@ -122,11 +122,14 @@ def task_rows(user: User, query: ListQuery) -> RowPage:
     per_page = max(1, min(query.per_page, 100))
     page = max(1, query.page)
     if query.sort == "-due":
-        order = (WorkItem.due_at.is_(None), WorkItem.due_at.desc(), WorkItem.created_at)
+        order = (WorkItem.due_at.is_(None), WorkItem.due_at.desc(), WorkItem.created_at,
+                 WorkItem.id)
     elif query.sort == "created":
         order = (WorkItem.created_at.desc(), WorkItem.id)  # type: ignore[assignment]
     else:
-        order = (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at)
+        # The id breaks ties, so pages neither repeat nor skip a task.
+        order = (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at,
+                 WorkItem.id)
     ids = list(db.session.execute(stmt.with_only_columns(WorkItem.id).order_by(*order)
                                   .limit(per_page).offset((page - 1) * per_page)).scalars())
     loaded = {i.id: i for i in db.session.execute(
