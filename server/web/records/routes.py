@@ -1,17 +1,19 @@
 """Printable records: the submitted data of a case's task, laid out as the paper form.
 
-The print view is HTML with print CSS (the browser prints or saves it as PDF); when
-WeasyPrint is installed, ``?format=pdf`` returns the same page as a PDF file.
+The print view is HTML with print CSS (the browser prints it); ``?format=pdf`` returns the
+same page rendered by WeasyPrint as a PDF file to download and archive.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import current_app, render_template, request
 from flask_login import login_required
 
-from server.services import cases, workspace
+from server.services import cases, records, workspace
 from server.services.errors import NotFoundError
 from server.services.forms import FormRegistry
 from server.web import formview
@@ -19,18 +21,14 @@ from server.web.records import bp
 from server.web.session import me
 
 
-def pdf_available() -> bool:
-    try:
-        import weasyprint  # noqa: F401
-    except (ImportError, OSError):
-        return False
-    return True
-
-
 @bp.get("/<case_id>/records/<form_key>")
 @login_required
 def record(case_id: str, form_key: str) -> Any:
-    """One record; 403 when the case is not the user's to read, 404 when nothing was submitted."""
+    """One record, as HTML or (``?format=pdf``) PDF.
+
+    Raises 403 when the case is not the user's to read, 404 when nothing was submitted with
+    the form, 503 when a PDF is asked for and WeasyPrint cannot run.
+    """
     case = cases.get_case(me(), case_id)
     found = workspace.submitted(case, form_key)
     if found is None:
@@ -38,29 +36,23 @@ def record(case_id: str, form_key: str) -> Any:
     item, data = found
     registry: FormRegistry = current_app.extensions["guanjia.forms"]
     form = registry.get(form_key) if form_key in registry.ids() else None
+    as_pdf = request.args.get("format") == "pdf"
     html = render_template(
         "records/print.html", case=case, item=item, form=form,
         pairs=formview.labelled(form, data), summary=workspace.case_summary(case),
-        record_no=_record_label(form) if form is not None else "",
-        pdf=pdf_available())
-    if request.args.get("format") == "pdf" and pdf_available():
-        import weasyprint
+        record_no=records.record_number(form), signatories=records.signatories(form),
+        pdf=records.pdf_available(), as_pdf=as_pdf, inline_css=_print_css() if as_pdf else "")
+    if not as_pdf:
+        return html
+    name = f"{case.reference}-{form.title if form else form_key}.pdf"
+    return records.render_pdf(html), 200, {
+        "Content-Type": "application/pdf",
+        "Content-Disposition": f"attachment; filename=\"{case.reference}-{form_key}.pdf\"; "
+                               f"filename*=UTF-8''{quote(name)}"}
 
-        pdf = weasyprint.HTML(string=html, base_url=request.host_url).write_pdf()
-        return pdf, 200, {"Content-Type": "application/pdf",
-                          "Content-Disposition": f'inline; filename="{case.reference}-'
-                                                 f'{form_key}.pdf"'}
-    return html
 
-
-def _record_label(form: Any) -> str:
-    path = form.path
-    if path is None:
-        return ""
-    import json
-
-    try:
-        props = json.loads(path.read_text(encoding="utf-8")).get("properties") or {}
-    except (OSError, ValueError):
-        return ""
-    return str(props.get("record") or "")
+def _print_css() -> str:
+    """The print stylesheet, inlined so that WeasyPrint needs to fetch nothing."""
+    static = current_app.static_folder
+    assert static is not None
+    return (Path(static) / "css" / "print.css").read_text(encoding="utf-8")

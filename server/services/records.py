@@ -1,0 +1,99 @@
+"""Printable records: which paper form a task's form is, its signature lines, and its PDF.
+
+A form names the paper record it fills with the form property ``record`` (附件3 …, see
+docs/CONVENTIONS.md). The signature lines come from the paper forms of the concierge rules;
+a form may name its own with the property ``signatures`` ("委托方,受托方"). The PDF is
+WeasyPrint's rendering of the same HTML the browser prints, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from server.services.errors import ServiceError
+from server.services.forms import FormDefinition
+
+
+class PdfUnavailableError(ServiceError):
+    """WeasyPrint or the Pango libraries it loads are missing on this machine."""
+
+    status = 503
+    title = "PDF rendering unavailable"
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """One signature line of a paper record: who signs, and a date beside it."""
+
+    label: str
+    label_en: str
+
+
+# The parties who sign each paper record (attachment numbers of the concierge rules).
+PAPER_SIGNATORIES: dict[str, tuple[Signatory, ...]] = {
+    "附件2": (Signatory("申请单位（签字/盖章）", "Applicant (signature/seal)"),
+              Signatory("受理人（签字）", "Accepted by (signature)")),
+    "附件3": (Signatory("委托方（签字/盖章）", "Principal (signature/seal)"),
+              Signatory("受托方（签字/盖章）", "Agent (signature/seal)")),
+    "附件4": (Signatory("委托方确认（签字）", "Principal's approval (signature)"),
+              Signatory("牵头代办员（签字）", "Lead agent (signature)")),
+    "附件5": (Signatory("交办人（签字）", "Dispatched by (signature)"),
+              Signatory("领受人（签字）", "Received by (signature)")),
+    "附件7": (Signatory("申请单位（签字/盖章）", "Applicant (signature/seal)"),
+              Signatory("受托方经办人（签字）", "Agent in charge (signature)")),
+    "附件8": (Signatory("申请单位（签字/盖章）", "Applicant (signature/seal)"),
+              Signatory("受托方经办人（签字）", "Agent in charge (signature)")),
+    "附件9": (Signatory("评价人（签字）", "Evaluated by (signature)"),),
+}
+# A form that fills no paper record still prints with one line to sign.
+DEFAULT_SIGNATORIES = (Signatory("签名", "Signature"),)
+
+
+def form_properties(form: FormDefinition | None) -> dict[str, Any]:
+    """The form's ``properties`` object (record number, …); {} when unreadable."""
+    if form is None or form.path is None:
+        return {}
+    try:
+        props = json.loads(Path(form.path).read_text(encoding="utf-8")).get("properties")
+    except (OSError, ValueError):
+        return {}
+    return props if isinstance(props, dict) else {}
+
+
+def record_number(form: FormDefinition | None) -> str:
+    """The paper record the form fills, e.g. ``附件3``; "" when it fills none."""
+    return str(form_properties(form).get("record") or "")
+
+
+def signatories(form: FormDefinition | None) -> tuple[Signatory, ...]:
+    """The signature lines the record prints, in the order of the paper form."""
+    props = form_properties(form)
+    named = props.get("signatures")
+    if isinstance(named, str) and named.strip():
+        return tuple(Signatory(n.strip(), n.strip()) for n in named.split(",") if n.strip())
+    return PAPER_SIGNATORIES.get(str(props.get("record") or ""), DEFAULT_SIGNATORIES)
+
+
+def pdf_available() -> bool:
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):  # OSError: the Pango libraries are not installed
+        return False
+    return True
+
+
+def render_pdf(html: str) -> bytes:
+    """The PDF of a self-contained record page (styles inline, no images).
+
+    No base URL is given, so WeasyPrint fetches nothing: a record never makes the server
+    call out, whatever text an enterprise typed into it. Raises ``PdfUnavailableError``.
+    """
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise PdfUnavailableError(f"WeasyPrint cannot run here: {exc}") from exc
+    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+    return pdf
