@@ -28,7 +28,7 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
     assert data.startswith(b"%PDF"), data[:40]
     source = tmp_path / "record.pdf"
     source.write_bytes(data)
-    keep = Path("test-artifacts") / "records"  # to look at by eye; the folder is ignored
+    keep = Path(__file__).parents[2] / "test-artifacts" / "records"  # to look at by eye
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, keep / f"{tmp_path.name}-{len(list(keep.iterdir()))}.pdf")
     out = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(source), "-"],
