@@ -67,10 +67,11 @@ def _migrations_dir() -> str:
 
 
 def _install_working_day_rule() -> None:
-    from server.engine.scripting import use_calendar
-    from server.rules.workdays import WorkCalendar
+    # The bundled years plus the notices administrators loaded, rechecked at each deadline
+    # (server/services/calendar.py); nothing is read here, as migrations may not have run yet.
+    from server.services.calendar import install_calendar
 
-    use_calendar(WorkCalendar.default())
+    install_calendar()
 
 
 def _catalog_expander() -> Any:

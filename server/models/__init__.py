@@ -2,6 +2,7 @@
 
 from server.models.attachments import Attachment
 from server.models.audit import AuditEvent
+from server.models.calendar import CalendarDay, CalendarYear
 from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
 from server.models.checkpoints import Checkpoint
 from server.models.designer import DesignDraft
@@ -18,4 +19,5 @@ __all__ = [
     "Checkpoint",
     "DesignDraft",
     "Incident", "MailAddress", "Notification",
+    "CalendarDay", "CalendarYear",
 ]

@@ -207,6 +207,9 @@ class CaseStore:
 
     def _sync_work_items(self, case: Case, result: StepResult,
                          context: dict[str, Any]) -> list[WorkItem]:
+        from server.engine import clock
+        from server.services.calendar import is_provisional
+
         if not result.human:
             return []
         ids = [h.id for h in result.human]
@@ -225,6 +228,7 @@ class CaseStore:
                         candidate_groups=",".join(human.candidate_groups),
                         assignee=human.assignee, state="ready",
                         stage=str(human.properties.get("stage", "")), due_at=human.due_at,
+                        due_provisional=is_provisional(clock.now(), human.due_at),
                         context=context_json,
                     )
                     item.case = case

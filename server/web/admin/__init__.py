@@ -1,7 +1,7 @@
-"""Administration of users, groups, departments and enterprises."""
+"""Administration of users, groups, departments, enterprises and the working-day calendar."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from server.web.admin import routes  # noqa: E402,F401
+from server.web.admin import calendar, routes  # noqa: E402,F401
