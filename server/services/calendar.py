@@ -5,16 +5,18 @@ later year's State Council notice (:func:`load_notice`); the days are stored, th
 published, and the deadlines that were counted Mon–Fri for it ("provisional") are counted again.
 
 Every process counts with :func:`current_calendar`. It remembers the calendar it built together
-with the id of the newest ``calendar_years`` row, and compares that id with the database each
-time it is asked from inside an application context (one indexed ``SELECT max(id)``; deadlines
-are computed when tasks open, not on hot read paths). So a worker picks up a notice loaded in
-the web process at its next deadline, with no restart and no message between processes.
+with the id of the newest ``calendar_years`` row, and compares that id with the database once
+per transaction in which it is asked inside an application context (one indexed ``SELECT
+max(id)``; deadlines are computed when tasks open, not on hot read paths). So a worker picks
+up a notice loaded by the web process at its next step that counts a deadline, with no restart
+and no message between processes.
 Outside an application context (pure engine use) the bundled calendar is used.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,6 +55,8 @@ _built: _Built | None = None
 # Once the tables are seen they stay; until then each check asks the catalog (cheap, no error,
 # so a PostgreSQL transaction is never aborted by a missing table before migrations ran).
 _tables_seen: set[str] = set()
+# The transaction in which this thread last compared the stamp, and what it found.
+_checked = threading.local()
 
 
 @dataclass(frozen=True)
@@ -109,15 +113,23 @@ def current_calendar() -> WorkCalendar:
     if not has_app_context():
         # No database to ask: the bundled calendar, never one remembered from another app.
         return WorkCalendar.default()
+    # Once per transaction is enough: a step that opens twenty tasks asks the database once.
+    transaction = db.session().get_transaction()
+    seen = getattr(_checked, "transaction", None)
+    if (transaction is not None and seen is not None and seen() is transaction
+            and getattr(_checked, "built", None) is not None):
+        return _checked.built.calendar  # type: ignore[no-any-return]
     database = db.engine.url.render_as_string(hide_password=True)
     stamp = _newest_stamp(database)
     built = _built
-    if built is not None and built.database == database and built.stamp == stamp:
-        return built.calendar
-    calendar = _from_database() if stamp is not None else WorkCalendar.default()
-    with _guard:
-        _built = _Built(database, stamp, calendar)
-    return calendar
+    if built is None or built.database != database or built.stamp != stamp:
+        calendar = _from_database() if stamp is not None else WorkCalendar.default()
+        built = _Built(database, stamp, calendar)
+        with _guard:
+            _built = built
+    _checked.transaction = weakref.ref(db.session().get_transaction())
+    _checked.built = built
+    return built.calendar
 
 
 def is_provisional(start: datetime, due_at: datetime | None) -> bool:

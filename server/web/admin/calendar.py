@@ -27,7 +27,8 @@ EN.update({
         "Years not yet published count Monday to Friday; their deadlines are provisional.",
 })
 
-EXAMPLE = "year 2027\n2027-01-01 holiday 元旦\n2027-02-06~2027-02-12 休 春节\n2027-02-14 班 春节调休"
+EXAMPLE = ("year 2027\n2027-01-01 holiday 元旦\n2027-02-06~2027-02-12 休 春节\n"
+           "2027-02-14 班 春节调休")
 
 
 def _page(*, text: str = "", notice: Notice | None = None,
