@@ -178,7 +178,8 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
                      payload={"old": old, "new": json.loads(json.dumps(cleaned, default=str))},
                      at=now)
         store.save(live.case, result, context=json.loads(live.case.summary or "{}"))
-        record_step_events(live.case, result, actor=None)
+        # What the engine did next happened because this person acted.
+        record_step_events(live.case, result, actor=user.username)
     return item
 
 

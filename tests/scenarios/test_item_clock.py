@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from server.extensions import db
-from server.models import WorkItem
 from server.rules.lights import Light, item_light
 from server.rules.workdays import Pause, WorkCalendar, deadline_with_pauses
-from server.services.cases import record_step_events
-from server.services.clock_pauses import item_deadline, record_clock_events
-from server.services.store import case_store
+from server.services.clock_pauses import item_deadline
 from tests.scenarios.conftest import Walker
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -76,19 +69,8 @@ def test_a_supplement_pauses_the_clock_and_moves_the_deadline(walker: Walker) ->
 
 def _complete_with_clock_events(walker: Walker, username: str, element_id: str,
                                 data: dict[str, object]) -> None:
-    """One step as ``complete_task`` takes it, with the clock events audited in it."""
-    def go() -> None:
-        item = db.session.execute(select(WorkItem).where(
-            WorkItem.case_id == walker.case_id, WorkItem.element_id == element_id,
-            WorkItem.state == "ready")).scalar_one()
-        store = case_store()
-        with store.locked(walker.case_id) as live:
-            result = store.engine.complete(live.runtime, item.id, data)
-            item.completed_by, item.completed_at = username, walker.clock.now()
-            store.save(live.case, result, context=json.loads(live.case.summary or "{}"))
-            record_step_events(live.case, result, actor=None)
-            record_clock_events(live.case, result, actor=username)
-    walker.run(go)
+    """One step through ``complete_task``: the clock events are audited in that step."""
+    walker.do(username, element_id, **data)
 
 
 def test_every_pause_is_audited_with_the_moved_deadline(walker: Walker) -> None:
