@@ -23,6 +23,7 @@ from server.engine.runtime import StepResult
 from server.models import Case
 from server.rules.workdays import ClockPauses, Deadline, Pause, WorkCalendar, deadline_with_pauses
 from server.services.audit import record_event
+from server.services.calendar import current_calendar
 
 #: The user task during which an item's clock stands still.
 PAUSING_ELEMENT = "supply_materials"
@@ -43,7 +44,7 @@ def item_deadline(item_clock: dict[str, Any], promised_days: int,
     working days it was paused. Raises ValueError on malformed times."""
     return deadline_with_pauses(datetime.fromisoformat(item_clock["started_at"]),
                                 int(promised_days), pauses_of(item_clock),
-                                calendar or WorkCalendar.default())
+                                calendar or current_calendar())
 
 
 def record_clock_events(case: Case, result: StepResult, *, actor: str | None) -> None:
@@ -72,7 +73,7 @@ def record_clock_events(case: Case, result: StepResult, *, actor: str | None) ->
             closed = dict(item_clock)
             closed["pauses"] = [dict(p, end=p.get("end") or now.isoformat())
                                 for p in item_clock.get("pauses") or []]
-            calendar = WorkCalendar.default()
+            calendar = current_calendar()
             paused = sum(calendar.working_days_between(p.start, p.end)
                          for p in pauses_of(closed).merged() if p.end is not None)
             due = item_deadline(closed, int(item.get("promised_days") or 0), calendar)

@@ -19,6 +19,7 @@ from server.engine import clock
 from server.extensions import db
 from server.models import PendingTimer, WorkItem
 from server.services.audit import record_event
+from server.services.calendar import current_calendar
 from server.services.cases import record_step_events
 from server.services.errors import NotFoundError
 from server.services.store import case_store, with_retries
@@ -213,11 +214,10 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     open items are green, yellow and red, and how many notices were new.
     """
     from server.rules.lights import Light, item_light, time_left
-    from server.rules.workdays import WorkCalendar
     from server.services.notifications import notify
 
     now = now or clock.now()
-    calendar = WorkCalendar.default()
+    calendar = current_calendar()
     # A yellow item is due within a working day or so; 15 calendar days covers the longest
     # holiday, so items further out are green without being loaded.
     horizon = now + timedelta(days=15)

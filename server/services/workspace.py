@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
-from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -29,9 +28,11 @@ LIGHTS = ("red", "yellow", "green")
 SORTS = ("due", "-due", "created")
 
 
-@cache
 def calendar() -> WorkCalendar:
-    return WorkCalendar.default()
+    """The calendar lights and days-left count with, including loaded notices."""
+    from server.services.calendar import current_calendar
+
+    return current_calendar()
 
 
 @dataclass
