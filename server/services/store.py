@@ -54,6 +54,7 @@ class CaseStore:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._upsert: tuple[str, Any] | None = None
+        self._timer_stmt: tuple[str, Any] | None = None
 
     # ---- deployments ------------------------------------------------------------------
     def spec_set(self, deployment: Deployment) -> SpecSet:
@@ -132,10 +133,12 @@ class CaseStore:
             raise NotFoundError(f"case {case_id} does not exist")
         version = case.state_version
         live = LiveCase(case, self.load(case))
-        # Bumped up front so whichever flush writes the case first carries the version check.
-        case.state_version = version + 1
         try:
-            yield live
+            # One flush, at commit: every row of the step goes to the database together, and
+            # the case's UPDATE carries the version check (WHERE state_version = :read).
+            with db.session.no_autoflush:
+                yield live
+            case.state_version = version + 1
             try:
                 db.session.commit()
             except StaleDataError as exc:
@@ -150,8 +153,8 @@ class CaseStore:
 
     # ---- writing a step ---------------------------------------------------------------
     def save(self, case: Case, result: StepResult, *, context: dict[str, Any] | None = None
-             ) -> list[WorkItem]:
-        """Write a step's changed rows, work items and timers; returns new work items."""
+             ) -> list[str]:
+        """Write a step's changed rows, work items and timers; returns new work item ids."""
         session = db.session
         with session.no_autoflush:
             if result.deleted_workflows:
@@ -206,47 +209,63 @@ class CaseStore:
         return self._upsert[1]
 
     def _sync_work_items(self, case: Case, result: StepResult,
-                         context: dict[str, Any]) -> list[WorkItem]:
+                         context: dict[str, Any]) -> list[str]:
+        if not result.human:
+            return []
+        session = db.session
+        # A task is reported ready exactly once, in the step that opened it: those rows are
+        # new. Only tasks that closed need their row, usually already in the session.
+        closing = [h for h in result.human if h.state != "ready"]
+        existing: dict[str, WorkItem] = {}
+        missing = []
+        for human in closing:
+            key = session.identity_key(WorkItem, human.id)
+            item = session.identity_map.get(key)
+            if item is not None:
+                existing[human.id] = item  # type: ignore[assignment]
+            else:
+                missing.append(human.id)
+        if missing:
+            existing.update({w.id: w for w in session.execute(
+                select(WorkItem).where(WorkItem.id.in_(missing))).scalars()})
         from server.engine import clock
         from server.services.calendar import is_provisional
 
-        if not result.human:
-            return []
-        ids = [h.id for h in result.human]
-        existing = {w.id: w for w in db.session.execute(
-            select(WorkItem).where(WorkItem.id.in_(ids))).scalars()}
-        created: list[WorkItem] = []
+        created: list[dict[str, Any]] = []
         closed: dict[str, list[str]] = {}
         context_json = json.dumps(context, ensure_ascii=False, default=str)
+        now = clock.now()
         for human in result.human:
-            item = existing.get(human.id)
             if human.state == "ready":
-                if item is None:
-                    item = WorkItem(
-                        id=human.id, case_id=case.id, element_id=human.element_id,
-                        name=human.name, lane=human.lane or "", form_key=human.form_key or "",
-                        candidate_groups=",".join(human.candidate_groups),
-                        assignee=human.assignee, state="ready",
-                        stage=str(human.properties.get("stage", "")), due_at=human.due_at,
-                        due_provisional=is_provisional(clock.now(), human.due_at),
-                        context=context_json,
-                    )
-                    item.case = case
-                    db.session.add(item)
-                    created.append(item)
-            elif item is not None and item.state == "ready":
+                created.append({
+                    "id": human.id, "case_id": case.id, "element_id": human.element_id,
+                    "name": human.name, "lane": human.lane or "",
+                    "form_key": human.form_key or "",
+                    "candidate_groups": ",".join(human.candidate_groups),
+                    "assignee": human.assignee, "claimed_by": None, "state": "ready",
+                    "stage": str(human.properties.get("stage", "")), "due_at": human.due_at,
+                    "due_provisional": is_provisional(now, human.due_at),
+                    "created_at": now, "completed_at": None, "completed_by": None,
+                    "draft": None, "context": context_json,
+                })
+                continue
+            item = existing.get(human.id)
+            if item is not None and item.state == "ready":
                 item.state = human.state
                 closed.setdefault(human.state, []).append(item.id)
         if created:
-            db.session.flush()
-            db.session.execute(insert_rows(WorkItemGroup), [
-                {"work_item_id": item.id, "group_code": code, "state": "ready"}
-                for item in created for code in item.group_codes])
+            # Plain inserts, not ORM objects: no flush in the middle of the step, so the case
+            # row, its audit events and the closed item are written once, at commit.
+            session.execute(insert_rows(WorkItem.__table__), created)
+            groups = [{"work_item_id": row["id"], "group_code": code, "state": "ready"}
+                      for row in created for code in human_groups(row)]
+            if groups:
+                session.execute(insert_rows(WorkItemGroup.__table__), groups)
         for state, item_ids in closed.items():
-            db.session.execute(update(WorkItemGroup).where(
+            session.execute(update(WorkItemGroup).where(
                 WorkItemGroup.work_item_id.in_(item_ids)).values(state=state)
                 .execution_options(synchronize_session=False))
-        return created
+        return [row["id"] for row in created]
 
     def _sync_timers(self, case: Case, result: StepResult) -> None:
         if result.timers_gone:
@@ -254,17 +273,28 @@ class CaseStore:
                 PendingTimer.case_id == case.id, PendingTimer.task_id.in_(result.timers_gone)))
         if not result.timers:
             return
-        existing = {t.task_id: t for t in db.session.execute(select(PendingTimer).where(
-            PendingTimer.case_id == case.id,
-            PendingTimer.task_id.in_([t.task_id for t in result.timers]))).scalars()}
-        for timer in result.timers:
-            row = existing.get(timer.task_id)
-            if row is None:
-                db.session.add(PendingTimer(case_id=case.id, task_id=timer.task_id,
-                                            element_id=timer.element_id, due_at=timer.due_at))
-            elif row.due_at != timer.due_at:
-                row.due_at = timer.due_at
-                row.state = "pending"
+        # A timer task starts waiting once, so these are new rows; the upsert keeps a re-run
+        # of the same step harmless.
+        db.session.connection().execute(self._timer_upsert(), [
+            {"case_id": case.id, "task_id": t.task_id, "element_id": t.element_id,
+             "due_at": t.due_at, "state": "pending"}
+            for t in result.timers])
+
+    def _timer_upsert(self) -> Any:
+        dialect = db.engine.dialect.name
+        if self._timer_stmt is None or self._timer_stmt[0] != dialect:
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            stmt = insert(PendingTimer.__table__)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["case_id", "task_id"],
+                set_={"due_at": stmt.excluded.due_at, "state": "pending",
+                      "element_id": stmt.excluded.element_id})
+            self._timer_stmt = (dialect, stmt)
+        return self._timer_stmt[1]
+
+
+def human_groups(row: dict[str, Any]) -> list[str]:
+    return [g for g in str(row["candidate_groups"]).split(",") if g]
 
 
 def case_store() -> CaseStore:

@@ -158,8 +158,10 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
 def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, Any]) -> WorkItem:
     store = case_store()
     with store.locked(case_id) as live:
-        item = db.session.get(WorkItem, task_id, populate_existing=True)
+        item = db.session.get(WorkItem, task_id)
         assert item is not None
+        # Under the case lock now: re-read what another person may have changed meanwhile.
+        db.session.refresh(item, attribute_names=["state", "claimed_by", "assignee"])
         role = _require_role(user, item)
         try:
             task = store.engine.find_ready_human_task(live.runtime, task_id)
@@ -194,8 +196,10 @@ def claim_task(user: User, task_id: str, *, release: bool = False) -> WorkItem:
 def _claim_locked(user: User, case_id: str, task_id: str, release: bool) -> WorkItem:
     store = case_store()
     with store.locked(case_id) as live:
-        item = db.session.get(WorkItem, task_id, populate_existing=True)
+        item = db.session.get(WorkItem, task_id)
         assert item is not None
+        # Under the case lock now: re-read what another person may have changed meanwhile.
+        db.session.refresh(item, attribute_names=["state", "claimed_by", "assignee"])
         role = _require_role(user, item)
         if release:
             if item.claimed_by != user.username:
