@@ -16,12 +16,12 @@ Outside an application context (pure engine use) the bundled calendar is used.
 from __future__ import annotations
 
 import threading
-import weakref
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import has_app_context
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
 from server.engine import clock
@@ -48,6 +48,7 @@ class _Built:
     database: str
     stamp: int | None  # newest calendar_years.id; None while the tables do not exist yet
     calendar: WorkCalendar
+    checked: float = 0.0  # time.monotonic() of the last look at the database
 
 
 _guard = threading.Lock()
@@ -56,7 +57,6 @@ _built: _Built | None = None
 # so a PostgreSQL transaction is never aborted by a missing table before migrations ran).
 _tables_seen: set[str] = set()
 # The transaction in which this thread last compared the stamp, and what it found.
-_checked = threading.local()
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,11 @@ class InstalledCalendar:
     """What the engine's ``due_in_working_days`` counts with: always the current calendar."""
 
     def due_at(self, start: datetime, n: int) -> datetime:
-        return current_calendar().due_at(start, n)
+        deadline = current_calendar().add_working_days(start, n)
+        if deadline.provisional:
+            # Only a deadline in an unpublished year can change with a new notice: ask.
+            deadline = current_calendar(refresh=True).add_working_days(start, n)
+        return deadline.at
 
     def working_days_between(self, a: datetime, b: datetime) -> int:
         return current_calendar().working_days_between(a, b)
@@ -106,35 +110,45 @@ def install_calendar() -> None:
     use_calendar(InstalledCalendar())
 
 
-def current_calendar() -> WorkCalendar:
+RECHECK_SECONDS = 60.0
+
+
+def current_calendar(*, refresh: bool = False) -> WorkCalendar:
     """The bundled calendar with every loaded notice applied, rebuilt when another process
-    loaded one since this process last looked."""
+    loaded one since this process last looked.
+
+    The database is asked at most once a minute, or at once with ``refresh`` (callers pass it
+    when a deadline came out provisional: only then can a newly loaded notice change it).
+    A task completion thus costs no extra round trip for the calendar.
+    """
     global _built
     if not has_app_context():
         # No database to ask: the bundled calendar, never one remembered from another app.
         return WorkCalendar.default()
-    # Once per transaction is enough: a step that opens twenty tasks asks the database once.
-    transaction = db.session().get_transaction()
-    seen = getattr(_checked, "transaction", None)
-    if (transaction is not None and seen is not None and seen() is transaction
-            and getattr(_checked, "built", None) is not None):
-        return _checked.built.calendar  # type: ignore[no-any-return]
-    database = db.engine.url.render_as_string(hide_password=True)
-    stamp = _newest_stamp(database)
+    # Keyed by app as well: each app (a test's, a worker's) starts from what its database says.
+    database = f"{id(current_app._get_current_object())}:" \
+        f"{db.engine.url.render_as_string(hide_password=True)}"  # type: ignore[attr-defined]
     built = _built
+    now = time.monotonic()
+    if (not refresh and built is not None and built.database == database
+            and now - built.checked < RECHECK_SECONDS):
+        return built.calendar
+    stamp = _newest_stamp(database)
     if built is None or built.database != database or built.stamp != stamp:
         calendar = _from_database() if stamp is not None else WorkCalendar.default()
-        built = _Built(database, stamp, calendar)
-        with _guard:
-            _built = built
-    _checked.transaction = weakref.ref(db.session().get_transaction())
-    _checked.built = built
+        built = _Built(database, stamp, calendar, now)
+    else:
+        built = _Built(database, stamp, built.calendar, now)
+    with _guard:
+        _built = built
     return built.calendar
 
 
 def is_provisional(start: datetime, due_at: datetime | None) -> bool:
     """True when a deadline counted from ``start`` to ``due_at`` assumed Mon–Fri somewhere."""
-    return due_at is not None and current_calendar().is_span_provisional(start, due_at)
+    if due_at is None or not current_calendar().is_span_provisional(start, due_at):
+        return False
+    return current_calendar(refresh=True).is_span_provisional(start, due_at)
 
 
 def _newest_stamp(database: str) -> int | None:
@@ -223,7 +237,7 @@ def load_notice(user: User, text: str) -> LoadResult:
         "holidays": sum(d.kind is DayKind.HOLIDAY for d in notice.days),
         "workdays": sum(d.kind is DayKind.WORKDAY for d in notice.days)})
     db.session.commit()
-    new = current_calendar()
+    new = current_calendar(refresh=True)
     recomputed = recompute_provisional_deadlines(old, new, actor=user.username)
     return LoadResult(years, len(notice.days), tuple(recomputed))
 
