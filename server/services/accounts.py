@@ -15,7 +15,7 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.users import hash_password
+from server.services.users import forget_directory, hash_password
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
 GROUP_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -104,6 +104,7 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
     user.enterprise_id = enterprise_id
     user.active = active
     db.session.commit()
+    forget_directory()
     return user
 
 

@@ -8,7 +8,9 @@ the same key adds nothing, which is what makes at-least-once workers safe.
 from __future__ import annotations
 
 import smtplib
+import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
@@ -91,18 +93,11 @@ def notify_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
     if not opened:
         return
     codes = sorted({g for t in opened if not t.assignee for g in t.candidate_groups})
-    members: dict[str, set[str]] = {}
-    staff = sorted(set(codes) - {ENTERPRISE})
-    if staff:
-        for username, code in db.session.execute(
-                select(User.username, Group.code).join(User.groups)
-                .where(Group.code.in_(staff), User.active)):
-            members.setdefault(code, set()).add(username)
+    directory = _directory()
+    members: dict[str, set[str]] = {code: directory.members.get(code, set())
+                                    for code in codes if code != ENTERPRISE}
     if ENTERPRISE in codes and case.enterprise_id is not None:
-        members[ENTERPRISE] = set(db.session.execute(
-            select(User.username).join(User.groups).where(
-                Group.code == ENTERPRISE, User.enterprise_id == case.enterprise_id,
-                User.active)).scalars())
+        members[ENTERPRISE] = directory.enterprise_members.get(case.enterprise_id, set())
     wanted: list[tuple[HumanTask, list[str]]] = []
     for task in opened:
         people = {task.assignee} if task.assignee else set().union(
@@ -111,10 +106,7 @@ def notify_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
             wanted.append((task, sorted(people)))
     if not wanted:
         return
-    everyone = sorted({u for _, people in wanted for u in people})
-    mail: dict[str, str] = dict(db.session.execute(  # type: ignore[arg-type]
-        select(MailAddress.username, MailAddress.address)
-        .where(MailAddress.username.in_(everyone))).all())
+    mail = directory.mail
     now = clock.now()
     rows = [{"username": u, "kind": "new_task",
              "title": f"新任务：{task.name}（{case.title}）"[:300],
@@ -123,6 +115,47 @@ def notify_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
              "created_at": now, "email_state": "pending" if u in mail else "none",
              "email_to": mail.get(u)} for task, people in wanted for u in people]
     _insert_notices(rows)
+
+
+DIRECTORY_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class _Directory:
+    """Who is in which group, and who gets mail: read once every few seconds, not per step."""
+
+    at: float
+    members: dict[str, set[str]]
+    enterprise_members: dict[int, set[str]]
+    mail: dict[str, str]
+
+
+def _directory() -> _Directory:
+    # Per app: a membership change reaches new-task notices within DIRECTORY_SECONDS.
+    extensions = current_app.extensions
+    cached: _Directory | None = extensions.get("guanjia.notice_directory")
+    now = time.monotonic()
+    if cached is not None and now - cached.at < DIRECTORY_SECONDS:
+        return cached
+    members: dict[str, set[str]] = {}
+    enterprise_members: dict[int, set[str]] = {}
+    for username, code, enterprise_id in db.session.execute(
+            select(User.username, Group.code, User.enterprise_id).join(User.groups)
+            .where(User.active)):
+        if code == ENTERPRISE:
+            if enterprise_id is not None:
+                enterprise_members.setdefault(enterprise_id, set()).add(username)
+        else:
+            members.setdefault(code, set()).add(username)
+    mail = dict(db.session.execute(select(MailAddress.username, MailAddress.address)).all())
+    directory = _Directory(now, members, enterprise_members, mail)  # type: ignore[arg-type]
+    extensions["guanjia.notice_directory"] = directory
+    return directory
+
+
+def forget_directory() -> None:
+    """Drop the cached directory (after changing users, groups or mail addresses)."""
+    current_app.extensions.pop("guanjia.notice_directory", None)
 
 
 def _insert_notices(rows: list[dict[str, Any]]) -> list[int]:
@@ -183,6 +216,7 @@ def set_mail_address(username: str, address: str | None) -> None:
     elif row is not None:
         db.session.delete(row)
     db.session.commit()
+    forget_directory()
 
 
 def send_email(notification_id: int) -> bool:

@@ -94,4 +94,13 @@ def ensure_user(username: str, display_name: str, password: str, groups: Iterabl
     user.enterprise_id = enterprise.id if enterprise is not None else None
     user.groups = [db.session.get(Group, code) or ensure_group(code, code) for code in groups]
     db.session.flush()
+    forget_directory()
     return user
+
+
+def forget_directory() -> None:
+    """Who-is-in-which-group changed: drop the notices' cached directory of this app."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        current_app.extensions.pop("guanjia.notice_directory", None)
