@@ -4,7 +4,7 @@ Prints medians (ms per completion) for a case of N parallel items, three user ta
   (a) SpiffWorkflow alone, in memory
   (b) the naive persisted cycle: deserialize -> complete -> engine steps -> serialize
   (c) guanjia's service layer (authorization, form validation, rows, audit) on SQLite / PostgreSQL
-  (d) guanjia through HTTP (a real server on 127.0.0.1, keep-alive client), SQLite
+  (d) guanjia through HTTP: gunicorn on 127.0.0.1 as in production, keep-alive client, SQLite
 Run: python bench/engine.py [--items 10 100] [--rounds 3] [--no-postgres]
 """
 
@@ -17,7 +17,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -175,13 +174,37 @@ def bench_service(app: Any, n: int) -> list[float]:
 
 
 def bench_http(app: Any, n: int) -> list[float]:
-    from werkzeug.serving import make_server
+    """Through a real server: gunicorn (as in production), one gthread worker, keep-alive."""
+    import os
+    import socket
+    import subprocess
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    port = server.server_port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    settings = app.config["GUANJIA"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": settings.database_url,
+           "GUANJIA_INSTANCE_DIR": str(settings.instance_dir), "GUANJIA_SECRET_KEY": "bench",
+           "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
+           "GUANJIA_FORMS_DIR": str(settings.forms_dir)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "gthread", "--threads", "4",
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "server:create_app()"],
+        cwd=ROOT, env=env)
     conn = http.client.HTTPConnection("127.0.0.1", port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn.request("GET", "/api/v1/openapi.json")
+            conn.getresponse().read()
+            break
+        except OSError:
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.2)
 
     def call(method: str, path: str, token: str | None = None, body: Any = None) -> Any:
         headers = {"Content-Type": "application/json"}
@@ -214,7 +237,8 @@ def bench_http(app: Any, n: int) -> list[float]:
              {"data": ANSWERS[task["element_id"]]})
         times.append((time.perf_counter() - start) * 1000)
     conn.close()
-    server.shutdown()
+    server.terminate()
+    server.wait(timeout=20)
     return times
 
 
