@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -126,8 +127,9 @@ def current_calendar(*, refresh: bool = False) -> WorkCalendar:
         # No database to ask: the bundled calendar, never one remembered from another app.
         return WorkCalendar.default()
     # Keyed by app as well: each app (a test's, a worker's) starts from what its database says.
-    database = f"{id(current_app._get_current_object())}:" \
-        f"{db.engine.url.render_as_string(hide_password=True)}"  # type: ignore[attr-defined]
+    # (A token, not id(app): a new app may reuse a collected app's id.)
+    token = current_app.extensions.setdefault("guanjia.calendar_token", uuid.uuid4().hex)
+    database = f"{token}:{db.engine.url.render_as_string(hide_password=True)}"
     built = _built
     now = time.monotonic()
     if (not refresh and built is not None and built.database == database
