@@ -180,6 +180,27 @@ def case_summary(case: Case) -> dict[str, Any]:
     return summary
 
 
+def task_context(item: WorkItem) -> dict[str, Any]:
+    """What the task page says about a task beyond the case summary stored with its row.
+
+    A task inside one instance of a multi-instance call (a department's task sheet, review
+    or handling) belongs to one approval item; which one lives only in the task's own data,
+    so it is read from the live workflow while the task is open. Without it an agent with
+    several sheets of the same name cannot tell them apart.
+    """
+    context: dict[str, Any] = json.loads(item.context or "{}")
+    if "item" in context or item.state != "ready" or item.case.status != "running":
+        return context
+    from server.services.store import case_store
+
+    store = case_store()
+    for human in store.engine.ready_human_tasks(store.load(item.case)):
+        if human.id == item.id and isinstance(human.data.get("item"), dict):
+            context["item"] = human.data["item"]
+            break
+    return context
+
+
 def case_light(items: list[WorkItem], now: datetime | None = None) -> str:
     now = now or clock.now()
     lights = [item_light(i.due_at, now, calendar()) for i in items
@@ -206,12 +227,55 @@ def diagram_for(case: Case, items: list[WorkItem], history: list[AuditEvent]) ->
                 xml = f.content
                 break
     now = clock.now()
-    done = {i.element_id for i in items if i.state == "completed"}
-    done |= {e.element_id for e in history if e.type == "task_completed" and e.element_id}
-    active = sorted({i.element_id for i in items if i.state == "ready"})
-    overdue = sorted({i.element_id for i in items
+    # Tasks of a called process (a department's item) are drawn on the call activity that
+    # runs them: the case page shows only the main diagram.
+    outer = _called_elements(deployment, xml) if deployment is not None and xml else {}
+
+    def top(element_id: str) -> str:
+        return outer.get(element_id, element_id)
+
+    done = {top(i.element_id) for i in items if i.state == "completed"}
+    done |= {top(e.element_id) for e in history if e.type == "task_completed" and e.element_id}
+    active = sorted({top(i.element_id) for i in items if i.state == "ready"})
+    overdue = sorted({top(i.element_id) for i in items
                       if i.state == "ready" and i.due_at is not None and i.due_at < now})
     return Diagram(xml, sorted(done - set(active)), active, overdue)
+
+
+_CALLED: dict[int, dict[str, str]] = {}  # by the hash of the deployment's BPMN texts
+BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+def _called_elements(deployment: Deployment, main_xml: str) -> dict[str, str]:
+    """Element id of a called process → the main diagram's call activity that calls it.
+
+    A deployment never changes, so the answer is kept per deployment's content (ids alone
+    repeat across databases, e.g. two apps in one process).
+    """
+    key = hash(tuple(f.content for f in deployment.files if f.kind == "bpmn"))
+    if key in _CALLED:
+        return _CALLED[key]
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    main = etree.fromstring(main_xml.encode(), parser)
+    in_main = {str(el.get("id")) for el in main.iter() if el.get("id")}
+    calls = {str(c.get("calledElement")): str(c.get("id"))
+             for c in main.iter(f"{BPMN_NS}callActivity")}
+    mapping: dict[str, str] = {}
+    for f in deployment.files:
+        if f.kind != "bpmn":
+            continue
+        for proc in etree.fromstring(f.content.encode(), parser).iter(f"{BPMN_NS}process"):
+            call = calls.get(str(proc.get("id")))
+            if call is None:
+                continue
+            for el in proc.iter():
+                element_id = el.get("id")
+                if element_id and element_id not in in_main:
+                    mapping[str(element_id)] = call
+    _CALLED[key] = mapping
+    return mapping
 
 
 @dataclass

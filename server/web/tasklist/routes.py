@@ -114,7 +114,7 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
     return render_template(
         "tasklist/task.html", item=item, form=form, values=values or {}, errors=errors or {},
         row=workspace.row_for(item), summary=workspace.case_summary(case),
-        context=json.loads(item.context or "{}"), earlier=earlier,
+        context=workspace.task_context(item), earlier=earlier,
         can_act=access.acting_role(user, item) is not None,
         others=[workspace.row_for(i) for i in items if i.state == "ready" and i.id != item.id],
         files=attachments.case_attachments(case), groups=workspace.group_names(),
