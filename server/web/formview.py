@@ -97,7 +97,10 @@ def values_from_data(form: FormDefinition, data: dict[str, Any]) -> dict[str, An
 
 
 def label_of(f: FormField) -> str:
-    return f.label_en if lang() == "en" else f.label
+    if lang() == "en":
+        return f.label_en
+    # form-js labels a date/time field with ``dateLabel``, not ``label``.
+    return f.label if f.label != f.key else str(f.component.get("dateLabel") or f.key)
 
 
 def display(f: FormField | None, value: Any) -> str:

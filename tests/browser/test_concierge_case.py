@@ -184,6 +184,9 @@ def test_a_three_department_concierge_case_in_the_browser(
             assert page.locator(".field.has-error #f-receiver_name").count() == 1
             # What was typed is still there.
             assert page.input_value("#f-receiver_phone") == receipt["receiver_phone"]
+            # Date fields read with their own Chinese labels, here and in earlier decisions.
+            assert page.inner_text("label[for=f-received_at]").startswith("领受时间")
+            assert "handed_over_at" not in page.inner_text("aside")
             page.screenshot(path=str(screenshots_dir / "concierge-form-error.png"),
                             full_page=True)
             page.fill("#f-receiver_name", receipt["receiver_name"])
