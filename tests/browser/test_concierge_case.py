@@ -11,16 +11,14 @@ archive close the case. Screenshots go to test-artifacts/screenshots/concierge-*
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from server.engine.clock import FrozenClock
+from tests.browser.test_workspace import LiveServer
 from tests.conftest import PASSWORD, ROOT
 from tests.scenarios.conftest import FORM_DATA
 
@@ -30,18 +28,6 @@ ITEMS = {
     "land_use_planning_permit": ("zrzy", "建设用地规划许可证核发"),
     "env_impact_form": ("sthj", "环境影响报告表审批"),
 }
-
-
-class LiveServer:
-    def __init__(self, app: Flask) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -165,7 +151,7 @@ def test_a_three_department_concierge_case_in_the_browser(
     b.do("zhuanchuang", "制作并推送任务分送单", "task_sheet")
 
     # 专窗吹哨: each department finds exactly its own sheet in its list.
-    for code, (agent, item_name) in ITEMS.items():
+    for agent, item_name in ITEMS.values():
         b.sign_in(agent)
         page.goto(f"{base}/tasks")
         names = page.locator("table.tasks a.strong").all_inner_texts()
@@ -207,7 +193,7 @@ def test_a_three_department_concierge_case_in_the_browser(
     page.screenshot(path=str(screenshots_dir / "concierge-case-midway.png"), full_page=True)
 
     # Each department accepts the materials and handles its item; the window reports back.
-    for code, (agent, item_name) in ITEMS.items():
+    for agent, item_name in ITEMS.values():
         b.do(agent, "审查材料并确定受理方式", "item_acceptance")
         b.do(agent, "部门办理审批事项", "item_handling",
              handling_opinion=f"{item_name}准予许可")
