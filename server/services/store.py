@@ -237,6 +237,13 @@ class CaseStore:
         now = clock.now()
         for human in result.human:
             if human.state == "ready":
+                item_data = human.data.get("item")
+                row_context = context_json
+                if isinstance(item_data, dict):
+                    # A department's task belongs to one approval item: lists name it.
+                    row_context = json.dumps({**context, "item": {
+                        k: item_data[k] for k in ("code", "name", "department")
+                        if k in item_data}}, ensure_ascii=False, default=str)
                 created.append({
                     "id": human.id, "case_id": case.id, "element_id": human.element_id,
                     "name": human.name, "lane": human.lane or "",
@@ -246,7 +253,7 @@ class CaseStore:
                     "stage": str(human.properties.get("stage", "")), "due_at": human.due_at,
                     "due_provisional": is_provisional(now, human.due_at),
                     "created_at": now, "completed_at": None, "completed_by": None,
-                    "draft": None, "context": context_json,
+                    "draft": None, "context": row_context,
                 })
                 continue
             item = existing.get(human.id)

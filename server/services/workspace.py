@@ -46,6 +46,7 @@ class Row:
     working_days: int | None
     case_title: str
     case_reference: str
+    item_name: str = ""
 
 
 @dataclass
@@ -74,12 +75,14 @@ class ListQuery:
 
 def row_for(item: WorkItem, now: datetime | None = None) -> Row:
     now = now or clock.now()
+    approval_item = json.loads(item.context or "{}").get("item") or {}
+    item_name = str(approval_item.get("name", "")) if isinstance(approval_item, dict) else ""
     if item.due_at is None or item.state != "ready":
-        return Row(item, None, "", "", None, item.case.title, item.case.reference)
+        return Row(item, None, "", "", None, item.case.title, item.case.reference, item_name)
     light = item_light(item.due_at, now, calendar())
     left = time_left(item.due_at, now, calendar())
     return Row(item, light.code, light.label_zh, left.label_zh, left.working_days,
-               item.case.title, item.case.reference)
+               item.case.title, item.case.reference, item_name)
 
 
 def yellow_boundary(now: datetime) -> datetime:

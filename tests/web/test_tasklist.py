@@ -146,3 +146,15 @@ def test_language_switch_shows_english(web: Any, api: Api, frozen_clock: FrozenC
     assert "My tasks" in html and "我的待办" not in html and 'lang="en"' in html
     w.get("/lang/zh")
     assert "我的待办" in w.text("/tasks")
+
+
+def test_a_department_task_names_its_approval_item_in_the_list(api: Api, web: Any) -> None:
+    start(api)
+    review = only_task(api, "zhaoshang", "review")
+    api.post(f"/tasks/{review['id']}/complete", "zhaoshang", json={"data": {"approved": True}})
+    w: Web = web()
+    w.login("fgj")
+    html = w.text("/tasks")
+    assert "领取任务单" in html
+    assert "企业投资项目备案" in html  # fgj's item
+    assert "建设用地规划许可证" not in html  # zrzy's item is not fgj's
