@@ -37,7 +37,7 @@ from server.engine.scripting import make_script_engine
 
 TOP = "top"
 ENVELOPE = "env"
-_ENVELOPE_PREFIX = "w:"
+ENVELOPE_PREFIX = "w:"
 
 
 class FullDataTaskConverter(TaskConverter):  # type: ignore[misc]
@@ -229,7 +229,7 @@ class Engine:
         sub_envs: dict[str, dict[str, Any]] = {}
         for row_id, wf_key, body in rows:
             if wf_key == ENVELOPE:
-                sub_envs[row_id[len(_ENVELOPE_PREFIX):]] = json.loads(body)
+                sub_envs[row_id[len(ENVELOPE_PREFIX):]] = json.loads(body)
             elif wf_key == TOP:
                 top_tasks[row_id] = json.loads(body)
             else:
@@ -351,7 +351,7 @@ class Engine:
                                                                separators=(",", ":"))))
                 changed_tasks.append(task)
             if key != TOP:
-                upserts.append((_ENVELOPE_PREFIX + key, ENVELOPE,
+                upserts.append((ENVELOPE_PREFIX + key, ENVELOPE,
                                 json.dumps(self._sub_envelope(wf), ensure_ascii=False,
                                            separators=(",", ":"))))
         gone_workflows = sorted(runtime.subprocess_keys - live_keys)
@@ -371,7 +371,7 @@ class Engine:
                     timers.append(view)
                 else:
                     timers_gone.append(str(task.id))
-        timers_gone.extend(d for d in deletes if not d.startswith(_ENVELOPE_PREFIX))
+        timers_gone.extend(d for d in deletes if not d.startswith(ENVELOPE_PREFIX))
         events = [self.registry.convert(e) for e in runtime.workflow.get_events()]
         return StepResult(
             envelope=json.dumps(self._top_envelope(runtime.workflow), ensure_ascii=False,

@@ -37,11 +37,8 @@ def record_event(
         actor=actor, role=role, at=at or clock.now(), task_id=task_id,
         element_id=element_id, element_name=element_name, payload=payload or {},
     )
-    record = event.as_record() | {"seq": None}
-    record.pop("leaf_hash", None)
     # seq is assigned by the database; the leaf covers everything the actor decided.
-    event.leaf_hash = leaf_hash(canonical_event_bytes({k: v for k, v in record.items()
-                                                      if k != "seq"}))
+    event.leaf_hash = leaf_hash(canonical_event_bytes(hashed_record(event)))
     db.session.add(event)
     return event
 

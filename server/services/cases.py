@@ -18,7 +18,7 @@ from server.services import access
 from server.services.audit import record_event
 from server.services.clock_pauses import record_clock_events
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
-from server.services.forms import FormRegistry
+from server.services.forms import form_registry
 from server.services.notifications import notify_new_tasks
 from server.services.processes import get_deployment, latest_deployment
 from server.services.store import case_store
@@ -83,8 +83,7 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     spec_set = store.spec_set(deployment)
     form_key = spec_set.start_forms.get(process_id)
     if form_key:
-        registry: FormRegistry = current_app.extensions["guanjia.forms"]
-        data = registry.get(form_key).validate(data)
+        data = form_registry().get(form_key).validate(data)
     prepare = current_app.extensions.get("guanjia.prepare_case_data")
     if prepare is not None:
         data = prepare(data)

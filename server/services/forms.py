@@ -205,3 +205,11 @@ class FormRegistry:
     def all(self) -> list[FormDefinition]:
         self._load()
         return list(self._forms.values())
+
+
+def form_registry() -> FormRegistry:
+    """The forms of the current app (built once in ``create_app``)."""
+    from flask import current_app
+
+    registry: FormRegistry = current_app.extensions["guanjia.forms"]
+    return registry

@@ -14,20 +14,17 @@ from server.extensions import db
 from server.models import Deployment, DeploymentFile, Group, ProcessDefinition
 from server.services.audit import record_event
 from server.services.errors import InvalidDiagramError, NotFoundError
-from server.services.forms import FormRegistry
+from server.services.forms import FormRegistry, form_registry
 from server.services.store import case_store
 
-
-def forms() -> FormRegistry:
-    registry: FormRegistry = current_app.extensions["guanjia.forms"]
-    return registry
+forms = form_registry
 
 
-def check_spec_set(spec_set: SpecSet, form_registry: FormRegistry) -> list[Problem]:
+def check_spec_set(spec_set: SpecSet, registry: FormRegistry) -> list[Problem]:
     """Our own rules beyond the library's parse: forms, groups, timers, sandboxed code,
     called processes and decisions. Returns every problem, each naming its element."""
     groups = {g.code: g.name for g in db.session.execute(select(Group)).scalars()}
-    return check_model(spec_set, groups=groups, forms=form_registry.ids())
+    return check_model(spec_set, groups=groups, forms=registry.ids())
 
 
 def validate_files(files: dict[str, bytes | str]) -> SpecSet:

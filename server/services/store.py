@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from server.engine.parser import SpecSet, parse_files
-from server.engine.runtime import Engine, Runtime, StepResult
+from server.engine.runtime import ENVELOPE_PREFIX, Engine, Runtime, StepResult
 from server.extensions import db
 from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, WorkItemGroup
 from server.services.errors import ConflictError, NotFoundError
@@ -167,7 +167,7 @@ class CaseStore:
                 session.execute(delete(EngineTask).where(
                     EngineTask.case_id == case.id,
                     EngineTask.workflow.in_(result.deleted_workflows)
-                    | EngineTask.id.in_([f"w:{k}" for k in result.deleted_workflows])))
+                    | EngineTask.id.in_([ENVELOPE_PREFIX + k for k in result.deleted_workflows])))
             if result.deletes:
                 self._cancel_work_items(case, WorkItem.id.in_(result.deletes))
                 session.execute(delete(EngineTask).where(EngineTask.case_id == case.id,

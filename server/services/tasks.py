@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy import false as sa_false
 
@@ -24,7 +23,7 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.forms import FormDefinition, FormRegistry
+from server.services.forms import FormDefinition, form_registry
 from server.services.store import case_store, with_retries
 
 
@@ -108,9 +107,7 @@ def list_tasks(user: User, flt: TaskFilter) -> TaskPage:
     return TaskPage(list(rows), int(total), page, per_page)
 
 
-def forms() -> FormRegistry:
-    registry: FormRegistry = current_app.extensions["guanjia.forms"]
-    return registry
+forms = form_registry
 
 
 def get_work_item(user: User, task_id: str) -> WorkItem:
