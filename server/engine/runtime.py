@@ -106,6 +106,7 @@ class StepResult:
     envelope: str
     upserts: list[tuple[str, str, str]]
     deletes: list[str]
+    deleted_human: list[str]  # the deleted rows that were people's tasks
     deleted_workflows: list[str]
     human: list[HumanTask]
     timers: list[PendingTimerView]
@@ -140,12 +141,16 @@ def _is_human(task: Task) -> bool:
     return bool(getattr(task.task_spec, "manual", False))
 
 
+def _is_timer(task: Task) -> bool:
+    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+
+
 class _Changes:
     """Tasks a step created, moved or removed, as the library reports them to the hooks."""
 
     def __init__(self) -> None:
         self.touched: list[Task] = []
-        self.removed: list[tuple[Any, UUID, Task | None]] = []
+        self.removed: list[tuple[Any, UUID, Task | None]] = []  # workflow, id, the task
 
 
 _recording = threading.local()
@@ -179,8 +184,7 @@ def _install_change_hooks() -> None:
     def remove(self: Any, task_id: UUID) -> None:
         changes = getattr(_recording, "changes", None)
         if changes is not None:
-            task = self.tasks.get(task_id)
-            changes.removed.append((self, task_id, task.parent if task is not None else None))
+            changes.removed.append((self, task_id, self.tasks.get(task_id)))
         original_remove(self, task_id)
 
     Task.__init__ = init  # type: ignore[method-assign]
@@ -328,10 +332,18 @@ class Engine:
             parent = task.parent
             if parent is not None:
                 mark(parent)  # children lists and multi-instance merges live on the parent
-        for _wf, task_id, parent in changes.removed:
+        deleted_human, deleted_timers = [], []
+        for _wf, task_id, removed in changes.removed:
             deletes.append(str(task_id))
-            if parent is not None:
-                mark(parent)
+            if removed is not None:
+                if _is_timer(removed):
+                    deleted_timers.append(str(task_id))
+                # Only a task that was once ready can have a work item to close.
+                never_opened = TaskState.PREDICTED_MASK | TaskState.FUTURE
+                if _is_human(removed) and not removed.state & never_opened:
+                    deleted_human.append(str(task_id))
+                if removed.parent is not None:
+                    mark(removed.parent)
 
         live_keys = {key for key, _ in runtime.workflows()}
         for wf, dirty in by_workflow.values():
@@ -357,26 +369,29 @@ class Engine:
         gone_workflows = sorted(runtime.subprocess_keys - live_keys)
         runtime.subprocess_keys = live_keys - {TOP}
 
+        # People hear of a task when it opens or closes: when the task itself moved, not when
+        # it was written again only because a child of it changed.
+        moved = {id(task) for task in changes.touched}
         for task in changed_tasks:
-            if _is_human(task) and task.state & (TaskState.READY | TaskState.COMPLETED
-                                                 | TaskState.CANCELLED):
+            if id(task) in moved and _is_human(task) and task.state & (
+                    TaskState.READY | TaskState.COMPLETED | TaskState.CANCELLED):
                 human.append(self.describe(runtime, task))
         # Only tasks that changed can have started or stopped waiting on a timer.
         timers, timers_gone = [], []
         for task in changed_tasks:
-            if isinstance(getattr(task.task_spec, "event_definition", None),
-                          TimerEventDefinition):
+            if _is_timer(task):
                 view = self._timer_view(task) if task.state == TaskState.WAITING else None
                 if view is not None:
                     timers.append(view)
                 else:
                     timers_gone.append(str(task.id))
-        timers_gone.extend(d for d in deletes if not d.startswith(ENVELOPE_PREFIX))
+        timers_gone.extend(deleted_timers)
         events = [self.registry.convert(e) for e in runtime.workflow.get_events()]
         return StepResult(
             envelope=json.dumps(self._top_envelope(runtime.workflow), ensure_ascii=False,
                                 separators=(",", ":")),
-            upserts=upserts, deletes=deletes, deleted_workflows=gone_workflows,
+            upserts=upserts, deletes=deletes, deleted_human=deleted_human,
+            deleted_workflows=gone_workflows,
             human=human, timers=timers,
             timers_gone=timers_gone, events=events,
             completed=runtime.workflow.completed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -33,17 +34,15 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
 
     def as_record(self) -> dict[str, Any]:
         """The event as the ledger hashes it (see ``server.ledger.canonical``)."""
-        return {
-            "seq": self.seq,
-            "case_id": self.case_id,
-            "case_seq": self.case_seq,
-            "type": self.type,
-            "actor": self.actor,
-            "role": self.role,
-            "at": self.at.isoformat(),
-            "task_id": self.task_id,
-            "element_id": self.element_id,
-            "element_name": self.element_name,
-            "payload": self.payload,
-            "leaf_hash": self.leaf_hash,
-        }
+        return event_record({name: getattr(self, name) for name in RECORD_FIELDS})
+
+
+RECORD_FIELDS = ("seq", "case_id", "case_seq", "type", "actor", "role", "at", "task_id",
+                 "element_id", "element_name", "payload", "leaf_hash")
+
+
+def event_record(values: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's record from its column values (a loaded row or one about to be written)."""
+    record = {name: values.get(name) for name in RECORD_FIELDS}
+    record["at"] = values["at"].isoformat()
+    return record

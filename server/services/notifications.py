@@ -7,6 +7,7 @@ the same key adds nothing, which is what makes at-least-once workers safe.
 
 from __future__ import annotations
 
+import functools
 import smtplib
 import time
 from collections.abc import Iterable, Sequence
@@ -114,7 +115,7 @@ def notify_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
              "case_id": case.id, "task_id": task.id, "dedupe_key": f"new_task:{task.id}",
              "created_at": now, "email_state": "pending" if u in mail else "none",
              "email_to": mail.get(u)} for task, people in wanted for u in people]
-    _insert_notices(rows)
+    _insert_notices(rows, want_ids=False)
 
 
 DIRECTORY_SECONDS = 10.0
@@ -158,18 +159,36 @@ def forget_directory() -> None:
     current_app.extensions.pop("guanjia.notice_directory", None)
 
 
-def _insert_notices(rows: list[dict[str, Any]]) -> list[int]:
+def _insert_notices(rows: list[dict[str, Any]], *, want_ids: bool = True) -> list[int]:
     from workers.dispatch import send_after_commit
 
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(Notification).values(rows).on_conflict_do_nothing(
-        index_elements=["username", "dedupe_key"]).returning(Notification.id,
-                                                             Notification.email_state)
-    created = db.session.execute(stmt).all()
-    for row_id, email_state in created:
-        if email_state == "pending":
+    # Two statements compiled once per dialect and run with many parameter sets: a step's
+    # notices cost one round trip, however many people they reach. Only rows that will be
+    # mailed need their new id back (the mail task is queued with it).
+    dialect = db.engine.dialect.name
+    mailed = [row for row in rows if row["email_state"] == "pending"]
+    quiet = [row for row in rows if row["email_state"] != "pending"]
+    created: list[int] = []
+    if quiet and want_ids:
+        created.extend(db.session.execute(_notice_insert(dialect, returning=True), quiet)
+                       .scalars())
+    elif quiet:
+        db.session.execute(_notice_insert(dialect, returning=False), quiet)
+    if mailed:
+        ids = list(db.session.execute(_notice_insert(dialect, returning=True), mailed)
+                   .scalars())
+        for row_id in ids:
             send_after_commit(SEND_EMAIL, [row_id])
-    return [row_id for row_id, _ in created]
+        created.extend(ids)
+    return created
+
+
+@functools.cache
+def _notice_insert(dialect: str, *, returning: bool) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Notification.__table__).on_conflict_do_nothing(
+        index_elements=["username", "dedupe_key"])
+    return stmt.returning(Notification.__table__.c.id) if returning else stmt
 
 
 def list_for_user(user: User, unread_only: bool = False, limit: int = 50) -> list[Notification]:

@@ -14,14 +14,17 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import insert as insert_rows
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from server.engine.parser import SpecSet, parse_files
@@ -42,6 +45,7 @@ class _Retry(Exception):
 class LiveCase:
     case: Case
     runtime: Runtime
+    item: WorkItem | None = None
 
 
 class CaseStore:
@@ -54,6 +58,7 @@ class CaseStore:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._upsert: tuple[str, Any] | None = None
+        self._lock_queries: dict[tuple[str, bool], Any] = {}
         self._timer_stmt: tuple[str, Any] | None = None
 
     # ---- deployments ------------------------------------------------------------------
@@ -113,32 +118,34 @@ class CaseStore:
         return runtime
 
     @contextmanager
-    def locked(self, case_id: str) -> Iterator[LiveCase]:
+    def locked(self, case_id: str, *, item_id: str | None = None) -> Iterator[LiveCase]:
         """Run one step of a case under its locks; commits on success, rolls back on error.
 
-        The body gets the case row and its live workflow; it must call ``save`` for each step
-        result. Raises ``NotFoundError``; retries by itself when another process wrote first.
+        The body gets the case row and its live workflow (and, with ``item_id``, that work
+        item read afresh under the lock, in the same statement); it must call ``save`` for
+        each step result. Raises ``NotFoundError``; retries by itself when another process
+        wrote first.
         """
         lock = self._lock_for(case_id)
         with lock:
-            yield from self._locked(case_id)
+            yield from self._locked(case_id, item_id)
 
-    def _locked(self, case_id: str) -> Iterator[LiveCase]:
-        query = select(Case).where(Case.id == case_id).execution_options(
-            populate_existing=True)
-        if db.engine.dialect.name == "postgresql":
-            query = query.with_for_update(of=Case)
-        case = db.session.execute(query).scalar_one_or_none()
-        if case is None:
+    def _locked(self, case_id: str, item_id: str | None) -> Iterator[LiveCase]:
+        query = self._lock_query(with_item=item_id is not None)
+        params = {"case_id": case_id, "item_id": item_id}
+        row = db.session.execute(query, params).one_or_none()
+        if row is None:
             raise NotFoundError(f"case {case_id} does not exist")
+        case = row[0]
+        item = row[1] if item_id is not None else None
+        if item_id is not None and item is None:
+            raise NotFoundError(f"task {item_id} does not exist")
         version = case.state_version
-        live = LiveCase(case, self.load(case))
+        live = LiveCase(case, self.load(case), item)
         try:
-            # One flush, at commit: every row of the step goes to the database together, and
-            # the case's UPDATE carries the version check (WHERE state_version = :read).
             with db.session.no_autoflush:
                 yield live
-            case.state_version = version + 1
+            self._write_case(case, version)
             try:
                 db.session.commit()
             except StaleDataError as exc:
@@ -151,10 +158,47 @@ class CaseStore:
             self.forget(case_id)
             raise
 
+    def _lock_query(self, *, with_item: bool) -> Any:
+        # Built once: the case row (locked FOR UPDATE on PostgreSQL) and, when a person acts
+        # on a task, that work item read afresh in the same statement.
+        key = (db.engine.dialect.name, with_item)
+        query = self._lock_queries.get(key)
+        if query is None:
+            query = select(Case, WorkItem).outerjoin(WorkItem, (WorkItem.case_id == Case.id) & (
+                WorkItem.id == bindparam("item_id"))) if with_item else select(Case)
+            query = query.where(Case.id == bindparam("case_id")).execution_options(
+                populate_existing=True)
+            if key[0] == "postgresql":
+                query = query.with_for_update(of=Case)
+            self._lock_queries[key] = query
+        return query
+
+    def _write_case(self, case: Case, version: int) -> None:
+        """The case's one UPDATE, checking the version read under the lock.
+
+        Core, not the unit of work: only the columns the step changed, WHERE state_version =
+        :read, and a rowcount that says whether another process got there first.
+        """
+        state = sa_inspect(case)
+        values = {key: state.attrs[key].value for key in _CASE_COLUMNS
+                  if state.attrs[key].history.has_changes()}
+        values["state_version"] = version + 1
+        written = db.session.connection().execute(
+            update(_CASES).where(_CASES.c.id == case.id, _CASES.c.state_version == version)
+            .values(values))
+        if written.rowcount != 1:
+            raise ConflictError("the case was changed by someone else; try again")
+        for key, value in values.items():
+            set_committed_value(case, key, value)
+
     # ---- writing a step ---------------------------------------------------------------
-    def save(self, case: Case, result: StepResult, *, context: dict[str, Any] | None = None
-             ) -> list[str]:
-        """Write a step's changed rows, work items and timers; returns new work item ids."""
+    def save(self, case: Case, result: StepResult, *, context: dict[str, Any] | None = None,
+             completion: Completion | None = None) -> list[str]:
+        """Write a step's changed rows, work items and timers; returns new work item ids.
+
+        ``completion`` names the task a person completed in this step, so its work item is
+        closed with who and when in the same UPDATE.
+        """
         session = db.session
         with session.no_autoflush:
             if result.deleted_workflows:
@@ -168,16 +212,17 @@ class CaseStore:
                     EngineTask.case_id == case.id,
                     EngineTask.workflow.in_(result.deleted_workflows)
                     | EngineTask.id.in_([ENVELOPE_PREFIX + k for k in result.deleted_workflows])))
+            if result.deleted_human:
+                self._cancel_work_items(case, WorkItem.id.in_(result.deleted_human))
+            connection = session.connection()
             if result.deletes:
-                self._cancel_work_items(case, WorkItem.id.in_(result.deletes))
-                session.execute(delete(EngineTask).where(EngineTask.case_id == case.id,
-                                                         EngineTask.id.in_(result.deletes)))
+                connection.execute(_DELETE_TASKS, {"case_id": case.id, "ids": result.deletes})
             if result.upserts:
                 rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
                         for i, w, b in result.upserts]
-                session.connection().execute(self._upsert_statement(), rows)
+                connection.execute(self._upsert_statement(), rows)
             case.envelope = result.envelope
-            created = self._sync_work_items(case, result, context or {})
+            created = self._sync_work_items(case, result, context or {}, completion)
             self._sync_timers(case, result)
         return created
 
@@ -192,9 +237,8 @@ class CaseStore:
             record_event(case, "task_cancelled", actor=None, task_id=item.id,
                          element_id=item.element_id, element_name=item.name)
         if items:
-            db.session.execute(update(WorkItemGroup).where(
-                WorkItemGroup.work_item_id.in_([i.id for i in items]))
-                .values(state="cancelled").execution_options(synchronize_session=False))
+            db.session.connection().execute(
+                _CLOSE_GROUPS, {"ids": [i.id for i in items], "state": "cancelled"})
 
     def _upsert_statement(self) -> Any:
         # One compiled statement, executed with many parameter sets (cached by SQLAlchemy).
@@ -208,76 +252,77 @@ class CaseStore:
             self._upsert = (dialect, stmt)
         return self._upsert[1]
 
-    def _sync_work_items(self, case: Case, result: StepResult,
-                         context: dict[str, Any]) -> list[str]:
+    def _sync_work_items(self, case: Case, result: StepResult, context: dict[str, Any],
+                         completion: Completion | None) -> list[str]:
         if not result.human:
             return []
-        session = db.session
-        # A task is reported ready exactly once, in the step that opened it: those rows are
-        # new. Only tasks that closed need their row, usually already in the session.
-        closing = [h for h in result.human if h.state != "ready"]
-        existing: dict[str, WorkItem] = {}
-        missing = []
-        for human in closing:
-            key = session.identity_key(WorkItem, human.id)
-            item = session.identity_map.get(key)
-            if item is not None:
-                existing[human.id] = item  # type: ignore[assignment]
-            else:
-                missing.append(human.id)
-        if missing:
-            existing.update({w.id: w for w in session.execute(
-                select(WorkItem).where(WorkItem.id.in_(missing))).scalars()})
         from server.engine import clock
         from server.services.calendar import is_provisional
 
+        connection = db.session.connection()
         created: list[dict[str, Any]] = []
         closed: dict[str, list[str]] = {}
         context_json = json.dumps(context, ensure_ascii=False, default=str)
         now = clock.now()
         for human in result.human:
-            if human.state == "ready":
-                item_data = human.data.get("item")
-                row_context = context_json
-                if isinstance(item_data, dict):
-                    # A department's task belongs to one approval item: lists name it.
-                    row_context = json.dumps({**context, "item": {
-                        k: item_data[k] for k in ("code", "name", "department")
-                        if k in item_data}}, ensure_ascii=False, default=str)
-                created.append({
-                    "id": human.id, "case_id": case.id, "element_id": human.element_id,
-                    "name": human.name, "lane": human.lane or "",
-                    "form_key": human.form_key or "",
-                    "candidate_groups": ",".join(human.candidate_groups),
-                    "assignee": human.assignee, "claimed_by": None, "state": "ready",
-                    "stage": str(human.properties.get("stage", "")), "due_at": human.due_at,
-                    "due_provisional": is_provisional(now, human.due_at),
-                    "created_at": now, "completed_at": None, "completed_by": None,
-                    "draft": None, "context": row_context,
-                })
+            if human.state != "ready":
+                closed.setdefault(human.state, []).append(human.id)
                 continue
-            item = existing.get(human.id)
-            if item is not None and item.state == "ready":
-                item.state = human.state
-                closed.setdefault(human.state, []).append(item.id)
+            item_data = human.data.get("item")
+            row_context = context_json
+            if isinstance(item_data, dict):
+                # A department's task belongs to one approval item: lists name it.
+                row_context = json.dumps({**context, "item": {
+                    k: item_data[k] for k in ("code", "name", "department")
+                    if k in item_data}}, ensure_ascii=False, default=str)
+            created.append({
+                "id": human.id, "case_id": case.id, "element_id": human.element_id,
+                "name": human.name, "lane": human.lane or "",
+                "form_key": human.form_key or "",
+                "candidate_groups": ",".join(human.candidate_groups),
+                "assignee": human.assignee, "claimed_by": None, "state": "ready",
+                "stage": str(human.properties.get("stage", "")), "due_at": human.due_at,
+                "due_provisional": is_provisional(now, human.due_at),
+                "created_at": now, "completed_at": None, "completed_by": None,
+                "draft": None, "context": row_context,
+            })
         if created:
-            # Plain inserts, not ORM objects: no flush in the middle of the step, so the case
-            # row, its audit events and the closed item are written once, at commit.
-            session.execute(insert_rows(WorkItem.__table__), created)
+            # Plain inserts, not ORM objects: no flush in the middle of the step.
+            connection.execute(_INSERT_ITEMS, created)
             groups = [{"work_item_id": row["id"], "group_code": code, "state": "ready"}
                       for row in created for code in human_groups(row)]
             if groups:
-                session.execute(insert_rows(WorkItemGroup.__table__), groups)
+                connection.execute(_INSERT_GROUPS, groups)
+        # A task is reported closed once, in the step that closed it; only an open row moves.
         for state, item_ids in closed.items():
-            session.execute(update(WorkItemGroup).where(
-                WorkItemGroup.work_item_id.in_(item_ids)).values(state=state)
-                .execution_options(synchronize_session=False))
+            values: dict[str, Any] = {"state": state}
+            if completion is not None and state == "completed" and completion.task_id in item_ids:
+                if len(item_ids) > 1:
+                    others = [i for i in item_ids if i != completion.task_id]
+                    self._close_items(connection, others, {"state": state})
+                    item_ids = [completion.task_id]
+                values.update(completed_by=completion.username, completed_at=completion.at,
+                              draft=None)
+            self._close_items(connection, item_ids, values)
         return [row["id"] for row in created]
+
+    @staticmethod
+    def _close_items(connection: Any, item_ids: list[str], values: dict[str, Any]) -> None:
+        connection.execute(update(_ITEMS).where(
+            _ITEMS.c.id.in_(item_ids), _ITEMS.c.state == "ready").values(values))
+        connection.execute(_CLOSE_GROUPS, {"ids": item_ids, "state": values["state"]})
+        # The session's copies (the item a person just completed) show what was written.
+        session = db.session
+        for item_id in item_ids:
+            item = session.identity_map.get(session.identity_key(WorkItem, item_id))
+            if item is not None and item.state == "ready":
+                for key, value in values.items():
+                    set_committed_value(item, key, value)
 
     def _sync_timers(self, case: Case, result: StepResult) -> None:
         if result.timers_gone:
-            db.session.execute(delete(PendingTimer).where(
-                PendingTimer.case_id == case.id, PendingTimer.task_id.in_(result.timers_gone)))
+            db.session.connection().execute(
+                _DELETE_TIMERS, {"case_id": case.id, "ids": result.timers_gone})
         if not result.timers:
             return
         # A timer task starts waiting once, so these are new rows; the upsert keeps a re-run
@@ -298,6 +343,32 @@ class CaseStore:
                       "element_id": stmt.excluded.element_id})
             self._timer_stmt = (dialect, stmt)
         return self._timer_stmt[1]
+
+
+_CASES = Case.__table__
+_CASE_COLUMNS = tuple(c.key for c in _CASES.columns if c.key not in {"id", "state_version"})
+_ITEMS = WorkItem.__table__
+_GROUPS = WorkItemGroup.__table__
+_TASKS = EngineTask.__table__
+_INSERT_ITEMS = insert_rows(_ITEMS)
+_INSERT_GROUPS = insert_rows(_GROUPS)
+_CLOSE_GROUPS = update(_GROUPS).where(
+    _GROUPS.c.work_item_id.in_(bindparam("ids", expanding=True)),
+    _GROUPS.c.state == "ready").values(state=bindparam("state"))
+_TIMERS = PendingTimer.__table__
+_DELETE_TIMERS = delete(_TIMERS).where(_TIMERS.c.case_id == bindparam("case_id"),
+                                       _TIMERS.c.task_id.in_(bindparam("ids", expanding=True)))
+_DELETE_TASKS = delete(_TASKS).where(_TASKS.c.case_id == bindparam("case_id"),
+                                     _TASKS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Who completed which task, and when: written onto its work item as it closes."""
+
+    task_id: str
+    username: str
+    at: datetime
 
 
 def human_groups(row: dict[str, Any]) -> list[str]:

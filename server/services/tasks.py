@@ -24,7 +24,7 @@ from server.services.errors import (
     ValidationFailedError,
 )
 from server.services.forms import FormDefinition, form_registry
-from server.services.store import case_store, with_retries
+from server.services.store import Completion, case_store, with_retries
 
 
 @dataclass
@@ -154,11 +154,10 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
 
 def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, Any]) -> WorkItem:
     store = case_store()
-    with store.locked(case_id) as live:
-        item = db.session.get(WorkItem, task_id)
+    # Under the case lock the item is read again: another person may have changed it.
+    with store.locked(case_id, item_id=task_id) as live:
+        item = live.item
         assert item is not None
-        # Under the case lock now: re-read what another person may have changed meanwhile.
-        db.session.refresh(item, attribute_names=["state", "claimed_by", "assignee"])
         role = _require_role(user, item)
         try:
             task = store.engine.find_ready_human_task(live.runtime, task_id)
@@ -171,12 +170,12 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
             raise ValidationFailedError(f"the process could not continue: {exc}",
                                         {"_process": [str(exc)]}) from exc
         now = clock.now()
-        item.completed_by, item.completed_at, item.draft = user.username, now, None
         record_event(live.case, "task_completed", actor=user.username, role=role,
                      task_id=task_id, element_id=item.element_id, element_name=item.name,
                      payload={"old": old, "new": json.loads(json.dumps(cleaned, default=str))},
                      at=now)
-        store.save(live.case, result, context=json.loads(live.case.summary or "{}"))
+        store.save(live.case, result, context=json.loads(live.case.summary or "{}"),
+                   completion=Completion(task_id, user.username, now))
         # What the engine did next happened because this person acted.
         record_step_events(live.case, result, actor=user.username)
     return item
@@ -192,11 +191,10 @@ def claim_task(user: User, task_id: str, *, release: bool = False) -> WorkItem:
 
 def _claim_locked(user: User, case_id: str, task_id: str, release: bool) -> WorkItem:
     store = case_store()
-    with store.locked(case_id) as live:
-        item = db.session.get(WorkItem, task_id)
+    # Under the case lock the item is read again: another person may have changed it.
+    with store.locked(case_id, item_id=task_id) as live:
+        item = live.item
         assert item is not None
-        # Under the case lock now: re-read what another person may have changed meanwhile.
-        db.session.refresh(item, attribute_names=["state", "claimed_by", "assignee"])
         role = _require_role(user, item)
         if release:
             if item.claimed_by != user.username:
