@@ -28,7 +28,7 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.forms import FormRegistry, parse_form
+from server.services.forms import FormRegistry, form_registry, parse_form
 from server.services.store import case_store
 
 DESIGN_GROUPS = ("designer", "admin")
@@ -236,6 +236,7 @@ def deploy_form(user: User, content: str) -> str:
     tmp.write_text(content, encoding="utf-8")
     tmp.replace(target)
     db.session.commit()
+    form_registry().reload()
     return form.id
 
 

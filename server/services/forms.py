@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -166,6 +167,9 @@ def _build_schema(form: FormDefinition) -> type[Schema]:
     return Schema.from_dict(attrs, name=f"Form_{form.id}")
 
 
+RECHECK_SECONDS = 2.0
+
+
 class FormRegistry:
     """Every form in the forms folder, keyed by form id (the ``camunda:formKey``)."""
 
@@ -176,8 +180,19 @@ class FormRegistry:
         self.value_sources = value_sources or {}
         self._forms: dict[str, FormDefinition] = {}
         self._stamp: tuple[tuple[str, float], ...] = ()
+        self._checked = float("-inf")
 
-    def _load(self) -> None:
+    def reload(self) -> None:
+        """Read the folder again now (after this process wrote a form into it)."""
+        self._load(force=True)
+
+    def _load(self, *, force: bool = False) -> None:
+        # Every task completion looks a form up: the folder is listed at most every few
+        # seconds, which is how soon other processes see a form a designer deployed.
+        now = time.monotonic()
+        if not force and now - self._checked < RECHECK_SECONDS:
+            return
+        self._checked = now
         paths = sorted(self.forms_dir.glob("*.form")) if self.forms_dir.is_dir() else []
         stamp = tuple((p.name, p.stat().st_mtime) for p in paths)
         if stamp == self._stamp:

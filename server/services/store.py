@@ -188,8 +188,11 @@ class CaseStore:
             .values(values))
         if written.rowcount != 1:
             raise ConflictError("the case was changed by someone else; try again")
-        for key, value in values.items():
-            set_committed_value(case, key, value)
+        case.state_version = version + 1
+        # Everything loaded is now what the database holds. SQLAlchemy has no public call for
+        # this; without it the case stays "modified" and commit runs a unit-of-work pass that
+        # finds nothing to write (a measured 0.5 ms per step).
+        state._commit_all(state.dict, db.session.identity_map)
 
     # ---- writing a step ---------------------------------------------------------------
     def save(self, case: Case, result: StepResult, *, context: dict[str, Any] | None = None,
@@ -308,8 +311,9 @@ class CaseStore:
 
     @staticmethod
     def _close_items(connection: Any, item_ids: list[str], values: dict[str, Any]) -> None:
-        connection.execute(update(_ITEMS).where(
-            _ITEMS.c.id.in_(item_ids), _ITEMS.c.state == "ready").values(values))
+        completing = "completed_by" in values
+        connection.execute(_COMPLETE_ITEMS if completing else _CLOSE_ITEMS,
+                           {"ids": item_ids, **values})
         connection.execute(_CLOSE_GROUPS, {"ids": item_ids, "state": values["state"]})
         # The session's copies (the item a person just completed) show what was written.
         session = db.session
@@ -352,6 +356,11 @@ _GROUPS = WorkItemGroup.__table__
 _TASKS = EngineTask.__table__
 _INSERT_ITEMS = insert_rows(_ITEMS)
 _INSERT_GROUPS = insert_rows(_GROUPS)
+_CLOSE_ITEMS = update(_ITEMS).where(
+    _ITEMS.c.id.in_(bindparam("ids", expanding=True)), _ITEMS.c.state == "ready"
+).values(state=bindparam("state"))
+_COMPLETE_ITEMS = _CLOSE_ITEMS.values(completed_by=bindparam("completed_by"),
+                                      completed_at=bindparam("completed_at"), draft=None)
 _CLOSE_GROUPS = update(_GROUPS).where(
     _GROUPS.c.work_item_id.in_(bindparam("ids", expanding=True)),
     _GROUPS.c.state == "ready").values(state=bindparam("state"))
