@@ -257,6 +257,27 @@ def pg_database(name: str) -> str:
     return f"{PG}/{name}"
 
 
+def verdicts(found: dict[int, dict[str, float]]) -> None:
+    """The targets of the foundation issue, checked against this run's figures."""
+    def line(ok: bool, text: str) -> None:
+        print(f"  [{'met' if ok else 'NOT met'}] {text}")
+
+    print("targets:")
+    for n, m in found.items():
+        line(m["cs"] < m["b"], f"{n} items: (c) SQLite {m['cs']:.2f} < (b) {m['b']:.2f}")
+        if m["cp"] == m["cp"]:  # measured (not NaN)
+            line(m["cp"] < m["b"], f"{n} items: (c) PostgreSQL {m['cp']:.2f} < (b) {m['b']:.2f}")
+        if m["d"] == m["d"]:
+            line(m["d"] <= 15, f"{n} items: (d) HTTP {m['d']:.2f} <= 15 ms")
+    if len(found) >= 2:
+        small, large = min(found), max(found)
+        ratio = (found[large]["cs"] - found[large]["a"]) / (found[small]["cs"] - found[small]["a"])
+        line(ratio <= 1.5, f"guanjia's overhead (c)-(a) at {large} items is {ratio:.2f}x "
+             f"that at {small} items (at most 1.5x)")
+    for n, m in found.items():
+        print(f"  [aim] {n} items: (c) SQLite is {m['cs'] / m['a']:.1f}x (a) (aim: within 2x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, nargs="+", default=[10, 100])
@@ -270,6 +291,7 @@ def main() -> None:
                                                         workdir / "pg")
         print(f"{'items':>5} {'tasks':>5} {'(a) mem':>9} {'(b) naive':>10} "
               f"{'(c) sqlite':>11} {'(c) pg':>8} {'(d) http':>9} {'(c)-(a) sqlite':>15}")
+        found: dict[int, dict[str, float]] = {}
         for n in args.items:
             rows: dict[str, list[float]] = {k: [] for k in ("a", "b", "cs", "cp", "d")}
             tasks = 0
@@ -283,11 +305,12 @@ def main() -> None:
                     rows["cp"] += bench_service(pg_app, n)
                 if n <= 30:
                     rows["d"] += bench_http(sqlite_app, n)
-            m = {k: median(v) for k, v in rows.items()}
+            m = found[n] = {k: median(v) for k, v in rows.items()}
             print(f"{n:>5} {tasks:>5} {m['a']:>9.2f} {m['b']:>10.2f} {m['cs']:>11.2f} "
                   f"{m['cp']:>8.2f} {m['d']:>9.2f} {m['cs'] - m['a']:>15.2f}", flush=True)
         print("ms per task completion, medians over all completions of "
               f"{args.rounds} case(s) per row; (d) measured for cases up to 30 items")
+        verdicts(found)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

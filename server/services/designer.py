@@ -42,8 +42,7 @@ def require_designer(user: User | None) -> User:
 
 
 def _forms() -> FormRegistry:
-    registry: FormRegistry = current_app.extensions["guanjia.forms"]
-    return registry
+    return form_registry()
 
 
 def group_names() -> dict[str, str]:

@@ -19,11 +19,12 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import insert as insert_rows
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import InstanceState
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -179,7 +180,7 @@ class CaseStore:
         Core, not the unit of work: only the columns the step changed, WHERE state_version =
         :read, and a rowcount that says whether another process got there first.
         """
-        state = sa_inspect(case)
+        state: InstanceState[Case] = sa_inspect(case)
         values = {key: state.attrs[key].value for key in _CASE_COLUMNS
                   if state.attrs[key].history.has_changes()}
         values["state_version"] = version + 1

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from server.engine import clock
 from server.extensions import db
@@ -50,14 +50,17 @@ def issue_token(user: User, *, ttl_hours: int) -> str:
     return token
 
 
+# Every API call starts here: the user, their groups and the token's expiry in one query,
+# built once.
+_TOKEN_QUERY = (select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id)
+                .where(ApiToken.token_sha256 == bindparam("digest"))
+                .options(joinedload(User.groups), lazyload(User.enterprise)))
+
+
 def user_for_token(token: str) -> User:
     """The user a bearer token belongs to; raises ``AuthenticationError``."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    # Every API call starts here: the user, their groups and the token's expiry in one query.
-    row = db.session.execute(
-        select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == digest).options(joinedload(User.groups))
-    ).unique().one_or_none()
+    row = db.session.execute(_TOKEN_QUERY, {"digest": digest}).unique().one_or_none()
     if row is None:
         raise AuthenticationError("unknown token")
     user, expires_at = row

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_login import login_required
 
 from server.services import attachments, cases, workspace
-from server.services.forms import FormRegistry
+from server.services.forms import form_registry
 from server.web.cases import bp
 from server.web.i18n import lang
 from server.web.session import me
@@ -57,7 +57,7 @@ def case_view(case_id: str) -> dict[str, Any]:
 
 
 def _record_titles(keys: list[str]) -> list[tuple[str, str]]:
-    registry: FormRegistry = current_app.extensions["guanjia.forms"]
+    registry = form_registry()
     known = registry.ids()
     out = []
     for key in keys:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from server.services import access, cases, processes, workspace
 from server.services.errors import NotFoundError, ValidationFailedError
-from server.services.forms import FormDefinition, FormRegistry
+from server.services.forms import FormDefinition, form_registry
 from server.services.store import case_store
 from server.web import formview
 from server.web.cases.routes import case_view
@@ -27,8 +27,7 @@ def _start_form() -> tuple[str, FormDefinition | None]:
     if not spec_set.start_forms:
         raise NotFoundError("the deployed processes have no start form")
     process_id = sorted(spec_set.start_forms)[0]
-    registry: FormRegistry = current_app.extensions["guanjia.forms"]
-    return process_id, registry.get(spec_set.start_forms[process_id])
+    return process_id, form_registry().get(spec_set.start_forms[process_id])
 
 
 @bp.get("")

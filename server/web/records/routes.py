@@ -15,7 +15,7 @@ from flask_login import login_required
 
 from server.services import cases, records, workspace
 from server.services.errors import NotFoundError
-from server.services.forms import FormRegistry
+from server.services.forms import form_registry
 from server.web import formview
 from server.web.records import bp
 from server.web.session import me
@@ -34,7 +34,7 @@ def record(case_id: str, form_key: str) -> Any:
     if found is None:
         raise NotFoundError(f"nothing was submitted with form {form_key} in this case")
     item, data = found
-    registry: FormRegistry = current_app.extensions["guanjia.forms"]
+    registry = form_registry()
     form = registry.get(form_key) if form_key in registry.ids() else None
     as_pdf = request.args.get("format") == "pdf"
     html = render_template(

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import (
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 
 from server.services import attachments, cases, tasks, workspace
 from server.services.errors import ValidationFailedError
-from server.services.forms import FormRegistry
+from server.services.forms import FormRegistry, form_registry
 from server.web import formview
 from server.web.auth.routes import home_for
 from server.web.i18n import field_errors, t
@@ -90,8 +89,7 @@ def release(task_id: str) -> Any:
 
 
 def _registry() -> FormRegistry:
-    registry: FormRegistry = current_app.extensions["guanjia.forms"]
-    return registry
+    return form_registry()
 
 
 def render_task(item: Any, *, values: dict[str, Any] | None = None,
