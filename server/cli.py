@@ -153,12 +153,9 @@ def run(host: str, port: int, no_worker: bool) -> None:
     click.echo(f"deployment {number}; serving on http://{host}:{port}/")
     children = []
     if not no_worker:
-        try:
-            from workers.embedded import start_embedded_workers
-        except ImportError:
-            start_embedded_workers = None
-        if start_embedded_workers is not None:
-            children = start_embedded_workers(settings)
+        from workers.embedded import start_embedded_workers
+
+        children = start_embedded_workers(settings)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:

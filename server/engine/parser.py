@@ -8,6 +8,7 @@ here put those into ``task_spec.extensions`` so diagrams made in Camunda Modeler
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,7 +158,7 @@ def _check_decision_refs(source: SourceFile, tree: etree._ElementTree) -> None:
                 file=source.name, line=node.sourceline, element_id=node.get("id"))
 
 
-def parse_files(raw: dict[str, bytes | str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> SpecSet:
+def parse_files(raw: Mapping[str, bytes | str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> SpecSet:
     """Parse and validate a set of BPMN/DMN files; raises ``DiagramError`` on the first fault.
 
     A set already parsed in this process (same names, same bytes) is returned from memory:

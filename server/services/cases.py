@@ -13,7 +13,7 @@ from server.engine import clock
 from server.engine.errors import ScriptError
 from server.engine.runtime import StepResult
 from server.extensions import db
-from server.models import AuditEvent, Case, User, WorkItem
+from server.models import AuditEvent, Case, Deployment, User, WorkItem
 from server.services import access
 from server.services.audit import record_event
 from server.services.clock_pauses import record_clock_events
@@ -71,6 +71,7 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     Raises ``NotFoundError`` (no such process or version), ``ValidationFailedError`` (start
     form), ``PermissionDeniedError`` (the user may not apply).
     """
+    deployment: Deployment | None
     if deployment_number is not None:
         deployment = get_deployment(deployment_number)
         if process_id not in {d.process_id for d in deployment.definitions}:

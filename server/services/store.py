@@ -114,7 +114,8 @@ class CaseStore:
             .where(EngineTask.case_id == case.id)
         ).all()
         runtime = self.engine.restore(self.spec_set(deployment), case.process_id, case.envelope,
-                                      [tuple(r) for r in rows], case.state_version)
+                                      [(r.id, r.workflow, r.body) for r in rows],
+                                      case.state_version)
         self.keep(case.id, runtime)
         return runtime
 
