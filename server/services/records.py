@@ -1,4 +1,4 @@
-"""Printable records: which paper form a task's form is, its signature lines, and its PDF.
+"""Printable records: which paper form a task's form is, its signature lines, its codes, its PDF.
 
 A form names the paper record it fills with the form property ``record`` (附件3 …, see
 docs/CONVENTIONS.md). The signature lines come from the paper forms of the concierge rules;
@@ -50,6 +50,37 @@ PAPER_SIGNATORIES: dict[str, tuple[Signatory, ...]] = {
 }
 # A form that fills no paper record still prints with one line to sign.
 DEFAULT_SIGNATORIES = (Signatory("签名", "Signature"),)
+
+
+# The stages the concierge processes mark their tasks with (the BPMN property ``stage``).
+STAGES: dict[str, tuple[str, str]] = {
+    "intake": ("申请受理", "Intake"),
+    "team": ("组建管家团队", "Steward team"),
+    "service": ("帮办代办服务", "Concierge service"),
+    "plan": ("制定服务方案", "Service plan"),
+    "handover": ("专窗交办", "Hand-over"),
+    "report": ("部门报到", "Department check-in"),
+    "acceptance": ("事项受理", "Item acceptance"),
+    "handling": ("事项办理", "Item handling"),
+    "supervision": ("督办", "Supervision"),
+    "completion": ("办结", "Completion"),
+    "termination": ("终止", "Termination"),
+    "evaluation": ("评价回访", "Evaluation and return visits"),
+    "archive": ("归档", "Archiving"),
+}
+# Coded values a form lists the options of once (行业分类 in application.form) but other
+# records print, e.g. from the case summary: their labels are looked up in every form.
+CODED_FIELDS = ("industry",)
+
+
+def code_labels(forms: list[FormDefinition]) -> dict[str, dict[str, str]]:
+    """Field key → code → label for ``CODED_FIELDS``, from the first form listing options."""
+    labels: dict[str, dict[str, str]] = {}
+    for form in forms:
+        for f in form.fields:
+            if f.key in CODED_FIELDS and f.options and f.key not in labels:
+                labels[f.key] = dict(f.options)
+    return labels
 
 
 def form_properties(form: FormDefinition | None) -> dict[str, Any]:

@@ -314,20 +314,56 @@ def decisions(case: Case) -> list[AuditEvent]:
         .order_by(AuditEvent.case_seq)).scalars())
 
 
-def submitted(case: Case, form_key: str) -> tuple[WorkItem, dict[str, Any]] | None:
-    """The newest completed task of ``form_key`` in the case and the data submitted there."""
-    item = db.session.execute(
+@dataclass
+class Submission:
+    """One completed task of a form: its row, the data submitted, the approval item it served."""
+
+    item: WorkItem
+    data: dict[str, Any]
+    approval_item: dict[str, Any]
+
+
+def submissions(case: Case, form_key: str) -> list[Submission]:
+    """Every completed task of ``form_key`` in the case with its data, in submission order.
+
+    A department's form is submitted once per approval item; the item (code, name,
+    department) is the one its row was opened for. Order follows the audit trail, which is
+    strict even when several tasks complete within the same second.
+    """
+    items = {i.id: i for i in db.session.execute(
         select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.form_key == form_key,
                                WorkItem.state == "completed")
-        .order_by(WorkItem.completed_at.desc()).limit(1)).scalar_one_or_none()
-    if item is None:
-        return None
-    event = db.session.execute(
-        select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.task_id == item.id,
-                                 AuditEvent.type == "task_completed")
-        .order_by(AuditEvent.case_seq.desc()).limit(1)).scalar_one_or_none()
-    data = dict((event.payload or {}).get("new") or {}) if event is not None else {}
-    return item, data
+        .order_by(WorkItem.completed_at, WorkItem.id)).scalars()}
+    if not items:
+        return []
+    events = db.session.execute(
+        select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                 AuditEvent.type == "task_completed",
+                                 AuditEvent.task_id.in_(list(items)))
+        .order_by(AuditEvent.case_seq)).scalars()
+    data: dict[str, dict[str, Any]] = {}
+    for event in events:  # the last completion of a task wins, at its place in the order
+        data.pop(str(event.task_id), None)
+        data[str(event.task_id)] = dict((event.payload or {}).get("new") or {})
+    # A task whose completion the trail lacks would still print, after the others.
+    ordered = [items[i] for i in data] + [i for i in items.values() if i.id not in data]
+    return [Submission(i, data.get(i.id, {}), _approval_item(i)) for i in ordered]
+
+
+def _approval_item(item: WorkItem) -> dict[str, Any]:
+    try:
+        found = json.loads(item.context or "{}").get("item")
+    except (ValueError, AttributeError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def display_names(usernames: list[str]) -> dict[str, str]:
+    """username → display name, for the users that exist."""
+    if not usernames:
+        return {}
+    return {u: n for u, n in db.session.execute(
+        select(User.username, User.display_name).where(User.username.in_(usernames)))}
 
 
 def completed_form_keys(case: Case) -> list[str]:

@@ -16,8 +16,7 @@ from flask_login import login_required
 from server.services import cases, records, workspace
 from server.services.errors import NotFoundError
 from server.services.forms import form_registry
-from server.web import formview
-from server.web.records import bp
+from server.web.records import bp, values
 from server.web.session import me
 
 
@@ -26,20 +25,24 @@ from server.web.session import me
 def record(case_id: str, form_key: str) -> Any:
     """One record, as HTML or (``?format=pdf``) PDF.
 
+    A form submitted once per approval item prints one section per submission, in order.
     Raises 403 when the case is not the user's to read, 404 when nothing was submitted with
     the form, 503 when a PDF is asked for and WeasyPrint cannot run.
     """
     case = cases.get_case(me(), case_id)
-    found = workspace.submitted(case, form_key)
-    if found is None:
+    found = workspace.submissions(case, form_key)
+    if not found:
         raise NotFoundError(f"nothing was submitted with form {form_key} in this case")
-    item, data = found
     registry = form_registry()
     form = registry.get(form_key) if form_key in registry.ids() else None
+    codes = records.code_labels(registry.all())
     as_pdf = request.args.get("format") == "pdf"
     html = render_template(
-        "records/print.html", case=case, item=item, form=form,
-        pairs=formview.labelled(form, data), summary=workspace.case_summary(case),
+        "records/print.html", case=case, item=found[0].item, form=form,
+        sections=values.sections(
+            form, found, codes, workspace.group_names(),
+            workspace.display_names(sorted({s.item.completed_by or "" for s in found}))),
+        facts=values.case_facts(workspace.case_summary(case), found[0].item.stage or "", codes),
         record_no=records.record_number(form), signatories=records.signatories(form),
         pdf=records.pdf_available(), as_pdf=as_pdf, inline_css=_print_css() if as_pdf else "")
     if not as_pdf:
