@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from server.extensions import db
 from server.models.types import UTCDateTime, utcnow
 
-KINDS = ("new_task", "warning", "overdue", "result_ready", "urging")
+# Checked in Python only (the column is a plain string): a new kind needs no migration.
+KINDS = ("new_task", "warning", "overdue", "result_ready", "urging", "reassigned")
 
 
 class Notification(db.Model):  # type: ignore[name-defined,misc]

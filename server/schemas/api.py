@@ -34,6 +34,13 @@ class CompleteTaskRequest(Schema):
     data = fields.Dict(keys=fields.String(), required=True)
 
 
+class ReassignTaskRequest(Schema):
+    to = fields.String(required=True, allow_none=True, validate=validate.Length(min=1, max=80),
+                       metadata={"description": "username; null hands the task back to its "
+                                                "candidate groups"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
 class TaskQuery(Schema):
     scope = fields.String(load_default="all", validate=validate.OneOf(["mine", "groups", "all"]))
     department = fields.String(load_default=None)

@@ -210,6 +210,82 @@ def _claim_locked(user: User, case_id: str, task_id: str, release: bool) -> Work
     return item
 
 
+#: Groups whose members may hand an open task to someone else (转办/改派).
+REASSIGNERS = ("leader", "admin")
+MAX_REASON = 2000
+
+
+def reassigning_role(user: User) -> str | None:
+    """The group through which ``user`` may reassign tasks, or None."""
+    return next((code for code in REASSIGNERS if code in user.group_codes), None)
+
+
+def eligible_assignees(item: WorkItem) -> dict[str, str]:
+    """Who may be handed ``item`` (username → display name): active members of its groups."""
+    from server.services.notifications import recipients
+
+    names = recipients(groups=item.group_codes, case_id=item.case_id)
+    if not names:
+        return {}
+    return dict(db.session.execute(  # type: ignore[arg-type]
+        select(User.username, User.display_name).where(User.username.in_(names))
+        .order_by(User.username)).all())
+
+
+def reassign_task(user: User, task_id: str, *, to_username: str | None,
+                  reason: str) -> WorkItem:
+    """Hand an open task to one member of its groups, or (``None``) back to the groups.
+
+    Raises ``NotFoundError``, ``PermissionDeniedError`` (not a leader or administrator),
+    ``ValidationFailedError`` (no reason; ``to`` unknown or outside the task's groups),
+    ``ConflictError`` (the task is no longer open).
+    """
+    item = db.session.get(WorkItem, task_id)
+    if item is None:
+        raise NotFoundError(f"task {task_id} does not exist")
+    role = reassigning_role(user)
+    if role is None:
+        raise PermissionDeniedError("only leaders and administrators reassign tasks")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise ValidationFailedError("a reassignment needs a reason",
+                                    {"reason": [f"1 to {MAX_REASON} characters"]})
+    return with_retries(_reassign_locked, user, role, item.case_id, task_id,  # type: ignore[no-any-return]
+                        to_username or None, reason)
+
+
+def _reassign_locked(user: User, role: str, case_id: str, task_id: str, to: str | None,
+                     reason: str) -> WorkItem:
+    from server.services.notifications import notify
+
+    store = case_store()
+    # Under the case lock the item is read again: another person may have changed it.
+    with store.locked(case_id, item_id=task_id) as live:
+        item = live.item
+        assert item is not None
+        if item.state != "ready":
+            raise ConflictError(f"task {item.id} is already {item.state}")
+        if to is not None:
+            eligible = eligible_assignees(item)
+            if to not in eligible:
+                raise ValidationFailedError(
+                    f"{to} is not an active member of the task's groups",
+                    {"to": [f"one of: {', '.join(eligible) or '(nobody)'}"]})
+        held_by = item.claimed_by or item.assignee
+        # A named person holds the task alone: it leaves the other members' group lists.
+        item.assignee = item.claimed_by = to
+        record_event(live.case, "task_reassigned", actor=user.username, role=role,
+                     task_id=task_id, element_id=item.element_id, element_name=item.name,
+                     payload={"from": held_by, "to": to, "reason": reason})
+        if to is not None:
+            notify(kind="reassigned", users=[to], case_id=case_id, task_id=task_id,
+                   title=f"转办任务：{item.name}（{live.case.title}）",
+                   body=f"{user.display_name} 将案件 {live.case.reference} 的任务“{item.name}”"
+                        f"转交给您办理。理由：{reason}",
+                   dedupe_key=f"reassigned:{task_id}:{live.case.event_count}")
+    return item
+
+
 def save_draft(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
     """Keep unfinished form input on the task (no validation, no engine step)."""
     item = db.session.get(WorkItem, task_id)

@@ -67,7 +67,13 @@ EN: dict[str, str] = {
     "审批事项数": "Approval items", "案件开始": "Case started", "任务生成": "Task opened",
     "任务完成": "Task completed", "任务认领": "Task claimed", "任务释放": "Task released",
     "任务取消": "Task cancelled", "案件结束": "Case ended",
-    "流程事件": "Process event", "定时触发": "Timer fired",
+    "流程事件": "Process event", "定时触发": "Timer fired", "审批事项": "Approval item",
+    "转办": "Reassign", "转办给": "Reassign to", "退回候选组": "Back to the candidate groups",
+    "转办理由": "Reason", "确认转办": "Reassign task", "已转办": "Task reassigned",
+    "转办未完成，请检查转办对象和理由":
+        "The task was not reassigned; check the person and the reason",
+    "任务转办": "Task reassigned", "后台步骤失败": "Background step failed",
+    "重试后台步骤": "Background step retried", "后台步骤恢复": "Background step recovered",
 }
 
 _MESSAGES: list[tuple[re.Pattern[str], str]] = [

@@ -49,7 +49,7 @@ def build_openapi() -> dict[str, Any]:
         "detail": {"type": "string"}, "instance": {"type": "string"},
         "errors": {"type": "object"}}})
     for schema in (s.TokenRequest, s.TokenResponse, s.StartCaseRequest, s.CompleteTaskRequest,
-                   s.TerminateCaseRequest,
+                   s.TerminateCaseRequest, s.ReassignTaskRequest,
                    s.WorkItemResponse, s.TaskPageResponse, s.TaskDetailResponse,
                    s.EventResponse, s.CaseResponse, s.CaseDetailResponse, s.DeployRequest,
                    s.DeploymentResponse):
@@ -81,4 +81,8 @@ def build_openapi() -> dict[str, Any]:
             summary, body="CompleteTaskRequest" if action == "complete" else None,
             ok="WorkItemResponse", params=[_path_param("task_id")],
             errors=(401, 403, 404, 409))})
+    spec.path("/tasks/{task_id}/reassign", operations={"post": _op(
+        "Reassign an open task to a member of its groups, or back to the groups",
+        body="ReassignTaskRequest", ok="WorkItemResponse", params=[_path_param("task_id")],
+        errors=(401, 403, 404, 409))})
     return spec.to_dict()

@@ -12,6 +12,7 @@ from server.schemas.api import (
     DeploymentResponse,
     DeployRequest,
     EventResponse,
+    ReassignTaskRequest,
     StartCaseRequest,
     TaskDetailResponse,
     TaskPageResponse,
@@ -143,3 +144,16 @@ def claim_task(task_id: str) -> Any:
 @token_required
 def release_task(task_id: str) -> Any:
     return WorkItemResponse().dump(tasks.claim_task(current_user(), task_id, release=True))
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@token_required
+def reassign_task(task_id: str) -> Any:
+    """Hand an open task to a member of its groups, or back to the groups (转办).
+
+    403 not a leader or administrator, 409 no longer open, 422 no reason or an ineligible user.
+    """
+    body = _body(ReassignTaskRequest)
+    item = tasks.reassign_task(current_user(), task_id, to_username=body["to"],
+                               reason=body["reason"])
+    return WorkItemResponse().dump(item)

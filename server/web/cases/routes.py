@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from server.services import attachments, cases, workspace
+from server.services import attachments, cases, tasks, workspace
+from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
 from server.web.cases import bp
-from server.web.i18n import lang
+from server.web.i18n import field_errors, lang, t
 from server.web.session import me
 
 
@@ -53,6 +54,9 @@ def case_view(case_id: str) -> dict[str, Any]:
         "files": attachments.case_attachments(case),
         "records": _record_titles(workspace.completed_form_keys(case)),
         "groups": workspace.group_names(),
+        # Leaders and administrators may hand each open task to someone else (转办).
+        "reassign": {i.id: tasks.eligible_assignees(i) for i in items if i.state == "ready"}
+        if tasks.reassigning_role(user) else {},
     }
 
 
@@ -72,3 +76,20 @@ def _record_titles(keys: list[str]) -> list[tuple[str, str]]:
 def show(case_id: str) -> Any:
     """The case page; 403 when the user may not read the case, 404 when there is none."""
     return render_template("cases/show.html", **case_view(case_id))
+
+
+@bp.post("/<case_id>/tasks/<task_id>/reassign")
+@login_required
+def reassign(case_id: str, task_id: str) -> Any:
+    """Reassign an open task (转办); 403/404/409 as the service refuses, 422 with the case
+    page and the form's errors when the reason is missing or the person may not take it."""
+    try:
+        tasks.reassign_task(me(), task_id, to_username=request.form.get("to") or None,
+                            reason=request.form.get("reason", ""))
+    except ValidationFailedError as exc:
+        flash(t("转办未完成，请检查转办对象和理由"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               reassign_errors={task_id: field_errors(exc.errors)},
+                               reassign_values={task_id: request.form}), 422
+    flash(t("已转办"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
