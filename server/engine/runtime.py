@@ -123,13 +123,9 @@ class Runtime:
         self.workflow = workflow
         self.spec_set = spec_set
         self.process_id = process_id
-        self.subprocess_keys: set[str] = set()
+        self.subprocess_ids: set[UUID] = set()
         self.version = 0
 
-    def workflows(self) -> Iterable[tuple[str, Any]]:
-        yield TOP, self.workflow
-        for sp_id, sub in self.workflow.subprocesses.items():
-            yield str(sp_id), sub
 
 
 def _task_name(task: Task) -> str:
@@ -249,7 +245,7 @@ class Engine:
         conv.subprocesses_from_dict(subs, workflow)
         workflow.bpmn_events = self.registry.restore(env.get("bpmn_events", []))
         runtime = Runtime(workflow, spec_set, process_id)
-        runtime.subprocess_keys = {key for key, _ in runtime.workflows()} - {TOP}
+        runtime.subprocess_ids = set(workflow.subprocesses)
         runtime.version = version
         return runtime
 
@@ -287,14 +283,16 @@ class Engine:
 
     def _advance(self, runtime: Runtime) -> None:
         workflow = runtime.workflow
+        changes: _Changes = _recording.changes  # always inside _step
         # Pitfall 2: a timer that fires in the engine's last refresh is left READY with its
-        # path not run; step again while any event task stands ready.
+        # path not run; step again while any such task stands ready. Only tasks that moved in
+        # this pass can be one (a scan of every waiting task grew with the case).
         for _ in range(20):
-            watched = list(workflow.event_manager.tasks.values())
+            start = len(changes.touched)
             workflow.refresh_timers()
             workflow.do_engine_steps()
-            watched.extend(workflow.event_manager.tasks.values())
-            if not any(t.state == TaskState.READY and not _is_human(t) for t in watched):
+            if not any(t.state == TaskState.READY and not _is_human(t)
+                       for t in changes.touched[start:]):
                 break
 
     def _step(self, runtime: Runtime, act: Any, created: list[Task] | None = None
@@ -345,10 +343,11 @@ class Engine:
                 if removed.parent is not None:
                     mark(removed.parent)
 
-        live_keys = {key for key, _ in runtime.workflows()}
+        # Sets of ids, compared as they are: a step costs what it did, not the case's size.
+        live = set(runtime.workflow.subprocesses)
         for wf, dirty in by_workflow.values():
             key = TOP if wf is runtime.workflow else str(wf.parent_task_id)
-            if key not in live_keys:
+            if key != TOP and wf.parent_task_id not in live:
                 # A subprocess that ended or was cancelled in this step: its rows go as a
                 # whole, but people must still hear that its open tasks closed.
                 changed_tasks.extend(dirty.values())
@@ -366,8 +365,8 @@ class Engine:
                 upserts.append((ENVELOPE_PREFIX + key, ENVELOPE,
                                 json.dumps(self._sub_envelope(wf), ensure_ascii=False,
                                            separators=(",", ":"))))
-        gone_workflows = sorted(runtime.subprocess_keys - live_keys)
-        runtime.subprocess_keys = live_keys - {TOP}
+        gone_workflows = sorted(str(i) for i in runtime.subprocess_ids - live)
+        runtime.subprocess_ids = live
 
         # People hear of a task when it opens or closes: when the task itself moved, not when
         # it was written again only because a child of it changed.

@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from flask import current_app
 from sqlalchemy import select
@@ -46,7 +46,7 @@ ALLOWED_TYPES: dict[str, set[str]] = {
 class Upload:
     filename: str
     content_type: str
-    stream: BinaryIO
+    stream: IO[bytes]
 
 
 def max_bytes() -> int:

@@ -46,7 +46,7 @@ class TaskFilter:
     per_page: int = 20
 
 
-def visible_tasks(user: User, scope: str) -> Select[tuple[WorkItem]]:
+def visible_tasks(user: User, scope: str) -> Select[WorkItem]:
     """Ready tasks a user may work on: assigned or claimed (``mine``), offered to one of the
     user's groups and unclaimed (``groups``), or both (``all``).
 
@@ -99,12 +99,12 @@ def list_tasks(user: User, flt: TaskFilter) -> TaskPage:
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     per_page = max(1, min(flt.per_page, 200))
     page = max(1, flt.page)
-    rows = db.session.execute(
+    rows: list[WorkItem] = list(db.session.execute(
         query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at,
                        WorkItem.id)
         .limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
-    return TaskPage(list(rows), int(total), page, per_page)
+    ).scalars())
+    return TaskPage(rows, int(total), page, per_page)
 
 
 forms = form_registry

@@ -110,7 +110,7 @@ def _light_condition(light: str, now: datetime) -> Any:
 def task_rows(user: User, query: ListQuery) -> RowPage:
     """Ready tasks the user may work on, filtered and sorted, with the true total."""
     now = clock.now()
-    stmt: Select[tuple[WorkItem]] = visible_tasks(user, query.scope)
+    stmt: Select[WorkItem] = visible_tasks(user, query.scope)
     if query.department:
         stmt = stmt.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
             WorkItemGroup.group_code == query.department, WorkItemGroup.state == "ready")))
@@ -125,11 +125,12 @@ def task_rows(user: User, query: ListQuery) -> RowPage:
     total = db.session.execute(stmt.with_only_columns(func.count(WorkItem.id))).scalar_one()
     per_page = max(1, min(query.per_page, 100))
     page = max(1, query.page)
+    order: tuple[Any, ...]
     if query.sort == "-due":
         order = (WorkItem.due_at.is_(None), WorkItem.due_at.desc(), WorkItem.created_at,
                  WorkItem.id)
     elif query.sort == "created":
-        order = (WorkItem.created_at.desc(), WorkItem.id)  # type: ignore[assignment]
+        order = (WorkItem.created_at.desc(), WorkItem.id)
     else:
         # The id breaks ties, so pages neither repeat nor skip a task.
         order = (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at,

@@ -14,7 +14,8 @@ ITEMS = [
 ]
 
 
-def start(api: Api, user: str = "qiye", items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def start(api: Api, user: str = "qiye",
+          items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     response = api.post("/cases", user, json={"process_id": "parallel_case", "data": {
         "project_name": "储能电池基地", "investment_wan": 120000, "items": items or ITEMS}})
     assert response.status_code == 201, response.json
