@@ -8,6 +8,7 @@ write checks the version it read, so two writers of one case serialize and neith
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy import insert as insert_rows
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -58,9 +59,7 @@ class CaseStore:
         self._live: OrderedDict[str, Runtime] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._upsert: tuple[str, Any] | None = None
         self._lock_queries: dict[tuple[str, bool], Any] = {}
-        self._timer_stmt: tuple[str, Any] | None = None
 
     # ---- deployments ------------------------------------------------------------------
     def spec_set(self, deployment: Deployment) -> SpecSet:
@@ -225,7 +224,8 @@ class CaseStore:
             if result.upserts:
                 rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
                         for i, w, b in result.upserts]
-                connection.execute(self._upsert_statement(), rows)
+                connection.execute(_upsert(db.engine.dialect.name, _TASKS, ("case_id", "id"),
+                                           ("workflow", "body")), rows)
             case.envelope = result.envelope
             created = self._sync_work_items(case, result, context or {}, completion)
             self._sync_timers(case, result)
@@ -244,18 +244,6 @@ class CaseStore:
         if items:
             db.session.connection().execute(
                 _CLOSE_GROUPS, {"ids": [i.id for i in items], "state": "cancelled"})
-
-    def _upsert_statement(self) -> Any:
-        # One compiled statement, executed with many parameter sets (cached by SQLAlchemy).
-        dialect = db.engine.dialect.name
-        if self._upsert is None or self._upsert[0] != dialect:
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            stmt = insert(EngineTask.__table__)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["case_id", "id"],
-                set_={"workflow": stmt.excluded.workflow, "body": stmt.excluded.body})
-            self._upsert = (dialect, stmt)
-        return self._upsert[1]
 
     def _sync_work_items(self, case: Case, result: StepResult, context: dict[str, Any],
                          completion: Completion | None) -> list[str]:
@@ -333,22 +321,12 @@ class CaseStore:
             return
         # A timer task starts waiting once, so these are new rows; the upsert keeps a re-run
         # of the same step harmless.
-        db.session.connection().execute(self._timer_upsert(), [
+        timers = _upsert(db.engine.dialect.name, _TIMERS, ("case_id", "task_id"),
+                         ("element_id", "due_at", "state"))
+        db.session.connection().execute(timers, [
             {"case_id": case.id, "task_id": t.task_id, "element_id": t.element_id,
              "due_at": t.due_at, "state": "pending"}
             for t in result.timers])
-
-    def _timer_upsert(self) -> Any:
-        dialect = db.engine.dialect.name
-        if self._timer_stmt is None or self._timer_stmt[0] != dialect:
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            stmt = insert(PendingTimer.__table__)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["case_id", "task_id"],
-                set_={"due_at": stmt.excluded.due_at, "state": "pending",
-                      "element_id": stmt.excluded.element_id})
-            self._timer_stmt = (dialect, stmt)
-        return self._timer_stmt[1]
 
 
 _CASES = Case.__table__
@@ -380,6 +358,15 @@ class Completion:
     task_id: str
     username: str
     at: datetime
+
+
+@functools.cache
+def _upsert(dialect: str, table: Table, keys: tuple[str, ...], updated: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE of ``updated``: built once, run with many rows."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={c: stmt.excluded[c] for c in updated})
 
 
 def human_groups(row: dict[str, Any]) -> list[str]:
