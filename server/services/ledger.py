@@ -27,6 +27,7 @@ from server.ledger.canonical import HASH_NAME, canonical_event_bytes, event_leaf
 from server.ledger.checkpoint import LOG_SCOPE, make_checkpoint, verify_checkpoint
 from server.ledger.verify import ALTERED, INSERTED, REMOVED, Finding, verify_events
 from server.models import AuditEvent, Case, Checkpoint
+from server.services.audit import hashed_record
 from server.services.errors import ConflictError, NotFoundError
 
 NO_CASE = "~log"  # the pseudo case of events that belong to no case
@@ -40,10 +41,9 @@ def checkpoint_key() -> str:
 
 def stored_hash_matches(event: AuditEvent) -> bool:
     """True iff the stored leaf hash covers the event's content as the audit service wrote it."""
-    record = event.as_record()
-    record.pop("seq")
-    stored = record.pop("leaf_hash")
-    return isinstance(stored, str) and stored.lower() == leaf_hash(canonical_event_bytes(record))
+    stored = event.leaf_hash
+    return isinstance(stored, str) and stored.lower() == leaf_hash(
+        canonical_event_bytes(hashed_record(event)))
 
 
 def ledger_record(event: AuditEvent) -> dict[str, Any]:
