@@ -49,6 +49,10 @@ class Settings:
     smtp_port: int
     mail_sender: str
     checkpoint_key: str
+    # County settings of the audit ledger: how old the newest log checkpoint may grow before
+    # verify calls the log unprotected, and an optional file every checkpoint is copied to.
+    checkpoint_max_age_minutes: int = 30
+    checkpoint_anchor: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -95,7 +99,14 @@ class Settings:
                 smtp_host=env.get("GUANJIA_SMTP_HOST", "127.0.0.1"),
                 smtp_port=int(env.get("GUANJIA_SMTP_PORT", "8025")),
                 mail_sender=env.get("GUANJIA_MAIL_SENDER", "guanjia@localhost"),
-                checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY", secret_key),
+                # Empty: the key kept in the instance folder (server.services.audit.audit_key);
+                # never the random per-process secret, under which history would not verify.
+                checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY")
+                or env.get("GUANJIA_SECRET_KEY", ""),
+                checkpoint_max_age_minutes=int(env.get("GUANJIA_CHECKPOINT_MAX_AGE_MINUTES",
+                                                       "30")),
+                checkpoint_anchor=Path(env["GUANJIA_CHECKPOINT_ANCHOR"])
+                if env.get("GUANJIA_CHECKPOINT_ANCHOR") else None,
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc

@@ -12,9 +12,10 @@ the pseudo case ``NO_CASE``, numbered by their own ``seq``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -22,21 +23,39 @@ from sqlalchemy import func, select
 
 from server.engine import clock
 from server.extensions import db
-from server.ledger import merkle
+from server.ledger import chain, merkle
 from server.ledger.canonical import HASH_NAME, canonical_event_bytes, event_leaf_hash, leaf_hash
-from server.ledger.checkpoint import LOG_SCOPE, make_checkpoint, verify_checkpoint
-from server.ledger.verify import ALTERED, INSERTED, REMOVED, Finding, verify_events
+from server.ledger.checkpoint import (
+    LOG_SCOPE,
+    checkpoint_digest,
+    make_checkpoint,
+    verify_checkpoint,
+)
+from server.ledger.verify import (
+    ALTERED,
+    BAD_CHECKPOINT,
+    INSERTED,
+    REMOVED,
+    Finding,
+    verify_events,
+)
 from server.models import AuditEvent, Case, Checkpoint
-from server.services.audit import hashed_record
+from server.models.checkpoints import LedgerHead
+from server.services.audit import audit_key, hashed_record
 from server.services.errors import ConflictError, NotFoundError
 
-NO_CASE = "~log"  # the pseudo case of events that belong to no case
+NO_CASE = chain.NO_CASE  # the pseudo case of events that belong to no case
 PROOF_FORMAT = "guanjia-inclusion-proof"
+#: The event that seals a case: after it only these may still be recorded for the case.
+SEAL_TYPE = "case_ended"
+AFTER_SEAL = frozenset({"case_opened_by_auditor", "case_exported", "incident_opened",
+                        "incident_resolved", "incident_retried"})
+STALE, SEALED, UNSEALED = "stale", "after_seal", "unsealed"
 
 
-def checkpoint_key() -> str:
-    key: str = current_app.config["GUANJIA"].checkpoint_key
-    return key
+def checkpoint_key(*, create: bool = True) -> str:
+    """The audit key (settings, else the instance folder). Raises ``MissingKeyError``."""
+    return audit_key(create=create)
 
 
 def stored_hash_matches(event: AuditEvent) -> bool:
@@ -125,12 +144,38 @@ def _checkpoint_scope(scope: str, events: list[AuditEvent], key: str, at_text: s
         run.refused[scope] = (f"the first {previous['tree_size']} events no longer match the "
                               "checkpoint signed for them")
         return
-    cp = make_checkpoint(leaves, key, scope=scope, algorithm=HASH_NAME, at=at_text)
+    prev = "" if previous is None else checkpoint_digest(previous)
+    cp = make_checkpoint(leaves, key, scope=scope, algorithm=HASH_NAME, at=at_text, prev=prev)
     db.session.add(Checkpoint(
         scope=scope, tree_size=cp["tree_size"], root=cp["root"], algorithm=cp["hash"],
         sig_alg=cp["sig_alg"], key_id=cp["key_id"], public_key=cp.get("public_key"),
-        signature=cp["signature"], at=now, signed_at=cp["at"]))
+        signature=cp["signature"], at=now, signed_at=cp["at"], prev=prev))
     run.made.append(cp)
+
+
+def write_anchor(made: list[dict[str, Any]]) -> None:
+    """Copy new checkpoints to the county's anchor file, outside the database (if set)."""
+    path = current_app.config["GUANJIA"].checkpoint_anchor
+    if path is None or not made:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        for cp in made:
+            f.write(json.dumps(cp, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def seal_cases(case_ids: Sequence[str]) -> CheckpointRun:
+    """Sign a checkpoint of each case that just ended, in the ending transaction (no commit).
+
+    Called by the audit service before the commit that writes ``case_ended``.
+    """
+    key = checkpoint_key()
+    now = clock.now()
+    run = CheckpointRun()
+    for case_id in case_ids:
+        _checkpoint_scope(case_id, events_of(case_id), key, _signed_at(now), now, run)
+    db.session.flush()
+    return run
 
 
 def make_checkpoints(now: datetime | None = None) -> CheckpointRun:
@@ -154,7 +199,18 @@ def make_checkpoints(now: datetime | None = None) -> CheckpointRun:
     for case_id in changed:
         _checkpoint_scope(case_id, events_of(case_id), key, at_text, now, run)
     db.session.commit()
+    write_anchor(run.made)
     return run
+
+
+def checkpoint_if_new_events() -> CheckpointRun:
+    """Beat's periodic run: sign only when events were written since the last log checkpoint."""
+    last = latest_checkpoint(LOG_SCOPE)
+    count = db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    db.session.rollback()
+    if last is not None and count <= last["tree_size"]:
+        return CheckpointRun()
+    return make_checkpoints()
 
 
 # ---- verification -----------------------------------------------------------------------------
@@ -186,24 +242,29 @@ def _counter_findings(case_ids: Sequence[str], records: list[dict[str, Any]]) ->
     return out
 
 
-def verify(case_id: str | None = None) -> list[Finding]:
+def verify(case_id: str | None = None, *, now: datetime | None = None) -> list[Finding]:
     """Name every altered, removed or inserted event of one case or of the whole log.
 
-    Uses the stored checkpoints and ``Settings.checkpoint_key``. Raises ``NotFoundError`` for
-    a case with neither a row nor events; ``CheckpointError`` for a malformed key.
+    Checks each event's content against its leaf hash, its keyed MAC and its place in the
+    chain, each scope's anchor, the numbering, the signed checkpoints (their signatures, their
+    chain, their age against the county's period), the anchor file, and the seal of ended
+    cases. Raises ``NotFoundError`` for a case with neither a row nor events,
+    ``MissingKeyError`` when no audit key is configured, ``CheckpointError`` for a malformed
+    key.
     """
+    key = checkpoint_key(create=False)
     events = events_of(case_id)
     records = [ledger_record(e) for e in events]
     if case_id is not None:
         if not records and db.session.get(Case, case_id) is None:
             raise NotFoundError(f"case {case_id} does not exist")
         checkpoints = stored_checkpoints(case_id)
-        findings = verify_events(records, checkpoints, key=checkpoint_key(), whole_log=False,
+        findings = verify_events(records, checkpoints, key=key, whole_log=False,
                                  algorithm=HASH_NAME)
         case_ids: list[str] = [case_id]
     else:
         checkpoints = stored_checkpoints()
-        findings = verify_events(records, checkpoints, key=checkpoint_key(), whole_log=True,
+        findings = verify_events(records, checkpoints, key=key, whole_log=True,
                                  algorithm=HASH_NAME)
         # The pseudo case's numbers are the log's seq: its "gaps" are other cases' events.
         findings = [f for f in findings
@@ -211,11 +272,158 @@ def verify(case_id: str | None = None) -> list[Finding]:
         case_ids = sorted({r["case_id"] for r in records}
                           | set(db.session.execute(select(Case.id)).scalars()))
     findings = _altered_content(events) + findings
+    extra = (_counter_findings(case_ids, records) + _chain_findings(events, case_id, key)
+             + _seal_findings(events, checkpoints) + _checkpoint_chain_findings(checkpoints))
+    if case_id is None:
+        extra += _coverage_findings(events, checkpoints, now or clock.now())
+        extra += _anchor_file_findings(checkpoints)
     seen = {(f.kind, f.seq, f.case_id, f.case_seq) for f in findings}
-    for f in _counter_findings(case_ids, records):
+    for f in extra:
         if (f.kind, f.seq, f.case_id, f.case_seq) not in seen:
+            seen.add((f.kind, f.seq, f.case_id, f.case_seq))
             findings.append(f)
     return findings
+
+
+def _scopes(events: Sequence[AuditEvent]) -> dict[str, list[AuditEvent]]:
+    """Events per chain scope, in chain order (``case_seq`` in a case, ``seq`` otherwise)."""
+    out: dict[str, list[AuditEvent]] = {}
+    for e in events:
+        out.setdefault(e.case_id or NO_CASE, []).append(e)
+    for scope, mine in out.items():
+        if scope != NO_CASE:
+            mine.sort(key=lambda e: (e.case_seq or 0, e.seq))
+    return out
+
+
+def _chain_findings(events: Sequence[AuditEvent], case_id: str | None,
+                    key: str) -> list[Finding]:
+    """What the keyed chain and the anchors say (see ``server.ledger.chain``)."""
+    mac_key = chain.chain_key(key)
+    scopes = _scopes(events)
+    query = select(LedgerHead)
+    if case_id is not None:
+        query = query.where(LedgerHead.scope == case_id)
+    heads = {h.scope: chain.Head(h.count, h.last_leaf, h.mac)
+             for h in db.session.execute(query).scalars()}
+    out: list[Finding] = []
+    for scope in sorted(set(scopes) | set(heads)):
+        mine = scopes.get(scope, [])
+        where = None if scope == NO_CASE else scope
+        rows = [{"leaf_hash": e.leaf_hash, "mac": e.mac} for e in mine]
+        for p in chain.check_chain(mac_key, scope, rows, heads.get(scope)):
+            if p.index is not None:
+                e = mine[p.index]
+                kind = INSERTED if p.what == "unsigned" else ALTERED
+                out.append(Finding(kind, e.seq, e.case_id, e.case_seq, p.detail))
+                continue
+            head = heads.get(scope)
+            if head is not None and head.count > len(mine):
+                out += [Finding(REMOVED, None, where, n, "removed from the end: " + p.detail)
+                        for n in range(len(mine) + 1, head.count + 1)]
+            elif head is not None and head.count < len(mine):
+                out += [Finding(INSERTED, e.seq, e.case_id, e.case_seq,
+                                "added after the anchored end: " + p.detail)
+                        for e in mine[head.count:]]
+            else:
+                out.append(Finding(ALTERED, None, where, None, p.detail))
+    return out
+
+
+def _seal_findings(events: Sequence[AuditEvent],
+                   checkpoints: Sequence[dict[str, Any]]) -> list[Finding]:
+    """Events recorded for a case after it was sealed, and sealed cases whose seal is gone."""
+    out: list[Finding] = []
+    signed: dict[str, int] = {}
+    for cp in checkpoints:
+        if cp.get("scope") != LOG_SCOPE:
+            signed[cp["scope"]] = max(signed.get(cp["scope"], 0), cp["tree_size"])
+    for scope, mine in _scopes(events).items():
+        if scope == NO_CASE:
+            continue
+        seal = next((e for e in mine if e.type == SEAL_TYPE), None)
+        if seal is None:
+            continue
+        for e in mine:
+            if (e.case_seq or 0) > (seal.case_seq or 0) and e.type not in AFTER_SEAL:
+                out.append(Finding(SEALED, e.seq, e.case_id, e.case_seq,
+                                   f"{e.type} recorded after the case was sealed by "
+                                   f"{SEAL_TYPE} (seq {seal.seq})"))
+        if signed.get(scope, 0) < (seal.case_seq or 0):
+            out.append(Finding(UNSEALED, seal.seq, scope, seal.case_seq,
+                               "the case ended but no checkpoint seals it (its sealing "
+                               "checkpoint is missing)"))
+    return out
+
+
+def _checkpoint_chain_findings(checkpoints: Sequence[dict[str, Any]]) -> list[Finding]:
+    """Each version 2 checkpoint names the digest of the one before it in its scope."""
+    out: list[Finding] = []
+    by_scope: dict[str, list[dict[str, Any]]] = {}
+    for cp in checkpoints:
+        by_scope.setdefault(str(cp.get("scope")), []).append(cp)
+    for scope, cps in by_scope.items():
+        cps.sort(key=lambda c: c["tree_size"])
+        before: dict[str, Any] | None = None
+        for cp in cps:
+            if "prev" in cp:
+                want = "" if before is None else checkpoint_digest(before)
+                if cp["prev"] != want:
+                    out.append(Finding(BAD_CHECKPOINT, None,
+                                       None if scope == LOG_SCOPE else scope, None,
+                                       f"checkpoint {scope!r} of size {cp['tree_size']} follows "
+                                       "a checkpoint that is no longer stored: checkpoints "
+                                       "were removed"))
+            before = cp
+    return out
+
+
+def _coverage_findings(events: Sequence[AuditEvent], checkpoints: Sequence[dict[str, Any]],
+                       now: datetime) -> list[Finding]:
+    """Events older than the county's period that no log checkpoint covers."""
+    minutes = current_app.config["GUANJIA"].checkpoint_max_age_minutes
+    limit = now - timedelta(minutes=minutes)
+    covered = max((cp["tree_size"] for cp in checkpoints if cp.get("scope") == LOG_SCOPE),
+                  default=0)
+    late = [e for e in events[covered:] if _aware(e.at) < limit]
+    if not late:
+        return []
+    what = ("no checkpoint of the log exists" if covered == 0
+            else f"the newest log checkpoint covers only the first {covered} events")
+    return [Finding(STALE, late[0].seq, None, None,
+                    f"{what}, yet {len(late)} event(s) are older than the county's period of "
+                    f"{minutes} minutes (the oldest from {_aware(late[0].at):%Y-%m-%d %H:%M} "
+                    "UTC): checkpoints are missing, were removed, or are not being made")]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _anchor_file_findings(checkpoints: Sequence[dict[str, Any]]) -> list[Finding]:
+    """Every checkpoint copied to the anchor file must still be in the database, unchanged."""
+    path = current_app.config["GUANJIA"].checkpoint_anchor
+    if path is None or not path.exists():
+        return []
+    stored = {(cp.get("scope"), cp.get("tree_size")): cp.get("root") for cp in checkpoints}
+    out: list[Finding] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            cp = json.loads(line)
+            where = (cp["scope"], cp["tree_size"])
+        except (ValueError, KeyError, TypeError):
+            out.append(Finding(BAD_CHECKPOINT, None, None, None,
+                               f"line {number} of the anchor file {path} is unreadable"))
+            continue
+        if where not in stored:
+            out.append(Finding(BAD_CHECKPOINT, None, None, None,
+                               f"checkpoint {where[0]!r} of size {where[1]} is in the anchor "
+                               f"file {path} but missing from the database"))
+        elif stored[where] != cp.get("root"):
+            out.append(Finding(BAD_CHECKPOINT, None, None, None,
+                               f"checkpoint {where[0]!r} of size {where[1]} differs from the "
+                               f"copy in the anchor file {path}"))
+    return out
 
 
 # ---- inclusion proofs -------------------------------------------------------------------------

@@ -1,0 +1,132 @@
+"""The keyed hash chain of the audit log: evidence that needs a secret to forge.
+
+A leaf hash (``canonical.leaf_hash``) uses no secret: anyone who can edit a row can recompute
+it. So every event also carries a MAC under the audit key, which the database never holds::
+
+    mac_n  = HMAC(K, "event" | scope | n | leaf_(n-1) | leaf_n)      (leaf_0 = "")
+
+``scope`` is the case id (``n`` its ``case_seq``), or ``NO_CASE`` for events of no case (``n``
+their position in ``seq`` order). Because each MAC commits to its predecessor's leaf, an edited
+event (hash recomputed) breaks its own MAC and its successor's; an inserted event has no valid
+MAC; a removed event breaks its successor's. Removing the *newest* events leaves no successor to
+break, so each scope also keeps an anchor, rewritten with every write::
+
+    head   = HMAC(K, "head" | scope | count | leaf_count)
+
+which nobody without ``K`` can roll back to an earlier count. ``K`` is derived from the
+checkpoint key of the settings (``chain_key``). Pure functions; no database.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+NO_CASE = "~log"  # the scope of events that belong to no case
+_DOMAIN = b"guanjia-audit-chain-v1"
+
+
+@functools.lru_cache(maxsize=8)
+def chain_key(checkpoint_key: str | bytes) -> bytes:
+    """The MAC key derived from the configured checkpoint key (HMAC secret or Ed25519 seed)."""
+    raw = checkpoint_key.encode("utf-8") if isinstance(checkpoint_key, str) else checkpoint_key
+    if not raw:
+        raise ValueError("the audit key is empty")
+    return hmac.new(raw, _DOMAIN, hashlib.sha256).digest()
+
+
+def event_mac(key: bytes, scope: str, position: int, previous_leaf: str, leaf: str) -> str:
+    """The MAC of the event at ``position`` (from 1) of ``scope``, after ``previous_leaf``."""
+    msg = f"event|{scope}|{position}|{previous_leaf}|{leaf}".encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def head_mac(key: bytes, scope: str, count: int, last_leaf: str) -> str:
+    """The anchor of a scope holding ``count`` events, the newest with leaf ``last_leaf``."""
+    msg = f"head|{scope}|{count}|{last_leaf}".encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Head:
+    """A scope's anchor as stored: how many events, the newest leaf, and the MAC over both."""
+
+    count: int
+    last_leaf: str
+    mac: str
+
+
+def extend(key: bytes, scope: str, head: Head | None, leaves: Sequence[str]) -> tuple[
+        list[str], Head]:
+    """MACs of ``leaves`` appended to ``scope`` after ``head`` (``None``: empty), and the new
+    head."""
+    count, previous = (head.count, head.last_leaf) if head is not None else (0, "")
+    macs = []
+    for leaf in leaves:
+        count += 1
+        macs.append(event_mac(key, scope, count, previous, leaf))
+        previous = leaf
+    return macs, Head(count, previous, head_mac(key, scope, count, previous))
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """One event (or the anchor) of a scope that the chain does not vouch for.
+
+    ``index`` is the event's position in the list given to ``check_chain`` (``None`` for the
+    anchor). ``what`` is ``"forged"`` (the event's own MAC fails), ``"unlinked"`` (its MAC
+    fails only because its predecessor differs: the event before it was changed or removed),
+    ``"unsigned"`` (no MAC at all) or ``"anchor"``.
+    """
+
+    index: int | None
+    what: str
+    detail: str
+
+
+def check_chain(key: bytes, scope: str, events: Sequence[dict[str, Any]],
+                head: Head | None) -> list[ChainProblem]:
+    """Check the MACs of a scope's stored events (in chain order) and its anchor.
+
+    Each event needs ``leaf_hash`` and ``mac``. Returns the problems, empty when the chain and
+    its anchor vouch for exactly these events. Never raises for malformed values.
+    """
+    out: list[ChainProblem] = []
+    previous = ""
+    broken_before = False
+    for i, e in enumerate(events):
+        leaf, mac = str(e.get("leaf_hash") or ""), e.get("mac")
+        if not isinstance(mac, str) or not mac:
+            out.append(ChainProblem(i, "unsigned", "carries no MAC (written outside guanjia, "
+                                                   "or before the keyed chain was adopted)"))
+            broken_before = True
+        elif hmac.compare_digest(mac.lower(), event_mac(key, scope, i + 1, previous, leaf)):
+            broken_before = False
+        elif broken_before:
+            out.append(ChainProblem(i, "unlinked", "its MAC does not link it to the event stored "
+                                                   "before it, which was itself changed"))
+        else:
+            out.append(ChainProblem(i, "forged", "its MAC does not match its content and place "
+                                                 "(altered, forged or inserted; a valid MAC "
+                                                 "needs the audit key)"))
+            broken_before = True
+        previous = leaf
+    count = len(events)
+    if head is None:
+        if count:
+            out.append(ChainProblem(None, "anchor", f"{count} events are stored but the scope's "
+                                                    "anchor is missing"))
+        return out
+    if head.count != count or head.last_leaf != previous:
+        out.append(ChainProblem(None, "anchor", f"the anchor was written after event {head.count} "
+                                                f"but {count} events are stored (events removed "
+                                                "from the end, or added after it)"))
+    elif not hmac.compare_digest(str(head.mac).lower(),
+                                 head_mac(key, scope, head.count, head.last_leaf)):
+        out.append(ChainProblem(None, "anchor", "the anchor's MAC does not match: it was "
+                                                "rewritten without the audit key"))
+    return out
