@@ -33,21 +33,46 @@ def audit() -> None:
     """审计: tamper evidence, proofs and exports of the audit log."""
 
 
+VERIFIED, TAMPERED, UNCHECKED = 0, 1, 2
+
+
 @audit.command("verify")
 @click.option("--case", "case_id", default=None, help="verify one case instead of the whole log")
 def verify_command(case_id: str | None) -> None:
-    """Name every event that was altered, removed or inserted; exit 1 if any was."""
-    from server.services import ledger
+    """Name every event that was altered, removed or inserted.
 
-    with _app():
-        findings = ledger.verify(case_id)
+    Exit status: 0 verified, 1 tampered (one line per finding, naming the event or case),
+    2 could not check (database unreachable, no audit key, malformed key).
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from server.ledger.checkpoint import CheckpointError
+    from server.services import ledger
+    from server.services.audit import MissingKeyError
+    from server.services.errors import NotFoundError
+
+    what = f"case {case_id}" if case_id else "the whole log"
+    try:
+        with _app():
+            findings = ledger.verify(case_id)
+            summary = ledger.verification_summary(case_id)
+    except DBAPIError as exc:
+        click.echo(f"COULD NOT CHECK {what}: the database is unreachable "
+                   f"({type(exc.orig).__name__ if exc.orig else type(exc).__name__}: "
+                   f"{str(exc.orig or exc).strip().splitlines()[0]})", err=True)
+        sys.exit(UNCHECKED)
+    except (MissingKeyError, CheckpointError) as exc:
+        click.echo(f"COULD NOT CHECK {what}: {exc}", err=True)
+        sys.exit(UNCHECKED)
+    except NotFoundError as exc:
+        click.echo(f"COULD NOT CHECK: {exc}", err=True)
+        sys.exit(UNCHECKED)
     for f in findings:
-        click.echo(str(f))
+        click.echo(f"TAMPERED {f}")
     if findings:
-        click.echo(f"NOT VERIFIED: {len(findings)} finding(s)", err=True)
-        sys.exit(1)
-    click.echo(f"OK: {'case ' + case_id if case_id else 'the whole log'} verifies against its "
-               "signed checkpoints")
+        click.echo(f"NOT VERIFIED: {len(findings)} finding(s) in {what}", err=True)
+        sys.exit(TAMPERED)
+    click.echo(f"OK: {what} verifies: {summary}")
 
 
 @audit.command("checkpoint")
@@ -62,6 +87,22 @@ def checkpoint_command() -> None:
     for scope, why in run.refused.items():
         click.echo(f"REFUSED {scope}: {why}", err=True)
     if run.refused:
+        sys.exit(1)
+
+
+@audit.command("public-key")
+def public_key_command() -> None:
+    """Print the Ed25519 public key auditors verify checkpoints and case files with."""
+    from server.ledger.checkpoint import CheckpointError, public_key_spec
+    from server.services import ledger
+
+    with _app():
+        key = ledger.checkpoint_key(create=False)
+    try:
+        click.echo(public_key_spec(key))
+    except CheckpointError as exc:
+        click.echo(f"no public key: {exc} (set GUANJIA_CHECKPOINT_KEY=ed25519:<64 hex>)",
+                   err=True)
         sys.exit(1)
 
 
@@ -89,9 +130,12 @@ def proof_command(seq: int, output: Path | None) -> None:
 def check_proof_command(path: Path, key: str | None) -> None:
     """Check an exported inclusion proof offline (no database); exit 1 if it fails."""
     from server.config import Settings
+    from server.services.audit import resolve_key
     from server.services.ledger import check_proof
 
-    key = key or Settings.from_env().checkpoint_key
+    if key is None:
+        settings = Settings.from_env()
+        key = resolve_key(settings.checkpoint_key, settings.instance_dir, create=False)
     problems = check_proof(json.loads(path.read_text(encoding="utf-8")), key)
     for p in problems:
         click.echo(f"FAIL: {p}")

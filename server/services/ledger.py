@@ -285,6 +285,21 @@ def verify(case_id: str | None = None, *, now: datetime | None = None) -> list[F
     return findings
 
 
+def verification_summary(case_id: str | None = None) -> str:
+    """What a clean ``verify`` rested on, in words, claiming no checkpoint that is not there."""
+    events = events_of(case_id)
+    scope = case_id or LOG_SCOPE
+    latest = latest_checkpoint(scope)
+    text = (f"{len(events)} event(s), each matching its content and its MAC in the keyed "
+            "chain, with the chain's anchor")
+    if latest is None:
+        minutes = current_app.config["GUANJIA"].checkpoint_max_age_minutes
+        return text + (f"; no signed checkpoint exists yet (allowed while every event is "
+                       f"younger than the county's period of {minutes} minutes)")
+    return text + (f"; the newest signed checkpoint ({latest['sig_alg']}, {latest['at']}) "
+                   f"covers {latest['tree_size']} of them")
+
+
 def _scopes(events: Sequence[AuditEvent]) -> dict[str, list[AuditEvent]]:
     """Events per chain scope, in chain order (``case_seq`` in a case, ``seq`` otherwise)."""
     out: dict[str, list[AuditEvent]] = {}
