@@ -92,39 +92,51 @@ def check_chain(key: bytes, scope: str, events: Sequence[dict[str, Any]],
                 head: Head | None) -> list[ChainProblem]:
     """Check the MACs of a scope's stored events (in chain order) and its anchor.
 
-    Each event needs ``leaf_hash`` and ``mac``. Returns the problems, empty when the chain and
-    its anchor vouch for exactly these events. Never raises for malformed values.
+    Each event needs ``leaf_hash`` and ``mac``, and may give its ``position`` (a case's
+    ``case_seq``; default: its place in the list, from 1). Returns the problems, empty when
+    the chain and its anchor vouch for exactly these events. Never raises for malformed values.
     """
     out: list[ChainProblem] = []
     previous = ""
     broken_before = False
+    expected = 1
     for i, e in enumerate(events):
         leaf, mac = str(e.get("leaf_hash") or ""), e.get("mac")
+        position = e.get("position", i + 1)
+        if position != expected:
+            broken_before = True  # a gap (or a repeat) in the numbering: named by the caller
+        expected = position + 1 if isinstance(position, int) else expected + 1
         if not isinstance(mac, str) or not mac:
             out.append(ChainProblem(i, "unsigned", "carries no MAC (written outside guanjia, "
                                                    "or before the keyed chain was adopted)"))
             broken_before = True
-        elif hmac.compare_digest(mac.lower(), event_mac(key, scope, i + 1, previous, leaf)):
+        elif hmac.compare_digest(mac.lower(), event_mac(key, scope, position, previous, leaf)):
             broken_before = False
         elif broken_before:
             out.append(ChainProblem(i, "unlinked", "its MAC does not link it to the event stored "
-                                                   "before it, which was itself changed"))
+                                                   "before it, which was changed or removed"))
         else:
             out.append(ChainProblem(i, "forged", "its MAC does not match its content and place "
                                                  "(altered, forged or inserted; a valid MAC "
                                                  "needs the audit key)"))
             broken_before = True
         previous = leaf
-    count = len(events)
+    count = expected - 1
     if head is None:
         if count:
-            out.append(ChainProblem(None, "anchor", f"{count} events are stored but the scope's "
-                                                    "anchor is missing"))
+            out.append(ChainProblem(None, "anchor", "events are stored but the scope's anchor "
+                                                    "is missing"))
         return out
-    if head.count != count or head.last_leaf != previous:
-        out.append(ChainProblem(None, "anchor", f"the anchor was written after event {head.count} "
-                                                f"but {count} events are stored (events removed "
-                                                "from the end, or added after it)"))
+    if head.count == count and head.last_leaf != previous:
+        out.append(ChainProblem(None, "anchor", f"the anchor names another newest event than "
+                                                f"the stored event {count}: the newest events "
+                                                "were removed (or replaced) and the counter "
+                                                "rewritten"))
+    elif head.count != count:
+        out.append(ChainProblem(None, "anchor", f"the anchor was written after event "
+                                                f"{head.count} but the newest stored is event "
+                                                f"{count} (events removed from the end, or "
+                                                "added after it)"))
     elif not hmac.compare_digest(str(head.mac).lower(),
                                  head_mac(key, scope, head.count, head.last_leaf)):
         out.append(ChainProblem(None, "anchor", "the anchor's MAC does not match: it was "

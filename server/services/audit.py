@@ -5,10 +5,12 @@ trigger refuses them as well (see the migrations).
 
 Events wait in the session until the transaction commits (or until something in it reads
 the audit log) and then go to the database in one multi-row INSERT: a task completion
-writes its three or four events in one round trip, and a rollback takes them with it. Just
-before that INSERT each event gets its MAC in the keyed chain of its case
-(``server.ledger.chain``), and the case's anchor row is rewritten: two more statements per
-transaction (read the anchor, locked; upsert it), whatever the number of events.
+writes its three or four events in one round trip, and a rollback takes them with it.
+
+Each event of a case gets its MAC in the case's keyed chain (``server.ledger.chain``) as it is
+recorded, and the case row carries the chain's anchor, written in the step's one UPDATE of
+the case: no extra statement. Events of no case (deployments, notices) chain in the
+``ledger_heads`` row of their pseudo case, read locked and rewritten just before the INSERT.
 """
 
 from __future__ import annotations
@@ -107,7 +109,12 @@ def record_event(
     # seq is assigned by the database; the leaf covers everything the actor decided.
     record = event_record(row)
     del record["seq"], record["leaf_hash"]
-    row["leaf_hash"] = leaf_hash(canonical_event_bytes(record))
+    leaf = row["leaf_hash"] = leaf_hash(canonical_event_bytes(record))
+    if case is not None:
+        key = chain.chain_key(audit_key())
+        row["mac"] = chain.event_mac(key, case.id, case_seq, case.ledger_leaf or "", leaf)
+        case.ledger_leaf = leaf
+        case.ledger_mac = chain.head_mac(key, case.id, case_seq, leaf)
     session = db.session()
     session.info.setdefault(_PENDING, []).append(row)
     if type_ == "case_ended" and case is not None:
@@ -133,11 +140,15 @@ def write_pending_events(session: Session) -> None:
 
 
 def _chain(session: Session, rows: list[dict[str, Any]]) -> None:
-    key = chain.chain_key(audit_key())
-    heads: dict[str, chain.Head] = session.info.setdefault(_HEADS, {})
+    """MACs for events of no case (those of a case got theirs in ``record_event``)."""
     by_scope: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        by_scope.setdefault(row["case_id"] or chain.NO_CASE, []).append(row)
+        if row["case_id"] is None:
+            by_scope.setdefault(chain.NO_CASE, []).append(row)
+    if not by_scope:
+        return
+    key = chain.chain_key(audit_key())
+    heads: dict[str, chain.Head] = session.info.setdefault(_HEADS, {})
     unknown = sorted(s for s in by_scope if s not in heads)
     if unknown:
         # Locked until the transaction ends: a case is locked by its step already; events of

@@ -316,16 +316,21 @@ def _chain_findings(events: Sequence[AuditEvent], case_id: str | None,
     """What the keyed chain and the anchors say (see ``server.ledger.chain``)."""
     mac_key = chain.chain_key(key)
     scopes = _scopes(events)
-    query = select(LedgerHead)
+    cases = select(Case.id, Case.event_count, Case.ledger_leaf, Case.ledger_mac)
     if case_id is not None:
-        query = query.where(LedgerHead.scope == case_id)
-    heads = {h.scope: chain.Head(h.count, h.last_leaf, h.mac)
-             for h in db.session.execute(query).scalars()}
+        cases = cases.where(Case.id == case_id)
+    heads = {r.id: chain.Head(r.event_count or 0, r.ledger_leaf or "", r.ledger_mac or "")
+             for r in db.session.execute(cases) if r.ledger_mac or r.event_count}
+    if case_id is None:
+        for h in db.session.execute(select(LedgerHead)).scalars():
+            heads[h.scope] = chain.Head(h.count, h.last_leaf, h.mac)
     out: list[Finding] = []
     for scope in sorted(set(scopes) | set(heads)):
         mine = scopes.get(scope, [])
         where = None if scope == NO_CASE else scope
-        rows = [{"leaf_hash": e.leaf_hash, "mac": e.mac} for e in mine]
+        rows = [{"leaf_hash": e.leaf_hash, "mac": e.mac} if scope == NO_CASE else
+                {"leaf_hash": e.leaf_hash, "mac": e.mac, "position": e.case_seq} for e in mine]
+        newest = (mine[-1].case_seq or 0) if mine and scope != NO_CASE else len(mine)
         for p in chain.check_chain(mac_key, scope, rows, heads.get(scope)):
             if p.index is not None:
                 e = mine[p.index]
@@ -333,13 +338,15 @@ def _chain_findings(events: Sequence[AuditEvent], case_id: str | None,
                 out.append(Finding(kind, e.seq, e.case_id, e.case_seq, p.detail))
                 continue
             head = heads.get(scope)
-            if head is not None and head.count > len(mine):
+            if head is not None and head.count > newest:
                 out += [Finding(REMOVED, None, where, n, "removed from the end: " + p.detail)
-                        for n in range(len(mine) + 1, head.count + 1)]
-            elif head is not None and head.count < len(mine):
+                        for n in range(newest + 1, head.count + 1)]
+            elif head is not None and head.count < newest:
                 out += [Finding(INSERTED, e.seq, e.case_id, e.case_seq,
                                 "added after the anchored end: " + p.detail)
-                        for e in mine[head.count:]]
+                        for e in mine if (e.case_seq or 0) > head.count]
+            elif "removed" in p.detail:
+                out.append(Finding(REMOVED, None, where, None, p.detail))
             else:
                 out.append(Finding(ALTERED, None, where, None, p.detail))
     return out

@@ -116,16 +116,18 @@ def test_the_newest_event_deleted_and_the_counter_fixed_is_named(
         conn.execute(sa.text("DELETE FROM audit_events WHERE seq = :s"), {"s": last_seq})
         conn.execute(sa.text("UPDATE cases SET event_count = event_count - 1 WHERE id = :c"),
                      {"c": walk.case_id})
-        if fix_anchor:  # the anchor's count and leaf can be fixed; its MAC cannot
-            conn.execute(sa.text("UPDATE ledger_heads SET count = count - 1, last_leaf = :l "
-                                 "WHERE scope = :c"), {"l": previous_leaf, "c": walk.case_id})
-    result = cli("verify", "--case", walk.case_id)
-    assert result.exit_code == 1, result.output
-    if fix_anchor:
-        assert f"case {walk.case_id}" in result.output
-        assert "anchor's MAC does not match" in result.output
-    else:
-        assert f"TAMPERED removed: case {walk.case_id}, case_seq {case_seq}" in result.output
+        if fix_anchor:  # the anchor's leaf can be set back too; its MAC cannot
+            conn.execute(sa.text("UPDATE cases SET ledger_leaf = :l WHERE id = :c"),
+                         {"l": previous_leaf, "c": walk.case_id})
+    for args in (("verify", "--case", walk.case_id), ("verify",)):
+        result = cli(*args)
+        assert result.exit_code == 1, result.output
+        if fix_anchor:
+            assert (f"TAMPERED altered: case {walk.case_id}: the anchor's MAC does not match"
+                    in result.output)
+        else:
+            assert (f"TAMPERED removed: case {walk.case_id}: the anchor names another newest "
+                    f"event than the stored event {case_seq - 1}") in result.output
 
 
 def test_checkpoints_deleted_are_missed_and_an_edit_still_fails(

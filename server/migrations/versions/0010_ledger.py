@@ -1,4 +1,5 @@
-"""ledger: keyed MAC chain on audit events, per-scope anchors, chained append-only checkpoints
+"""ledger: keyed MAC chain on audit events, anchors (on the case row; ledger_heads for events
+of no case), chained append-only checkpoints
 
 Revision ID: 0010_ledger
 Revises: 0005_audit
@@ -15,6 +16,9 @@ depends_on = None
 def upgrade():
     op.add_column("audit_events", sa.Column("mac", sa.String(64), nullable=True))
     op.add_column("checkpoints", sa.Column("prev", sa.String(64), nullable=True))
+    op.add_column("cases", sa.Column("ledger_leaf", sa.String(128), nullable=False,
+                                     server_default=""))
+    op.add_column("cases", sa.Column("ledger_mac", sa.String(64), nullable=True))
     op.create_table(
         "ledger_heads",
         sa.Column("scope", sa.String(40), primary_key=True),
@@ -51,5 +55,7 @@ def downgrade():
         op.execute("DROP TRIGGER IF EXISTS checkpoints_no_update_delete ON checkpoints")
         op.execute("DROP FUNCTION IF EXISTS guanjia_refuse_change()")
     op.drop_table("ledger_heads")
+    op.drop_column("cases", "ledger_mac")
+    op.drop_column("cases", "ledger_leaf")
     op.drop_column("checkpoints", "prev")
     op.drop_column("audit_events", "mac")
