@@ -2,31 +2,35 @@
 
 ``replay_case`` rebuilds, from the audit events alone, what the case looked like after each
 event: which diagram elements were done or active, the data as it then stood, and who acted.
-``reexecute_case`` feeds the recorded inputs (the start data and every task completion, in
-order, at the recorded times) through the engine on the exact deployment that ran and checks
-that the engine takes the same path: a tampered input leads somewhere else.
+``reexecute_case`` feeds the recorded inputs (the start data, every task completion, the
+termination message, timers that fired and migrations, in order, at the recorded times, each
+segment on the deployment that ran it) through the engine and checks that it takes the same
+path and ends with the data, status and summary that are stored: a tampered input leads
+somewhere else, and a stored state changed behind the history's back no longer matches.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
-import threading
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
+
+from sqlalchemy import select
 
 from server.engine import clock
 from server.engine.errors import DiagramError, ScriptError, TaskNotReadyError
-from server.engine.parser import parse_files
+from server.engine.parser import SpecSet, parse_files
 from server.engine.runtime import Engine, Runtime, StepResult
 from server.extensions import db
-from server.models import Case, User
+from server.models import Case, Deployment, EngineTask, User
 from server.services import access
 from server.services.audit import record_event
-from server.services.cases import case_history
+from server.services.cases import case_history, summary_of
 from server.services.errors import NotFoundError, PermissionDeniedError
 from server.services.store import case_store, with_retries
+from server.services.termination import MESSAGE as TERMINATION_MESSAGE
 
 AUDITOR = "auditor"
 PATH_TYPES = ("task_created", "task_completed", "task_cancelled", "case_ended")
@@ -131,37 +135,37 @@ def replay_case(case: Case) -> Replay:
 
 # ---- re-execution -----------------------------------------------------------------------------
 
-class _ThisThreadClock:
-    """A frozen clock for the re-executing thread only: live requests keep real time."""
-
-    def __init__(self, fallback: clock.Clock, frozen: clock.FrozenClock) -> None:
-        self.fallback, self.frozen, self.owner = fallback, frozen, threading.get_ident()
-
-    def now(self) -> datetime:
-        return self.frozen.now() if threading.get_ident() == self.owner else self.fallback.now()
-
-
 @dataclass
 class Reexecution:
-    """The recorded path, the path the engine took again, and where they first differ."""
+    """The recorded path, the path the engine took again, where they first differ, and
+    whether the stored state is the state the re-execution ends in."""
 
     ok: bool
     recorded: list[tuple[str, str]]
     replayed: list[tuple[str, str]]
     first_difference: int | None
     detail: str
+    data_differences: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "recorded": [list(p) for p in self.recorded],
                 "replayed": [list(p) for p in self.replayed],
-                "first_difference": self.first_difference, "detail": self.detail}
+                "first_difference": self.first_difference, "detail": self.detail,
+                "data_differences": self.data_differences}
 
 
 class _Rerun:
+    """The engine run again: the path it takes, and its rows as the store would hold them
+    (a migration restores the case from them on the next version, as it did live)."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.path: list[tuple[str, str]] = []
         self.created: dict[str, list[str]] = {}  # element id -> replayed task ids in order
+        self.envelope = "{}"
+        self.rows: dict[str, tuple[str, str]] = {}  # row id -> (workflow key, body)
+        self.completed = False
+        self.data: dict[str, Any] = {}
 
     def take(self, result: StepResult) -> None:
         for human in result.human:
@@ -170,66 +174,154 @@ class _Rerun:
                 self.created.setdefault(human.element_id, []).append(human.id)
             elif human.state == "cancelled":
                 self.path.append(("task_cancelled", human.element_id))
-        if result.completed:
+        if result.completed and not self.completed:
             self.path.append(("case_ended", ""))
+        self.completed = result.completed
+        self.data = result.data
+        self.envelope = result.envelope
+        gone = set(result.deleted_workflows)
+        for row_id in result.deletes:
+            self.rows.pop(row_id, None)
+        self.rows = {k: v for k, v in self.rows.items() if v[0] not in gone}
+        for row_id, wf_key, body in result.upserts:
+            self.rows[row_id] = (wf_key, body)
+
+    def stored_rows(self) -> list[tuple[str, str, str]]:
+        return [(k, wf, body) for k, (wf, body) in self.rows.items()]
+
+
+def _deployment(number: int) -> Deployment:
+    found = db.session.execute(select(Deployment).where(Deployment.number == number)
+                               ).scalar_one_or_none()
+    if found is None:
+        raise LookupError(f"deployment version {number} is missing")
+    return found
+
+
+def _spec_set(deployment: Deployment) -> SpecSet:
+    return parse_files({f.name: f.content for f in deployment.files if f.kind in {"bpmn", "dmn"}})
 
 
 def reexecute_case(case: Case) -> Reexecution:
-    """Run the recorded inputs through the engine again and compare the paths taken."""
+    """Run the recorded inputs through the engine again and compare the paths and the data.
+
+    Inputs: the start data, every completion, termination message, timer and migration, each
+    at its recorded time (under a clock of this context only: other requests keep real time),
+    each segment on the deployment that ran it. Then the data the engine ends with, and the
+    case's status, are compared with what is stored.
+    """
     events = case_history(case)
     recorded = [(e.type, e.element_id or "") for e in events if e.type in PATH_TYPES]
-    files = {f.name: f.content for f in case.deployment.files if f.kind in {"bpmn", "dmn"}}
     start = next((e for e in events if e.type == "case_started"), None)
     if start is None:
         return Reexecution(False, recorded, [], 0, "the case has no case_started event")
+    migrations = [e for e in events if e.type == "case_migrated"]
+    first_version = (int(migrations[0].payload["from_deployment"]) if migrations
+                     else case.deployment.number)
     frozen = clock.FrozenClock(start.at)
-    previous = clock.set_clock(_ThisThreadClock(_current(), frozen))
     engine = Engine()
     rerun = _Rerun(engine)
     detail = ""
-    try:
-        spec_set = parse_files(files)
-        runtime, result = engine.start(spec_set, case.process_id,
-                                       copy.deepcopy(start.payload.get("new") or {}))
-        rerun.take(result)
-        nth: dict[str, int] = {}  # element id -> recorded creations so far
-        mapping: dict[str, tuple[str, int]] = {}  # recorded task id -> (element, k)
-        for e in events:
-            if e.type == "task_created" and e.task_id:
-                k = nth.get(e.element_id or "", 0)
-                nth[e.element_id or ""] = k + 1
-                mapping[e.task_id] = (e.element_id or "", k)
-                if len(rerun.created.get(e.element_id or "", [])) <= k:
-                    # Not created by a completion: a timer fired here in the original run.
-                    frozen.set(e.at)
-                    rerun.take(engine.advance(runtime))
-            elif e.type == "timer_fired":
-                frozen.set(e.at)
-                rerun.take(engine.advance(runtime))
-            elif e.type == "task_completed" and e.task_id:
-                # Completing runs due timers as well, exactly as it did in the original step.
-                frozen.set(e.at)
-                _complete(rerun, runtime, mapping, e.task_id, e.payload.get("new") or {})
-    except (ScriptError, DiagramError, TaskNotReadyError, LookupError) as exc:
-        detail = f"the engine stopped: {exc}"
-    finally:
-        clock.set_clock(previous)
+    runtime: Runtime | None = None
+    with clock.using_clock(frozen):
+        try:
+            runtime, result = engine.start(_spec_set(_deployment(first_version)), case.process_id,
+                                           copy.deepcopy(start.payload.get("new") or {}))
+            rerun.take(result)
+            runtime = _feed(rerun, runtime, events, frozen, case.process_id)
+        except (ScriptError, DiagramError, TaskNotReadyError, LookupError, KeyError) as exc:
+            detail = f"the engine stopped: {exc}"
     first = next((i for i, (a, b) in enumerate(zip(recorded, rerun.path, strict=False))
                   if a != b), None)
     if first is None and len(recorded) != len(rerun.path):
         first = min(len(recorded), len(rerun.path))
-    ok = first is None and not detail
-    if not ok and not detail:
-        assert first is not None
+    if first is not None and not detail:
         want = recorded[first] if first < len(recorded) else ("(nothing)", "")
         got = rerun.path[first] if first < len(rerun.path) else ("(nothing)", "")
         detail = (f"step {first + 1}: recorded {want[0]} {want[1]}, the engine did "
                   f"{got[0]} {got[1]}")
-    return Reexecution(ok, recorded, rerun.path, first, detail or "same path")
+    differences = [] if detail else _compare_state(case, rerun)
+    if differences and not detail:
+        detail = "the stored state is not what the recorded inputs lead to: " + "; ".join(
+            differences[:5])
+    ok = not detail
+    return Reexecution(ok, recorded, rerun.path, first, detail or "same path and same data",
+                       differences)
 
 
-def _current() -> clock.Clock:
-    return clock._active  # noqa: SLF001  (the clock module offers no getter)
+def _feed(rerun: _Rerun, runtime: Runtime, events: list[Any], frozen: clock.FrozenClock,
+          process_id: str) -> Runtime:
+    """Feed the recorded inputs after the start; returns the runtime (a new one after a
+    migration)."""
+    engine = rerun.engine
+    nth: dict[str, int] = {}  # element id -> recorded creations so far
+    mapping: dict[str, tuple[str, int]] = {}  # recorded task id -> (element, k)
+    for e in events:
+        if e.type == "task_created" and e.task_id:
+            k = nth.get(e.element_id or "", 0)
+            nth[e.element_id or ""] = k + 1
+            mapping[e.task_id] = (e.element_id or "", k)
+            if len(rerun.created.get(e.element_id or "", [])) <= k:
+                # Not created by a completion: a timer fired here in the original run.
+                frozen.set(e.at)
+                rerun.take(engine.advance(runtime))
+        elif e.type == "timer_fired":
+            frozen.set(e.at)
+            rerun.take(engine.advance(runtime))
+        elif e.type == "task_completed" and e.task_id:
+            # Completing runs due timers as well, exactly as it did in the original step.
+            frozen.set(e.at)
+            _complete(rerun, runtime, mapping, e.task_id, e.payload.get("new") or {})
+        elif e.type == "case_terminated":
+            # The termination message, with the payload the termination service sent.
+            frozen.set(e.at)
+            payload = {"reason": (e.payload or {}).get("reason"), "requested_by": e.actor,
+                       "role": e.role, "requested_at": e.at.isoformat()}
+            rerun.take(engine.send_message(runtime, TERMINATION_MESSAGE, payload))
+        elif e.type == "case_migrated":
+            # The rest ran on the next version: restore from the rows, as the migration did.
+            target = _deployment(int(e.payload["to_deployment"]))
+            runtime = engine.restore(_spec_set(target), process_id, rerun.envelope,
+                                     rerun.stored_rows(), runtime.version)
+    return runtime
+
+
+def _normal(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False))
+
+
+def _compare_state(case: Case, rerun: _Rerun) -> list[str]:
+    """Where the stored case differs from the state the re-execution ended in (its data, its
+    status, its summary), each difference in words; empty when they agree."""
+    out: list[str] = []
+    stored_rows = [(r.id, r.workflow, r.body) for r in db.session.execute(
+        select(EngineTask).where(EngineTask.case_id == case.id)).scalars()]
+    try:
+        engine = Engine()
+        stored = engine.restore(case_store().spec_set(case.deployment), case.process_id,
+                                case.envelope, stored_rows, case.state_version)
+        stored_data = _normal(engine.case_data(stored))
+    except Exception as exc:  # noqa: BLE001 - a state that no longer restores is a finding
+        return [f"the stored engine state does not restore ({type(exc).__name__}: {exc})"]
+    replayed = _normal(rerun.data)
+    for key in sorted(set(stored_data) | set(replayed)):
+        if stored_data.get(key) != replayed.get(key):
+            out.append(f"data {key!r} is stored as {_short(stored_data.get(key))}, the inputs "
+                       f"give {_short(replayed.get(key))}")
+    if rerun.completed != (case.status != "running"):
+        out.append(f"the case is stored as {case.status}, the inputs "
+                   f"{'end it' if rerun.completed else 'leave it running'}")
+    elif rerun.completed and case.status != str(replayed.get("case_outcome") or "completed"):
+        out.append(f"the case is stored as {case.status}, the inputs end it as "
+                   f"{replayed.get('case_outcome') or 'completed'}")
+    if _normal(json.loads(case.summary or "{}")) != _normal(summary_of(rerun.data)):
+        out.append("the case's stored summary differs from the data the inputs give")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _complete(rerun: _Rerun, runtime: Runtime, mapping: dict[str, tuple[str, int]],
