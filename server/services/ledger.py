@@ -41,6 +41,7 @@ from server.ledger.verify import (
 )
 from server.models import AuditEvent, Case, Checkpoint
 from server.models.checkpoints import LedgerHead
+from server.services import coverage
 from server.services.audit import audit_key, hashed_record
 from server.services.errors import ConflictError, NotFoundError
 
@@ -49,7 +50,7 @@ PROOF_FORMAT = "guanjia-inclusion-proof"
 #: The event that seals a case: after it only these may still be recorded for the case.
 SEAL_TYPE = "case_ended"
 AFTER_SEAL = frozenset({"case_opened_by_auditor", "case_exported", "incident_opened",
-                        "incident_resolved", "incident_retried"})
+                        "incident_resolved", "incident_retried", coverage.STATE_EVENT})
 STALE, SEALED, UNSEALED = "stale", "after_seal", "unsealed"
 
 
@@ -173,6 +174,9 @@ def seal_cases(case_ids: Sequence[str]) -> CheckpointRun:
     now = clock.now()
     run = CheckpointRun()
     for case_id in case_ids:
+        case = db.session.get(Case, case_id)
+        if case is not None:
+            coverage.seal_state(case)  # the state it ends in, inside the seal
         _checkpoint_scope(case_id, events_of(case_id), key, _signed_at(now), now, run)
     db.session.flush()
     return run
@@ -273,8 +277,10 @@ def verify(case_id: str | None = None, *, now: datetime | None = None) -> list[F
                           | set(db.session.execute(select(Case.id)).scalars()))
     findings = _altered_content(events) + findings
     extra = (_counter_findings(case_ids, records) + _chain_findings(events, case_id, key)
-             + _seal_findings(events, checkpoints) + _checkpoint_chain_findings(checkpoints))
+             + _seal_findings(events, checkpoints) + _checkpoint_chain_findings(checkpoints)
+             + coverage.state_findings(events, case_id))
     if case_id is None:
+        extra += coverage.deployment_findings(events)
         extra += _coverage_findings(events, checkpoints, now or clock.now())
         extra += _anchor_file_findings(checkpoints)
     seen = {(f.kind, f.seq, f.case_id, f.case_seq) for f in findings}

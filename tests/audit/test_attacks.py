@@ -282,3 +282,58 @@ def test_beat_signs_every_ten_minutes_when_there_is_something_new_and_copies_to_
         db.session.remove()
     assert any("is in the anchor file" in f and "missing from the database" in f
                for f in found), found
+
+
+@pytest.mark.parametrize("change", ["engine", "completed_by", "status"])
+def test_a_case_state_changed_with_the_log_untouched_is_named(
+        api: Api, frozen_clock: FrozenClock, cli: Any, change: str) -> None:
+    walk = walk_case(api, frozen_clock, 1)
+    assert cli("verify").exit_code == 0
+    review = completed_review(api.app, walk.case_id)
+    with tampering(api.app) as conn:
+        if change == "engine":
+            conn.execute(sa.text("UPDATE engine_tasks SET body = replace(body, :a, :b) "
+                                 "WHERE case_id = :c"),
+                         {"a": '"approved":true', "b": '"approved":false', "c": walk.case_id})
+        elif change == "completed_by":
+            conn.execute(sa.text("UPDATE work_items SET completed_by = 'juzhang' WHERE id = :t"),
+                         {"t": review["task_id"]})
+        else:
+            conn.execute(sa.text("UPDATE cases SET status = 'rejected' WHERE id = :c"),
+                         {"c": walk.case_id})
+    result = cli("verify")
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("TAMPERED")]
+    assert lines and all(f"case {walk.case_id}" in line for line in lines), result.output
+    expected = {"engine": "its engine rows no longer match the state sealed when the case "
+                          "ended",
+                "completed_by": "is stored as completed by 'juzhang', its history says "
+                                "'zhaoshang'",
+                "status": "the case is stored as 'rejected', its history ended it as "
+                          "'completed'"}[change]
+    assert expected in result.output, result.output
+
+
+def test_an_edited_deployment_is_named(api: Api, frozen_clock: FrozenClock, cli: Any) -> None:
+    walk_case(api, frozen_clock, 1, finish=False)
+    with tampering(api.app) as conn:
+        conn.execute(sa.text("UPDATE deployment_files SET content = replace(content, '办结', "
+                             "'结束') WHERE name = 'parallel_items.bpmn'"))
+    result = cli("verify")
+    assert result.exit_code == 1, result.output
+    assert ("deployment version 1: the stored content of parallel_items.bpmn does not match "
+            "its content hash") in result.output
+    import hashlib
+
+    with api.app.app_context():
+        content = db.session.execute(sa.text(
+            "SELECT content FROM deployment_files WHERE name = 'parallel_items.bpmn'")).scalar()
+        db.session.remove()
+    with tampering(api.app) as conn:  # the hash rewritten too: the deployment event disagrees
+        conn.execute(sa.text("UPDATE deployment_files SET sha256 = :h "
+                             "WHERE name = 'parallel_items.bpmn'"),
+                     {"h": hashlib.sha256(content.encode("utf-8")).hexdigest()})
+    result = cli("verify")
+    assert result.exit_code == 1
+    assert ("deployment version 1: parallel_items.bpmn is not the file its deployment event "
+            "recorded") in result.output, result.output

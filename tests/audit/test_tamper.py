@@ -14,7 +14,7 @@ from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.ledger.canonical import canonical_event_bytes, leaf_hash
 from server.ledger.verify import ALTERED, INSERTED, REMOVED
-from server.services import ledger
+from server.services import coverage, ledger
 from tests.audit.walk import walk_case
 from tests.conftest import Api
 
@@ -119,7 +119,8 @@ def test_an_altered_event_with_a_recomputed_hash_is_named_by_the_checkpoint(
         conn.execute(sa.text("UPDATE audit_events SET actor = 'juzhang', leaf_hash = :h "
                              "WHERE seq = :s"), {"h": forged, "s": review["seq"]})
     found = verify(api.app, walk.case_id)
-    assert found and all(f.kind == ALTERED for f in found), found
+    # The edited event, and the work item that no longer agrees with it.
+    assert found and {f.kind for f in found} == {ALTERED, coverage.STATE}, found
     named = {f.seq for f in found} | {s for f in found for s in f.candidates}
     assert review["seq"] in named
 
@@ -175,8 +176,10 @@ def test_an_inserted_event_is_named(api: Api, frozen_clock: FrozenClock) -> None
         seq = conn.execute(sa.text("SELECT max(seq) FROM audit_events")).scalar()
     for scope in (walk.case_id, None):
         found = verify(api.app, scope)
-        # It carries no MAC, and it comes after the case was sealed by its end.
-        assert {(f.kind, f.seq) for f in found} == {(INSERTED, seq), (ledger.SEALED, seq)}, found
+        # It carries no MAC, it comes after the case was sealed by its end, and the review's
+        # work item does not name the forged approver.
+        assert {(f.kind, f.seq) for f in found} == {
+            (INSERTED, seq), (ledger.SEALED, seq), (coverage.STATE, seq)}, found
 
 
 def test_checkpoints_refuse_to_sign_over_tampered_history(
