@@ -148,13 +148,33 @@ def check_proof_command(path: Path, key: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["xes", "ocel", "csv"]), required=True)
 @click.option("--case", "case_ids", multiple=True, help="a case id (repeatable); default all")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def export_command(fmt: str, case_ids: tuple[str, ...], output: Path) -> None:
-    """Export cases as XES, OCEL 2.0 JSON or CSV."""
+@click.option("--unmasked", is_flag=True,
+              help="include personal data (contact names, phone and ID numbers); needs "
+                   "--as an auditor and --purpose, and is itself audited")
+@click.option("--as", "username", default=None, help="the auditor asking for personal data")
+@click.option("--purpose", default="", help="why the personal data is needed (audited)")
+def export_command(fmt: str, case_ids: tuple[str, ...], output: Path, unmasked: bool,
+                   username: str | None, purpose: str) -> None:
+    """Export cases as XES, OCEL 2.0 JSON or CSV (personal data masked unless asked for)."""
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import User
     from server.services import exports
+    from server.services.errors import PermissionDeniedError, ValidationFailedError
 
     writer = {"xes": exports.to_xes, "ocel": exports.to_ocel, "csv": exports.to_csv}[fmt]
     with _app():
-        data = writer(list(case_ids) or None)
+        if unmasked:
+            user = db.session.execute(select(User).where(User.username == username)
+                                      ).scalar_one_or_none() if username else None
+            if user is None:
+                raise click.UsageError("--unmasked needs --as <an auditor's user name>")
+            try:
+                exports.personal_data_export(user, fmt, list(case_ids) or None, purpose)
+            except (PermissionDeniedError, ValidationFailedError) as exc:
+                raise click.UsageError(str(exc)) from exc
+        data = writer(list(case_ids) or None, unmasked=unmasked)
     output.write_bytes(data)
     click.echo(f"{fmt} written to {output} ({len(data)} bytes)")
 

@@ -92,7 +92,8 @@ def event_element(parent: etree._Element, event: Mapping[str, Any]) -> etree._El
     _attr(el, "lifecycle:transition", LIFECYCLE.get(str(event.get("type")), "unknown"))
     _attr(el, "org:resource", event.get("actor"))
     _attr(el, "org:group", event.get("role"))
-    for key in ("type", "seq", "case_seq", "task_id", "element_id", "leaf_hash"):
+    for key in ("type", "seq", "case_id", "case_seq", "task_id", "element_id", "item_id",
+                "item_name", "department", "leaf_hash"):
         _attr(el, key, event.get(key))
     if event.get("payload"):
         _attr(el, "payload", event["payload"])
