@@ -90,6 +90,28 @@ def checkpoint_command() -> None:
         sys.exit(1)
 
 
+@audit.command("adopt-chain")
+def adopt_chain_command() -> None:
+    """Once, after upgrading: bring the history written before the keyed chain under it.
+
+    Refuses (exit 1) when the log is wrong in any other way than its missing MACs.
+    """
+    from server.services import ledger
+    from server.services.errors import ConflictError
+
+    with _app():
+        try:
+            adopted = ledger.adopt_chain("guanjia audit adopt-chain")
+        except ConflictError as exc:
+            click.echo(f"REFUSED: {exc}", err=True)
+            sys.exit(1)
+    if not adopted:
+        click.echo("nothing to adopt: every event already carries its MAC")
+        return
+    click.echo(f"adopted {sum(adopted.values())} event(s) of {len(adopted)} scope(s); "
+               "verify them with guanjia audit verify")
+
+
 @audit.command("public-key")
 def public_key_command() -> None:
     """Print the Ed25519 public key auditors verify checkpoints and case files with."""

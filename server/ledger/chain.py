@@ -14,7 +14,12 @@ break, so each scope also keeps an anchor, rewritten with every write::
     head   = HMAC(K, "head" | scope | count | leaf_count)
 
 which nobody without ``K`` can roll back to an earlier count. ``K`` is derived from the
-checkpoint key of the settings (``chain_key``). Pure functions; no database.
+checkpoint key of the settings (``chain_key``).
+
+History written before the chain existed is *adopted* once (``guanjia audit adopt-chain``): a
+MAC'd event records, per scope, how many events came before the chain and the Merkle root of
+their leaves; the chain of that scope starts after them as if fresh (position n+1, after
+``""``). Pure functions; no database.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from . import merkle
+from .canonical import HASH_NAME
 
 NO_CASE = "~log"  # the scope of events that belong to no case
 _DOMAIN = b"guanjia-audit-chain-v1"
@@ -89,26 +97,47 @@ class ChainProblem:
 
 
 def check_chain(key: bytes, scope: str, events: Sequence[dict[str, Any]],
-                head: Head | None) -> list[ChainProblem]:
+                head: Head | None, adopted: tuple[int, str] | None = None,
+                algorithm: str = HASH_NAME) -> list[ChainProblem]:
     """Check the MACs of a scope's stored events (in chain order) and its anchor.
 
     Each event needs ``leaf_hash`` and ``mac``, and may give its ``position`` (a case's
     ``case_seq``; default: its place in the list, from 1). Returns the problems, empty when
-    the chain and its anchor vouch for exactly these events. Never raises for malformed values.
+    the chain and its anchor vouch for exactly these events. ``adopted``: (count, Merkle root)
+    of the events written before the chain, from the adoption record. Never raises for
+    malformed values.
     """
     out: list[ChainProblem] = []
     previous = ""
     broken_before = False
     expected = 1
+    skip = 0
+    if adopted is not None:
+        count, root = adopted
+        legacy = [e for e in events if isinstance(e.get("position", 0), int)
+                  and e.get("position", 0) <= count] if events and "position" in events[0] \
+            else list(events[:count])
+        try:
+            same = merkle.root([str(e.get("leaf_hash")) for e in legacy], algorithm) == root
+        except ValueError:
+            same = False
+        if len(legacy) != count or not same:
+            out.append(ChainProblem(None, "adopted", f"the {count} events written before the "
+                                                     "chain no longer match the adoption record "
+                                                     "(altered, removed or inserted)"))
+        skip, expected = len(legacy), count + 1
     for i, e in enumerate(events):
+        if i < skip:
+            continue
         leaf, mac = str(e.get("leaf_hash") or ""), e.get("mac")
         position = e.get("position", i + 1)
         if position != expected:
             broken_before = True  # a gap (or a repeat) in the numbering: named by the caller
         expected = position + 1 if isinstance(position, int) else expected + 1
         if not isinstance(mac, str) or not mac:
-            out.append(ChainProblem(i, "unsigned", "carries no MAC (written outside guanjia, "
-                                                   "or before the keyed chain was adopted)"))
+            out.append(ChainProblem(i, "unsigned", "carries no MAC: written outside guanjia "
+                                                   "(or before the keyed chain: run guanjia "
+                                                   "audit adopt-chain once after upgrading)"))
             broken_before = True
         elif hmac.compare_digest(mac.lower(), event_mac(key, scope, position, previous, leaf)):
             broken_before = False

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -157,6 +157,12 @@ def _chain(session: Session, rows: list[dict[str, Any]]) -> None:
                                 .order_by(_HEAD_TABLE.c.scope).with_for_update()).mappings()
         for r in found:
             heads[r["scope"]] = chain.Head(r["count"], r["last_leaf"], r["mac"])
+        if chain.NO_CASE not in heads:
+            # The first such event since the chain began: any before it predate the chain
+            # and are adopted as a prefix (server.ledger.chain); the chain starts after them.
+            before = session.execute(select(func.count()).select_from(_TABLE)
+                                     .where(_TABLE.c.case_id.is_(None))).scalar_one()
+            heads[chain.NO_CASE] = chain.Head(before, "", "")
     written = []
     for scope, mine in by_scope.items():
         macs, head = chain.extend(key, scope, heads.get(scope), [r["leaf_hash"] for r in mine])

@@ -42,7 +42,7 @@ from server.ledger.verify import (
 from server.models import AuditEvent, Case, Checkpoint
 from server.models.checkpoints import LedgerHead
 from server.services import coverage
-from server.services.audit import audit_key, hashed_record
+from server.services.audit import audit_key, hashed_record, record_event
 from server.services.errors import ConflictError, NotFoundError
 
 NO_CASE = chain.NO_CASE  # the pseudo case of events that belong to no case
@@ -326,10 +326,20 @@ def _chain_findings(events: Sequence[AuditEvent], case_id: str | None,
     if case_id is not None:
         cases = cases.where(Case.id == case_id)
     heads = {r.id: chain.Head(r.event_count or 0, r.ledger_leaf or "", r.ledger_mac or "")
-             for r in db.session.execute(cases) if r.ledger_mac or r.event_count}
+             for r in db.session.execute(cases) if r.ledger_mac}
     if case_id is None:
         for h in db.session.execute(select(LedgerHead)).scalars():
             heads[h.scope] = chain.Head(h.count, h.last_leaf, h.mac)
+    if case_id is None:
+        adopted = _adoptions(scopes.get(NO_CASE, []))
+    else:
+        # One case alone: trust an adoption record only if its own MAC holds in the log's chain.
+        log = list(db.session.execute(select(AuditEvent).where(AuditEvent.case_id.is_(None))
+                                      .order_by(AuditEvent.seq)).scalars())
+        rows = [{"leaf_hash": e.leaf_hash, "mac": e.mac} for e in log]
+        bad = {p.index for p in chain.check_chain(mac_key, NO_CASE, rows, None,
+                                                  _adoptions(log).get(NO_CASE))}
+        adopted = _adoptions([e for i, e in enumerate(log) if i not in bad])
     out: list[Finding] = []
     for scope in sorted(set(scopes) | set(heads)):
         mine = scopes.get(scope, [])
@@ -337,11 +347,14 @@ def _chain_findings(events: Sequence[AuditEvent], case_id: str | None,
         rows = [{"leaf_hash": e.leaf_hash, "mac": e.mac} if scope == NO_CASE else
                 {"leaf_hash": e.leaf_hash, "mac": e.mac, "position": e.case_seq} for e in mine]
         newest = (mine[-1].case_seq or 0) if mine and scope != NO_CASE else len(mine)
-        for p in chain.check_chain(mac_key, scope, rows, heads.get(scope)):
+        for p in chain.check_chain(mac_key, scope, rows, heads.get(scope), adopted.get(scope)):
             if p.index is not None:
                 e = mine[p.index]
                 kind = INSERTED if p.what == "unsigned" else ALTERED
                 out.append(Finding(kind, e.seq, e.case_id, e.case_seq, p.detail))
+                continue
+            if p.what == "adopted":
+                out.append(Finding(ALTERED, None, where, None, p.detail))
                 continue
             head = heads.get(scope)
             if head is not None and head.count > newest:
@@ -356,6 +369,73 @@ def _chain_findings(events: Sequence[AuditEvent], case_id: str | None,
             else:
                 out.append(Finding(ALTERED, None, where, None, p.detail))
     return out
+
+
+ADOPTED_EVENT = "ledger_chain_adopted"
+
+
+def _adoptions(log_events: Sequence[AuditEvent]) -> dict[str, tuple[int, str]]:
+    """Scope -> (events before the chain, their Merkle root), from the adoption record(s)."""
+    out: dict[str, tuple[int, str]] = {}
+    for e in log_events:
+        if e.type == ADOPTED_EVENT and isinstance(e.payload, dict):
+            for scope, v in (e.payload.get("scopes") or {}).items():
+                if isinstance(v, dict) and isinstance(v.get("count"), int):
+                    out.setdefault(scope, (v["count"], str(v.get("root"))))
+    return out
+
+
+def adopt_chain(actor: str) -> dict[str, int]:
+    """Bring history written before the keyed chain under it, once; commits.
+
+    Refuses (``ConflictError``) when anything but the missing MACs is wrong with the log: an
+    adoption must not bless tampered history. Returns scope -> events adopted.
+    """
+    events = events_of()
+    scopes = _scopes(events)
+    if _adoptions(scopes.get(NO_CASE, [])):
+        raise ConflictError("the chain was adopted already")
+    wrong = [f for f in verify() if not ("carries no MAC" in f.detail
+                                         or "anchor is missing" in f.detail
+                                         or f.kind in {STALE, UNSEALED})]
+    if wrong:
+        raise ConflictError("the log does not verify apart from its missing MACs: "
+                            + "; ".join(str(f) for f in wrong[:5]))
+    mac_key = chain.chain_key(checkpoint_key())
+    record: dict[str, dict[str, Any]] = {}
+    for scope, mine in scopes.items():
+        legacy = []
+        for e in mine:
+            if e.mac:
+                break
+            legacy.append(e)
+        if not legacy:
+            continue
+        record[scope] = {"count": len(legacy),
+                         "root": merkle.root([e.leaf_hash for e in legacy], HASH_NAME)}
+        if scope == NO_CASE or len(legacy) < len(mine):
+            continue  # the chain already runs after them (it started fresh at n+1)
+        case = db.session.get(Case, scope)
+        if case is not None:
+            case.ledger_leaf = ""
+            case.ledger_mac = chain.head_mac(mac_key, scope, len(legacy), "")
+    if not record:
+        return {}
+    log = record.get(NO_CASE)
+    if log is not None and db.session.get(LedgerHead, NO_CASE) is None:
+        n = log["count"]
+        db.session.add(LedgerHead(scope=NO_CASE, count=n, last_leaf="",
+                                  mac=chain.head_mac(mac_key, NO_CASE, n, "")))
+        db.session.flush()
+    record_event(None, ADOPTED_EVENT, actor=actor, payload={"hash": HASH_NAME,
+                                                            "scopes": record})
+    # Cases that ended before the chain are sealed now, as they would have been at their end.
+    ended = [scope for scope, mine in scopes.items() if scope in record
+             and any(e.type == SEAL_TYPE for e in mine)]
+    made = seal_cases(ended).made if ended else []
+    db.session.commit()
+    write_anchor(made)
+    return {scope: v["count"] for scope, v in record.items()}
 
 
 def _seal_findings(events: Sequence[AuditEvent],

@@ -337,3 +337,44 @@ def test_an_edited_deployment_is_named(api: Api, frozen_clock: FrozenClock, cli:
     assert result.exit_code == 1
     assert ("deployment version 1: parallel_items.bpmn is not the file its deployment event "
             "recorded") in result.output, result.output
+
+
+def test_history_from_before_the_chain_is_adopted_once_and_then_held_to_it(
+        api: Api, frozen_clock: FrozenClock, cli: Any) -> None:
+    ended = walk_case(api, frozen_clock, 1)
+    running = walk_case(api, frozen_clock, 1, finish=False)
+    # What an installation upgraded from before the chain holds: no MACs, anchors, checkpoints.
+    with tampering(api.app) as conn:
+        conn.execute(sa.text("UPDATE audit_events SET mac = NULL"))
+        conn.execute(sa.text("UPDATE cases SET ledger_mac = NULL, ledger_leaf = '', "
+                             "event_count = (SELECT count(*) FROM audit_events a "
+                             "WHERE a.case_id = cases.id)"))
+        conn.execute(sa.text("DELETE FROM ledger_heads"))
+        conn.execute(sa.text("DELETE FROM checkpoints"))
+    before = cli("verify")
+    assert before.exit_code == 1 and "guanjia audit adopt-chain" in before.output
+    adopted = cli("adopt-chain")
+    assert adopted.exit_code == 0 and "adopted" in adopted.output, adopted.output
+    assert cli("adopt-chain").exit_code == 1  # once only
+    after = cli("verify")
+    assert after.exit_code == 0, after.output
+    # The running case carries on under the chain, and a deployment joins the log's chain.
+    review = completed_review(api.app, running.case_id)
+    with api.app.app_context():
+        from server.services import processes
+
+        bpmn = (Path(__file__).resolve().parents[2] / "tests/fixtures/processes/"
+                "parallel_items.bpmn").read_text(encoding="utf-8")
+        processes.deploy({"parallel_items.bpmn": bpmn.replace('name="办结"', 'name="办结归档"')},
+                         author="sheji")
+        db.session.remove()
+    for task in api.tasks("fgj", case_id=running.case_id):
+        assert api.post(f"/tasks/{task['id']}/complete", "fgj",
+                        json={"data": {"receiver": "fgj"}}).status_code == 200
+    assert cli("verify").exit_code == 0, cli("verify").output
+    # An adopted event edited with its hash recomputed no longer matches the adoption record.
+    rehash(api.app, review["seq"], actor="juzhang")
+    result = cli("verify", "--case", running.case_id)
+    assert result.exit_code == 1
+    assert "no longer match the adoption record" in result.output, result.output
+    assert cli("verify", "--case", ended.case_id).exit_code == 0
