@@ -38,7 +38,10 @@ VERIFIED, TAMPERED, UNCHECKED = 0, 1, 2
 
 @audit.command("verify")
 @click.option("--case", "case_id", default=None, help="verify one case instead of the whole log")
-def verify_command(case_id: str | None) -> None:
+@click.option("--reexecute", is_flag=True,
+              help="also re-execute every case's recorded inputs and compare the stored state "
+                   "(slow: one engine run per case)")
+def verify_command(case_id: str | None, reexecute: bool) -> None:
     """Name every event that was altered, removed or inserted.
 
     Exit status: 0 verified, 1 tampered (one line per finding, naming the event or case),
@@ -54,7 +57,7 @@ def verify_command(case_id: str | None) -> None:
     what = f"case {case_id}" if case_id else "the whole log"
     try:
         with _app():
-            findings = ledger.verify(case_id)
+            findings = ledger.verify(case_id, reexecute=reexecute)
             summary = ledger.verification_summary(case_id)
     except DBAPIError as exc:
         click.echo(f"COULD NOT CHECK {what}: the database is unreachable "

@@ -246,13 +246,17 @@ def _counter_findings(case_ids: Sequence[str], records: list[dict[str, Any]]) ->
     return out
 
 
-def verify(case_id: str | None = None, *, now: datetime | None = None) -> list[Finding]:
+def verify(case_id: str | None = None, *, now: datetime | None = None,
+           reexecute: bool = False) -> list[Finding]:
     """Name every altered, removed or inserted event of one case or of the whole log.
 
     Checks each event's content against its leaf hash, its keyed MAC and its place in the
     chain, each scope's anchor, the numbering, the signed checkpoints (their signatures, their
-    chain, their age against the county's period), the anchor file, and the seal of ended
-    cases. Raises ``NotFoundError`` for a case with neither a row nor events,
+    chain, their age against the county's period), the anchor file, the seal of ended cases
+    and the stored state against the history (``coverage``). With ``reexecute`` it also runs
+    each case's recorded inputs through the engine again and names each case whose stored
+    state is not where they lead (slow: one engine run per case).
+    Raises ``NotFoundError`` for a case with neither a row nor events,
     ``MissingKeyError`` when no audit key is configured, ``CheckpointError`` for a malformed
     key.
     """
@@ -283,12 +287,29 @@ def verify(case_id: str | None = None, *, now: datetime | None = None) -> list[F
         extra += coverage.deployment_findings(events)
         extra += _coverage_findings(events, checkpoints, now or clock.now())
         extra += _anchor_file_findings(checkpoints)
+    if reexecute:
+        extra += _reexecution_findings(case_ids)
     seen = {(f.kind, f.seq, f.case_id, f.case_seq) for f in findings}
     for f in extra:
         if (f.kind, f.seq, f.case_id, f.case_seq) not in seen:
             seen.add((f.kind, f.seq, f.case_id, f.case_seq))
             findings.append(f)
     return findings
+
+
+def _reexecution_findings(case_ids: Sequence[str]) -> list[Finding]:
+    from server.services.replay import reexecute_case
+
+    out = []
+    for cid in case_ids:
+        case = db.session.get(Case, cid) if cid != NO_CASE else None
+        if case is None:
+            continue
+        result = reexecute_case(case)
+        if not result.ok:
+            out.append(Finding(coverage.STATE, None, cid, None,
+                               f"re-executing its recorded inputs: {result.detail}"))
+    return out
 
 
 def verification_summary(case_id: str | None = None) -> str:

@@ -378,3 +378,18 @@ def test_history_from_before_the_chain_is_adopted_once_and_then_held_to_it(
     assert result.exit_code == 1
     assert "no longer match the adoption record" in result.output, result.output
     assert cli("verify", "--case", ended.case_id).exit_code == 0
+
+
+def test_verify_reexecute_names_a_running_case_whose_engine_state_was_changed(
+        api: Api, frozen_clock: FrozenClock, cli: Any) -> None:
+    walk = walk_case(api, frozen_clock, 1, finish=False)
+    assert cli("verify", "--reexecute").exit_code == 0
+    with tampering(api.app) as conn:
+        conn.execute(sa.text("UPDATE engine_tasks SET body = replace(body, :a, :b) "
+                             "WHERE case_id = :c"),
+                     {"a": '"approved":true', "b": '"approved":false', "c": walk.case_id})
+    result = cli("verify", "--reexecute")
+    assert result.exit_code == 1, result.output
+    assert (f"state_changed: case {walk.case_id}: re-executing its recorded inputs: the stored "
+            "state is not what the recorded inputs lead to: data 'approved' is stored as false"
+            in result.output), result.output
