@@ -110,7 +110,7 @@ def record_event(
     record = event_record(row)
     del record["seq"], record["leaf_hash"]
     leaf = row["leaf_hash"] = leaf_hash(canonical_event_bytes(record))
-    if case is not None:
+    if case is not None and case_seq is not None:
         key = chain.chain_key(audit_key())
         row["mac"] = chain.event_mac(key, case.id, case_seq, case.ledger_leaf or "", leaf)
         case.ledger_leaf = leaf

@@ -357,16 +357,17 @@ def _chain_findings(events: Sequence[AuditEvent], case_id: str | None,
         # One case alone: trust an adoption record only if its own MAC holds in the log's chain.
         log = list(db.session.execute(select(AuditEvent).where(AuditEvent.case_id.is_(None))
                                       .order_by(AuditEvent.seq)).scalars())
-        rows = [{"leaf_hash": e.leaf_hash, "mac": e.mac} for e in log]
-        bad = {p.index for p in chain.check_chain(mac_key, NO_CASE, rows, None,
+        log_rows = [{"leaf_hash": e.leaf_hash, "mac": e.mac} for e in log]
+        bad = {p.index for p in chain.check_chain(mac_key, NO_CASE, log_rows, None,
                                                   _adoptions(log).get(NO_CASE))}
         adopted = _adoptions([e for i, e in enumerate(log) if i not in bad])
     out: list[Finding] = []
     for scope in sorted(set(scopes) | set(heads)):
         mine = scopes.get(scope, [])
         where = None if scope == NO_CASE else scope
-        rows = [{"leaf_hash": e.leaf_hash, "mac": e.mac} if scope == NO_CASE else
-                {"leaf_hash": e.leaf_hash, "mac": e.mac, "position": e.case_seq} for e in mine]
+        rows: list[dict[str, Any]] = [
+            {"leaf_hash": e.leaf_hash, "mac": e.mac} if scope == NO_CASE else
+            {"leaf_hash": e.leaf_hash, "mac": e.mac, "position": e.case_seq} for e in mine]
         newest = (mine[-1].case_seq or 0) if mine and scope != NO_CASE else len(mine)
         for p in chain.check_chain(mac_key, scope, rows, heads.get(scope), adopted.get(scope)):
             if p.index is not None:

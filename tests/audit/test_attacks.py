@@ -393,3 +393,18 @@ def test_verify_reexecute_names_a_running_case_whose_engine_state_was_changed(
     assert (f"state_changed: case {walk.case_id}: re-executing its recorded inputs: the stored "
             "state is not what the recorded inputs lead to: data 'approved' is stored as false"
             in result.output), result.output
+
+
+def test_postgresql_refuses_to_change_or_remove_a_checkpoint(
+        api: Api, frozen_clock: FrozenClock) -> None:
+    walk_case(api, frozen_clock, 1)  # ends: its seal is a checkpoint
+    with api.app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the append-only trigger is PostgreSQL's (SQLite has no superuser)")
+        for statement in ("DELETE FROM checkpoints", "UPDATE checkpoints SET root = 'x'",
+                          "TRUNCATE checkpoints"):
+            with (pytest.raises(sa.exc.DBAPIError, match="checkpoints is append-only"),
+                  db.engine.begin() as conn):
+                conn.execute(sa.text(statement))
+        assert db.session.execute(sa.text("SELECT count(*) FROM checkpoints")).scalar() == 1
+        db.session.remove()
