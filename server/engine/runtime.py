@@ -147,6 +147,9 @@ class _Changes:
     def __init__(self) -> None:
         self.touched: list[Task] = []
         self.removed: list[tuple[Any, UUID, Task | None]] = []  # workflow, id, the task
+        # Tasks rewritten in place (data, a timer's instant) that did not move: saved, but
+        # nobody is told they opened or closed.
+        self.rewritten: list[Task] = []
 
 
 _recording = threading.local()
@@ -281,6 +284,34 @@ class Engine:
 
         return self._step(runtime, act)
 
+    def reschedule(self, runtime: Runtime, task_id: str, *, due: datetime | None,
+                   data: dict[str, Any], timers: dict[str, datetime]) -> StepResult:
+        """Move a waiting human task's deadline and its boundary timers, without a step.
+
+        ``data`` is merged into the task's data (e.g. the recomputed deadline variables),
+        ``due`` replaces the due moment fixed when the task opened, and each waiting timer on
+        the task's boundary named in ``timers`` (by element id) is set to wait until the given
+        instant. Nothing runs: a timer moved into the past fires at the next advance.
+        Raises ``TaskNotReadyError`` when the task is not waiting for a person.
+        """
+        task = self.find_ready_human_task(runtime, task_id)
+
+        def act() -> None:
+            changes: _Changes = _recording.changes
+            task.data.update(data)
+            fixed = task.internal_data.get("guanjia_assignment")
+            if fixed is not None:
+                task.internal_data["guanjia_assignment"] = dict(
+                    fixed, due=due.isoformat() if due is not None else None)
+            changes.rewritten.append(task)
+            for sibling in task.parent.children if task.parent is not None else []:
+                name = sibling.task_spec.name
+                if name in timers and _is_timer(sibling) and sibling.state == TaskState.WAITING:
+                    sibling._set_internal_data(event_value=timers[name].isoformat())
+                    changes.rewritten.append(sibling)
+
+        return self._step(runtime, act)
+
     def _advance(self, runtime: Runtime) -> None:
         workflow = runtime.workflow
         changes: _Changes = _recording.changes  # always inside _step
@@ -330,6 +361,8 @@ class Engine:
             parent = task.parent
             if parent is not None:
                 mark(parent)  # children lists and multi-instance merges live on the parent
+        for task in changes.rewritten:
+            mark(task)
         deleted_human, deleted_timers = [], []
         for _wf, task_id, removed in changes.removed:
             deletes.append(str(task_id))

@@ -143,8 +143,12 @@ class CaseStore:
             raise NotFoundError(f"task {item_id} does not exist")
         version = case.state_version
         live = LiveCase(case, self.load(case), item)
+        from server.engine.scripting import counting_for
+        from server.services.calendar import case_county
+
         try:
-            with db.session.no_autoflush:
+            # The diagram's deadlines count with the case's county calendar.
+            with db.session.no_autoflush, counting_for(case_county(case)):
                 yield live
             self._write_case(case, version)
             try:

@@ -16,7 +16,7 @@ from flask import Flask
 from server.engine.clock import FrozenClock
 from tests.conftest import Api, table_counts
 
-NOTICE_2027 = """# Illustrative, not the real 2027 arrangement (the bridging day 1/4 is made up for the test)
+NOTICE_2027 = """# Illustrative, not the real 2027 notice (the bridging day 1/4 is made up)
 year 2027
 2027-01-01 holiday 元旦
 2027-01-04 holiday 元旦
