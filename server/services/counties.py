@@ -118,13 +118,14 @@ def save_county(user: User, data: dict[str, Any]) -> SavedCounty:
     row = db.session.get(County, cleaned["code"])
     created = row is None
     before = {k: getattr(row, k) for k in FIELDS} if row is not None else {}
-    if row is None:
-        row = County(code=cleaned["code"], revision=0)
-        db.session.add(row)
     if cleaned["is_default"]:
+        # One default per installation: the previous one stops being it.
         db.session.execute(update(County).where(County.code != cleaned["code"],
                                                 County.is_default.is_(True))
                            .values(is_default=False, revision=County.revision + 1))
+    if row is None:
+        row = County(code=cleaned["code"], revision=0)
+        db.session.add(row)
     for key in FIELDS:
         setattr(row, key, cleaned[key])
     row.revision = (row.revision or 0) + 1
