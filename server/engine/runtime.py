@@ -312,6 +312,24 @@ class Engine:
 
         return self._step(runtime, act)
 
+    def reschedule_timer(self, runtime: Runtime, task_id: str, at: datetime) -> StepResult:
+        """Make one waiting timer wait until ``at`` instead, without a step.
+
+        Raises ``TaskNotReadyError`` when ``task_id`` is not a waiting timer.
+        """
+        try:
+            task = runtime.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, WorkflowException, KeyError) as exc:
+            raise TaskNotReadyError(f"no task {task_id} in this case") from exc
+        if task is None or not _is_timer(task) or task.state != TaskState.WAITING:
+            raise TaskNotReadyError(f"task {task_id} is not a waiting timer")
+
+        def act() -> None:
+            task._set_internal_data(event_value=at.isoformat())
+            _recording.changes.rewritten.append(task)
+
+        return self._step(runtime, act)
+
     def _advance(self, runtime: Runtime) -> None:
         workflow = runtime.workflow
         changes: _Changes = _recording.changes  # always inside _step
