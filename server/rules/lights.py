@@ -153,8 +153,9 @@ def explain_light(
     left = calendar.days_between(when, at, kind)
     overdue = when > at
     referred = isinstance(due, Deadline) and due.referred_since is not None \
-        and due.referred_since < now
-    paused = not referred and when != now
+        and due.referred_since <= now
+    paused = (not referred and isinstance(due, Deadline) and due.paused_since is not None
+              and due.paused_since <= now and (due.resumes_at is None or now < due.resumes_at))
     if referred:
         return LightVerdict(Light.RED if overdue else Light.GREEN if left > threshold
                             else Light.YELLOW,

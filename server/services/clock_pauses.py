@@ -450,8 +450,14 @@ def return_from_referral(user: User, task_id: str, *, outcome: str) -> dict[str,
     return _clock_action(user, task_id, change)
 
 
-def clock_of(task_id: str) -> dict[str, Any] | None:
-    """The clock record of an open 办理 task as the engine holds it (for pages), or None."""
+def item_of(task_id: str) -> dict[str, Any] | None:
+    """The case item dict an open 办理 task works on (for pages), or None."""
+    data = _task_data(task_id)
+    value = data.get("item") if data else None
+    return dict(value) if isinstance(value, dict) else None
+
+
+def _task_data(task_id: str) -> dict[str, Any] | None:
     item = db.session.get(WorkItem, task_id)
     if item is None or item.element_id != HANDLING_ELEMENT or item.state != "ready":
         return None
@@ -463,5 +469,11 @@ def clock_of(task_id: str) -> dict[str, Any] | None:
         task = store.engine.find_ready_human_task(store.load(case), task_id)
     except TaskNotReadyError:
         return None
-    value = task.data.get("item_clock")
+    return dict(task.data)
+
+
+def clock_of(task_id: str) -> dict[str, Any] | None:
+    """The clock record of an open 办理 task as the engine holds it (for pages), or None."""
+    data = _task_data(task_id)
+    value = data.get("item_clock") if data else None
     return dict(value) if isinstance(value, dict) else None
