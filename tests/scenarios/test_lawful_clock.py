@@ -192,3 +192,44 @@ def test_bad_pause_requests_change_nothing(walker: Walker) -> None:
     with pytest.raises(ConflictError, match="no pause is open"):
         act(walker, end_pause, "sthj", handling["id"])
     assert table_counts(walker.app) == before
+
+
+def test_art_32_restart_gives_the_date_the_law_gives(walker: Walker) -> None:
+    from server.services.counties import DAYAO, save_county
+
+    def supplement_then_accept() -> dict[str, Any]:
+        handling_due: dict[str, Any] = {}
+        walker.do("sthj", "take_task_sheet")            # received Monday 11/23 09:00
+        walker.advance(days=2)                           # Wednesday: 补正 asked
+        walker.do("sthj", "review_item_materials", acceptance_mode="supplement",
+                  supplement_request="公众参与说明")
+        walker.advance(days=2)                           # Friday 11/27: materials complete
+        walker.do("qiye", "supply_materials", supplied_materials="公众参与说明")
+        walker.do("sthj", "review_item_materials", acceptance_mode="accepted")
+        [task] = walker.ready("handle_item")
+        handling_due["due_at"] = task["due_at"]
+        return handling_due
+
+    expand = walker.app.extensions["guanjia.prepare_case_data"]
+    walker.app.extensions["guanjia.prepare_case_data"] = lambda d: {
+        **expand(d), "items": [{**i, **item(promised_days=3)} for i in expand(d)["items"]]}
+    walker.start(item_codes=["env_impact_form"])
+    walker.accept()
+    walker.hand_over()
+    # 受理 on Friday 11/27 once complete (Arts. 32 (五), 42): 3 working days -> Wednesday 12/2.
+    assert supplement_then_accept()["due_at"] == cst(2026, 12, 2, 17, 30)
+    resumed = walker.events("clock_resumed")[-1]["payload"]
+    assert resumed["article"] == "《中华人民共和国行政许可法》第三十二条、第四十二条"
+    assert resumed["art32_mode"] == "restart"
+
+    # A county that chose "pause": from receipt Monday 11/23, 补正 (Thursday, Friday) left
+    # out: 11/24, 11/25, 11/30 -> Monday 11/30.
+    def admin() -> User:
+        return db.session.execute(select(User).where(User.username == "admin")).scalar_one()
+    walker.run(lambda: save_county(admin(), {**DAYAO, "is_default": "1", "art32_mode": "pause",
+                                             "office_hours": "09:00-12:00 14:30-17:30"}))
+    walker.clock.set(cst(2026, 11, 23, 9))
+    walker.start(item_codes=["env_impact_form"])
+    walker.accept()
+    walker.hand_over()
+    assert supplement_then_accept()["due_at"] == cst(2026, 11, 30, 17, 30)
