@@ -540,6 +540,20 @@ class Engine:
         due = datetime.fromisoformat(TimerEventDefinition.get_datetime(str(value)).isoformat())
         return PendingTimerView(str(task.id), task.task_spec.name, due)
 
+    def boundary_timers(self, runtime: Runtime, task_id: str) -> list[PendingTimerView]:
+        """The timers waiting on the boundary of a ready human task.
+
+        Raises ``TaskNotReadyError`` when the task is not waiting for a person.
+        """
+        task = self.find_ready_human_task(runtime, task_id)
+        found = []
+        for sibling in task.parent.children if task.parent is not None else []:
+            if _is_timer(sibling) and sibling.state == TaskState.WAITING:
+                view = self._timer_view(sibling)
+                if view is not None:
+                    found.append(view)
+        return found
+
     def waiting_timers(self, runtime: Runtime) -> list[PendingTimerView]:
         """Every timer the case waits on, with its due instant."""
         found = []

@@ -168,8 +168,11 @@ def record_clock_events(case: Case, result: StepResult, *, actor: str | None) ->
 
 # ---- moving an open item's deadline and timers ----------------------------------------------
 def _move(live: Any, task_id: str, item_clock: dict[str, Any], *, actor: str | None,
-          reason: str, extra: dict[str, Any] | None = None) -> tuple[datetime | None, ItemSchedule]:
-    """Recount one open 办理 task with ``item_clock`` and move its deadline and timers."""
+          reason: str, force: bool = False) -> tuple[datetime | None, ItemSchedule]:
+    """Recount one open 办理 task with ``item_clock`` and move its deadline and timers.
+
+    Without ``force`` nothing is written when the deadline and the timers stay where they are.
+    """
     store = case_store()
     task = store.engine.find_ready_human_task(live.runtime, task_id)
     item = dict(task.data.get("item") or {})
@@ -178,12 +181,16 @@ def _move(live: Any, task_id: str, item_clock: dict[str, Any], *, actor: str | N
     schedule = item_schedule(item, item_clock, now,
                              calendar=current_calendar(county=county, refresh=True),
                              settings=county_settings(county))
-    waiting = {t.element_id: t for t in store.engine.waiting_timers(live.runtime)
-               if t.task_id in {str(c.id) for c in task.parent.children}}
+    waiting = {t.element_id: t for t in store.engine.boundary_timers(live.runtime, task_id)}
     wanted = {OVERDUE_TIMER: schedule.timer_at, WARNING_TIMER: schedule.warning_timer_at}
     work_item = db.session.get(WorkItem, task_id)
     old_due = work_item.due_at if work_item is not None else None
     new_due = None if schedule.deadline.referred else schedule.deadline.at
+    due_moves = work_item is not None and (
+        work_item.due_at != new_due or work_item.due_provisional != schedule.deadline.provisional)
+    timers_move = any(t.due_at != wanted[k] for k, t in waiting.items() if k in wanted)
+    if not (force or due_moves or timers_move):
+        return old_due, schedule
     result = store.engine.reschedule(
         live.runtime, task_id, due=new_due,
         data={"item_clock": item_clock, "item_deadline": schedule.timer_at.isoformat(),
@@ -192,21 +199,19 @@ def _move(live: Any, task_id: str, item_clock: dict[str, Any], *, actor: str | N
         timers={k: v for k, v in wanted.items() if k in waiting})
     store.save(live.case, result)
     for element_id, timer in waiting.items():
-        if timer.due_at != wanted[element_id]:
+        if element_id in wanted and timer.due_at != wanted[element_id]:
             record_event(live.case, "timer_rescheduled", actor=actor, task_id=timer.task_id,
                          element_id=element_id, at=now, payload={
                              "old_due_at": timer.due_at.isoformat(),
                              "new_due_at": wanted[element_id].isoformat(), "reason": reason,
                              "item_task_id": task_id})
-    if work_item is not None and (work_item.due_at != new_due
-                                  or work_item.due_provisional != schedule.deadline.provisional):
+    if work_item is not None and due_moves:
         record_event(live.case, "deadline_recomputed", actor=actor, task_id=task_id,
                      element_id=work_item.element_id, element_name=work_item.name, at=now,
                      payload={"old_due_at": old_due.isoformat() if old_due else None,
                               "new_due_at": new_due.isoformat() if new_due else None,
                               "provisional": schedule.deadline.provisional,
-                              "referred": schedule.deadline.referred, "reason": reason,
-                              **(extra or {})})
+                              "referred": schedule.deadline.referred, "reason": reason})
         work_item.due_at = new_due
         work_item.due_provisional = schedule.deadline.provisional
     return old_due, schedule
@@ -325,7 +330,8 @@ def _clock_locked(user: User, case_id: str, task_id: str, change: Any) -> dict[s
             raise ConflictError("the item's clock has not started")
         item = dict(task.data.get("item") or {})
         event, payload = change(item_clock, item, now, live.case)
-        old_due, schedule = _move(live, task_id, item_clock, actor=user.username, reason=event)
+        old_due, schedule = _move(live, task_id, item_clock, actor=user.username, reason=event,
+                                  force=True)
         payload = {"item_code": item.get("code"), "item_name": item.get("name"),
                    "department": item.get("department"), **payload,
                    "old_due_at": old_due.isoformat() if old_due else None,

@@ -62,6 +62,7 @@ class CaseStore:
         self._lock_queries: dict[tuple[str, bool], Any] = {}
         # Timers the steps under a case's lock started that count office time (by case).
         self._started_timers: dict[str, list[Any]] = {}
+        self._locks_held: set[str] = set()
 
     # ---- deployments ------------------------------------------------------------------
     def spec_set(self, deployment: Deployment) -> SpecSet:
@@ -131,7 +132,12 @@ class CaseStore:
         """
         lock = self._lock_for(case_id)
         with lock:
-            yield from self._locked(case_id, item_id)
+            self._locks_held.add(case_id)
+            try:
+                yield from self._locked(case_id, item_id)
+            finally:
+                self._locks_held.discard(case_id)
+                self._started_timers.pop(case_id, None)
 
     def _locked(self, case_id: str, item_id: str | None) -> Iterator[LiveCase]:
         query = self._lock_query(with_item=item_id is not None)
@@ -333,9 +339,11 @@ class CaseStore:
     def _sync_timers(self, case: Case, result: StepResult) -> None:
         from server.services.clock_pauses import OFFICE_TIME_TIMERS
 
-        for timer in result.timers:
-            if timer.element_id in OFFICE_TIME_TIMERS:
-                self._started_timers.setdefault(case.id, []).append(timer)
+        # Only under the case lock (``_after_step`` consumes them before the case is written).
+        if case.id in self._locks_held:
+            for timer in result.timers:
+                if timer.element_id in OFFICE_TIME_TIMERS:
+                    self._started_timers.setdefault(case.id, []).append(timer)
         if result.timers_gone:
             db.session.connection().execute(
                 _DELETE_TIMERS, {"case_id": case.id, "ids": result.timers_gone})
