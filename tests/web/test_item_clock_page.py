@@ -55,6 +55,14 @@ def test_a_department_pauses_for_expert_review_and_refers_upward_on_the_page(
     types = [e["type"] for e in walker.events()
              if e["type"] in {"clock_paused", "clock_resumed", "item_referred_upward"}]
     assert types == ["clock_paused", "clock_resumed", "item_referred_upward"]
+    # The case's history says what stopped the clock and on which article.
+    steward = Web(walker.app)
+    steward.login("guanjia")
+    timeline = steward.text(f"/cases/{walker.case_id}")
+    assert "计时暂停" in timeline and "专家评审 组织专家评审" in timeline
+    assert "（依据：《中华人民共和国行政许可法》第四十五条）" in timeline
+    assert "已上报上级审批" in timeline
+    assert "（依据：《中华人民共和国行政许可法》第四十三条）" in timeline
 
 
 def test_a_refused_clock_action_is_explained_and_changes_nothing(

@@ -34,6 +34,10 @@ EN.update({
     "计时已暂停": "Clock stopped", "计时已恢复": "Clock restarted", "已上报上级审批":
         "Referred upward", "已恢复本县计时": "The county's clock runs again",
     "补正按本县设置": "补正 by this county's setting",
+    "计时暂停": "Clock stopped", "计时恢复": "Clock restarted",
+    "上级审批办结": "Back from the higher level", "期限重新计算": "Deadline recomputed",
+    "定时调整": "Timer moved", "县设置变更": "County settings changed",
+    "导入节假日通知": "Holiday notice loaded",
 })
 
 
