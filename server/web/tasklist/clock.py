@@ -75,6 +75,8 @@ def item_clock_view(item: Any) -> dict[str, Any] | None:
         "can_act": access.acting_role(me(), item) is not None,
         "kinds": [k for k in PAUSE_KINDS.values() if k.department_action and k.code != REFERRAL],
         "levels": clock_pauses.LEVELS, "publicity_cap": settings.publicity_cap_days,
+        # The catalog's 审批层级 (room 11's ``level``; missing: county) preselects the referral.
+        "item_level": str(engine_item.get("level") or "county"),
     }
 
 
