@@ -58,13 +58,16 @@ def deploy_shipped(app: Flask) -> int:
 
 
 def seed_demo(app: Flask) -> list[str]:
-    """Demo users for every role and a sample case (embedded mode only)."""
+    """Demo users for every role and the demo county 大姚县 (embedded mode only)."""
     from server.extensions import db
+    from server.services.counties import ensure_demo_county
     from server.services.directory import ensure_standard_groups
     from server.services.users import ensure_enterprise, ensure_user
 
     with app.app_context():
         ensure_standard_groups()
+        # The seeds' county (大姚县, 楚雄彝族自治州) counts the demo's cases.
+        ensure_demo_county(default=True)
         enterprise = ensure_enterprise("示例新能源科技有限公司", area="城关镇")
         ensure_enterprise("另一家制造有限公司", area="城关镇")
         for username, name, groups in DEMO_USERS:
@@ -169,6 +172,9 @@ main.add_command(_audit)
 from server.cli_designer import export as _export  # noqa: E402
 
 main.add_command(_export)
+from server.cli_calendar import calendar as _calendar  # noqa: E402
+
+main.add_command(_calendar)
 
 
 if __name__ == "__main__":  # pragma: no cover

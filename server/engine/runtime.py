@@ -147,6 +147,9 @@ class _Changes:
     def __init__(self) -> None:
         self.touched: list[Task] = []
         self.removed: list[tuple[Any, UUID, Task | None]] = []  # workflow, id, the task
+        # Tasks rewritten in place (data, a timer's instant) that did not move: saved, but
+        # nobody is told they opened or closed.
+        self.rewritten: list[Task] = []
 
 
 _recording = threading.local()
@@ -281,6 +284,52 @@ class Engine:
 
         return self._step(runtime, act)
 
+    def reschedule(self, runtime: Runtime, task_id: str, *, due: datetime | None,
+                   data: dict[str, Any], timers: dict[str, datetime]) -> StepResult:
+        """Move a waiting human task's deadline and its boundary timers, without a step.
+
+        ``data`` is merged into the task's data (e.g. the recomputed deadline variables),
+        ``due`` replaces the due moment fixed when the task opened, and each waiting timer on
+        the task's boundary named in ``timers`` (by element id) is set to wait until the given
+        instant. Nothing runs: a timer moved into the past fires at the next advance.
+        Raises ``TaskNotReadyError`` when the task is not waiting for a person.
+        """
+        task = self.find_ready_human_task(runtime, task_id)
+
+        def act() -> None:
+            changes: _Changes = _recording.changes
+            task.data.update(data)
+            fixed = task.internal_data.get("guanjia_assignment")
+            if fixed is not None:
+                task.internal_data["guanjia_assignment"] = dict(
+                    fixed, due=due.isoformat() if due is not None else None)
+            changes.rewritten.append(task)
+            for sibling in task.parent.children if task.parent is not None else []:
+                name = sibling.task_spec.name
+                if name in timers and _is_timer(sibling) and sibling.state == TaskState.WAITING:
+                    sibling._set_internal_data(event_value=timers[name].isoformat())
+                    changes.rewritten.append(sibling)
+
+        return self._step(runtime, act)
+
+    def reschedule_timer(self, runtime: Runtime, task_id: str, at: datetime) -> StepResult:
+        """Make one waiting timer wait until ``at`` instead, without a step.
+
+        Raises ``TaskNotReadyError`` when ``task_id`` is not a waiting timer.
+        """
+        try:
+            task = runtime.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, WorkflowException, KeyError) as exc:
+            raise TaskNotReadyError(f"no task {task_id} in this case") from exc
+        if task is None or not _is_timer(task) or task.state != TaskState.WAITING:
+            raise TaskNotReadyError(f"task {task_id} is not a waiting timer")
+
+        def act() -> None:
+            task._set_internal_data(event_value=at.isoformat())
+            _recording.changes.rewritten.append(task)
+
+        return self._step(runtime, act)
+
     def _advance(self, runtime: Runtime) -> None:
         workflow = runtime.workflow
         changes: _Changes = _recording.changes  # always inside _step
@@ -330,6 +379,8 @@ class Engine:
             parent = task.parent
             if parent is not None:
                 mark(parent)  # children lists and multi-instance merges live on the parent
+        for task in changes.rewritten:
+            mark(task)
         deleted_human, deleted_timers = [], []
         for _wf, task_id, removed in changes.removed:
             deletes.append(str(task_id))
@@ -488,6 +539,20 @@ class Engine:
         # The library parses with the clock-patched datetime class; hand out a plain one.
         due = datetime.fromisoformat(TimerEventDefinition.get_datetime(str(value)).isoformat())
         return PendingTimerView(str(task.id), task.task_spec.name, due)
+
+    def boundary_timers(self, runtime: Runtime, task_id: str) -> list[PendingTimerView]:
+        """The timers waiting on the boundary of a ready human task.
+
+        Raises ``TaskNotReadyError`` when the task is not waiting for a person.
+        """
+        task = self.find_ready_human_task(runtime, task_id)
+        found = []
+        for sibling in task.parent.children if task.parent is not None else []:
+            if _is_timer(sibling) and sibling.state == TaskState.WAITING:
+                view = self._timer_view(sibling)
+                if view is not None:
+                    found.append(view)
+        return found
 
     def waiting_timers(self, runtime: Runtime) -> list[PendingTimerView]:
         """Every timer the case waits on, with its due instant."""

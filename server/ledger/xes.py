@@ -35,7 +35,8 @@ LIFECYCLE = {
     "task_created": "schedule", "task_claimed": "assign", "task_assigned": "assign",
     "task_reassigned": "reassign", "task_unclaimed": "withdraw", "task_completed": "complete",
     "task_cancelled": "ate_abort", "task_skipped": "autoskip", "clock_paused": "suspend",
-    "clock_resumed": "resume",
+    "clock_resumed": "resume", "item_referred_upward": "suspend",
+    "item_returned_from_referral": "resume",
 }
 # XML 1.0 cannot hold most C0 controls, lone surrogates or U+FFFE/U+FFFF: lxml refuses them.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

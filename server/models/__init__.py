@@ -5,6 +5,7 @@ from server.models.audit import AuditEvent
 from server.models.calendar import CalendarDay, CalendarYear
 from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
 from server.models.checkpoints import Checkpoint
+from server.models.counties import County
 from server.models.designer import DesignDraft
 from server.models.incidents import Incident
 from server.models.notifications import MailAddress, Notification
@@ -20,4 +21,5 @@ __all__ = [
     "DesignDraft",
     "Incident", "MailAddress", "Notification",
     "CalendarDay", "CalendarYear",
+    "County",
 ]

@@ -99,8 +99,16 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
         enterprise_id=user.enterprise_id, area=str(data.get("area") or user.area or ""),
         started_by=user.username, started_at=now,
     )
+    from server.engine.scripting import counting_for
+    from server.services.calendar import default_county, require_county
+
+    county = str(data.get("county") or "") or None
+    if county is not None:
+        require_county(county)
+    case.county = county
     try:
-        runtime, result = store.engine.start(spec_set, process_id, data)
+        with counting_for(county or default_county()):
+            runtime, result = store.engine.start(spec_set, process_id, data)
     except ScriptError as exc:
         raise ValidationFailedError(f"the case could not start: {exc}",
                                     {"_process": [str(exc)]}) from exc

@@ -79,8 +79,17 @@ def row_for(item: WorkItem, now: datetime | None = None) -> Row:
     item_name = str(approval_item.get("name", "")) if isinstance(approval_item, dict) else ""
     if item.due_at is None or item.state != "ready":
         return Row(item, None, "", "", None, item.case.title, item.case.reference, item_name)
-    light = item_light(item.due_at, now, calendar())
-    left = time_left(item.due_at, now, calendar())
+    from server.services.calendar import case_county, current_calendar
+    from server.services.clock_pauses import late_call_grace_ends
+
+    # Each case counts with its county's calendar (local days off, office hours).
+    cal = current_calendar(county=case_county(item.case))
+    light = item_light(item.due_at, now, cal)
+    left = time_left(item.due_at, now, cal)
+    if light is Light.RED:
+        grace = late_call_grace_ends(item)
+        if grace is not None and now < grace:
+            light = Light.YELLOW  # 原则上30分钟: late, within the county's grace
     return Row(item, light.code, light.label_zh, left.label_zh, left.working_days,
                item.case.title, item.case.reference, item_name)
 

@@ -3,7 +3,7 @@ call (a bad rating's call-back is in test_intake_and_termination.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.rules.lights import Light, item_light
@@ -79,7 +79,23 @@ def test_task_sheet_not_taken_in_30_minutes_calls_the_steward(walker: Walker) ->
     walker.accept()
     walker.hand_over()
     walker.do("fgj", "take_task_sheet")
+    [late] = walker.ready("take_task_sheet")
+    assert late["due_at"] == walker.clock.now() + timedelta(minutes=30)  # 30 office minutes
     assert walker.advance(minutes=29) == []
+    # 原则上30分钟: past the 30 minutes the call is yellow with a reminder, not yet escalated;
+    # the escalation waits for the county's grace (the installation default: 30 minutes).
+    assert walker.advance(minutes=2) == []
+    counts = walker.run(sweep_deadlines)
+    assert counts["red"] == 0
+
+    def reminders() -> list[tuple[str, str]]:
+        from server.extensions import db
+        from server.models import Notification
+
+        return [(n.username, n.title) for n in db.session.query(Notification).filter(
+            Notification.dedupe_key == f"late_call:{late['id']}")]
+    assert [u for u, title in walker.run(reminders) if title.startswith("报到提醒")] == ["zrzy"]
+    assert walker.advance(minutes=28) == []
     fired = walker.advance(minutes=2)
     assert [t.element_id for t in fired] == ["report_timeout"]
     walker.reload()
