@@ -15,6 +15,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -205,7 +206,8 @@ def _spec_set(deployment: Deployment) -> SpecSet:
 def reexecute_case(case: Case) -> Reexecution:
     """Run the recorded inputs through the engine again and compare the paths and the data.
 
-    Inputs: the start data, every completion, termination message, timer and migration, each
+    Inputs: the start data, every completion, termination message, timer that fired or was
+    moved, and migration, each
     at its recorded time (under a clock of this context only: other requests keep real time),
     each segment on the deployment that ran it. Then the data the engine ends with, and the
     case's status, are compared with what is stored.
@@ -278,6 +280,20 @@ def _feed(rerun: _Rerun, runtime: Runtime, events: list[Any], frozen: clock.Froz
             payload = {"reason": (e.payload or {}).get("reason"), "requested_by": e.actor,
                        "role": e.role, "requested_at": e.at.isoformat()}
             rerun.take(engine.send_message(runtime, TERMINATION_MESSAGE, payload))
+        elif e.type == "timer_rescheduled":
+            # A timer moved without a step (office minutes and the county's grace, an item's
+            # clock): the same timer of the re-execution is the one of that element still
+            # waiting until the recorded old instant.
+            frozen.set(e.at)
+            payload = e.payload or {}
+            old = datetime.fromisoformat(str(payload["old_due_at"]))
+            new = datetime.fromisoformat(str(payload["new_due_at"]))
+            timer = next((t for t in engine.waiting_timers(runtime)
+                          if t.element_id == e.element_id and t.due_at == old), None)
+            if timer is None:
+                raise TaskNotReadyError(f"the engine has no {e.element_id} timer waiting until "
+                                        f"{old.isoformat()} to move")
+            rerun.take(engine.reschedule_timer(runtime, timer.task_id, new))
         elif e.type == "case_migrated":
             # The rest ran on the next version: restore from the rows, as the migration did.
             target = _deployment(int(e.payload["to_deployment"]))

@@ -102,10 +102,15 @@ def test_a_timer_escalated_case_reexecutes_as_same(walker: Walker) -> None:
     walker.accept()
     walker.hand_over()
     walker.do("fgj", "take_task_sheet")
-    walker.advance(minutes=31)  # the 30-minute sheet timer fires: the steward urges
+    # 30 office minutes, then the county's grace (30 more by default): the steward urges.
+    walker.advance(minutes=31)
+    # A step between the 30 minutes and the grace: the moved timer must not fire in it.
+    walker.do("fgj", "review_item_materials")
+    walker.advance(minutes=30)
     walker.do("guanjia", "urge_department_report")
     walker.do("zrzy", "take_task_sheet")
     assert [e["element_id"] for e in walker.events("timer_fired")] == ["report_timeout"]
+    assert walker.events("timer_rescheduled")  # the call's timer moved by office minutes
     result = assert_same(walker.app, walker.case_id)
     assert ("task_created", "urge_department_report") in result.replayed
 
