@@ -230,7 +230,7 @@ def reexecute_case(case: Case) -> Reexecution:
             runtime, result = engine.start(_spec_set(_deployment(first_version)), case.process_id,
                                            copy.deepcopy(start.payload.get("new") or {}))
             rerun.take(result)
-            runtime = _feed(rerun, runtime, events, frozen, case.process_id)
+            runtime = _feed(rerun, runtime, events, frozen, case)
         except (ScriptError, DiagramError, TaskNotReadyError, LookupError, KeyError) as exc:
             detail = f"the engine stopped: {exc}"
     first = next((i for i, (a, b) in enumerate(zip(recorded, rerun.path, strict=False))
@@ -251,8 +251,15 @@ def reexecute_case(case: Case) -> Reexecution:
                        differences)
 
 
+#: A department's action on an item's clock (行政许可法 Art. 45 procedures, 公示, referral
+#: upward): it writes the item's clock into the handling task; its timers move by the
+#: ``timer_rescheduled`` events recorded just before it.
+CLOCK_ACTIONS = frozenset({"clock_paused", "clock_resumed", "item_referred_upward",
+                           "item_returned_from_referral"})
+
+
 def _feed(rerun: _Rerun, runtime: Runtime, events: list[Any], frozen: clock.FrozenClock,
-          process_id: str) -> Runtime:
+          case: Case) -> Runtime:
     """Feed the recorded inputs after the start; returns the runtime (a new one after a
     migration)."""
     engine = rerun.engine
@@ -297,9 +304,63 @@ def _feed(rerun: _Rerun, runtime: Runtime, events: list[Any], frozen: clock.Froz
         elif e.type == "case_migrated":
             # The rest ran on the next version: restore from the rows, as the migration did.
             target = _deployment(int(e.payload["to_deployment"]))
-            runtime = engine.restore(_spec_set(target), process_id, rerun.envelope,
+            runtime = engine.restore(_spec_set(target), case.process_id, rerun.envelope,
                                      rerun.stored_rows(), runtime.version)
+        elif e.type in CLOCK_ACTIONS and e.task_id and "old_due_at" in (e.payload or {}):
+            # (The 补正 pauses the engine's own steps record carry no old_due_at: outputs.)
+            frozen.set(e.at)
+            _clock_action(rerun, runtime, mapping, e, case)
     return runtime
+
+
+def _clock_action(rerun: _Rerun, runtime: Runtime, mapping: dict[str, tuple[str, int]],
+                  e: Any, case: Case) -> None:
+    """Write the item's clock as the department's action did (``services.clock_pauses``)."""
+    from server.rules.clock_law import REFERRAL, SUPPLEMENT
+    from server.services.calendar import case_county
+    from server.services.clock_pauses import (
+        OVERDUE_TIMER,
+        WARNING_TIMER,
+        _paused_working_days,  # noqa: PLC2701 - the same count the action wrote
+    )
+
+    engine = rerun.engine
+    element, k = mapping[e.task_id]
+    created = rerun.created.get(element, [])
+    if k >= len(created):
+        raise TaskNotReadyError(f"the engine never opened {element} #{k + 1}")
+    task_id = created[k]
+    task = engine.find_ready_human_task(runtime, task_id)
+    item_clock = json.loads(json.dumps(task.data.get("item_clock") or {}))
+    pauses = item_clock.setdefault("pauses", [])
+    payload, now = e.payload, e.at.isoformat()
+    if e.type == "clock_paused":
+        pauses.append({"start": now, "end": None, "reason": payload.get("reason"),
+                       "kind": payload.get("kind"), "cap_days": payload.get("cap_days"),
+                       "article": payload.get("article")})
+    elif e.type == "item_referred_upward":
+        pauses.append({"start": now, "end": None, "reason": payload.get("reason"),
+                       "kind": REFERRAL, "cap_days": None, "level": payload.get("level"),
+                       "article": payload.get("article")})
+    else:
+        referral = e.type == "item_returned_from_referral"
+        open_ = [p for p in pauses if p.get("end") is None and (
+            p.get("kind") == REFERRAL if referral else p.get("kind") not in (REFERRAL,
+                                                                             SUPPLEMENT))]
+        if not open_:
+            raise TaskNotReadyError(f"{e.type}: no such pause is open in the re-execution")
+        open_[-1]["end"] = now
+    timers = {t.element_id: t.due_at for t in engine.boundary_timers(runtime, task_id)}
+    data: dict[str, Any] = {"item_clock": item_clock,
+                            "item_paused_days": _paused_working_days(item_clock,
+                                                                     case_county(case))}
+    if OVERDUE_TIMER in timers:
+        data["item_deadline"] = timers[OVERDUE_TIMER].isoformat()
+    if WARNING_TIMER in timers:
+        data["item_warning_at"] = timers[WARNING_TIMER].isoformat()
+    deadline = payload.get("deadline")
+    due = datetime.fromisoformat(deadline) if deadline else None
+    rerun.take(engine.reschedule(runtime, task_id, due=due, data=data, timers={}))
 
 
 def _normal(value: Any) -> Any:

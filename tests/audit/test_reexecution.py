@@ -221,3 +221,43 @@ def test_two_concurrent_replays_leave_everyone_elses_clock_alone(
     # This thread saw its own clock throughout, and the process clock is still the test's.
     assert set(seen_meanwhile) <= {here}
     assert clock.active() is frozen_clock and clock.now() == here
+
+
+def _finish_item(walker: Walker) -> None:
+    walker.do("sthj", "handle_item")
+    walker.do("zhuanchuang", "notify_enterprise_of_result")
+    walker.do("guanjia", "fill_completion_sheet")
+    walker.do("qiye", "sign_completion_sheet")
+    walker.close()
+
+
+def test_a_case_with_an_art_45_pause_reexecutes_as_same(walker: Walker) -> None:
+    from server.services.clock_pauses import end_pause, start_pause
+    from tests.scenarios.test_lawful_clock import act, to_handling
+
+    handling = to_handling(walker)
+    walker.advance(days=2)
+    act(walker, start_pause, "sthj", handling["id"], kind="expert_review",
+        reason="组织专家评审环评报告表", cap_days=10)
+    walker.advance(days=7)
+    act(walker, end_pause, "sthj", handling["id"])
+    _finish_item(walker)
+    assert walker.case()["status"] == "completed"
+    [result] = walker.data()["item_results"]
+    assert result["pauses"] and result["pauses"][0]["kind"] == "expert_review"
+    assert_same(walker.app, walker.case_id)
+
+
+def test_a_case_referred_upward_and_back_reexecutes_as_same(walker: Walker) -> None:
+    from server.services.clock_pauses import refer_upward, return_from_referral
+    from tests.scenarios.test_lawful_clock import act, to_handling
+
+    handling = to_handling(walker, promised_days=3)
+    walker.advance(days=1)
+    act(walker, refer_upward, "sthj", handling["id"], level="prefecture",
+        reason="报楚雄州生态环境局审批")
+    walker.advance(days=60)
+    act(walker, return_from_referral, "sthj", handling["id"], outcome="州局已批复")
+    _finish_item(walker)
+    assert walker.case()["status"] == "completed"
+    assert_same(walker.app, walker.case_id)
