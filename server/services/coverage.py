@@ -80,8 +80,13 @@ def state_findings(events: Sequence[AuditEvent], case_id: str | None) -> list[Fi
         if e.case_id is not None:
             by_case.setdefault(e.case_id, []).append(e)
     query = select(Case.id, Case.status)
+    completed = select(WorkItem).where(WorkItem.state == "completed")
     if case_id is not None:
         query = query.where(Case.id == case_id)
+        completed = completed.where(WorkItem.case_id == case_id)
+    items: dict[str, list[WorkItem]] = {}
+    for item in db.session.execute(completed).scalars():
+        items.setdefault(item.case_id, []).append(item)
     for cid, status in db.session.execute(query).all():
         mine = by_case.get(cid, [])
         sealed = [e for e in mine if e.type == STATE_EVENT]
@@ -101,15 +106,15 @@ def state_findings(events: Sequence[AuditEvent], case_id: str | None) -> list[Fi
         elif not ended and status != "running":
             out.append(Finding(STATE, None, cid, None, f"the case is stored as {status!r} but "
                                                        "its history never ended it"))
-        out += _completion_findings(cid, mine)
+        out += _completion_findings(cid, mine, items.get(cid, []))
     return out
 
 
-def _completion_findings(case_id: str, events: Sequence[AuditEvent]) -> list[Finding]:
+def _completion_findings(case_id: str, events: Sequence[AuditEvent],
+                         completed: Sequence[WorkItem]) -> list[Finding]:
     completions = {e.task_id: e for e in events if e.type == "task_completed" and e.task_id}
     out = []
-    for item in db.session.execute(select(WorkItem).where(
-            WorkItem.case_id == case_id, WorkItem.state == "completed")).scalars():
+    for item in completed:
         e = completions.get(item.id)
         if e is None:
             out.append(Finding(STATE, None, case_id, None,

@@ -37,6 +37,11 @@ def reexecute(app: Flask, case_id: str) -> replay.Reexecution:
 
 
 def assert_same(app: Flask, case_id: str) -> replay.Reexecution:
+    from server.services import ledger
+
+    with app.app_context():  # an honest case also verifies: history, seal and stored state
+        assert ledger.verify(case_id) == []
+        db.session.remove()
     result = reexecute(app, case_id)
     assert result.ok, result.detail
     assert result.recorded == result.replayed
