@@ -29,6 +29,21 @@ def _bool(value: str | None, default: bool) -> bool:
     raise ConfigError(f"not a boolean: {value!r}")
 
 
+def _check_checkpoint_key(key: str) -> None:
+    """An Ed25519 audit key must be usable at start-up, not when the first case ends."""
+    if not key.startswith("ed25519"):
+        return
+    if key.startswith("ed25519-pub:"):
+        raise ConfigError("GUANJIA_CHECKPOINT_KEY is a public key: the installation signs with "
+                          "the private one (ed25519:<64 hex>); auditors hold the public one")
+    from server.ledger.checkpoint import CheckpointError, sign_message
+
+    try:
+        sign_message(b"", key)
+    except CheckpointError as exc:
+        raise ConfigError(f"GUANJIA_CHECKPOINT_KEY: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     """The typed settings of one guanjia process."""
@@ -82,6 +97,7 @@ class Settings:
         )
         if not broker_url:
             raise ConfigError("GUANJIA_BROKER_URL is required in production")
+        _check_checkpoint_key(env.get("GUANJIA_CHECKPOINT_KEY", ""))
         try:
             return cls(
                 mode=mode,

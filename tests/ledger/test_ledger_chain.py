@@ -54,3 +54,16 @@ def test_the_audit_key_is_kept_in_the_instance_folder_when_none_is_configured(
     assert len(key) == 64 and resolve_key("", tmp_path, create=False) == key
     assert stat.S_IMODE((tmp_path / "audit.key").stat().st_mode) == 0o600
     assert resolve_key("configured", tmp_path, create=False) == "configured"
+
+
+def test_a_malformed_ed25519_audit_key_fails_at_start_up() -> None:
+    from server.config import ConfigError, Settings
+
+    env = {"GUANJIA_MODE": "test", "GUANJIA_SECRET_KEY": "s"}
+    with pytest.raises(ConfigError, match="GUANJIA_CHECKPOINT_KEY: ed25519 key must be"):
+        Settings.from_env({**env, "GUANJIA_CHECKPOINT_KEY": "ed25519:abc"})
+    with pytest.raises(ConfigError, match="is a public key"):
+        Settings.from_env({**env, "GUANJIA_CHECKPOINT_KEY": "ed25519-pub:" + "11" * 32})
+    ok = Settings.from_env({**env, "GUANJIA_CHECKPOINT_KEY": "ed25519:" + "11" * 32})
+    assert ok.checkpoint_key.startswith("ed25519:")
+    assert Settings.from_env(env).checkpoint_key == "s"  # the secret key, by default
