@@ -50,6 +50,7 @@ class Settings:
     mail_sender: str
     checkpoint_key: str
     extra: dict[str, str] = field(default_factory=dict)
+    catalog_file: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -96,6 +97,8 @@ class Settings:
                 smtp_port=int(env.get("GUANJIA_SMTP_PORT", "8025")),
                 mail_sender=env.get("GUANJIA_MAIL_SENDER", "guanjia@localhost"),
                 checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY", secret_key),
+                catalog_file=Path(env["GUANJIA_CATALOG_FILE"])
+                if env.get("GUANJIA_CATALOG_FILE") else None,
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc

@@ -76,11 +76,13 @@ def record_clock_events(case: Case, result: StepResult, *, actor: str | None) ->
             calendar = current_calendar()
             paused = sum(calendar.working_days_between(p.start, p.end)
                          for p in pauses_of(closed).merged() if p.end is not None)
-            due = item_deadline(closed, int(item.get("promised_days") or 0), calendar)
+            # Before 受理 the period has not begun (行政许可法 Art. 32): no deadline yet.
+            due = item_deadline(closed, int(item.get("promised_days") or 0), calendar) \
+                if item_clock.get("started_at") else None
             record_event(case, "clock_resumed", actor=actor, task_id=human.id,
                          element_id=human.element_id, element_name=human.name, at=now,
                          payload={**common, "resumed_at": now.isoformat(),
                                   "ended_by": human.state,
                                   "paused_working_days": paused,
-                                  "deadline": due.at.isoformat(),
-                                  "provisional": due.provisional})
+                                  "deadline": due.at.isoformat() if due else None,
+                                  "provisional": due.provisional if due else None})

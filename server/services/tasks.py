@@ -24,6 +24,7 @@ from server.services.errors import (
     ValidationFailedError,
 )
 from server.services.forms import FormDefinition, form_registry
+from server.services.staging import release_ready_items
 from server.services.store import Completion, case_store, with_retries
 
 
@@ -178,6 +179,8 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
                    completion=Completion(task_id, user.username, now))
         # What the engine did next happened because this person acted.
         record_step_events(live.case, result, actor=user.username)
+        # An item finished in this step may open the items that waited for it.
+        release_ready_items(live.case, live.runtime, result, actor=user.username)
     return item
 
 
