@@ -75,6 +75,30 @@ EN: dict[str, str] = {
     "任务转办": "Task reassigned", "后台步骤失败": "Background step failed",
     "重试后台步骤": "Background step retried", "后台步骤恢复": "Background step recovered",
 }
+# Approval items, prerequisites, the timetable and the whole project (issue 11).
+EN.update({
+    "审批事项": "Approval items", "审批层级": "Level", "承诺时限": "Promised limit",
+    "个工作日": "working days", "日（自然日）": "calendar days", "县级": "County",
+    "州（市）级": "Prefecture", "省级": "Province", "县级转报": "Forwarded by the county",
+    "县级转报，上级审批中": "Forwarded by the county; decided above",
+    "待交办": "Not yet handed over", "待前置事项": "Waiting for prerequisites",
+    "已推送任务单": "Task sheet sent", "等待": "Waiting for",
+    "前置事项已办结": "prerequisites done", "未计时": "Clock not running",
+    "并联/容缺提前办理": "Run early (parallel / on trust)", "方式": "Mode", "理由": "Reason",
+    "并联办理": "In parallel", "容缺办理": "On trust (missing materials)",
+    "记录决定并推送任务单": "Record the decision and send the task sheet",
+    "提前办理未记录，请选择方式并填写理由":
+        "Not recorded: choose a mode and give a reason",
+    "已记录决定，任务单已推送": "Decision recorded; the task sheet went out",
+    "前置事项办结，任务单推送": "Prerequisites done, task sheet sent",
+    "服务方案调整事项": "Plan changed the items",
+    "目录事项数": "Catalog items", "修改": "Edit",
+    "事项目录中以下部门尚未建立，任务单将无人领受：":
+        "The catalog names departments that do not exist; nobody would take their sheets:",
+    "部门即数据：在此新增或改名；事项目录以部门代码引用部门，目录为示例，由本县替换。":
+        "Departments are data: add or rename them here; the item catalog names them by code "
+        "and is an example a county replaces.",
+})
 
 _MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Missing data for required field\.$"), "此项为必填"),

@@ -457,7 +457,8 @@ def test_an_item_waits_for_its_prerequisites_until_released(new_case) -> None:
     assert [t.data["item"]["code"] for t in sheets] == [first["code"]]
     waiting = [t for t in case.wf.get_tasks(state=TaskState.WAITING)
                if t.task_spec.bpmn_id == "wait_for_prerequisites"]
-    assert sorted(t.data["item"]["code"] for t in waiting) == sorted([second["code"], third["code"]])
+    assert sorted(t.data["item"]["code"] for t in waiting) == sorted(
+        [second["code"], third["code"]])
     case.roundtrip()
 
     case.complete("take_task_sheet", {"receiver_name": "部门代办员"})

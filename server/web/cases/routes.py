@@ -8,9 +8,10 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from server.services import attachments, cases, tasks, workspace
+from server.services import attachments, cases, staging, tasks, workspace
 from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
+from server.services.item_progress import item_progress
 from server.web.cases import bp
 from server.web.i18n import field_errors, lang, t
 from server.web.session import me
@@ -52,6 +53,8 @@ def case_view(case_id: str) -> dict[str, Any]:
                                     "active": diagram.active, "overdue": diagram.overdue},
                                    ensure_ascii=False),
         "files": attachments.case_attachments(case),
+        "approval_items": item_progress(case, items),
+        "early_modes": staging.EARLY_MODES if staging.early_release_role(user, case) else {},
         "records": _record_titles(workspace.completed_form_keys(case)),
         "groups": workspace.group_names(),
         # Leaders and administrators may hand each open task to someone else (转办).
@@ -92,4 +95,21 @@ def reassign(case_id: str, task_id: str) -> Any:
                                reassign_errors={task_id: field_errors(exc.errors)},
                                reassign_values={task_id: request.form}), 422
     flash(t("已转办"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<case_id>/items/<code>/release")
+@login_required
+def release_item(case_id: str, code: str) -> Any:
+    """Send a waiting item's task sheet before its prerequisites are done (并联 / 容缺);
+    403/404/409 as the service refuses, 422 with the case page when mode or reason is missing."""
+    try:
+        staging.release_item_early(me(), case_id, code, mode=request.form.get("mode", ""),
+                                   reason=request.form.get("reason", ""))
+    except ValidationFailedError as exc:
+        flash(t("提前办理未记录，请选择方式并填写理由"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               release_errors={code: field_errors(exc.errors)},
+                               release_values={code: request.form}), 422
+    flash(t("已记录决定，任务单已推送"), "success")
     return redirect(url_for("cases.show", case_id=case_id))

@@ -1,0 +1,229 @@
+"""Items staged as real approvals proceed (issue 11): a 12-item, 4-stage project.
+
+On day 1 only items whose prerequisites the case does not include are called; the others wait
+with no work item, no deadline and no light. 施工许可 opens when its prerequisites are done —
+or earlier, only by the steward's recorded 并联 decision — and its clock starts at 受理.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from server.extensions import db
+from server.models import Case, User
+from server.rules.catalog import Catalog
+from server.rules.lights import Light, item_light
+from server.rules.workdays import WorkCalendar
+from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
+from server.services.item_progress import item_progress
+from server.services.staging import release_item_early
+from tests.conftest import table_counts
+from tests.scenarios.conftest import Walker
+
+STAGE_ITEMS = [
+    # 立项用地规划许可
+    "project_filing", "land_pre_review", "land_transfer_contract", "land_use_planning_permit",
+    # 工程建设许可
+    "construction_planning_permit", "env_impact_form", "fire_design_review",
+    "soil_water_conservation",
+    # 施工许可
+    "construction_permit",
+    # 竣工验收
+    "fire_acceptance", "planning_verification", "completion_filing",
+]
+PERMIT_PREREQUISITES = ["construction_planning_permit", "env_impact_form", "fire_design_review",
+                        "soil_water_conservation"]
+
+
+def _progress(walker: Walker) -> dict[str, Any]:
+    from server.models import WorkItem
+
+    def go() -> dict[str, Any]:
+        case = db.session.get(Case, walker.case_id)
+        assert case is not None
+        rows = list(db.session.execute(db.select(WorkItem).where(
+            WorkItem.case_id == case.id)).scalars())
+        return {p.code: p for p in item_progress(case, rows)}
+    return walker.run(go)  # type: ignore[no-any-return]
+
+
+def _release(walker: Walker, username: str, code: str, **form: str) -> None:
+    def go() -> None:
+        user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
+        release_item_early(user, walker.case_id, code, mode=form.get("mode", "parallel"),
+                           reason=form.get("reason", ""))
+    walker.run(go)
+
+
+def _to_task_sheets(walker: Walker) -> None:
+    walker.start(item_codes=STAGE_ITEMS)
+    walker.accept()
+    walker.hand_over()
+
+
+def test_day_one_calls_only_first_stage_items_and_every_light_is_green(walker: Walker) -> None:
+    catalog = Catalog.default()
+    assert {catalog.get(c).stage for c in STAGE_ITEMS} == {
+        "立项用地规划许可", "工程建设许可", "施工许可", "竣工验收"}
+    _to_task_sheets(walker)
+    sheets = walker.ready("take_task_sheet")
+    called = sorted(s["item_code"] for s in sheets)
+    assert called == ["land_transfer_contract", "project_filing"]
+    assert {catalog.get(c).stage for c in called} == {"立项用地规划许可"}
+    # Later stages carry no work item, so no deadline and no light that could turn red.
+    items = {w["element_id"] for w in walker.ready()}
+    assert items == {"take_task_sheet"}
+    progress = _progress(walker)
+    waiting = [p for p in progress.values() if p.state == "waiting"]
+    assert len(waiting) == 10
+    assert all(p.due_at is None and p.light is None for p in waiting)
+    assert progress["construction_permit"].open_prerequisites == [
+        "建设工程规划许可证核发", "特殊建设工程消防设计审查", "环境影响报告表审批",
+        "生产建设项目水土保持方案审批"]
+    # The called items are accepted the same day: their deadlines are days away, all green.
+    walker.do("fgj", "take_task_sheet")
+    walker.do("zrzy", "take_task_sheet")
+    walker.do("fgj", "review_item_materials")
+    walker.do("zrzy", "review_item_materials")
+    calendar = WorkCalendar.default()
+    handling = walker.ready("handle_item")
+    assert len(handling) == 2
+    assert {item_light(h["due_at"], walker.clock.now(), calendar) for h in handling} == {
+        Light.GREEN}
+    assert {p.light for p in _progress(walker).values() if p.state == "working"} == {"green"}
+
+
+def test_construction_permit_opens_after_its_prerequisites_and_its_clock_starts_at_acceptance(
+        walker: Walker) -> None:
+    _to_task_sheets(walker)
+    opened: list[list[str]] = []
+    while "construction_permit" not in {s["item_code"] for s in walker.ready("take_task_sheet")}:
+        wave = [s["item_code"] for s in walker.ready("take_task_sheet")]
+        assert wave, "the permit never opened"
+        opened.append(walker.work_open_items())
+    done_before = {c for wave in opened for c in wave}
+    assert set(PERMIT_PREREQUISITES) <= done_before
+    assert opened[-1] == ["fire_design_review"]  # the last prerequisite to finish
+    [released] = [e for e in walker.events("item_released")
+                  if e["payload"]["item_code"] == "construction_permit"]
+    assert sorted(released["payload"]["prerequisites"]) == sorted(PERMIT_PREREQUISITES)
+
+    # Received on the task sheet; five days of 补正; the clock starts at 受理.
+    received = walker.clock.now()
+    walker.do("zjj", "take_task_sheet")
+    walker.do("zjj", "review_item_materials", acceptance_mode="supplement",
+              supplement_request="施工合同")
+    walker.advance(days=5)
+    walker.do("qiye", "supply_materials")
+    accepted = walker.clock.now()
+    walker.do("zjj", "review_item_materials")
+    [handling] = walker.ready("handle_item")
+    # Whichever way the county counts 3 days, they run from 受理, not from the sheet.
+    assert handling["due_at"] >= accepted + timedelta(days=3)
+    walker.do("zjj", "handle_item")
+    walker.do("zhuanchuang", "notify_enterprise_of_result")
+    permit = next(r for r in _results_so_far(walker) if r["code"] == "construction_permit")
+    assert datetime.fromisoformat(permit["received_at"]) == received
+    assert datetime.fromisoformat(permit["started_at"]) == accepted
+    # 竣工验收 follows the permit.
+    assert sorted(s["item_code"] for s in walker.ready("take_task_sheet")) == [
+        "fire_acceptance", "planning_verification"]
+
+
+def _results_so_far(walker: Walker) -> list[dict[str, Any]]:
+    from server.services.staging import RELEASE_MESSAGE
+    from server.services.store import case_store
+
+    def go() -> list[dict[str, Any]]:
+        case = db.session.get(Case, walker.case_id)
+        assert case is not None
+        waits = case_store().engine.message_waits(case_store().load(case), RELEASE_MESSAGE)
+        return list(waits[0].caller_data.get("item_results") or [])
+    return walker.run(go)  # type: ignore[no-any-return]
+
+
+def test_only_a_recorded_parallel_decision_opens_the_permit_early(
+        walker: Walker, concierge_app: Flask) -> None:
+    _to_task_sheets(walker)
+    before = table_counts(concierge_app)
+    # A department agent may not decide it; the steward must say how and why.
+    with pytest.raises(PermissionDeniedError):
+        _release(walker, "zjj", "construction_permit", reason="企业急需开工")
+    with pytest.raises(ValidationFailedError) as err:
+        _release(walker, "guanjia", "construction_permit", reason="  ")
+    assert set(err.value.errors) == {"reason"}
+    with pytest.raises(ValidationFailedError):
+        _release(walker, "guanjia", "construction_permit", mode="whenever", reason="急")
+    assert table_counts(concierge_app) == before
+    with pytest.raises(ConflictError):
+        _release(walker, "guanjia", "project_filing", reason="已推送的事项")  # not waiting
+
+    _release(walker, "guanjia", "construction_permit",
+             reason="联席会议决定并联办理，规划许可同步审查")
+    assert sorted(s["item_code"] for s in walker.ready("take_task_sheet")) == [
+        "construction_permit", "land_transfer_contract", "project_filing"]
+    [early] = walker.events("item_released_early")
+    assert early["actor"] == "guanjia"
+    assert (early["payload"]["item_code"], early["payload"]["mode"]) == (
+        "construction_permit", "parallel")
+    assert early["payload"]["reason"] == "联席会议决定并联办理，规划许可同步审查"
+    assert sorted(early["payload"]["open_prerequisites"]) == sorted(PERMIT_PREREQUISITES)
+    assert _progress(walker)["construction_permit"].state == "called"
+    with pytest.raises(ConflictError):  # released once; a second decision changes nothing
+        _release(walker, "guanjia", "construction_permit", reason="再次")
+
+
+def test_case_page_shows_waiting_items_and_the_steward_runs_one_early(
+        walker: Walker, concierge_app: Flask) -> None:
+    from tests.web.helpers import Web
+
+    _to_task_sheets(walker)
+    page = f"/cases/{walker.case_id}"
+    steward = Web(concierge_app)
+    steward.login("guanjia")
+    html = steward.text(page)
+    assert "建筑工程施工许可证核发" in html and "待前置事项" in html
+    assert "等待：建设工程规划许可证核发、特殊建设工程消防设计审查" in html
+    assert "并联/容缺提前办理" in html
+    action = f"{page}/items/construction_permit/release"
+    refused = steward.post(action, {"mode": "parallel", "reason": ""}, token_from=page)
+    assert refused.status_code == 422 and "请填写理由" in refused.get_data(as_text=True)
+    done = steward.post(action, {"mode": "parallel", "reason": "联席会议决定并联"},
+                        token_from=page)
+    assert done.status_code == 302
+    assert "并联/容缺提前办理" in steward.text(page)  # the timeline names the decision
+    # An agent sees the states but not the decision form; the enterprise follows it too.
+    agent = Web(concierge_app)
+    agent.login("zjj")
+    assert "release-form" not in agent.text(page)
+    enterprise = Web(concierge_app)
+    enterprise.login("qiye")
+    portal = enterprise.text(f"/portal/cases/{walker.case_id}")
+    assert "已推送任务单" in portal and "待前置事项" in portal
+
+
+def test_admin_page_edits_a_department_and_the_case_page_uses_the_new_name(
+        walker: Walker, concierge_app: Flask) -> None:
+    from tests.web.helpers import Web
+
+    _to_task_sheets(walker)
+    admin = Web(concierge_app)
+    admin.login("admin")
+    listing = admin.text("/admin/groups")
+    assert "dept_zjj" in listing and "dept_qx" in listing  # the member units are data
+    assert "住建局" in admin.text("/admin/groups?edit=dept_zjj")
+    renamed = admin.post("/admin/groups", {"code": "dept_zjj", "name": "住房和城乡建设局",
+                                           "name_en": "Housing Bureau", "kind": "department"},
+                         token_from="/admin/groups")
+    assert renamed.status_code == 302
+    steward = Web(concierge_app)
+    steward.login("guanjia")
+    assert "住房和城乡建设局" in steward.text(f"/cases/{walker.case_id}")
+    # Only administrators edit departments.
+    assert steward.post("/admin/groups", {"code": "dept_zjj", "name": "x",
+                                          "kind": "department"},
+                        token_from="/tasks").status_code == 403
