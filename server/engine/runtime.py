@@ -563,6 +563,23 @@ class Engine:
             task = wf.get_task_from_id(task.workflow.parent_task_id)
         return dict(task.data) if task is not None else {}
 
+    def scope_data(self, runtime: Runtime) -> dict[str, Any]:
+        """The variables where the case stands now, inside embedded sub-processes (a
+        sub-process's own variables, e.g. a plan made inside it, are not yet in ``case_data``)
+        but not inside processes with an ioSpecification, which see only what was passed in
+        (the department items)."""
+        wf = runtime.workflow
+        if wf.completed:
+            return self.case_data(runtime)
+        latest = wf.last_task
+        for sub in wf.subprocesses.values():
+            if (sub.completed or sub.last_task is None
+                    or getattr(sub.spec, "io_specification", None) is not None):
+                continue
+            if latest is None or sub.last_task.last_state_change > latest.last_state_change:
+                latest = sub.last_task
+        return dict(latest.data) if latest is not None else {}
+
     def full_state(self, runtime: Runtime) -> dict[str, Any]:
         """The library's own whole serialization (tests compare restores against it)."""
         return self.serializer.to_dict(runtime.workflow)  # type: ignore[no-any-return]

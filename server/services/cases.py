@@ -148,3 +148,10 @@ def case_data(case: Case) -> dict[str, Any]:
     """The case's current variables, from its live workflow."""
     store = case_store()
     return _jsonable(store.engine.case_data(store.load(case)))
+
+
+def live_data(case: Case) -> dict[str, Any]:
+    """The variables where the case stands now, including those of the service sub-process
+    (the plan's items and timetable, the one-time notice) before it ends."""
+    store = case_store()
+    return _jsonable(store.engine.scope_data(store.load(case)))

@@ -16,7 +16,7 @@ from typing import Any
 from server.engine import clock
 from server.models import Case, WorkItem
 from server.rules.lights import item_light
-from server.services.cases import case_data
+from server.services.cases import live_data
 from server.services.catalog import current_catalog
 from server.services.staging import FINISHING_ELEMENT, waiting_items
 from server.services.store import case_store
@@ -61,7 +61,7 @@ def _item_code(row: WorkItem) -> str | None:
 
 def case_items(case: Case) -> list[dict[str, Any]]:
     """The ``items`` the case runs over (as the application or the plan set them)."""
-    items = case_data(case).get("items")
+    items = live_data(case).get("items")
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 

@@ -14,7 +14,7 @@ from server.engine import clock
 from server.engine.errors import ScriptError, TaskNotReadyError
 from server.extensions import db
 from server.models import Case, User, WorkItem, WorkItemGroup
-from server.services import access
+from server.services import access, plan
 from server.services.audit import record_event
 from server.services.cases import record_step_events
 from server.services.errors import (
@@ -164,6 +164,10 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
             task = store.engine.find_ready_human_task(live.runtime, task_id)
         except TaskNotReadyError as exc:
             raise ConflictError(str(exc)) from exc
+        # A plan or a one-time notice is completed with what the catalog says (items chosen,
+        # timetable, materials), not with retyped text.
+        cleaned = plan.prepare_submission(live.case, item.form_key, task.data, cleaned,
+                                          actor=user.username, role=role)
         old = json.loads(json.dumps({k: task.data.get(k) for k in cleaned}, default=str))
         try:
             result = store.engine.complete(live.runtime, task_id, cleaned)

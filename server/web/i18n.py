@@ -93,6 +93,11 @@ EN.update({
     "前置事项办结，任务单推送": "Prerequisites done, task sheet sent",
     "服务方案调整事项": "Plan changed the items",
     "目录事项数": "Catalog items", "修改": "Edit",
+    "时间表（计划与实际）": "Timetable (plan and actual)", "计划与实际对照": "Plan and actual",
+    "延误": "late", "计划": "Plan", "实际": "Actual", "延误事项": "Late items",
+    "灰色：计划（服务方案倒排工期）；蓝色：办理中；绿色：已办结；红色：延误；红色虚线：今天。":
+        "Grey: plan (worked back in the service plan); blue: in hand; green: done; red: late;"
+        " dashed red: today.",
     "事项目录中以下部门尚未建立，任务单将无人领受：":
         "The catalog names departments that do not exist; nobody would take their sheets:",
     "部门即数据：在此新增或改名；事项目录以部门代码引用部门，目录为示例，由本县替换。":

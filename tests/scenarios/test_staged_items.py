@@ -227,3 +227,95 @@ def test_admin_page_edits_a_department_and_the_case_page_uses_the_new_name(
     assert steward.post("/admin/groups", {"code": "dept_zjj", "name": "x",
                                           "kind": "department"},
                         token_from="/tasks").status_code == 403
+
+
+def _plan(walker: Walker, **plan: Any) -> None:
+    walker.start(item_codes=STAGE_ITEMS)
+    walker.accept()
+    walker.do("zhuanchuang", "form_steward_team")
+    walker.do("guanjia", "draft_service_plan", **plan)
+
+
+def _rest_of_hand_over(walker: Walker) -> None:
+    walker.do("qiye", "agree_service_plan")
+    walker.do("zhaoshang", "hand_over_to_window")
+    walker.do("zhuanchuang", "sign_entrustment_agreement")
+    walker.do("zhuanchuang", "issue_one_time_notice")
+    walker.do("zhuanchuang", "issue_task_sheets")
+
+
+def test_the_plan_adds_and_drops_items_and_works_the_timetable_back_from_the_target(
+        walker: Walker, concierge_app: Flask) -> None:
+    from tests.web.helpers import Web
+
+    chosen = [c for c in STAGE_ITEMS if c != "planning_verification"] + ["temporary_land_use"]
+    _plan(walker, plan_item_codes=chosen, plan_target_date="2027-06-30")
+    [changed] = walker.events("plan_items_changed")
+    assert changed["actor"] == "guanjia"
+    assert changed["payload"] == {
+        "added": [{"code": "temporary_land_use", "name": "临时用地审批"}],
+        "dropped": [{"code": "planning_verification", "name": "建设工程规划条件核实"}]}
+    data = walker.data()
+    assert [i["code"] for i in data["items"]] == chosen
+    completion = next(i for i in data["items"] if i["code"] == "completion_filing")
+    assert completion["waiting_for"] == ["fire_acceptance"]  # the dropped item is not awaited
+
+    # 倒排工期: every item has planned dates; the last ones end on the target; an item starts
+    # only after the items it waits for end.
+    rows = {r["code"]: r for r in data["plan_timetable"]}
+    assert set(rows) == set(chosen)
+    assert rows["completion_filing"]["planned_end"] == "2027-06-30"
+    assert rows["temporary_land_use"]["planned_end"] == "2027-06-30"
+    for item in data["items"]:
+        for before in item["waiting_for"]:
+            assert rows[before]["planned_end"] <= rows[item["code"]]["planned_start"]
+    assert "建筑工程施工许可证核发：" in data["plan_timeline"]
+
+    _rest_of_hand_over(walker)
+    assert sorted(s["item_code"] for s in walker.ready("take_task_sheet")) == [
+        "land_transfer_contract", "project_filing", "temporary_land_use"]
+    enterprise = Web(concierge_app)
+    enterprise.login("qiye")
+    portal = enterprise.text(f"/portal/cases/{walker.case_id}")
+    assert "临时用地审批" in portal and "建设工程规划条件核实" not in portal
+    assert 'class="gantt"' in portal
+
+
+def test_the_one_time_notice_lists_exactly_the_catalog_materials(walker: Walker) -> None:
+    catalog = Catalog.default()
+    _plan(walker, plan_item_codes=["project_filing", "construction_permit"])
+    # The window's notice opens with the catalog list; whatever is typed, it is what is kept.
+    _rest_of_hand_over(walker)
+    data = walker.data()
+    assert [(n["code"], n["materials"]) for n in data["notice_list"]] == [
+        (code, list(catalog.get(code).materials))
+        for code in ("project_filing", "construction_permit")]
+    text = data["notice_materials"]
+    every = [m for code in ("project_filing", "construction_permit")
+             for m in catalog.get(code).materials]
+    assert all(m in text for m in every)
+    dropped = [m for m in catalog.get("land_pre_review").materials if m not in every]
+    assert dropped and not any(m in text for m in dropped)
+    assert data["plan_materials"] == text  # the plan and the notice say the same
+
+
+def test_the_gantt_marks_an_item_late_once_today_passes_its_planned_end(
+        walker: Walker, concierge_app: Flask) -> None:
+    from tests.web.helpers import Web
+
+    _plan(walker, plan_item_codes=["project_filing", "land_pre_review"])
+    _rest_of_hand_over(walker)
+    rows = {r["code"]: r for r in walker.data()["plan_timetable"]}
+    assert rows["land_pre_review"]["planned_start"] == rows["project_filing"]["planned_end"]
+    steward = Web(concierge_app)
+    steward.login("guanjia")
+    page = f"/cases/{walker.case_id}"
+    html = steward.text(page)
+    assert '<g class="gantt-row" data-item="project_filing">' in html
+    walker.do("fgj", "take_task_sheet")
+    walker.do("fgj", "review_item_materials")
+    walker.advance(days=7)  # past the planned end, not done
+    html = steward.text(page)
+    assert '<g class="gantt-row late" data-item="project_filing">' in html
+    assert '<g class="gantt-row" data-item="land_pre_review">' in html  # not due to end yet
+    assert 'class="today"' in html

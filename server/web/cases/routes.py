@@ -8,9 +8,11 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from server.engine import clock
 from server.services import attachments, cases, staging, tasks, workspace
 from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
+from server.services.gantt import build_gantt
 from server.services.item_progress import item_progress
 from server.web.cases import bp
 from server.web.i18n import field_errors, lang, t
@@ -43,6 +45,12 @@ def case_view(case_id: str) -> dict[str, Any]:
     items = cases.case_work_items(case)
     history = cases.case_history(case)
     diagram = workspace.diagram_for(case, items, history)
+    data = cases.live_data(case)
+    approval_items = item_progress(
+        case, items, [i for i in data.get("items") or [] if isinstance(i, dict)])
+    calendar = workspace.calendar()
+    gantt = build_gantt(approval_items, list(data.get("plan_timetable") or []),
+                        calendar.local_date(clock.now()), calendar.local_date)
     return {
         "case": case, "summary": workspace.case_summary(case), "history": history,
         "rows": [workspace.row_for(i) for i in items], "nodes": workspace.progress(case, items),
@@ -53,7 +61,7 @@ def case_view(case_id: str) -> dict[str, Any]:
                                     "active": diagram.active, "overdue": diagram.overdue},
                                    ensure_ascii=False),
         "files": attachments.case_attachments(case),
-        "approval_items": item_progress(case, items),
+        "approval_items": approval_items, "gantt": gantt,
         "early_modes": staging.EARLY_MODES if staging.early_release_role(user, case) else {},
         "records": _record_titles(workspace.completed_form_keys(case)),
         "groups": workspace.group_names(),

@@ -19,7 +19,7 @@ from flask import (
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from server.services import attachments, cases, tasks, workspace
+from server.services import attachments, cases, plan, tasks, workspace
 from server.services.errors import ValidationFailedError
 from server.services.forms import FormRegistry, form_registry
 from server.web import formview
@@ -99,6 +99,10 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
     if values is None and item.draft and form is not None:
         values = formview.values_from_data(form, json.loads(item.draft))
     case = item.case
+    if values is None and form is not None and item.state == "ready":
+        # A plan or notice opens filled from the catalog and the case's items.
+        defaults = plan.form_defaults(form.id, cases.live_data(case))
+        values = formview.values_from_data(form, defaults) if defaults else None
     items = cases.case_work_items(case)
     by_task = workspace.form_keys_of(items)
     earlier = []
