@@ -90,6 +90,10 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
         data = prepare(data)
     if not user.in_group("enterprise", "bureau", "window", "admin"):
         raise PermissionDeniedError("only an enterprise or the bureau/window can start a case")
+    # 项目代码 and the project's facts: refused field by field before anything is written.
+    from server.services.projects import check_facts, record_from_application
+
+    facts = check_facts(data)
     now = clock.now()
     case = Case(
         id=str(uuid.uuid4()),
@@ -106,6 +110,7 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
                                     {"_process": [str(exc)]}) from exc
     db.session.add(case)
     db.session.flush()
+    record_from_application(case, facts, actor=user.username)
     record_event(case, "case_started", actor=user.username,
                  role=next(iter(sorted(user.group_codes)), None),
                  payload={"process_id": process_id, "deployment": deployment.number,

@@ -9,7 +9,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from server.engine import clock
-from server.services import attachments, cases, staging, tasks, workspace
+from server.rules.project import OWNERSHIPS, PROJECT_TYPES
+from server.services import attachments, cases, projects, staging, tasks, workspace
 from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
 from server.services.gantt import build_gantt
@@ -62,6 +63,9 @@ def case_view(case_id: str) -> dict[str, Any]:
                                    ensure_ascii=False),
         "files": attachments.case_attachments(case),
         "approval_items": approval_items, "gantt": gantt,
+        "project": projects.project_view(case, approval_items),
+        "can_edit_project": user.in_group(*projects.EDITORS),
+        "ownerships": OWNERSHIPS, "project_types": PROJECT_TYPES,
         "early_modes": staging.EARLY_MODES if staging.early_release_role(user, case) else {},
         "records": _record_titles(workspace.completed_form_keys(case)),
         "groups": workspace.group_names(),
@@ -120,4 +124,21 @@ def release_item(case_id: str, code: str) -> Any:
                                release_errors={code: field_errors(exc.errors)},
                                release_values={code: request.form}), 422
     flash(t("已记录决定，任务单已推送"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<case_id>/project")
+@login_required
+def record_project(case_id: str) -> Any:
+    """Record the project's code, ownership, type and land contract date; 403/404 as the
+    service refuses, 422 with the case page and each bad field's error (nothing saved)."""
+    case = cases.get_case(me(), case_id)
+    try:
+        projects.update_project(me(), case, dict(request.form))
+    except ValidationFailedError as exc:
+        flash(t("项目信息未保存，请检查标红的内容"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               project_errors=field_errors(exc.errors),
+                               project_values=request.form), 422
+    flash(t("已保存"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
