@@ -109,8 +109,9 @@ def item_progress(case: Case, rows: list[WorkItem],
             else:
                 progress.state = "working" if handling else "called"
                 open_handling = [r for r in handling if r.state == "ready" and r.due_at]
-                if open_handling:
-                    progress.due_at = open_handling[-1].due_at
-                    progress.light = item_light(progress.due_at, now, calendar()).code
+                due = open_handling[-1].due_at if open_handling else None
+                if due is not None:
+                    progress.due_at = due
+                    progress.light = item_light(due, now, calendar()).code
         out.append(progress)
     return out
