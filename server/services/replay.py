@@ -30,6 +30,8 @@ from server.services.store import case_store, with_retries
 
 AUDITOR = "auditor"
 PATH_TYPES = ("task_created", "task_completed", "task_cancelled", "case_ended")
+#: Events that released a waiting approval item (server/services/staging.py).
+RELEASE_TYPES = ("item_released", "item_released_early")
 
 
 # ---- who may audit ----------------------------------------------------------------------------
@@ -210,6 +212,10 @@ def reexecute_case(case: Case) -> Reexecution:
                 # Completing runs due timers as well, exactly as it did in the original step.
                 frozen.set(e.at)
                 _complete(rerun, runtime, mapping, e.task_id, e.payload.get("new") or {})
+            elif e.type in RELEASE_TYPES:
+                # An item whose prerequisites were done (or run early) was let go here.
+                frozen.set(e.at)
+                _release(rerun, runtime, str((e.payload or {}).get("item_code")))
     except (ScriptError, DiagramError, TaskNotReadyError, LookupError) as exc:
         detail = f"the engine stopped: {exc}"
     finally:
@@ -240,3 +246,13 @@ def _complete(rerun: _Rerun, runtime: Runtime, mapping: dict[str, tuple[str, int
         raise TaskNotReadyError(f"the engine never opened {element} #{k + 1}")
     rerun.path.append(("task_completed", element))
     rerun.take(rerun.engine.complete(runtime, created[k], copy.deepcopy(data)))
+
+
+def _release(rerun: _Rerun, runtime: Runtime, item_code: str) -> None:
+    from server.services.staging import RELEASE_MESSAGE
+
+    waits = [w for w in rerun.engine.message_waits(runtime, RELEASE_MESSAGE)
+             if (w.data.get("item") or {}).get("code") == item_code]
+    if not waits:
+        raise TaskNotReadyError(f"the engine has no item {item_code} waiting to be released")
+    rerun.take(rerun.engine.deliver_message(runtime, waits[0].task_id, RELEASE_MESSAGE, {}))

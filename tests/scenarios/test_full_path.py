@@ -68,3 +68,14 @@ def test_twelve_items_from_six_departments_run_stage_by_stage_to_completion(
     assert done_by == {"zrzy": 3, "fgj": 2, "zjj": 2, "sthj": 2, "shuiwu": 2, "scjg": 1}
     ended = walker.events("case_ended")
     assert [e["payload"] for e in ended] == [{"status": "completed"}]
+    # Re-executing the recorded inputs, releases included, takes the same path.
+    assert walker.run(_reexecute, walker.case_id) == (True, "same path")
+
+
+def _reexecute(case_id: str) -> tuple[bool, str]:
+    from server.extensions import db
+    from server.models import Case
+    from server.services.replay import reexecute_case
+
+    result = reexecute_case(db.session.get(Case, case_id))
+    return result.ok, result.detail

@@ -175,6 +175,16 @@ def test_only_a_recorded_parallel_decision_opens_the_permit_early(
     assert _progress(walker)["construction_permit"].state == "called"
     with pytest.raises(ConflictError):  # released once; a second decision changes nothing
         _release(walker, "guanjia", "construction_permit", reason="再次")
+    # The decision is an input of the case: re-executing the record takes the same path.
+    walker.do("zjj", "take_task_sheet", group="dept_zjj")
+    assert walker.run(_reexecute, walker.case_id) == (True, "same path")
+
+
+def _reexecute(case_id: str) -> tuple[bool, str]:
+    from server.services.replay import reexecute_case
+
+    result = reexecute_case(db.session.get(Case, case_id))
+    return result.ok, result.detail
 
 
 def test_case_page_shows_waiting_items_and_the_steward_runs_one_early(
