@@ -42,6 +42,8 @@ class ItemProgress:
     limit_kind: str
     promised_days: int
     state: str
+    statutory_days: int | None = None
+    legal_basis: str = ""
     open_prerequisites: list[str] = field(default_factory=list)  # item names
     called_at: datetime | None = None
     accepted_at: datetime | None = None
@@ -92,7 +94,9 @@ def item_progress(case: Case, rows: list[WorkItem],
             stage=str(item.get("stage") or (known.stage if known else "其他")),
             level=str(item.get("level") or "county"),
             limit_kind=str(item.get("limit_kind") or "working"),
-            promised_days=int(item.get("promised_days") or 0), state="pending")
+            promised_days=int(item.get("promised_days") or 0), state="pending",
+            statutory_days=item.get("statutory_days"),
+            legal_basis=str(item.get("legal_basis") or (known.legal_basis if known else "")))
         mine = sorted(by_code.get(code, []), key=lambda r: r.created_at)
         if code in waiting:
             progress.state = "waiting"

@@ -93,6 +93,12 @@ EN.update({
     "前置事项办结，任务单推送": "Prerequisites done, task sheet sent",
     "服务方案调整事项": "Plan changed the items",
     "目录事项数": "Catalog items", "修改": "Edit",
+    "事项信息": "About this item", "法定时限": "Statutory limit", "无法定时限": "none set by law",
+    "法定依据": "Legal basis", "申报材料": "Materials", "中介服务": "Intermediary services",
+    "事项目录为示例，由本县按本地清单替换。":
+        "The item catalog is an example; the county replaces it with its own lists.",
+    "工作日": "working days", "自然日": "calendar days", "企业设立": "Company set-up",
+    "其他": "Other",
     "项目代码": "Project code", "未赋码": "not assigned", "土地出让合同": "Land contract",
     "未签订": "not signed", "全流程目标": "Whole-project target", "天（自然日）": "calendar days",
     "自土地出让合同": "from the land contract of", "至施工许可": "to the construction permit",

@@ -214,6 +214,13 @@ def test_case_page_shows_waiting_items_and_the_steward_runs_one_early(
     enterprise.login("qiye")
     portal = enterprise.text(f"/portal/cases/{walker.case_id}")
     assert "已推送任务单" in portal and "待前置事项" in portal
+    # The department's task sheet shows its item as the catalog describes it.
+    permit = Catalog.default().get("construction_permit")
+    sheet = next(s for s in walker.ready("take_task_sheet")
+                 if s["item_code"] == "construction_permit")
+    task_page = agent.text(f"/tasks/{sheet['id']}")
+    assert permit.legal_basis in task_page and permit.materials[-1] in task_page
+    assert "7 自然日" in task_page  # 建筑法: 日, counted as calendar days
 
 
 def test_admin_page_edits_a_department_and_the_case_page_uses_the_new_name(

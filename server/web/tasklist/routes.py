@@ -20,6 +20,7 @@ from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
 from server.services import attachments, cases, plan, tasks, workspace
+from server.services.catalog import current_catalog
 from server.services.errors import ValidationFailedError
 from server.services.forms import FormRegistry, form_registry
 from server.web import formview
@@ -123,7 +124,16 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         max_mb=attachments.max_bytes() // (1024 * 1024),
         allowed=", ".join(sorted(attachments.ALLOWED_TYPES)),
         catalog=formview.catalog_choices(), labelled=formview.labelled,
+        catalog_item=_catalog_item(workspace.task_context(item)),
     ), status
+
+
+def _catalog_item(context: dict[str, Any]) -> Any:
+    """The catalog facts of a department task's approval item (level, limits, basis, materials)."""
+    code = (context.get("item") or {}).get("code") if isinstance(context.get("item"), dict) \
+        else None
+    catalog = current_catalog()
+    return catalog.get(str(code)) if code and str(code) in catalog else None
 
 
 @bp.get("/tasks/<task_id>")
