@@ -18,6 +18,7 @@ from server.rules.staging import stage_items
 from server.rules.timetable import plan_timetable
 from server.services.audit import record_event
 from server.services.catalog import case_items, current_catalog
+from server.services.errors import ValidationFailedError
 
 PLAN_FORM = "service_plan"
 NOTICE_FORM = "one_time_notice"
@@ -103,7 +104,11 @@ def prepare_submission(case: Case, form_key: str | None, data: dict[str, Any],
     items = [i for i in data.get("items") or [] if isinstance(i, dict)]
     if form_key == PLAN_FORM:
         current = {str(i.get("code")): i for i in items}
-        codes = [str(c) for c in cleaned.get("plan_item_codes") or current]
+        if "plan_item_codes" in cleaned and not cleaned["plan_item_codes"] and current:
+            raise ValidationFailedError("a plan needs at least one item",
+                                        {"plan_item_codes": ["请至少保留一个审批事项"]})
+        # Left out (an API caller that does not touch the items): the items stay as they are.
+        codes = list(dict.fromkeys(str(c) for c in cleaned.get("plan_item_codes") or current))
         fresh = {i["code"]: i for i in case_items([c for c in codes if c not in current],
                                                   field="plan_item_codes")}
         chosen = stage_items([current.get(c) or fresh[c] for c in codes])

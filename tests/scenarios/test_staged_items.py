@@ -336,3 +336,18 @@ def test_the_gantt_marks_an_item_late_once_today_passes_its_planned_end(
     assert '<g class="gantt-row late" data-item="project_filing">' in html
     assert '<g class="gantt-row" data-item="land_pre_review">' in html  # not due to end yet
     assert 'class="today"' in html
+
+
+def test_a_plan_without_items_is_refused_and_changes_nothing(
+        walker: Walker, concierge_app: Flask) -> None:
+    walker.start(item_codes=STAGE_ITEMS)
+    walker.accept()
+    walker.do("zhuanchuang", "form_steward_team")
+    before = table_counts(concierge_app)
+    with pytest.raises(ValidationFailedError) as err:
+        walker.do("guanjia", "draft_service_plan", plan_item_codes=[])
+    assert list(err.value.errors) == ["plan_item_codes"]
+    with pytest.raises(ValidationFailedError) as err:
+        walker.do("guanjia", "draft_service_plan", plan_item_codes=["project_filing", "nope"])
+    assert list(err.value.errors) == ["plan_item_codes"]
+    assert table_counts(concierge_app) == before
