@@ -296,6 +296,11 @@ def test_the_plan_adds_and_drops_items_and_works_the_timetable_back_from_the_tar
     portal = enterprise.text(f"/portal/cases/{walker.case_id}")
     assert "临时用地审批" in portal and "建设工程规划条件核实" not in portal
     assert 'class="gantt"' in portal
+    steward = Web(concierge_app)
+    steward.login("guanjia")
+    timeline = steward.text(f"/cases/{walker.case_id}")
+    assert "服务方案调整事项" in timeline
+    assert "+临时用地审批" in timeline and "−建设工程规划条件核实" in timeline
 
 
 def test_the_one_time_notice_lists_exactly_the_catalog_materials(walker: Walker) -> None:
