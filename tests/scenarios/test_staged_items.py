@@ -303,11 +303,24 @@ def test_the_plan_adds_and_drops_items_and_works_the_timetable_back_from_the_tar
     assert "+临时用地审批" in timeline and "−建设工程规划条件核实" in timeline
 
 
-def test_the_one_time_notice_lists_exactly_the_catalog_materials(walker: Walker) -> None:
+def test_the_one_time_notice_lists_exactly_the_catalog_materials(
+        walker: Walker, concierge_app: Flask) -> None:
+    from tests.web.helpers import Web
+
     catalog = Catalog.default()
     _plan(walker, plan_item_codes=["project_filing", "construction_permit"])
+    walker.do("qiye", "agree_service_plan")
+    walker.do("zhaoshang", "hand_over_to_window")
+    walker.do("zhuanchuang", "sign_entrustment_agreement")
     # The window's notice opens with the catalog list; whatever is typed, it is what is kept.
-    _rest_of_hand_over(walker)
+    window = Web(concierge_app)
+    window.login("zhuanchuang")
+    [notice_task] = walker.ready("issue_one_time_notice")
+    form = window.text(f"/tasks/{notice_task['id']}")
+    assert "1. 企业投资项目备案（发改局）" in form
+    assert catalog.get("construction_permit").materials[0] in form
+    walker.do("zhuanchuang", "issue_one_time_notice", notice_materials="随手写的清单")
+    walker.do("zhuanchuang", "issue_task_sheets")
     data = walker.data()
     assert [(n["code"], n["materials"]) for n in data["notice_list"]] == [
         (code, list(catalog.get(code).materials))
@@ -318,6 +331,7 @@ def test_the_one_time_notice_lists_exactly_the_catalog_materials(walker: Walker)
     assert all(m in text for m in every)
     dropped = [m for m in catalog.get("land_pre_review").materials if m not in every]
     assert dropped and not any(m in text for m in dropped)
+    assert "随手写的清单" not in text
     assert data["plan_materials"] == text  # the plan and the notice say the same
 
 
