@@ -26,7 +26,9 @@ from server.services.errors import ConflictError, PermissionDeniedError, Validat
 from server.services.store import case_store, with_retries
 
 RELEASE_MESSAGE = "item_released"
-#: The element an item waits at, and the task whose completion finishes an item.
+#: The called process each approval item runs in.
+ITEM_PROCESS = "department_item"
+#: The element an item waits at, and the task after which the enterprise knows its result.
 WAITING_ELEMENT = "wait_for_prerequisites"
 FINISHING_ELEMENT = "notify_enterprise_of_result"
 #: Who may release an item early, and the two modes (并联办理 / 容缺办理).
@@ -64,10 +66,11 @@ def release_ready_items(case: Case, runtime: Runtime, result: StepResult, *,
                         actor: str | None) -> None:
     """Release every waiting item whose prerequisites ``result`` finished; same transaction.
 
-    Only a step that finished an item can make another one ready, so other steps cost nothing.
+    Only a step inside an item's own process can end it and make another one ready (an item
+    accepted on trust, 容缺, ends when its missing materials arrive, not when its result is
+    told), so the other steps of a case cost nothing.
     """
-    if not any(h.element_id == FINISHING_ELEMENT and h.state == "completed"
-               for h in result.human):
+    if not any(h.state == "completed" and h.process_id == ITEM_PROCESS for h in result.human):
         return
     for waiting in waiting_items(runtime):
         if waiting.open:

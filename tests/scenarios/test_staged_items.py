@@ -370,3 +370,22 @@ def test_a_plan_without_items_is_refused_and_changes_nothing(
         walker.do("guanjia", "draft_service_plan", plan_item_codes=["project_filing", "nope"])
     assert list(err.value.errors) == ["plan_item_codes"]
     assert table_counts(concierge_app) == before
+
+
+def test_an_item_accepted_on_trust_opens_its_dependants_only_when_it_is_closed(
+        walker: Walker) -> None:
+    walker.start(item_codes=["project_filing", "land_pre_review"])
+    walker.accept()
+    walker.hand_over()
+    walker.do("fgj", "take_task_sheet")
+    walker.do("fgj", "review_item_materials", acceptance_mode="missing_materials")
+    walker.do("qiye", "record_missing_pledge", pledge_due_date="2026-11-27")
+    walker.do("fgj", "handle_item")
+    walker.do("zhuanchuang", "notify_enterprise_of_result")
+    # 备案 is decided but its missing materials are still owed: 用地预审 keeps waiting.
+    assert walker.ready_ids() == ["submit_missing_materials"]
+    walker.reload()
+    walker.do("qiye", "submit_missing_materials")
+    assert [s["item_code"] for s in walker.ready("take_task_sheet")] == ["land_pre_review"]
+    [released] = walker.events("item_released")
+    assert released["actor"] == "qiye"  # the enterprise's submission closed 备案
