@@ -389,3 +389,37 @@ def test_an_item_accepted_on_trust_opens_its_dependants_only_when_it_is_closed(
     assert [s["item_code"] for s in walker.ready("take_task_sheet")] == ["land_pre_review"]
     [released] = walker.events("item_released")
     assert released["actor"] == "qiye"  # the enterprise's submission closed 备案
+
+
+def test_a_refused_prerequisite_keeps_its_dependant_waiting_until_the_steward_decides(
+        walker: Walker) -> None:
+    walker.start(item_codes=["project_filing", "land_pre_review"])
+    walker.accept()
+    walker.hand_over()
+    walker.do("fgj", "take_task_sheet")
+    walker.do("fgj", "review_item_materials")
+    walker.do("fgj", "handle_item", item_outcome="not_approved", handling_opinion="不予备案")
+    walker.do("zhuanchuang", "notify_enterprise_of_result")
+    assert walker.ready("take_task_sheet") == []
+    waiting = _progress(walker)["land_pre_review"]
+    assert (waiting.state, waiting.open_prerequisites) == ("waiting", ["企业投资项目备案"])
+    _release(walker, "lingdao", "land_pre_review", mode="on_trust",
+             reason="备案整改后重新申报，用地预审容缺先行")
+    assert [s["item_code"] for s in walker.ready("take_task_sheet")] == ["land_pre_review"]
+    [early] = walker.events("item_released_early")
+    assert (early["actor"], early["payload"]["mode_name"]) == ("lingdao", "容缺办理")
+
+
+def test_terminating_a_case_cancels_its_waiting_items_too(walker: Walker) -> None:
+    from server.services.termination import terminate_case
+
+    _to_task_sheets(walker)
+
+    def terminate() -> None:
+        user = db.session.execute(db.select(User).where(User.username == "qiye")).scalar_one()
+        terminate_case(user, walker.case_id, "企业调整投资计划")
+    walker.run(terminate)
+    assert walker.ready_ids() == ["fill_termination_sheet"]
+    assert walker.timers() == []
+    with pytest.raises(ConflictError):
+        _release(walker, "guanjia", "construction_permit", reason="终止后")
