@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-#: The outcome of a finished item that satisfies the items waiting for it.
-SATISFYING_OUTCOME = "approved"
+#: Outcomes of a finished item that satisfy the items waiting for it: approved, or dropped
+#: from the plan (then it is no longer in the case, like any prerequisite the case lacks).
+SATISFYING_OUTCOMES = frozenset({"approved", "dropped"})
 
 
 def stage_items(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -26,7 +27,7 @@ def stage_items(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def done_codes(results: Iterable[Mapping[str, Any]]) -> set[str]:
     """Codes of finished items whose outcome satisfies their dependants."""
     return {str(r.get("code")) for r in results
-            if isinstance(r, Mapping) and r.get("outcome") == SATISFYING_OUTCOME}
+            if isinstance(r, Mapping) and r.get("outcome") in SATISFYING_OUTCOMES}
 
 
 def open_prerequisites(item: Mapping[str, Any], done: set[str]) -> list[str]:

@@ -27,6 +27,7 @@ STATE_NAMES = {
     "called": ("已推送任务单", "Task sheet sent"),
     "working": ("办理中", "In hand"),
     "done": ("已办结", "Done"),
+    "dropped": ("已从方案撤销", "Dropped from the plan"),
 }
 
 
@@ -68,8 +69,10 @@ def case_items(case: Case) -> list[dict[str, Any]]:
 
 
 def item_progress(case: Case, rows: list[WorkItem],
-                  items: list[dict[str, Any]] | None = None) -> list[ItemProgress]:
-    """Each item of ``case`` with its state, from the live workflow and its work items."""
+                  items: list[dict[str, Any]] | None = None,
+                  dropped: set[str] | None = None) -> list[ItemProgress]:
+    """Each item of ``case`` with its state, from the live workflow and its work items;
+    ``dropped``: codes the plan withdrew while they waited (from the audit trail)."""
     from server.services.workspace import calendar
 
     items = case_items(case) if items is None else items
@@ -98,7 +101,9 @@ def item_progress(case: Case, rows: list[WorkItem],
             statutory_days=item.get("statutory_days"),
             legal_basis=str(item.get("legal_basis") or (known.legal_basis if known else "")))
         mine = sorted(by_code.get(code, []), key=lambda r: r.created_at)
-        if code in waiting:
+        if code in (dropped or set()) and code not in waiting and not mine:
+            progress.state = "dropped"
+        elif code in waiting:
             progress.state = "waiting"
             progress.open_prerequisites = [names.get(p, p) for p in waiting[code].open]
         elif mine:

@@ -136,7 +136,7 @@ def project_view(case: Case, progress: list[ItemProgress],
     permit = done.get(PERMIT_ITEM)
     finished = cal.local_date(permit.finished_at) if permit and permit.finished_at else None
     ticking = project_clock(target, land, _today(), finished) if target and land else None
-    items = [{"code": p.code, "stage": p.stage} for p in progress]
+    items = [{"code": p.code, "stage": p.stage} for p in progress if p.state != "dropped"]
     return ProjectView(
         row, OWNERSHIPS.get(row.ownership or "", ("", ""))[0] if row else "",
         PROJECT_TYPES.get(row.project_type or "", ("", ""))[0] if row else "",

@@ -215,7 +215,12 @@ def reexecute_case(case: Case) -> Reexecution:
             elif e.type in RELEASE_TYPES:
                 # An item whose prerequisites were done (or run early) was let go here.
                 frozen.set(e.at)
-                _release(rerun, runtime, str((e.payload or {}).get("item_code")))
+                _release(rerun, runtime, str((e.payload or {}).get("item_code")), {})
+            elif e.type == "plan_items_changed" and (e.payload or {}).get("while") == "handling":
+                # The plan withdrew a waiting item after the hand-over.
+                frozen.set(e.at)
+                _release(rerun, runtime, str((e.payload or {}).get("item_code")),
+                         {"dropped": True, "reason": (e.payload or {}).get("reason")})
     except (ScriptError, DiagramError, TaskNotReadyError, LookupError) as exc:
         detail = f"the engine stopped: {exc}"
     finally:
@@ -248,11 +253,13 @@ def _complete(rerun: _Rerun, runtime: Runtime, mapping: dict[str, tuple[str, int
     rerun.take(rerun.engine.complete(runtime, created[k], copy.deepcopy(data)))
 
 
-def _release(rerun: _Rerun, runtime: Runtime, item_code: str) -> None:
+def _release(rerun: _Rerun, runtime: Runtime, item_code: str,
+             message: dict[str, Any]) -> None:
     from server.services.staging import RELEASE_MESSAGE
 
     waits = [w for w in rerun.engine.message_waits(runtime, RELEASE_MESSAGE)
              if (w.data.get("item") or {}).get("code") == item_code]
     if not waits:
         raise TaskNotReadyError(f"the engine has no item {item_code} waiting to be released")
-    rerun.take(rerun.engine.deliver_message(runtime, waits[0].task_id, RELEASE_MESSAGE, {}))
+    rerun.take(rerun.engine.deliver_message(runtime, waits[0].task_id, RELEASE_MESSAGE,
+                                            message))

@@ -34,6 +34,9 @@ FINISHING_ELEMENT = "notify_enterprise_of_result"
 #: Who may release an item early, and the two modes (并联办理 / 容缺办理).
 EARLY_RELEASERS = ("steward", "leader")
 EARLY_MODES = {"parallel": "并联办理", "on_trust": "容缺办理"}
+#: The steward may also drop a waiting item from the plan (004: 可根据实际情况增加或者减少).
+DROP_MODE = "drop"
+DECISION_MODES = {**EARLY_MODES, DROP_MODE: "从服务方案撤销"}
 MAX_REASON = 2000
 
 
@@ -72,6 +75,10 @@ def release_ready_items(case: Case, runtime: Runtime, result: StepResult, *,
     """
     if not any(h.state == "completed" and h.process_id == ITEM_PROCESS for h in result.human):
         return
+    _release_ready(case, runtime, actor=actor)
+
+
+def _release_ready(case: Case, runtime: Runtime, *, actor: str | None) -> None:
     for waiting in waiting_items(runtime):
         if waiting.open:
             continue
@@ -80,12 +87,14 @@ def release_ready_items(case: Case, runtime: Runtime, result: StepResult, *,
 
 
 def _release(case: Case, runtime: Runtime, waiting: WaitingItem, *, actor: str | None,
-             event: str, payload: dict[str, Any], role: str | None = None) -> None:
+             event: str, payload: dict[str, Any], role: str | None = None,
+             message: dict[str, Any] | None = None) -> None:
     from server.services.cases import record_step_events
 
     store = case_store()
     try:
-        step = store.engine.deliver_message(runtime, waiting.task_id, RELEASE_MESSAGE, payload)
+        step = store.engine.deliver_message(runtime, waiting.task_id, RELEASE_MESSAGE,
+                                            payload if message is None else message)
     except ScriptError as exc:
         raise ValidationFailedError(f"the process could not continue: {exc}",
                                     {"_process": [str(exc)]}) from exc
@@ -107,7 +116,9 @@ def early_release_role(user: User, case: Case) -> str | None:
 
 def release_item_early(user: User, case_id: str, item_code: str, *, mode: str,
                        reason: str) -> Case:
-    """Send an item's task sheet before its prerequisites are done (并联 / 容缺), audited.
+    """Send an item's task sheet before its prerequisites are done (并联 / 容缺), or drop the
+    waiting item from the plan (mode ``drop``: audited ``plan_items_changed``; the items that
+    waited for it go on without it). Audited; all in one transaction.
 
     Raises ``ValidationFailedError`` (no reason, unknown mode), ``NotFoundError``,
     ``PermissionDeniedError``, ``ConflictError`` (the item is not waiting).
@@ -116,8 +127,8 @@ def release_item_early(user: User, case_id: str, item_code: str, *, mode: str,
     errors: dict[str, list[str]] = {}
     if not reason or len(reason) > MAX_REASON:
         errors["reason"] = [f"请填写理由（1至{MAX_REASON}字）"]
-    if mode not in EARLY_MODES:
-        errors["mode"] = ["请选择并联办理或容缺办理"]
+    if mode not in DECISION_MODES:
+        errors["mode"] = ["请选择并联办理、容缺办理或从服务方案撤销"]
     if errors:
         raise ValidationFailedError("an early release needs a mode and a reason", errors)
     return with_retries(_release_early_locked, user, case_id, item_code, mode, reason)  # type: ignore[no-any-return]
@@ -137,11 +148,21 @@ def _release_early_locked(user: User, case_id: str, item_code: str, mode: str,
         if not match:
             raise ConflictError(f"item {item_code} is not waiting for prerequisites")
         try:
-            _release(case, live.runtime, match[0], actor=user.username, role=role,
-                     event="item_released_early",
-                     payload={"reason": reason, "mode": mode, "mode_name": EARLY_MODES[mode],
-                              "prerequisites": match[0].waiting_for,
-                              "open_prerequisites": match[0].open})
+            if mode == DROP_MODE:
+                _release(case, live.runtime, match[0], actor=user.username, role=role,
+                         event="plan_items_changed",
+                         payload={"added": [], "reason": reason, "while": "handling",
+                                  "dropped": [{"code": match[0].code, "name": match[0].name}]},
+                         message={"dropped": True, "reason": reason})
+                # Whoever waited only for the dropped item goes on now.
+                _release_ready(case, live.runtime, actor=user.username)
+            else:
+                _release(case, live.runtime, match[0], actor=user.username, role=role,
+                         event="item_released_early",
+                         payload={"reason": reason, "mode": mode,
+                                  "mode_name": EARLY_MODES[mode],
+                                  "prerequisites": match[0].waiting_for,
+                                  "open_prerequisites": match[0].open})
         except TaskNotReadyError as exc:
             raise ConflictError(str(exc)) from exc
     return case

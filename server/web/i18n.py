@@ -87,12 +87,15 @@ EN.update({
     "并联/容缺提前办理": "Run early (parallel / on trust)", "方式": "Mode", "理由": "Reason",
     "并联办理": "In parallel", "容缺办理": "On trust (missing materials)",
     "记录决定并推送任务单": "Record the decision and send the task sheet",
-    "提前办理未记录，请选择方式并填写理由":
+    "决定未记录，请选择方式并填写理由":
         "Not recorded: choose a mode and give a reason",
-    "已记录决定，任务单已推送": "Decision recorded; the task sheet went out",
+    "已记录决定": "Decision recorded",
     "前置事项办结，任务单推送": "Prerequisites done, task sheet sent",
     "服务方案调整事项": "Plan changed the items",
     "目录事项数": "Catalog items", "修改": "Edit",
+    "并联/容缺提前办理或撤销": "Run early (parallel / on trust) or drop",
+    "从服务方案撤销": "Drop from the plan", "记录决定": "Record the decision",
+    "已从方案撤销": "Dropped from the plan",
     "事项信息": "About this item", "法定时限": "Statutory limit", "无法定时限": "none set by law",
     "法定依据": "Legal basis", "申报材料": "Materials", "中介服务": "Intermediary services",
     "事项目录为示例，由本县按本地清单替换。":

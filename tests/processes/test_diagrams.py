@@ -486,5 +486,22 @@ def test_an_item_waits_for_its_prerequisites_until_released(new_case) -> None:
     sheets = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
     assert [t.data["item"]["code"] for t in sheets] == [second["code"]]
     case.roundtrip()
-    assert [t.data["item"]["code"] for t in case.wf.get_tasks(state=TaskState.WAITING)
-            if t.task_spec.bpmn_id == "wait_for_prerequisites"] == [third["code"]]
+    [last] = [t for t in case.wf.get_tasks(state=TaskState.WAITING)
+              if t.task_spec.bpmn_id == "wait_for_prerequisites"]
+    assert last.data["item"]["code"] == third["code"]
+
+    # The plan drops the last waiting item: no task sheet, a result that says so.
+    event = BpmnEvent(MessageEventDefinition("item_released"),
+                      payload={"payload": {"dropped": True, "reason": "并入联合验收"},
+                               "result_var": "item_released_payload"},
+                      target=last.workflow)
+    case.wf.event_manager.catch(event, internal=False)
+    case.steps()
+    [sheet] = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
+    assert sheet.data["item"]["code"] == second["code"]
+    assert not [t for t in case.wf.get_tasks(state=TaskState.WAITING)
+                if t.task_spec.bpmn_id == "wait_for_prerequisites"]
+    # The dropped instance has ended, as the first (handled) one has; the second is working.
+    mi_task = case.wf.get_task_from_id(sheet.workflow.parent_task_id).parent
+    ended = [c for c in mi_task.children if c.state == TaskState.COMPLETED]
+    assert len(ended) == 2

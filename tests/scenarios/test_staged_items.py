@@ -198,14 +198,14 @@ def test_case_page_shows_waiting_items_and_the_steward_runs_one_early(
     html = steward.text(page)
     assert "建筑工程施工许可证核发" in html and "待前置事项" in html
     assert "等待：建设工程规划许可证核发、特殊建设工程消防设计审查" in html
-    assert "并联/容缺提前办理" in html
+    assert "并联/容缺提前办理" in html and '<option value="drop">从服务方案撤销</option>' in html
     action = f"{page}/items/construction_permit/release"
     refused = steward.post(action, {"mode": "parallel", "reason": ""}, token_from=page)
     assert refused.status_code == 422 and "请填写理由" in refused.get_data(as_text=True)
     done = steward.post(action, {"mode": "parallel", "reason": "联席会议决定并联"},
                         token_from=page)
     assert done.status_code == 302
-    assert "并联/容缺提前办理" in steward.text(page)  # the timeline names the decision
+    assert "<b>并联/容缺提前办理</b>" in steward.text(page)  # the timeline names the decision
     # An agent sees the states but not the decision form; the enterprise follows it too.
     agent = Web(concierge_app)
     agent.login("zjj")
@@ -423,3 +423,41 @@ def test_terminating_a_case_cancels_its_waiting_items_too(walker: Walker) -> Non
     assert walker.timers() == []
     with pytest.raises(ConflictError):
         _release(walker, "guanjia", "construction_permit", reason="终止后")
+
+
+def test_the_steward_drops_a_waiting_item_after_the_hand_over(walker: Walker) -> None:
+    _to_task_sheets(walker)
+    _release(walker, "guanjia", "planning_verification", mode="drop",
+             reason="规划核实并入竣工联合验收")
+    [changed] = walker.events("plan_items_changed")
+    assert changed["actor"] == "guanjia"
+    assert (changed["payload"]["dropped"], changed["payload"]["while"]) == (
+        [{"code": "planning_verification", "name": "建设工程规划条件核实"}], "handling")
+    progress = _progress_with_drops(walker)
+    assert progress["planning_verification"].state == "dropped"
+    # 竣工验收备案 no longer waits for it.
+    assert progress["completion_filing"].open_prerequisites == ["特殊建设工程消防验收"]
+    worked = []
+    while walker.ready("take_task_sheet"):
+        worked += walker.work_open_items()
+    assert "planning_verification" not in worked and len(worked) == 11
+    assert walker.ready_ids() == ["fill_completion_sheet"]
+    dropped = [r for r in walker.data()["item_results"] if r["outcome"] == "dropped"]
+    assert [(r["code"], r["opinion"]) for r in dropped] == [
+        ("planning_verification", "规划核实并入竣工联合验收")]
+    assert walker.run(_reexecute, walker.case_id) == (True, "same path")
+
+
+def _progress_with_drops(walker: Walker) -> dict[str, Any]:
+    from server.models import WorkItem
+    from server.services.cases import case_history
+
+    def go() -> dict[str, Any]:
+        case = db.session.get(Case, walker.case_id)
+        assert case is not None
+        rows = list(db.session.execute(db.select(WorkItem).where(
+            WorkItem.case_id == case.id)).scalars())
+        dropped = {d["code"] for e in case_history(case) if e.type == "plan_items_changed"
+                   for d in e.payload.get("dropped", [])}
+        return {p.code: p for p in item_progress(case, rows, None, dropped)}
+    return walker.run(go)  # type: ignore[no-any-return]

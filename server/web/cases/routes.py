@@ -47,8 +47,11 @@ def case_view(case_id: str) -> dict[str, Any]:
     history = cases.case_history(case)
     diagram = workspace.diagram_for(case, items, history)
     data = cases.live_data(case)
+    # Items the plan withdrew while they waited for their prerequisites (after hand-over).
+    dropped = {str(d.get("code")) for e in history if e.type == "plan_items_changed"
+               for d in (e.payload or {}).get("dropped", []) if isinstance(d, dict)}
     approval_items = item_progress(
-        case, items, [i for i in data.get("items") or [] if isinstance(i, dict)])
+        case, items, [i for i in data.get("items") or [] if isinstance(i, dict)], dropped)
     calendar = workspace.calendar()
     gantt = build_gantt(approval_items, list(data.get("plan_timetable") or []),
                         calendar.local_date(clock.now()), calendar.local_date)
@@ -66,7 +69,7 @@ def case_view(case_id: str) -> dict[str, Any]:
         "project": projects.project_view(case, approval_items),
         "can_edit_project": user.in_group(*projects.EDITORS),
         "ownerships": OWNERSHIPS, "project_types": PROJECT_TYPES,
-        "early_modes": staging.EARLY_MODES if staging.early_release_role(user, case) else {},
+        "early_modes": staging.DECISION_MODES if staging.early_release_role(user, case) else {},
         "records": _record_titles(workspace.completed_form_keys(case)),
         "groups": workspace.group_names(),
         # Leaders and administrators may hand each open task to someone else (转办).
@@ -113,17 +116,18 @@ def reassign(case_id: str, task_id: str) -> Any:
 @bp.post("/<case_id>/items/<code>/release")
 @login_required
 def release_item(case_id: str, code: str) -> Any:
-    """Send a waiting item's task sheet before its prerequisites are done (并联 / 容缺);
+    """Send a waiting item's task sheet before its prerequisites are done (并联 / 容缺) or
+    drop it from the plan;
     403/404/409 as the service refuses, 422 with the case page when mode or reason is missing."""
     try:
         staging.release_item_early(me(), case_id, code, mode=request.form.get("mode", ""),
                                    reason=request.form.get("reason", ""))
     except ValidationFailedError as exc:
-        flash(t("提前办理未记录，请选择方式并填写理由"), "error")
+        flash(t("决定未记录，请选择方式并填写理由"), "error")
         return render_template("cases/show.html", **case_view(case_id),
                                release_errors={code: field_errors(exc.errors)},
                                release_values={code: request.form}), 422
-    flash(t("已记录决定，任务单已推送"), "success")
+    flash(t("已记录决定"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
 
