@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date, timedelta
 from typing import Any
 
 import click
@@ -109,6 +110,9 @@ def sample_application() -> dict[str, Any]:
         "applicant_declaration": True,
         "item_codes": ["company_registration", "project_filing", "land_use_planning_permit",
                        "env_impact_report", "construction_permit"],
+        "project_code": f"{date.today().year}-532326-04-01-000001",
+        "ownership": "private", "project_type": "building",
+        "land_contract_signed_on": (date.today() - timedelta(days=20)).isoformat(),
     }
 
 
@@ -134,6 +138,25 @@ def seed_demo_command() -> None:
     click.echo(f"demo users: {', '.join(users)} (password {DEMO_PASSWORD})")
     if reference:
         click.echo(f"sample case {reference} started")
+
+
+@main.command("catalog-check")
+@click.argument("catalog_file", required=False, type=click.Path(exists=True, dir_okay=False))
+def catalog_check(catalog_file: str | None) -> None:
+    """Check a county's item catalog CSV (default: the shipped one); errors by line."""
+    from pathlib import Path
+
+    from server.rules.catalog import Catalog, CatalogError, parse_catalog
+
+    try:
+        catalog = (parse_catalog(Path(catalog_file).read_text("utf-8")) if catalog_file
+                   else Catalog.default())
+    except CatalogError as exc:
+        for line, message in exc.problems:
+            click.echo(f"line {line}: {message}", err=True)
+        raise SystemExit(1) from exc
+    by_stage = ", ".join(f"{stage} {len(items)}" for stage, items in catalog.by_stage().items())
+    click.echo(f"{len(catalog)} items valid ({by_stage})")
 
 
 @main.command("run")

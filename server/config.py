@@ -69,6 +69,7 @@ class Settings:
     checkpoint_max_age_minutes: int = 30
     checkpoint_anchor: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    catalog_file: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -123,6 +124,8 @@ class Settings:
                                                        "30")),
                 checkpoint_anchor=Path(env["GUANJIA_CHECKPOINT_ANCHOR"])
                 if env.get("GUANJIA_CHECKPOINT_ANCHOR") else None,
+                catalog_file=Path(env["GUANJIA_CATALOG_FILE"])
+                if env.get("GUANJIA_CATALOG_FILE") else None,
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc

@@ -93,6 +93,20 @@ class HumanTask:
 
 
 @dataclass
+class MessageWait:
+    """A task waiting for a named message, and what the activity that called its process holds.
+
+    ``caller_data`` is the data of the multi-instance activity whose instance this process is
+    (its merged outputs so far, e.g. ``item_results``); empty for a process not started so.
+    """
+
+    task_id: str
+    element_id: str
+    data: dict[str, Any]
+    caller_data: dict[str, Any]
+
+
+@dataclass
 class PendingTimerView:
     task_id: str
     element_id: str
@@ -327,6 +341,45 @@ class Engine:
         def act() -> None:
             task._set_internal_data(event_value=at.isoformat())
             _recording.changes.rewritten.append(task)
+
+        return self._step(runtime, act)
+
+    def message_waits(self, runtime: Runtime, name: str) -> list[MessageWait]:
+        """Every task that waits for message ``name``, with its data (read-only copies)."""
+        found = []
+        for task in list(runtime.workflow.event_manager.tasks.values()):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, CamundaMessageEventDefinition) and definition.name == name:
+                found.append(MessageWait(str(task.id), task.task_spec.name, dict(task.data),
+                                         dict(self._caller_data(runtime, task))))
+        return found
+
+    def _caller_data(self, runtime: Runtime, task: Task) -> dict[str, Any]:
+        wf = task.workflow
+        if wf is runtime.workflow:
+            return {}
+        instance = runtime.workflow.get_task_from_id(wf.parent_task_id)
+        body = instance.parent if instance is not None else None
+        # A multi-instance activity names the spec of its instances in ``task_spec``.
+        if body is None or getattr(body.task_spec, "task_spec", None) != instance.task_spec.name:
+            return {}
+        return body.data  # type: ignore[no-any-return]
+
+    def deliver_message(self, runtime: Runtime, task_id: str, name: str,
+                        payload: dict[str, Any]) -> StepResult:
+        """Deliver message ``name`` to the one waiting task ``task_id`` (not to every task
+        that waits for the same message) and run on; raises ``TaskNotReadyError``."""
+        waiting = {w.task_id for w in self.message_waits(runtime, name)}
+        if task_id not in waiting:
+            raise TaskNotReadyError(f"task {task_id} is not waiting for message {name!r}")
+        task = runtime.workflow.get_task_from_id(UUID(task_id))
+
+        def act() -> None:
+            wrapped = {"payload": payload, "result_var": f"{name}_payload"}
+            # ``target`` limits the catch to the waiting task's own process instance.
+            event = BpmnEvent(CamundaMessageEventDefinition(name), wrapped, target=task.workflow)
+            runtime.workflow.event_manager.catch(event, internal=False)
+            self._advance(runtime)
 
         return self._step(runtime, act)
 
@@ -574,6 +627,23 @@ class Engine:
         while task is not None and task.workflow is not wf:
             task = wf.get_task_from_id(task.workflow.parent_task_id)
         return dict(task.data) if task is not None else {}
+
+    def scope_data(self, runtime: Runtime) -> dict[str, Any]:
+        """The variables where the case stands now, inside embedded sub-processes (a
+        sub-process's own variables, e.g. a plan made inside it, are not yet in ``case_data``)
+        but not inside processes with an ioSpecification, which see only what was passed in
+        (the department items)."""
+        wf = runtime.workflow
+        if wf.completed:
+            return self.case_data(runtime)
+        latest = wf.last_task
+        for sub in wf.subprocesses.values():
+            if (sub.completed or sub.last_task is None
+                    or getattr(sub.spec, "io_specification", None) is not None):
+                continue
+            if latest is None or sub.last_task.last_state_change > latest.last_state_change:
+                latest = sub.last_task
+        return dict(latest.data) if latest is not None else {}
 
     def full_state(self, runtime: Runtime) -> dict[str, Any]:
         """The library's own whole serialization (tests compare restores against it)."""

@@ -10,6 +10,7 @@ from server.models.designer import DesignDraft
 from server.models.incidents import Incident
 from server.models.notifications import MailAddress, Notification
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
+from server.models.projects import CaseProject
 from server.models.timers import PendingTimer
 from server.models.users import ApiToken, Enterprise, Group, User
 
@@ -22,4 +23,5 @@ __all__ = [
     "Incident", "MailAddress", "Notification",
     "CalendarDay", "CalendarYear",
     "County",
+    "CaseProject",
 ]

@@ -90,6 +90,10 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
         data = prepare(data)
     if not user.in_group("enterprise", "bureau", "window", "admin"):
         raise PermissionDeniedError("only an enterprise or the bureau/window can start a case")
+    # 项目代码 and the project's facts: refused field by field before anything is written.
+    from server.services.projects import check_facts, record_from_application
+
+    facts = check_facts(data)
     now = clock.now()
     case = Case(
         id=str(uuid.uuid4()),
@@ -114,6 +118,7 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
                                     {"_process": [str(exc)]}) from exc
     db.session.add(case)
     db.session.flush()
+    record_from_application(case, facts, actor=user.username)
     record_event(case, "case_started", actor=user.username,
                  role=next(iter(sorted(user.group_codes)), None),
                  payload={"process_id": process_id, "deployment": deployment.number,
@@ -156,3 +161,10 @@ def case_data(case: Case) -> dict[str, Any]:
     """The case's current variables, from its live workflow."""
     store = case_store()
     return _jsonable(store.engine.case_data(store.load(case)))
+
+
+def live_data(case: Case) -> dict[str, Any]:
+    """The variables where the case stands now, including those of the service sub-process
+    (the plan's items and timetable, the one-time notice) before it ends."""
+    store = case_store()
+    return _jsonable(store.engine.scope_data(store.load(case)))

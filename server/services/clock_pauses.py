@@ -155,15 +155,23 @@ def record_clock_events(case: Case, result: StepResult, *, actor: str | None) ->
             paused = sum(calendar.working_days_between(p.start, p.end)
                          for p in clock_law.pauses_of(closed)
                          if p.end is not None and p.kind == SUPPLEMENT)
-            schedule = item_schedule(item, closed, now, calendar=calendar, settings=settings)
+            try:
+                schedule: ItemSchedule | None = item_schedule(item, closed, now,
+                                                              calendar=calendar,
+                                                              settings=settings)
+            except ValueError:
+                # Neither received nor accepted yet (行政许可法 Art. 32): no period has begun.
+                schedule = None
             record_event(case, "clock_resumed", actor=actor, task_id=human.id,
                          element_id=human.element_id, element_name=human.name, at=now,
                          payload={**common, "resumed_at": now.isoformat(),
                                   "ended_by": human.state,
                                   "paused_working_days": paused,
                                   "art32_mode": settings.art32_mode.value,
-                                  "deadline": schedule.deadline.at.isoformat(),
-                                  "provisional": schedule.deadline.provisional})
+                                  "deadline": schedule.deadline.at.isoformat()
+                                  if schedule else None,
+                                  "provisional": schedule.deadline.provisional
+                                  if schedule else None})
 
 
 # ---- moving an open item's deadline and timers ----------------------------------------------

@@ -35,6 +35,8 @@ from server.services.termination import MESSAGE as TERMINATION_MESSAGE
 
 AUDITOR = "auditor"
 PATH_TYPES = ("task_created", "task_completed", "task_cancelled", "case_ended")
+#: Events that released a waiting approval item (server/services/staging.py).
+RELEASE_TYPES = ("item_released", "item_released_early")
 
 
 # ---- who may audit ----------------------------------------------------------------------------
@@ -306,6 +308,15 @@ def _feed(rerun: _Rerun, runtime: Runtime, events: list[Any], frozen: clock.Froz
             target = _deployment(int(e.payload["to_deployment"]))
             runtime = engine.restore(_spec_set(target), case.process_id, rerun.envelope,
                                      rerun.stored_rows(), runtime.version)
+        elif e.type in RELEASE_TYPES:
+            # An item whose prerequisites were done (or run early) was let go here.
+            frozen.set(e.at)
+            _release(rerun, runtime, str((e.payload or {}).get("item_code")), {})
+        elif e.type == "plan_items_changed" and (e.payload or {}).get("while") == "handling":
+            # The plan withdrew a waiting item after the hand-over.
+            frozen.set(e.at)
+            _release(rerun, runtime, str((e.payload or {}).get("item_code")),
+                     {"dropped": True, "reason": (e.payload or {}).get("reason")})
         elif e.type in CLOCK_ACTIONS and e.task_id and "old_due_at" in (e.payload or {}):
             # (The 补正 pauses the engine's own steps record carry no old_due_at: outputs.)
             frozen.set(e.at)
@@ -409,3 +420,15 @@ def _complete(rerun: _Rerun, runtime: Runtime, mapping: dict[str, tuple[str, int
         raise TaskNotReadyError(f"the engine never opened {element} #{k + 1}")
     rerun.path.append(("task_completed", element))
     rerun.take(rerun.engine.complete(runtime, created[k], copy.deepcopy(data)))
+
+
+def _release(rerun: _Rerun, runtime: Runtime, item_code: str,
+             message: dict[str, Any]) -> None:
+    from server.services.staging import RELEASE_MESSAGE
+
+    waits = [w for w in rerun.engine.message_waits(runtime, RELEASE_MESSAGE)
+             if (w.data.get("item") or {}).get("code") == item_code]
+    if not waits:
+        raise TaskNotReadyError(f"the engine has no item {item_code} waiting to be released")
+    rerun.take(rerun.engine.deliver_message(runtime, waits[0].task_id, RELEASE_MESSAGE,
+                                            message))
