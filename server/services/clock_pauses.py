@@ -155,13 +155,12 @@ def record_clock_events(case: Case, result: StepResult, *, actor: str | None) ->
             paused = sum(calendar.working_days_between(p.start, p.end)
                          for p in clock_law.pauses_of(closed)
                          if p.end is not None and p.kind == SUPPLEMENT)
-            try:
-                schedule: ItemSchedule | None = item_schedule(item, closed, now,
-                                                              calendar=calendar,
-                                                              settings=settings)
-            except ValueError:
-                # Neither received nor accepted yet (行政许可法 Art. 32): no period has begun.
-                schedule = None
+            schedule: ItemSchedule | None = None
+            # Under 行政许可法 Art. 32 the period runs from 受理: a 补正 before it moves no
+            # deadline, as none has begun. A county that pauses instead counts from receipt.
+            if item_clock.get("started_at") or (
+                    settings.art32_mode is Art32Mode.PAUSE and item_clock.get("received_at")):
+                schedule = item_schedule(item, closed, now, calendar=calendar, settings=settings)
             record_event(case, "clock_resumed", actor=actor, task_id=human.id,
                          element_id=human.element_id, element_name=human.name, at=now,
                          payload={**common, "resumed_at": now.isoformat(),

@@ -103,7 +103,7 @@ def test_a_case_with_a_supplement_pause_reexecutes_as_same(walker: Walker) -> No
 
 
 def test_a_timer_escalated_case_reexecutes_as_same(walker: Walker) -> None:
-    walker.start(item_codes=["project_filing", "land_pre_review"])
+    walker.start(item_codes=["project_filing", "temporary_land_use"])
     walker.accept()
     walker.hand_over()
     walker.do("fgj", "take_task_sheet")

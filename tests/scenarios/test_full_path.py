@@ -69,7 +69,7 @@ def test_twelve_items_from_six_departments_run_stage_by_stage_to_completion(
     ended = walker.events("case_ended")
     assert [e["payload"] for e in ended] == [{"status": "completed"}]
     # Re-executing the recorded inputs, releases included, takes the same path.
-    assert walker.run(_reexecute, walker.case_id) == (True, "same path")
+    assert walker.run(_reexecute, walker.case_id) == (True, "same path and same data")
 
 
 def _reexecute(case_id: str) -> tuple[bool, str]:

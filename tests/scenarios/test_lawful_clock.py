@@ -26,7 +26,7 @@ def cst(*args: int) -> datetime:
 
 def item(**over: Any) -> dict[str, Any]:
     return {"code": "env_impact_form", "name": "环境影响报告表审批", "department": "dept_sthj",
-            "promised_days": 20, **over}
+            "promised_days": 20, "limit_kind": "working", "level": "county", **over}
 
 
 def to_handling(walker: Walker, **over: Any) -> dict[str, Any]:

@@ -177,7 +177,7 @@ def test_only_a_recorded_parallel_decision_opens_the_permit_early(
         _release(walker, "guanjia", "construction_permit", reason="再次")
     # The decision is an input of the case: re-executing the record takes the same path.
     walker.do("zjj", "take_task_sheet", group="dept_zjj")
-    assert walker.run(_reexecute, walker.case_id) == (True, "same path")
+    assert walker.run(_reexecute, walker.case_id) == (True, "same path and same data")
 
 
 def _reexecute(case_id: str) -> tuple[bool, str]:
@@ -445,7 +445,7 @@ def test_the_steward_drops_a_waiting_item_after_the_hand_over(walker: Walker) ->
     dropped = [r for r in walker.data()["item_results"] if r["outcome"] == "dropped"]
     assert [(r["code"], r["opinion"]) for r in dropped] == [
         ("planning_verification", "规划核实并入竣工联合验收")]
-    assert walker.run(_reexecute, walker.case_id) == (True, "same path")
+    assert walker.run(_reexecute, walker.case_id) == (True, "same path and same data")
 
 
 def _progress_with_drops(walker: Walker) -> dict[str, Any]:
