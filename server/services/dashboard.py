@@ -1,0 +1,273 @@
+"""The county at a glance (领导驾驶舱): open approval items and projects by light, department,
+stage and industry; the red list; this month's cases; each department's on-time rate.
+
+Counts are of approval ITEMS, not tasks: an item is open while its handling task
+(``handle_item``, 部门办理审批事项) is ready; a 30-minute check-in or a reminder is not an item.
+Each item's light comes from :func:`server.rules.lights.item_light` with its county's calendar
+and the county's warning days, exactly as the due-date sweep (``services.timers``) lights it.
+A project's light is the worst light of its open items (green when none is open).
+
+The dashboard and the lists it opens are built from the same :func:`open_items`, so a number on
+the dashboard is the length of the list its link opens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server.engine import clock
+from server.extensions import db
+from server.models import Case, User, WorkItem
+from server.rules.lights import Light, item_light, time_left
+from server.services.errors import PermissionDeniedError
+
+#: Who may open the dashboard: leaders, the bureau and the supervision office (督查室).
+VIEWERS = frozenset({"leader", "bureau", "bureau_head", "auditor", "admin"})
+#: The task an approval item is handled in; while it is ready the item is open.
+HANDLING_ELEMENT = "handle_item"
+#: Items further out than this are green without being lit one by one: yellow is at most a
+#: few working days before the due day, and 15 calendar days cover the longest holiday.
+HORIZON = timedelta(days=15)
+NO_STAGE = "其他"
+NO_INDUSTRY = "未填写"
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """One open approval item as the dashboard and its lists show it."""
+
+    task_id: str
+    case_id: str
+    reference: str
+    project: str
+    enterprise: str
+    area: str
+    code: str
+    name: str
+    department: str  # group code
+    stage: str  # catalog stage, in words
+    industry: str  # the application's industry, in words
+    light: str
+    overdue_days: int  # working days overdue (0 unless red)
+    owner: str  # the person the task is named to or claimed by ("" when none)
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What a drill-down list keeps; empty fields keep everything."""
+
+    light: str = ""
+    department: str = ""
+    stage: str = ""
+    industry: str = ""
+
+    def keeps(self, item: OpenItem) -> bool:
+        return ((not self.light or item.light == self.light)
+                and (not self.department or item.department == self.department)
+                and (not self.stage or item.stage == self.stage)
+                and (not self.industry or item.industry == self.industry))
+
+
+@dataclass
+class DepartmentRate:
+    """Handling tasks a department finished, and how many of them by their due moment."""
+
+    code: str
+    finished: int = 0
+    on_time: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return None if not self.finished else self.on_time / self.finished
+
+
+@dataclass
+class Overview:
+    items_total: int
+    items_by_light: dict[str, int]
+    items_by_department: list[tuple[str, dict[str, int]]]  # code → {light: n, "total": n}
+    items_by_stage: list[tuple[str, int]]
+    items_by_industry: list[tuple[str, int]]
+    projects_by_light: dict[str, int]
+    projects_total: int
+    red: list[OpenItem]
+    month: dict[str, int]
+    month_start: date
+    rates: list[DepartmentRate] = field(default_factory=list)
+
+
+def require_viewer(user: User) -> None:
+    """Raises ``PermissionDeniedError`` unless ``user`` may see the dashboard."""
+    if not (user.group_codes & VIEWERS):
+        raise PermissionDeniedError("only leaders, the bureau and the supervision office "
+                                    "may see the dashboard")
+
+
+def industry_words() -> dict[str, str]:
+    """Industry code → its label on the application form (行业分类)."""
+    from server.services.forms import form_registry
+    from server.services.records import code_labels
+
+    registry = form_registry()
+    forms = [registry.get(k) for k in registry.ids()]
+    return code_labels([f for f in forms if f is not None]).get("industry", {})
+
+
+def open_items(now: datetime | None = None, *,
+               case_ids: list[str] | None = None) -> list[OpenItem]:
+    """Every open approval item of a running case (of ``case_ids`` if given), lit, oldest
+    due first."""
+    from server.services.calendar import county_settings, current_calendar, default_county
+    from server.services.catalog import current_catalog
+
+    now = now or clock.now()
+    rows = db.session.execute(
+        select(WorkItem.id, WorkItem.case_id, WorkItem.due_at, WorkItem.context,
+               WorkItem.assignee, WorkItem.claimed_by, WorkItem.candidate_groups,
+               Case.reference, Case.title, Case.area, Case.county)
+        .join(Case, Case.id == WorkItem.case_id)
+        .where(WorkItem.state == "ready", WorkItem.element_id == HANDLING_ELEMENT,
+               Case.status == "running",
+               *([WorkItem.case_id.in_(case_ids)] if case_ids is not None else []))
+        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)).all()
+    catalog = current_catalog()
+    words = industry_words()
+    fallback = default_county()
+    lit: dict[str | None, tuple[Any, int]] = {}
+    out = []
+    for row in rows:
+        try:
+            context = json.loads(row.context or "{}")
+        except ValueError:
+            context = {}
+        item = context.get("item") if isinstance(context.get("item"), dict) else {}
+        code = str(item.get("code") or "")
+        known = catalog.get(code) if code and code in catalog else None
+        department = str(item.get("department") or (known.department if known else "")
+                         or row.candidate_groups.split(",")[0])
+        industry = str(context.get("industry") or "")
+        light, overdue = Light.GREEN, 0
+        if row.due_at is not None and row.due_at < now + HORIZON:
+            county = row.county or fallback
+            if county not in lit:
+                lit[county] = (current_calendar(county=county),
+                               county_settings(county).light_rule.min_days)
+            calendar, warn = lit[county]
+            light = item_light(row.due_at, now, calendar, warn_working_days=warn)
+            if light is Light.RED:
+                overdue = -time_left(row.due_at, now, calendar).working_days
+        out.append(OpenItem(
+            task_id=row.id, case_id=row.case_id, reference=row.reference, project=row.title,
+            enterprise=str(context.get("enterprise_name") or ""), area=row.area or "",
+            code=code, name=str(item.get("name") or (known.name if known else code)),
+            department=department, stage=known.stage if known else NO_STAGE,
+            industry=words.get(industry, industry) or NO_INDUSTRY, light=light.code,
+            overdue_days=overdue, owner=row.assignee or row.claimed_by or "",
+            due_at=row.due_at))
+    return out
+
+
+def project_lights(items: list[OpenItem]) -> dict[str, str]:
+    """Case id → the worst light of its open items (cases with none are not listed)."""
+    worst: dict[str, Light] = {}
+    for item in items:
+        light = Light[item.light.upper()]
+        worst[item.case_id] = max(worst.get(item.case_id, Light.GREEN), light)
+    return {case_id: light.code for case_id, light in worst.items()}
+
+
+def _month_start(now: datetime) -> tuple[date, datetime, datetime]:
+    from server.services.workspace import calendar
+
+    cal = calendar()
+    today = cal.local_date(now)
+    first = today.replace(day=1)
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    return (first, datetime.combine(first, time(0), cal.tz).astimezone(UTC),
+            datetime.combine(nxt, time(0), cal.tz).astimezone(UTC))
+
+
+def month_counts(now: datetime | None = None) -> tuple[date, dict[str, int]]:
+    """This month's (local time) new, finished and terminated cases."""
+    first, start, end = _month_start(now or clock.now())
+    new = db.session.execute(select(func.count(Case.id)).where(
+        Case.started_at >= start, Case.started_at < end)).scalar_one()
+    ended = dict(db.session.execute(
+        select(Case.status, func.count(Case.id)).where(
+            Case.ended_at >= start, Case.ended_at < end,
+            Case.status.in_(("completed", "terminated"))).group_by(Case.status)).all())
+    return first, {"new": int(new), "completed": int(ended.get("completed", 0)),
+                   "terminated": int(ended.get("terminated", 0))}
+
+
+def month_range(now: datetime | None = None) -> tuple[date, date]:
+    """The first day of this month and of the next (local dates), for list filters."""
+    first, _, _ = _month_start(now or clock.now())
+    return first, (first + timedelta(days=32)).replace(day=1)
+
+
+def department_rates() -> list[DepartmentRate]:
+    """Each department's finished handling tasks and how many were done by the due moment."""
+    rows = db.session.execute(
+        select(WorkItem.candidate_groups, WorkItem.completed_at, WorkItem.due_at)
+        .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed")).all()
+    rates: dict[str, DepartmentRate] = {}
+    for groups, done, due in rows:
+        code = groups.split(",")[0] if groups else ""
+        rate = rates.setdefault(code, DepartmentRate(code))
+        rate.finished += 1
+        if due is None or (done is not None and done <= due):
+            rate.on_time += 1
+    return sorted(rates.values(), key=lambda r: r.code)
+
+
+def overview(user: User, now: datetime | None = None) -> Overview:
+    """The dashboard's figures. Raises ``PermissionDeniedError`` (see ``require_viewer``)."""
+    require_viewer(user)
+    now = now or clock.now()
+    items = open_items(now)
+    by_light = Counter(i.light for i in items)
+    departments: dict[str, Counter[str]] = {}
+    for i in items:
+        departments.setdefault(i.department, Counter())[i.light] += 1
+    by_department = sorted(
+        ((code, {**{k: c[k] for k in ("red", "yellow", "green")}, "total": sum(c.values())})
+         for code, c in departments.items()),
+        key=lambda kv: (-kv[1]["red"], -kv[1]["total"], kv[0]))
+    from server.rules.catalog import STAGES
+
+    stages = Counter(i.stage for i in items)
+    order = {s: n for n, s in enumerate(STAGES)}
+    running = db.session.execute(
+        select(func.count(Case.id)).where(Case.status == "running")).scalar_one()
+    projects = Counter(project_lights(items).values())
+    lit_projects = sum(projects.values())
+    first, month = month_counts(now)
+    red = sorted((i for i in items if i.light == "red"),
+                 key=lambda i: (-i.overdue_days, i.due_at or now, i.task_id))
+    return Overview(
+        items_total=len(items),
+        items_by_light={k: by_light.get(k, 0) for k in ("red", "yellow", "green")},
+        items_by_department=by_department,
+        items_by_stage=sorted(stages.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])),
+        items_by_industry=sorted(Counter(i.industry for i in items).items(),
+                                 key=lambda kv: (-kv[1], kv[0])),
+        projects_by_light={"red": projects.get("red", 0), "yellow": projects.get("yellow", 0),
+                           # A running project with no open item has nothing late: green.
+                           "green": projects.get("green", 0) + int(running) - lit_projects},
+        projects_total=int(running), red=red, month=month, month_start=first,
+        rates=department_rates())
+
+
+def filtered_items(user: User, wanted: ItemFilter,
+                   now: datetime | None = None) -> list[OpenItem]:
+    """The open items a dashboard number counts. Raises ``PermissionDeniedError``."""
+    require_viewer(user)
+    return [i for i in open_items(now) if wanted.keeps(i)]
