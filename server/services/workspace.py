@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import JSON, Select, cast, func, or_, select, type_coerce
 
 from server.engine import clock
 from server.extensions import db
@@ -187,6 +187,17 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+#: The case summary's fields the search box looks in (the summary is JSON text).
+SEARCHED_SUMMARY = ("enterprise_name", "credit_code", "project_name")
+
+
+def _summary_field(key: str) -> Any:
+    """One text field of the case summary, on PostgreSQL (``->>``) and SQLite (json_extract)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(Case.summary, JSON)[key].as_string()
+    return type_coerce(Case.summary, JSON)[key].as_string()
+
+
 def _day_start(day: date) -> datetime:
     cal = calendar()
     return datetime.combine(day, time(0), cal.tz).astimezone(UTC)
@@ -203,7 +214,7 @@ def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
         pattern = _like(text)
         stmt = stmt.where(or_(
             Case.title.ilike(pattern, escape="\\"), Case.reference.ilike(pattern, escape="\\"),
-            Case.summary.ilike(pattern, escape="\\"),
+            *(_summary_field(key).ilike(pattern, escape="\\") for key in SEARCHED_SUMMARY),
             Case.id.in_(select(CaseProject.case_id).where(
                 CaseProject.project_code.ilike(pattern, escape="\\")))))
     if query.area:

@@ -7,8 +7,20 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from flask import Flask
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def shipped_app(make_app: Any) -> Flask:
+    """An app on the shipped processes and forms: industries are named by the application
+    form's 行业分类 options."""
+    app: Flask = make_app(GUANJIA_FORMS_DIR=str(ROOT / "forms"),
+                          GUANJIA_PROCESSES_DIR=str(ROOT / "processes"))
+    return app
 
 
 @dataclass

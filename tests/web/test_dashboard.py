@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,19 +13,15 @@ from flask import Flask
 
 from server.engine.clock import FrozenClock
 from tests.conftest import table_counts
-from tests.web.dashboard_seed import SeedCase, SeedItem, seed_cases
+from tests.web.dashboard_seed import SeedCase, SeedItem, seed_cases, shipped_app
 
-FORMS = Path(__file__).resolve().parents[2] / "forms"
 COUNT = re.compile(r'data-count="([^"]+)" href="([^"]+)">(.*?)</a>', re.S)
 TOTAL = re.compile(r'<b id="total">(\d+)</b>')
 
 
 @pytest.fixture
 def app(make_app: Any) -> Flask:
-    """The shipped forms: industries are named by the application form's 行业分类 options."""
-    application: Flask = make_app(GUANJIA_FORMS_DIR=str(FORMS),
-                                  GUANJIA_PROCESSES_DIR=str(FORMS.parent / "processes"))
-    return application
+    return shipped_app(make_app)
 
 
 def at(month: int, day: int, hour: int = 1) -> datetime:
