@@ -120,6 +120,43 @@ def industry_words() -> dict[str, str]:
     return code_labels([f for f in forms if f is not None]).get("industry", {})
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What the dashboard reads of a work item's context (the case summary and the item)."""
+
+    code: str
+    name: str
+    department: str
+    industry: str
+    enterprise: str
+
+
+#: task id → its context's fields. A work item's context is written once, when the task
+#: opens, and never changed, so it is parsed once per process (bounded; cleared when full).
+_CONTEXTS: dict[str, _Context] = {}
+_CONTEXTS_MAX = 200_000
+
+
+def _context_of(task_id: str, text: str | None) -> _Context:
+    found = _CONTEXTS.get(task_id)
+    if found is not None:
+        return found
+    try:
+        context = json.loads(text or "{}")
+    except ValueError:
+        context = {}
+    if not isinstance(context, dict):
+        context = {}
+    item = context.get("item") if isinstance(context.get("item"), dict) else {}
+    found = _Context(str(item.get("code") or ""), str(item.get("name") or ""),
+                     str(item.get("department") or ""), str(context.get("industry") or ""),
+                     str(context.get("enterprise_name") or ""))
+    if len(_CONTEXTS) >= _CONTEXTS_MAX:
+        _CONTEXTS.clear()
+    _CONTEXTS[task_id] = found
+    return found
+
+
 def open_items(now: datetime | None = None, *,
                case_ids: list[str] | None = None) -> list[OpenItem]:
     """Every open approval item of a running case (of ``case_ids`` if given), lit, oldest
@@ -143,20 +180,17 @@ def open_items(now: datetime | None = None, *,
     fallback = default_county()
     calendars: dict[str | None, tuple[Any, int]] = {}
     lit: dict[tuple[str | None, datetime], tuple[str, int]] = {}
+    horizon = now + HORIZON
     out = []
     for row in rows:
-        try:
-            context = json.loads(row.context or "{}")
-        except ValueError:
-            context = {}
-        item = context.get("item") if isinstance(context.get("item"), dict) else {}
-        code = str(item.get("code") or "")
-        known = catalog.get(code) if code and code in catalog else None
-        department = str(item.get("department") or (known.department if known else "")
-                         or row.candidate_groups.split(",")[0])
-        industry = str(context.get("industry") or "")
+        context = _context_of(row.id, row.context)
+        code = context.code
+        known = catalog.get(code) if code in catalog else None
+        department = (context.department or (known.department if known else "")
+                      or row.candidate_groups.split(",")[0])
+        industry = context.industry
         light, overdue = "green", 0
-        if row.due_at is not None and row.due_at < now + HORIZON:
+        if row.due_at is not None and row.due_at < horizon:
             county = row.county or fallback
             # Deadlines fall on few distinct moments (ends of working days): light each once.
             key = (county, row.due_at)
@@ -171,8 +205,8 @@ def open_items(now: datetime | None = None, *,
             light, overdue = lit[key]
         out.append(OpenItem(
             task_id=row.id, case_id=row.case_id, reference=row.reference, project=row.title,
-            enterprise=str(context.get("enterprise_name") or ""), area=row.area or "",
-            code=code, name=str(item.get("name") or (known.name if known else code)),
+            enterprise=context.enterprise, area=row.area or "",
+            code=code, name=context.name or (known.name if known else code),
             department=department, stage=known.stage if known else NO_STAGE,
             industry=words.get(industry, industry) or NO_INDUSTRY, light=light,
             overdue_days=overdue, owner=row.assignee or row.claimed_by or "",
