@@ -10,7 +10,31 @@ from flask_login import login_required
 from server.services import dashboard
 from server.services.workspace import display_names, group_names
 from server.web.dashboard import bp
+from server.web.i18n import EN
 from server.web.session import me
+
+EN.update({
+    "驾驶舱": "Dashboard", "在办审批事项": "Approval items in hand", "在办项目": "Running projects",
+    "本月案件": "Cases this month", "新受理": "New", "已终止": "Terminated",
+    "红灯事项": "Red items", "责任部门": "Department",
+    "责任人": "Named owner", "超期": "Overdue", "未指定": "Not named",
+    "{n}个工作日": "{n} working day(s)", "超期{n}个工作日": "{n} working day(s) overdue",
+    "今日超期": "Overdue today", "查看全部红灯事项": "All red items",
+    "没有超期事项": "Nothing is overdue", "按部门": "By department", "按阶段": "By stage",
+    "按行业": "By industry", "各部门按时办结率": "On-time rate by department",
+    "已办结的审批事项中，在到期时刻前办结的比例（累计）":
+        "share of finished approval items done by their due moment (all time)",
+    "按时": "On time", "按时办结率": "On-time rate", "暂无已办结事项": "No finished items yet",
+    "未指定部门": "No department", "暂无事项": "No items", "到期时间": "Due",
+    "按审批事项计数（不含报到、提醒等环节任务）；灯色按各县日历和本县设置的预警天数计算。":
+        "Counts are of approval items (not check-ins or reminders); lights follow each "
+        "county's calendar and the county's warning days.",
+    "项目名称、企业、统一社会信用代码、项目代码或案件编号":
+        "Project, enterprise, credit code, project code or case number",
+    "搜索": "Search", "全部灯色": "All lights", "全部部门": "All departments",
+    "全部阶段": "All stages", "区域": "Area", "受理自": "Started from", "至": "to",
+    "查询": "Search", "其他": "Other", "未填写": "Not given",
+})
 
 PER_PAGE = 50
 
