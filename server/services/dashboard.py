@@ -157,30 +157,68 @@ def _context_of(task_id: str, text: str | None) -> _Context:
     return found
 
 
-def open_items(now: datetime | None = None, *,
-               case_ids: list[str] | None = None) -> list[OpenItem]:
-    """Every open approval item of a running case (of ``case_ids`` if given), lit, oldest
-    due first."""
-    from server.services.calendar import county_settings, current_calendar, default_county
-    from server.services.catalog import current_catalog
+class _Lighter:
+    """Lights deadlines with ``item_light`` and each county's calendar and warning days.
 
-    now = now or clock.now()
-    # Core rows, not ORM ones: 16,000 items load in a third of the time.
-    rows = db.session.connection().execute(
-        select(WorkItem.id, WorkItem.case_id, WorkItem.due_at, WorkItem.context,
-               WorkItem.assignee, WorkItem.claimed_by, WorkItem.candidate_groups,
-               Case.reference, Case.title, Case.area, Case.county)
+    Deadlines fall on few distinct moments (the close of working days), so each (county,
+    deadline) is lit once per call; items beyond ``HORIZON`` are green without being lit.
+    """
+
+    def __init__(self, now: datetime) -> None:
+        from server.services.calendar import default_county
+
+        self.now = now
+        self.horizon = now + HORIZON
+        self.fallback = default_county()
+        self.calendars: dict[str | None, tuple[Any, int]] = {}
+        self.lit: dict[tuple[str | None, datetime], tuple[str, int]] = {}
+
+    def __call__(self, due_at: datetime | None, county: str | None) -> tuple[str, int]:
+        """(light code, working days overdue) of a deadline in ``county``."""
+        if due_at is None or due_at >= self.horizon:
+            return "green", 0
+        county = county or self.fallback
+        key = (county, due_at)
+        found = self.lit.get(key)
+        if found is None:
+            from server.services.calendar import county_settings, current_calendar
+
+            if county not in self.calendars:
+                self.calendars[county] = (current_calendar(county=county),
+                                          county_settings(county).light_rule.min_days)
+            calendar, warn = self.calendars[county]
+            light = item_light(due_at, self.now, calendar, warn_working_days=warn)
+            found = (light.code, -time_left(due_at, self.now, calendar).working_days
+                     if light is Light.RED else 0)
+            self.lit[key] = found
+        return found
+
+
+def _open_rows(*columns: Any, case_ids: list[str] | None = None) -> Any:
+    """Core rows (not ORM ones: a third of the time) of the open handling tasks of running
+    cases, oldest due first."""
+    return db.session.connection().execute(
+        select(WorkItem.id, WorkItem.case_id, WorkItem.due_at, Case.county, *columns)
         .join(Case, Case.id == WorkItem.case_id)
         .where(WorkItem.state == "ready", WorkItem.element_id == HANDLING_ELEMENT,
                Case.status == "running",
                *([WorkItem.case_id.in_(case_ids)] if case_ids is not None else []))
         .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)).all()
+
+
+def open_items(now: datetime | None = None, *,
+               case_ids: list[str] | None = None) -> list[OpenItem]:
+    """Every open approval item of a running case (of ``case_ids`` if given), lit, oldest
+    due first."""
+    from server.services.catalog import current_catalog
+
+    now = now or clock.now()
+    rows = _open_rows(WorkItem.context, WorkItem.assignee, WorkItem.claimed_by,
+                      WorkItem.candidate_groups, Case.reference, Case.title, Case.area,
+                      case_ids=case_ids)
     catalog = current_catalog()
     words = industry_words()
-    fallback = default_county()
-    calendars: dict[str | None, tuple[Any, int]] = {}
-    lit: dict[tuple[str | None, datetime], tuple[str, int]] = {}
-    horizon = now + HORIZON
+    light_of = _Lighter(now)
     out = []
     for row in rows:
         context = _context_of(row.id, row.context)
@@ -189,20 +227,7 @@ def open_items(now: datetime | None = None, *,
         department = (context.department or (known.department if known else "")
                       or row.candidate_groups.split(",")[0])
         industry = context.industry
-        light, overdue = "green", 0
-        if row.due_at is not None and row.due_at < horizon:
-            county = row.county or fallback
-            # Deadlines fall on few distinct moments (ends of working days): light each once.
-            key = (county, row.due_at)
-            if key not in lit:
-                if county not in calendars:
-                    calendars[county] = (current_calendar(county=county),
-                                         county_settings(county).light_rule.min_days)
-                calendar, warn = calendars[county]
-                found = item_light(row.due_at, now, calendar, warn_working_days=warn)
-                lit[key] = (found.code, -time_left(row.due_at, now, calendar).working_days
-                            if found is Light.RED else 0)
-            light, overdue = lit[key]
+        light, overdue = light_of(row.due_at, row.county)
         out.append(OpenItem(
             task_id=row.id, case_id=row.case_id, reference=row.reference, project=row.title,
             enterprise=context.enterprise, area=row.area or "",
@@ -212,6 +237,20 @@ def open_items(now: datetime | None = None, *,
             overdue_days=overdue, owner=row.assignee or row.claimed_by or "",
             due_at=row.due_at))
     return out
+
+
+def case_lights(now: datetime | None = None, *,
+                case_ids: list[str] | None = None) -> dict[str, str]:
+    """Case id → the worst light of its open items, as ``project_lights(open_items())``
+    but reading only the deadlines (the case list's light filter)."""
+    light_of = _Lighter(now or clock.now())
+    rank = {"green": 0, "yellow": 1, "red": 2}
+    worst: dict[str, str] = {}
+    for row in _open_rows(case_ids=case_ids):
+        light = light_of(row.due_at, row.county)[0]
+        if rank[light] >= rank[worst.get(row.case_id, "green")]:
+            worst[row.case_id] = light
+    return worst
 
 
 def project_lights(items: list[OpenItem]) -> dict[str, str]:

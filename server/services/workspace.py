@@ -230,20 +230,22 @@ def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
             stmt = stmt.where(column >= _day_start(start))
         if end is not None:
             stmt = stmt.where(column < _day_start(end))
-    if query.light in LIGHTS or query.stage:
-        items = dashboard.open_items()
-        if query.stage:
-            items = [i for i in items if i.stage == query.stage]
-            stmt = stmt.where(Case.id.in_(sorted({i.case_id for i in items})))
+    if query.stage:
+        items = [i for i in dashboard.open_items() if i.stage == query.stage]
+        stmt = stmt.where(Case.id.in_(sorted({i.case_id for i in items})))
         if query.light in LIGHTS:
-            lights = dashboard.project_lights(items)
-            if query.light == "green" and not query.stage:
-                # A running case without an open item has nothing late: green.
-                stmt = stmt.where(Case.id.not_in(sorted(
-                    c for c, light in lights.items() if light != "green")))
-            else:
-                stmt = stmt.where(Case.id.in_(sorted(
-                    c for c, light in lights.items() if light == query.light)))
+            stmt = stmt.where(Case.id.in_(sorted(
+                c for c, light in dashboard.project_lights(items).items()
+                if light == query.light)))
+    elif query.light in LIGHTS:
+        lights = dashboard.case_lights()
+        if query.light == "green":
+            # A running case without an open item has nothing late: green.
+            stmt = stmt.where(Case.id.not_in(sorted(
+                c for c, light in lights.items() if light != "green")))
+        else:
+            stmt = stmt.where(Case.id.in_(sorted(
+                c for c, light in lights.items() if light == query.light)))
     return stmt
 
 

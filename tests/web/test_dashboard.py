@@ -128,3 +128,15 @@ def test_auditor_sees_the_dashboard_and_the_nav_links_it(
     auditor.login("shenji")
     assert 'href="/dashboard"' in auditor.text("/cases")
     assert counts(auditor.text("/dashboard"))["items-red"][1] == 2
+
+
+def test_case_lights_agree_with_the_items_they_come_from(
+        app: Flask, frozen_clock: FrozenClock) -> None:
+    from server.services import dashboard
+
+    ids = county(app)
+    with app.app_context():
+        lights = dashboard.case_lights()
+        assert lights == dashboard.project_lights(dashboard.open_items())
+        assert lights == {ids[0]: "red", ids[1]: "red"}
+        assert dashboard.case_lights(case_ids=[ids[2]]) == {}  # nothing open: not listed

@@ -46,7 +46,7 @@ def index() -> Any:
         started_from=_day("started_from"), started_to=_day("started_to"),
         ended_from=_day("ended_from"), ended_to=_day("ended_to"))
     found, total = workspace.visible_cases(me(), page=page, query=query)
-    lights = dashboard.project_lights(dashboard.open_items(case_ids=[c.id for c in found]))
+    lights = dashboard.case_lights(case_ids=[c.id for c in found])
     rows = []
     for case in found:
         items = cases.case_work_items(case)
