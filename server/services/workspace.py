@@ -68,6 +68,7 @@ class ListQuery:
     stage: str | None = None
     light: str | None = None
     due_before: datetime | None = None
+    q: str = ""  # the case's project, enterprise, credit code, 项目代码 or case number
     sort: str = "due"
     page: int = 1
     per_page: int = 25
@@ -129,6 +130,8 @@ def task_rows(user: User, query: ListQuery) -> RowPage:
         stmt = stmt.where(_light_condition(query.light, now))
     if query.due_before:
         stmt = stmt.where(WorkItem.due_at <= query.due_before)
+    if query.q.strip():
+        stmt = stmt.where(WorkItem.case_id.in_(_search(select(Case.id), query.q)))
     # Count and page over narrow id rows; only the page's items are loaded with their case,
     # so neither query drags 10,000 wide rows (and their joined cases) through a sort.
     total = db.session.execute(stmt.with_only_columns(func.count(WorkItem.id))).scalar_one()
@@ -203,20 +206,26 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), cal.tz).astimezone(UTC)
 
 
-def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
+def _search(stmt: Select[Any], text: str) -> Select[Any]:
+    """Cases whose project name, enterprise, credit code, 项目代码 or number contains ``text``
+    (case-insensitive; ``%`` and ``_`` are taken literally)."""
     from server.models import CaseProject
+
+    pattern = _like(text.strip())
+    return stmt.where(or_(
+        Case.title.ilike(pattern, escape="\\"), Case.reference.ilike(pattern, escape="\\"),
+        *(_summary_field(key).ilike(pattern, escape="\\") for key in SEARCHED_SUMMARY),
+        Case.id.in_(select(CaseProject.case_id).where(
+            CaseProject.project_code.ilike(pattern, escape="\\")))))
+
+
+def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
     from server.services import dashboard
 
     if query.status:
         stmt = stmt.where(Case.status == query.status)
-    text = query.q.strip()
-    if text:
-        pattern = _like(text)
-        stmt = stmt.where(or_(
-            Case.title.ilike(pattern, escape="\\"), Case.reference.ilike(pattern, escape="\\"),
-            *(_summary_field(key).ilike(pattern, escape="\\") for key in SEARCHED_SUMMARY),
-            Case.id.in_(select(CaseProject.case_id).where(
-                CaseProject.project_code.ilike(pattern, escape="\\")))))
+    if query.q.strip():
+        stmt = _search(stmt, query.q)
     if query.area:
         stmt = stmt.where(Case.area == query.area)
     if query.department:

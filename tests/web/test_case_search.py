@@ -83,3 +83,17 @@ def test_paging_keeps_the_filters_and_the_true_total(
     assert nxt and "area=" in nxt.group(1) and "light=green" in nxt.group(1)
     second = leader.text(nxt.group(1).replace("&amp;", "&"))
     assert second.count("批量项目") == 5 and "批量项目00" in second
+
+
+@pytest.mark.parametrize("key, found", [("文旅小镇", 2), ("山水文旅", 2), ("风电基地", 0),
+                                        ("GJ-D-0001", 2), ("不存在的项目", 0)])
+def test_the_task_list_finds_tasks_by_their_case(
+        app: Flask, web: Any, frozen_clock: FrozenClock, key: str, found: int) -> None:
+    county(app)
+    agent = web()
+    agent.login("zjj")
+    assert "文旅小镇项目" in agent.text("/tasks")
+    page = agent.text("/tasks", query_string={"q": key})
+    count = re.search(r'id="task-count">[^<]*<b>(\d+)</b>', page)
+    assert count and int(count.group(1)) == found
+    assert ("文旅小镇项目" in page) == bool(found)
