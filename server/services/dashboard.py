@@ -101,6 +101,7 @@ class Overview:
     month: dict[str, int]
     month_start: date
     rates: list[DepartmentRate] = field(default_factory=list)
+    trends: list[MonthTrend] = field(default_factory=list)
 
 
 def require_viewer(user: User) -> None:
@@ -287,6 +288,42 @@ def month_counts(now: datetime | None = None) -> tuple[date, dict[str, int]]:
                    "terminated": int(ended.get("terminated", 0))}
 
 
+@dataclass
+class MonthTrend:
+    """One local month's new, finished and terminated cases; ``end`` is the next month's 1st."""
+
+    start: date
+    end: date
+    new: int = 0
+    completed: int = 0
+    terminated: int = 0
+
+
+def month_trends(now: datetime | None = None, months: int = 6) -> list[MonthTrend]:
+    """The last ``months`` months (this one included), oldest first."""
+    from server.services.workspace import calendar
+
+    cal = calendar()
+    first, _, _ = _month_start(now or clock.now())
+    starts = [first]
+    for _ in range(months - 1):
+        starts.insert(0, (starts[0] - timedelta(days=1)).replace(day=1))
+    trends = {d: MonthTrend(d, (d + timedelta(days=32)).replace(day=1)) for d in starts}
+    since = datetime.combine(starts[0], time(0), cal.tz).astimezone(UTC)
+    for (started,) in db.session.execute(
+            select(Case.started_at).where(Case.started_at >= since)).all():
+        trend = trends.get(cal.local_date(started).replace(day=1))
+        if trend is not None:
+            trend.new += 1
+    for ended, status in db.session.execute(
+            select(Case.ended_at, Case.status).where(
+                Case.ended_at >= since, Case.status.in_(("completed", "terminated")))).all():
+        trend = trends.get(cal.local_date(ended).replace(day=1))
+        if trend is not None:
+            setattr(trend, status, getattr(trend, status) + 1)
+    return [trends[d] for d in starts]
+
+
 def month_range(now: datetime | None = None) -> tuple[date, date]:
     """The first day of this month and of the next (local dates), for list filters."""
     first, _, _ = _month_start(now or clock.now())
@@ -345,7 +382,7 @@ def overview(user: User, now: datetime | None = None) -> Overview:
                            # A running project with no open item has nothing late: green.
                            "green": projects.get("green", 0) + int(running) - lit_projects},
         projects_total=int(running), red=red, month=month, month_start=first,
-        rates=department_rates())
+        rates=department_rates(), trends=month_trends(now))
 
 
 def filtered_items(user: User, wanted: ItemFilter,

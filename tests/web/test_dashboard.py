@@ -82,6 +82,13 @@ def test_dashboard_counts_items_and_projects_and_each_number_opens_its_list(
     assert figures["stage-工程建设许可"] == 2 and figures["stage-立项用地规划许可"] == 1
     assert figures["stage-施工许可"] == 1
     assert figures["industry-能源（含绿色能源）"] == 2 and figures["industry-文化旅游"] == 2
+    # Trends by month: October started three (旧厂, 文旅, 康养) and finished one (旧厂);
+    # November matches this month's figures; six months shown, June the oldest.
+    assert [figures[f"trend-{k}-2026-10"] for k in ("new", "completed", "terminated")] \
+        == [3, 1, 0]
+    assert [figures[f"trend-{k}-2026-11"] for k in ("new", "completed", "terminated")] \
+        == [3, 1, 1]
+    assert figures["trend-new-2026-06"] == 0 and "trend-new-2026-05" not in figures
     assert "energy" not in re.sub(r'(data-count|href)="[^"]*"', "", page)
     # Every number is the true count of the list it opens.
     for name, (href, number) in found.items():

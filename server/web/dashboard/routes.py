@@ -33,7 +33,10 @@ EN.update({
         "Project, enterprise, credit code, project code or case number",
     "搜索": "Search", "全部灯色": "All lights", "全部部门": "All departments",
     "全部阶段": "All stages", "区域": "Area", "受理自": "Started from", "至": "to",
-    "查询": "Search", "其他": "Other", "未填写": "Not given",
+    "查询": "Search", "其他": "Other", "未填写": "Not given", "按月趋势": "By month",
+    "近六个月受理、办结、终止的案件":
+        "cases started, finished and terminated in the last six months",
+    "月份": "Month",
 })
 
 PER_PAGE = 50
