@@ -74,6 +74,20 @@ def test_leader_reads_the_dashboard_follows_its_numbers_and_a_red_item(
     assert found["items-total"][1] == 6 and found["items-red"][1] == 6
     assert found["projects-red"][1] == 3
     page.screenshot(path=str(screenshots_dir / "dashboard-desktop.png"), full_page=True)
+    # The bundled Chart.js draws the departments' bars from the same figures; a bar opens
+    # the list it counts.
+    drawn = page.evaluate("""() => {
+        const chart = GuanjiaCharts.Chart.getChart(document.querySelector('#chart-departments'));
+        const bar = chart.getDatasetMeta(0).data[0];
+        const box = chart.canvas.getBoundingClientRect();
+        return {labels: chart.data.labels, red: chart.data.datasets[0].data,
+                x: box.left + (bar.x + bar.base) / 2, y: box.top + bar.y};
+    }""")
+    first = drawn["labels"][0]
+    assert drawn["red"][0] == 2 and first in ("住建局", "自然资源局")
+    page.mouse.click(drawn["x"], drawn["y"])
+    page.wait_for_url("**/dashboard/items?*")
+    assert "light=red" in page.url and int(page.locator("#total").inner_text()) == 2
     for name, (href, number) in found.items():
         page.goto(f"{live.url}{href}")
         assert int(page.locator("#total").inner_text()) == number, (name, href)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 from flask_login import login_required
 
 from server.services import dashboard
 from server.services.workspace import display_names, group_names
 from server.web.dashboard import bp
-from server.web.i18n import EN
+from server.web.i18n import EN, lang, t
 from server.web.session import me
 
 EN.update({
@@ -50,9 +50,43 @@ def index() -> Any:
     view = dashboard.overview(me())
     first, nxt = dashboard.month_range()
     return render_template("dashboard/index.html", o=view, groups=group_names(),
+                           chart_spec=_chart_spec(view),
                            owners=display_names(sorted({i.owner for i in view.red
                                                         if i.owner})),
                            month_from=first.isoformat(), month_to=nxt.isoformat())
+
+
+def _chart_spec(view: dashboard.Overview) -> dict[str, Any]:
+    """What GuanjiaCharts draws: open items by department and light (stacked, each bar
+    opening its list) and the months' cases."""
+    names = group_names()
+    codes = [code for code, _ in view.items_by_department]
+    lights = (("red", "红灯"), ("yellow", "黄灯"), ("green", "绿灯"))
+    trends = view.trends
+    return {
+        "departments": {
+            "labels": [(names[c][1] if lang() == "en" else names[c][0]) if c in names
+                       else (c or t("未指定部门")) for c in codes],
+            "stacked": True, "horizontal": True,
+            "datasets": [{"label": t(name), "color": light,
+                          "data": [counts[light] for _, counts in view.items_by_department],
+                          "links": [url_for("dashboard.items", department=c, light=light)
+                                    for c in codes]} for light, name in lights]},
+        "trends": {
+            "labels": [m.start.strftime("%Y-%m") for m in trends],
+            "datasets": [
+                {"label": t("新受理"), "color": "blue", "data": [m.new for m in trends],
+                 "links": [url_for("cases.index", started_from=m.start.isoformat(),
+                                   started_to=m.end.isoformat()) for m in trends]},
+                {"label": t("已办结"), "color": "green", "data": [m.completed for m in trends],
+                 "links": [url_for("cases.index", status="completed",
+                                   ended_from=m.start.isoformat(), ended_to=m.end.isoformat())
+                           for m in trends]},
+                {"label": t("已终止"), "color": "red", "data": [m.terminated for m in trends],
+                 "links": [url_for("cases.index", status="terminated",
+                                   ended_from=m.start.isoformat(), ended_to=m.end.isoformat())
+                           for m in trends]}]},
+    }
 
 
 @bp.get("/items")
