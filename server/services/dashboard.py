@@ -148,7 +148,8 @@ def _context_of(task_id: str, text: str | None) -> _Context:
         context = {}
     if not isinstance(context, dict):
         context = {}
-    item = context.get("item") if isinstance(context.get("item"), dict) else {}
+    raw = context.get("item")
+    item: dict[str, Any] = raw if isinstance(raw, dict) else {}
     found = _Context(str(item.get("code") or ""), str(item.get("name") or ""),
                      str(item.get("department") or ""), str(context.get("industry") or ""),
                      str(context.get("enterprise_name") or ""))
@@ -318,7 +319,7 @@ def month_trends(now: datetime | None = None, months: int = 6) -> list[MonthTren
     for ended, status in db.session.execute(
             select(Case.ended_at, Case.status).where(
                 Case.ended_at >= since, Case.status.in_(("completed", "terminated")))).all():
-        trend = trends.get(cal.local_date(ended).replace(day=1))
+        trend = trends.get(cal.local_date(ended).replace(day=1)) if ended else None
         if trend is not None:
             setattr(trend, status, getattr(trend, status) + 1)
     return [trends[d] for d in starts]
