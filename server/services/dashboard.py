@@ -310,18 +310,24 @@ def month_trends(now: datetime | None = None, months: int = 6) -> list[MonthTren
     for _ in range(months - 1):
         starts.insert(0, (starts[0] - timedelta(days=1)).replace(day=1))
     trends = {d: MonthTrend(d, (d + timedelta(days=32)).replace(day=1)) for d in starts}
-    since = datetime.combine(starts[0], time(0), cal.tz).astimezone(UTC)
-    for (started,) in db.session.execute(
-            select(Case.started_at).where(Case.started_at >= since)).all():
-        trend = trends.get(cal.local_date(started).replace(day=1))
-        if trend is not None:
-            trend.new += 1
-    for ended, status in db.session.execute(
-            select(Case.ended_at, Case.status).where(
-                Case.ended_at >= since, Case.status.in_(("completed", "terminated")))).all():
-        trend = trends.get(cal.local_date(ended).replace(day=1)) if ended else None
-        if trend is not None:
-            setattr(trend, status, getattr(trend, status) + 1)
+
+    def at(day: date) -> datetime:
+        return datetime.combine(day, time(0), cal.tz).astimezone(UTC)
+
+    # One pass per column, a sum per month (no row comes back to Python).
+    def per_month(column: Any, *where: Any) -> list[int]:
+        sums = [func.sum(case(((column >= at(m.start)) & (column < at(m.end)), 1), else_=0))
+                for m in trends.values()]
+        found = db.session.execute(select(*sums).where(
+            column >= at(starts[0]), *where)).one()
+        return [int(n or 0) for n in found]
+
+    for trend, n in zip(trends.values(), per_month(Case.started_at), strict=True):
+        trend.new = n
+    for status in ("completed", "terminated"):
+        for trend, n in zip(trends.values(), per_month(Case.ended_at, Case.status == status),
+                            strict=True):
+            setattr(trend, status, n)
     return [trends[d] for d in starts]
 
 
