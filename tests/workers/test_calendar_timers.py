@@ -32,11 +32,11 @@ def test_a_loaded_notice_moves_a_waiting_timer(make_app: Any,
                    GUANJIA_FORMS_DIR=str(ROOT / "forms"))
     frozen_clock.set(cst(2026, 12, 28, 9))  # Monday
     walker = Walker(app, frozen_clock)
-    walker.start(item_codes=["env_impact_form"])  # 生态环境局, 10 working days
+    walker.start(item_codes=["temporary_land_use"])  # 自然资源局, 10 working days
     walker.accept()
     walker.hand_over()
-    walker.do("sthj", "take_task_sheet")
-    walker.do("sthj", "review_item_materials", acceptance_mode="accepted")
+    walker.do("zrzy", "take_task_sheet")
+    walker.do("zrzy", "review_item_materials", acceptance_mode="accepted")
     # 12/29, 12/30, 12/31, (元旦 1/1), 1/4 … 1/8, 1/11, 1/12: provisional, 2027 unpublished.
     overdue = {t["element_id"]: t for t in walker.timers()}["item_overdue"]
     assert overdue["due_at"] == cst(2027, 1, 12, 17, 30)
