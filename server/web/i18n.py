@@ -149,6 +149,17 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Unknown field\.$"), "表单中没有此项"),
 ]
 
+# The case's named team (issue 13).
+EN.update({
+    "项目管家服务团队": "Steward team", "项目管家（牵头代办员）": "Project steward (lead agent)",
+    "包保（挂钩联系）领导": "Responsible leader", "协同代办员": "Co-agents",
+    "调整服务团队": "Change the team", "调整理由": "Reason", "确认调整": "Change the team",
+    "调整记入案件时间线；原管家、原领导手中的未办任务转给新人员。":
+        "The change is recorded on the timeline; open tasks of the former steward or leader "
+        "go to the new one.",
+    "团队未调整，请检查人员和理由": "The team was not changed; check the people and the reason",
+    "已调整服务团队": "Team changed",
+})
 
 def lang() -> str:
     locale = get_locale()

@@ -62,7 +62,7 @@ FORM_DATA: dict[str, dict[str, Any]] = {
     "acceptance_sign": {"sign_decision": "approve", "signer_name": "张局长"},
     "rejection_notice": {"rejection_reason": "不符合服务范围", "rejection_notify_method": "phone",
                          "rejection_notified_at": "2026-11-23"},
-    "steward_team": {"responsible_leader": "王副县长", "steward_name": "赵管家",
+    "steward_team": {"steward_username": "guanjia", "leader_username": "lingdao",
                      "team_members": "发改、自然资源、住建、生态环境、市场监管、水务代办员"},
     "service_plan": {"plan_items": "见事项清单", "plan_materials": "一次性告知材料",
                      "lead_agent": "赵管家", "plan_timeline": "三个月", "plan_route_map": "并联"},

@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from server.engine import clock
 from server.rules.project import OWNERSHIPS, PROJECT_TYPES
-from server.services import attachments, cases, projects, staging, tasks, workspace
+from server.services import attachments, cases, projects, staging, tasks, teams, workspace
 from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
 from server.services.gantt import build_gantt
@@ -75,6 +75,7 @@ def case_view(case_id: str) -> dict[str, Any]:
         # Leaders and administrators may hand each open task to someone else (转办).
         "reassign": {i.id: tasks.eligible_assignees(i) for i in items if i.state == "ready"}
         if tasks.reassigning_role(user) else {},
+        "team": teams.team_view(user, case, data),
     }
 
 
@@ -110,6 +111,25 @@ def reassign(case_id: str, task_id: str) -> Any:
                                reassign_errors={task_id: field_errors(exc.errors)},
                                reassign_values={task_id: request.form}), 422
     flash(t("已转办"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<case_id>/team")
+@login_required
+def change_team(case_id: str) -> Any:
+    """Change the case's steward team (a recorded decision); 403/404/409 as the service
+    refuses, 422 with the case page and the errors when a person or the reason is wrong."""
+    try:
+        teams.change_team(me(), case_id, steward=request.form.get("steward_username", ""),
+                          leader=request.form.get("leader_username", ""),
+                          co_agents=request.form.getlist("co_agents"),
+                          reason=request.form.get("reason", ""))
+    except ValidationFailedError as exc:
+        flash(t("团队未调整，请检查人员和理由"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               team_errors=field_errors(exc.errors),
+                               team_values=request.form), 422
+    flash(t("已调整服务团队"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
 
