@@ -112,6 +112,8 @@ FORM_DATA: dict[str, dict[str, Any]] = {
     "rectification": {"callback_record": "已回访核实", "rectification_measures": "督促整改",
                       "rectification_fed_back": True},
     "return_visit": {"visit_date": "2026-12-10", "visit_method": "phone", "visit_record": "满意"},
+    "enterprise_silence": {"silence_reason": "企业负责人出国，联系不上",
+                           "silence_contact_attempts": "11月30日电话提醒；12月1日短信提醒"},
     "archive": {"archive_no": "DA-2026-001", "archive_contents": ["application", "handling"],
                 "archived_by": "专窗"},
 }

@@ -1,13 +1,13 @@
-"""accountability: a case's named steward team (lead steward, co-agents, leader)
+"""accountability: a case's named steward team; a county's limit for enterprise steps
 
 Revision ID: 0012_accountability
-Revises: 0008_catalog
+Revises: 0008_catalog, 0009_counties
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_accountability"
-down_revision = "0008_catalog"
+down_revision = ("0008_catalog", "0009_counties")
 branch_labels = None
 depends_on = None
 
@@ -25,9 +25,14 @@ def upgrade():
     )
     op.create_index("ix_case_teams_steward", "case_teams", ["steward"])
     op.create_index("ix_case_teams_leader", "case_teams", ["leader"])
+    with op.batch_alter_table("counties") as batch:
+        batch.add_column(sa.Column("enterprise_reply_days", sa.Integer(), nullable=False,
+                                   server_default="5"))
 
 
 def downgrade():
+    with op.batch_alter_table("counties") as batch:
+        batch.drop_column("enterprise_reply_days")
     op.drop_index("ix_case_teams_leader", "case_teams")
     op.drop_index("ix_case_teams_steward", "case_teams")
     op.drop_table("case_teams")
