@@ -14,7 +14,7 @@ from server.engine import clock
 from server.engine.errors import ScriptError, TaskNotReadyError
 from server.extensions import db
 from server.models import Case, User, WorkItem, WorkItemGroup
-from server.services import access, plan, teams
+from server.services import access, archive, plan, teams
 from server.services.audit import record_event
 from server.services.cases import record_step_events
 from server.services.errors import (
@@ -171,6 +171,8 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
         # The team form names real people: checked, and the team row written, here.
         cleaned = teams.prepare_submission(live.case, item.form_key, task.data, cleaned,
                                            actor=user.username)
+        # The archive holds every record the case's path requires, or a leader excused it.
+        cleaned = archive.prepare_submission(live.case, item.form_key, cleaned)
         old = json.loads(json.dumps({k: task.data.get(k) for k in cleaned}, default=str))
         try:
             result = store.engine.complete(live.runtime, task_id, cleaned)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.models import AuditEvent, Case, PendingTimer, User, WorkItem
+from server.rules.archive import RECORDS as ARCHIVE_RECORDS
 from server.services.cases import start_case
 from server.services.store import case_store
 from server.services.tasks import complete_task
@@ -114,7 +115,7 @@ FORM_DATA: dict[str, dict[str, Any]] = {
     "return_visit": {"visit_date": "2026-12-10", "visit_method": "phone", "visit_record": "满意"},
     "enterprise_silence": {"silence_reason": "企业负责人出国，联系不上",
                            "silence_contact_attempts": "11月30日电话提醒；12月1日短信提醒"},
-    "archive": {"archive_no": "DA-2026-001", "archive_contents": ["application", "handling"],
+    "archive": {"archive_no": "DA-2026-001", "archive_contents": list(ARCHIVE_RECORDS),
                 "archived_by": "专窗"},
 }
 

@@ -10,7 +10,16 @@ from flask_login import login_required
 
 from server.engine import clock
 from server.rules.project import OWNERSHIPS, PROJECT_TYPES
-from server.services import attachments, cases, projects, staging, tasks, teams, workspace
+from server.services import (
+    archive,
+    attachments,
+    cases,
+    projects,
+    staging,
+    tasks,
+    teams,
+    workspace,
+)
 from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
 from server.services.gantt import build_gantt
@@ -76,6 +85,7 @@ def case_view(case_id: str) -> dict[str, Any]:
         "reassign": {i.id: tasks.eligible_assignees(i) for i in items if i.state == "ready"}
         if tasks.reassigning_role(user) else {},
         "team": teams.team_view(user, case, data),
+        "archive": archive.archive_view(user, case, items),
     }
 
 
@@ -130,6 +140,22 @@ def change_team(case_id: str) -> Any:
                                team_errors=field_errors(exc.errors),
                                team_values=request.form), 422
     flash(t("已调整服务团队"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<case_id>/archive-exception")
+@login_required
+def archive_exception(case_id: str) -> Any:
+    """A leader excuses records missing from the archive (recorded); 403/404/409 as the
+    service refuses, 422 with the case page and the errors when records or reason are wrong."""
+    try:
+        archive.record_exception(me(), case_id, request.form.getlist("records"),
+                                 request.form.get("reason", ""))
+    except ValidationFailedError as exc:
+        flash(t("例外未记录，请选择材料并填写理由"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               archive_errors=field_errors(exc.errors)), 422
+    flash(t("已记录归档例外"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
 
