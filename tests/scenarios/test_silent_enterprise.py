@@ -100,3 +100,21 @@ def test_the_limit_is_the_countys_setting(walker: Walker) -> None:
     # The sheet opened Monday 23 Nov 2026 09:00; two working days: Wednesday at closing time.
     assert sign["due_at"] == datetime(2026, 11, 25, 18, 0, tzinfo=CST)
     assert walker.timers()[0]["due_at"] == sign["due_at"]
+
+
+def test_an_enterprise_that_never_answers_the_plan_does_not_stop_the_hand_over(
+        walker: Walker) -> None:
+    walker.start()
+    walker.accept()
+    walker.do("zhuanchuang", "form_steward_team")
+    walker.do("guanjia", "draft_service_plan")
+    [agree] = walker.ready("agree_service_plan")
+    assert [t["element_id"] for t in walker.timers()] == ["plan_agreement_lapsed"]
+    walker.clock.set(agree["due_at"])
+    walker.advance(minutes=1)
+    assert walker.ready_ids() == ["record_plan_unanswered"]
+    [record] = walker.ready("record_plan_unanswered")
+    with pytest.raises(PermissionDeniedError):
+        _try(walker, "qiye", record["id"], FORM_DATA["enterprise_silence"])
+    walker.do("zhuanchuang", "record_plan_unanswered")
+    assert walker.ready_ids() == ["hand_over_to_window"]
