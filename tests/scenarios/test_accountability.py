@@ -19,6 +19,7 @@ from server.services.errors import (
 from server.services.tasks import complete_task, eligible_assignees, reassign_task
 from server.services.teams import change_team
 from server.services.timers import sweep_deadlines
+from tests.audit.test_reexecution import assert_same
 from tests.scenarios.conftest import FORM_DATA, Walker
 
 
@@ -168,6 +169,8 @@ def test_team_change_is_a_recorded_decision_of_a_leader_or_the_window(walker: Wa
                             Notification.case_id == walker.case_id)).scalar_one())
     assert notes >= 1
     walker.do("guanjia2", "draft_service_plan")
+    # A team change is a decision beside the process: the case still re-executes as recorded.
+    assert_same(walker.app, walker.case_id)
 
 
 def test_team_change_before_the_team_or_after_the_end_is_refused(walker: Walker) -> None:

@@ -15,6 +15,7 @@ from server.models import User
 from server.services.archive import record_exception
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
 from server.services.tasks import complete_task
+from tests.audit.test_reexecution import assert_same
 from tests.conftest import table_counts
 from tests.scenarios.conftest import FORM_DATA, Walker
 from tests.web.helpers import Web
@@ -98,6 +99,7 @@ def test_a_leader_excuses_a_missing_record_and_only_a_leader(concierge_app: Flas
     assert "企业直接网上申请，无咨询" in leader.text(page)
     _archive(walker, task_id, without_consultation)
     assert walker.case()["status"] == "completed"
+    assert_same(walker.app, walker.case_id)
     # The case is archived: no further exception.
     with pytest.raises(ConflictError):
         walker.run(lambda: record_exception(_user("lingdao"), walker.case_id,

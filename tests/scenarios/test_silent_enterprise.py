@@ -16,6 +16,7 @@ from server.models import County, Notification, User
 from server.services.errors import ConflictError, NotFoundError, PermissionDeniedError
 from server.services.tasks import complete_task
 from server.services.timers import sweep_deadlines
+from tests.audit.test_reexecution import assert_same
 from tests.scenarios.conftest import FORM_DATA, Walker
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -87,6 +88,9 @@ def test_an_enterprise_that_never_signs_nor_evaluates_does_not_block_the_archive
     walker.do("zhuanchuang", "return_visit")
     walker.do("zhuanchuang", "archive_case")
     assert walker.case()["status"] == "completed"
+    # The lapses are timers of the history: the case verifies and re-executes on its path.
+    result = assert_same(walker.app, walker.case_id)
+    assert ("task_created", "record_evaluation_missing") in result.replayed
 
 
 def test_the_limit_is_the_countys_setting(walker: Walker) -> None:
