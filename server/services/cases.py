@@ -23,8 +23,9 @@ from server.services.notifications import notify_new_tasks
 from server.services.processes import get_deployment, latest_deployment
 from server.services.store import case_store
 
-SUMMARY_KEYS = ("project_name", "enterprise_name", "industry", "investment_wan", "area",
-                "case_outcome")
+# credit_code: the case list's search box finds a case by the enterprise's credit code.
+SUMMARY_KEYS = ("project_name", "enterprise_name", "credit_code", "industry", "investment_wan",
+                "area", "case_outcome")
 
 
 def _jsonable(value: Any) -> Any:

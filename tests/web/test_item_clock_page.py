@@ -32,9 +32,10 @@ def test_a_department_pauses_for_expert_review_and_refers_upward_on_the_page(
     sthj = Web(walker.app)
     sthj.login("sthj")
     html = sthj.text(page)
-    assert 'id="item-clock"' in html and "10 工作日" in html
+    assert 'id="item-clock"' in html and "15 自然日" in html
     assert "材料补齐之日（受理）起重新计算" in html and "第三十二条" in html
-    assert 'data-light="green"' in html and "剩余10个工作日" in html
+    # 环评报告表: 环境影响评价法 counts 日, so the card counts calendar days.
+    assert 'data-light="green"' in html and "剩余15日（自然日）" in html
 
     paused = sthj.post(f"{page}/clock", {"action": "pause", "kind": "expert_review",
                                          "reason": "组织专家评审", "cap_days": "5"},

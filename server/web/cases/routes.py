@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from server.engine import clock
+from server.rules.catalog import STAGES
 from server.rules.project import OWNERSHIPS, PROJECT_TYPES
 from server.services import (
     archive,
     attachments,
     cases,
+    dashboard,
     projects,
     staging,
     tasks,
@@ -29,23 +32,41 @@ from server.web.i18n import field_errors, lang, t
 from server.web.session import me
 
 
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+
+
 @bp.get("")
 @login_required
 def index() -> Any:
-    """Cases the user may read, newest first, with their worst light."""
+    """Cases the user may read, newest first, found by the search box and the filters, with
+    the worst light of their open approval items."""
     try:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    status = request.args.get("status") or None
-    found, total = workspace.visible_cases(me(), page=page, status=status)
+    args = request.args
+    query = workspace.CaseQuery(
+        q=args.get("q", "").strip()[:100], status=args.get("status") or None,
+        light=args.get("light", ""), department=args.get("department", ""),
+        stage=args.get("stage", ""), area=args.get("area", "").strip(),
+        started_from=_day("started_from"), started_to=_day("started_to"),
+        ended_from=_day("ended_from"), ended_to=_day("ended_to"))
+    found, total = workspace.visible_cases(me(), page=page, query=query)
+    lights = dashboard.case_lights(case_ids=[c.id for c in found])
     rows = []
     for case in found:
         items = cases.case_work_items(case)
-        rows.append((case, workspace.case_summary(case), workspace.case_light(items),
+        rows.append((case, workspace.case_summary(case), lights.get(case.id, "green"),
                      [i for i in items if i.state == "ready"]))
+    filters = {k: v for k, v in args.items() if k != "page" and v}
     return render_template("cases/index.html", rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // 25)), status=status)
+                           pages=max(1, -(-total // 25)), status=query.status, query=query,
+                           filters=filters, departments=workspace.departments(),
+                           stages=STAGES)
 
 
 def case_view(case_id: str) -> dict[str, Any]:

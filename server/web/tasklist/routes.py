@@ -65,6 +65,7 @@ def tasks_page() -> Any:
         scope=scope, department=request.args.get("department") or None,
         stage=request.args.get("stage") or None, light=request.args.get("light") or None,
         due_before=_date("due_before"), sort=request.args.get("sort", "due"),
+        q=request.args.get("q", "").strip()[:100],
         page=_int("page", 1), per_page=_int("per_page", 25))
     page = workspace.task_rows(me(), query)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
