@@ -38,6 +38,8 @@ TEST_USERS: list[tuple[str, str, list[str], str | None]] = [
     ("lingdao", "领导", ["leader"], None),
     ("zhuanchuang", "专窗", ["window"], None),
     ("guanjia", "管家", ["steward"], None),
+    ("guanjia2", "管家乙", ["steward"], None),
+    ("lingdao2", "领导乙", ["leader"], None),
     ("fgj", "发改局", ["dept_fgj"], None),
     ("zrzy", "自然资源局", ["dept_zrzy"], None),
     ("zjj", "住建局", ["dept_zjj"], None),

@@ -180,8 +180,23 @@ def item_warning(item: dict[str, Any], item_clock: dict[str, Any]) -> str:
     return _item_schedule(item, item_clock)[1].isoformat()
 
 
+#: Working days an enterprise has for its own steps when its county set none.
+ENTERPRISE_REPLY_DAYS = 5
+
+
+def enterprise_reply_due() -> str:
+    """When an enterprise's step (plan agreement, signatures, evaluation) is due: the
+    county's setting in working days from now; after it the window may record the silence
+    (企业未签字 / 未评价) and the case goes on."""
+    calendar = _installed()
+    if hasattr(calendar, "enterprise_reply_due"):
+        return calendar.enterprise_reply_due(clock.now()).isoformat()  # type: ignore[no-any-return]
+    return calendar.due_at(clock.now(), ENTERPRISE_REPLY_DAYS).isoformat()
+
+
 FUNCTIONS: dict[str, Any] = {
     "due_in_working_days": due_in_working_days,
+    "enterprise_reply_due": enterprise_reply_due,
     "due_in_minutes": due_in_minutes,
     "now_iso": now_iso,
     "working_days_between": working_days_between,

@@ -33,6 +33,8 @@ class County(db.Model):  # type: ignore[name-defined,misc]
     late_call_grace_minutes: Mapped[int] = mapped_column(Integer, default=30)
     # Prefilled cap of a 公示 pause, in the item's limit unit.
     publicity_cap_days: Mapped[int] = mapped_column(Integer, default=10)
+    # Working days an enterprise has for its own steps before the window records its silence.
+    enterprise_reply_days: Mapped[int] = mapped_column(Integer, default=5)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[str] = mapped_column(String(80), default="")

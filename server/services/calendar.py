@@ -63,6 +63,9 @@ class CountySettings:
     art32_mode: Art32Mode = Art32Mode.RESTART
     late_call_grace_minutes: int = 30
     publicity_cap_days: int = 10
+    # Working days an enterprise has to agree, sign or evaluate before the window may record
+    # its silence (the seeds set no limit: the county's choice).
+    enterprise_reply_days: int = 5
 
 
 #: The national calendar's settings: no county, the installation's defaults.
@@ -145,6 +148,10 @@ class InstalledCalendar:
 
     def office_minutes_due(self, start: datetime, minutes: int) -> datetime:
         return self.calendar().add_office_minutes(start, minutes).at
+
+    def enterprise_reply_due(self, start: datetime) -> datetime:
+        """The county's limit for an enterprise's own step (its setting, in working days)."""
+        return self.due_at(start, self.settings().enterprise_reply_days)
 
     def item_schedule(self, item: dict[str, Any], item_clock: dict[str, Any],
                       now: datetime) -> tuple[datetime, datetime]:
@@ -263,7 +270,8 @@ def settings_of(row: County) -> CountySettings:
     return CountySettings(
         row.code, row.name, row.prefecture, parse_office_hours(row.office_hours),
         LightRule(row.light_share_percent / 100, row.light_min_days),
-        Art32Mode(row.art32_mode), row.late_call_grace_minutes, row.publicity_cap_days)
+        Art32Mode(row.art32_mode), row.late_call_grace_minutes, row.publicity_cap_days,
+        row.enterprise_reply_days or 5)
 
 
 def _from_database(county: str | None) -> tuple[WorkCalendar, CountySettings]:

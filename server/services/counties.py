@@ -31,13 +31,15 @@ from server.services.errors import PermissionDeniedError, ValidationFailedError
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,19}$")
 FIELDS = ("code", "name", "prefecture", "office_hours", "light_share_percent", "light_min_days",
-          "art32_mode", "late_call_grace_minutes", "publicity_cap_days", "is_default")
+          "art32_mode", "late_call_grace_minutes", "publicity_cap_days", "enterprise_reply_days",
+          "is_default")
 
 #: The demo county of the seeds (大姚县, seed 004), office hours as the issue gives them.
 DAYAO: dict[str, Any] = {
     "code": "dayao", "name": "大姚县", "prefecture": "楚雄彝族自治州",
     "office_hours": "09:00-12:00 14:30-18:00", "light_share_percent": 20, "light_min_days": 1,
     "art32_mode": "restart", "late_call_grace_minutes": 30, "publicity_cap_days": 10,
+    "enterprise_reply_days": 5,
     "is_default": False,
 }
 
@@ -96,6 +98,10 @@ def validate_county(data: dict[str, Any]) -> dict[str, Any]:
         "light_min_days": _int(data, "light_min_days", 0, 30, errors),
         "late_call_grace_minutes": _int(data, "late_call_grace_minutes", 0, 480, errors),
         "publicity_cap_days": _int(data, "publicity_cap_days", 1, 365, errors),
+        # Left blank (an older form or file): the default of 5 working days.
+        "enterprise_reply_days": (_int(data, "enterprise_reply_days", 1, 60, errors)
+                                  if str(data.get("enterprise_reply_days") or "").strip()
+                                  else 5),
         "is_default": str(data.get("is_default") or "").lower() in {"1", "true", "on", "yes"},
     }
     if errors:

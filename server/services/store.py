@@ -241,6 +241,10 @@ class CaseStore:
                 connection.execute(_upsert(db.engine.dialect.name, _TASKS, ("case_id", "id"),
                                            ("workflow", "body")), rows)
             case.envelope = result.envelope
+            from server.services.teams import assign_new_tasks
+
+            # Steward and supervision tasks go to the case's named people (its team).
+            assign_new_tasks(case, result.human)
             created = self._sync_work_items(case, result, context or {}, completion)
             self._sync_timers(case, result)
         return created

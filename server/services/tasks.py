@@ -14,7 +14,7 @@ from server.engine import clock
 from server.engine.errors import ScriptError, TaskNotReadyError
 from server.extensions import db
 from server.models import Case, User, WorkItem, WorkItemGroup
-from server.services import access, plan
+from server.services import access, archive, plan, teams
 from server.services.audit import record_event
 from server.services.cases import record_step_events
 from server.services.errors import (
@@ -168,6 +168,11 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
         # timetable, materials), not with retyped text.
         cleaned = plan.prepare_submission(live.case, item.form_key, task.data, cleaned,
                                           actor=user.username, role=role)
+        # The team form names real people: checked, and the team row written, here.
+        cleaned = teams.prepare_submission(live.case, item.form_key, task.data, cleaned,
+                                           actor=user.username)
+        # The archive holds every record the case's path requires, or a leader excused it.
+        cleaned = archive.prepare_submission(live.case, item.form_key, cleaned)
         old = json.loads(json.dumps({k: task.data.get(k) for k in cleaned}, default=str))
         try:
             result = store.engine.complete(live.runtime, task_id, cleaned)
@@ -244,7 +249,8 @@ def reassign_task(user: User, task_id: str, *, to_username: str | None,
     """Hand an open task to one member of its groups, or (``None``) back to the groups.
 
     Raises ``NotFoundError``, ``PermissionDeniedError`` (not a leader or administrator),
-    ``ValidationFailedError`` (no reason; ``to`` unknown or outside the task's groups),
+    ``ValidationFailedError`` (no reason; ``to`` unknown, outside the task's groups, or the
+    person or groups that hold it already),
     ``ConflictError`` (the task is no longer open).
     """
     item = db.session.get(WorkItem, task_id)
@@ -279,6 +285,12 @@ def _reassign_locked(user: User, role: str, case_id: str, task_id: str, to: str 
                     f"{to} is not an active member of the task's groups",
                     {"to": [f"one of: {', '.join(eligible) or '(nobody)'}"]})
         held_by = item.claimed_by or item.assignee
+        if to == held_by:
+            # A 转办 to whoever holds it already (or to the groups it is already with) would
+            # record a decision that changes nothing.
+            raise ValidationFailedError(
+                "the task is already held so; choose someone else",
+                {"to": [f"任务已由 {to} 办理，请选择其他人员" if to else "任务已在候选组中"]})
         # A named person holds the task alone: it leaves the other members' group lists.
         item.assignee = item.claimed_by = to
         record_event(live.case, "task_reassigned", actor=user.username, role=role,

@@ -210,13 +210,16 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     """Recompute the light of every open item with a due date and tell people; commits.
 
     Yellow (到期预警) warns the item's people once; red (超期警示) alerts them and the
-    stewards once; each further working day overdue sends one urging (催办). Returns how many
+    case's named steward and leader once (every steward before a team is named); each
+    further working day overdue sends one urging (催办), to them too. Returns how many
     open items are green, yellow and red, and how many notices were new.
     """
+    from server.rules.assignment import answerable
     from server.rules.lights import Light, item_light, time_left
     from server.services.calendar import case_county, county_settings
     from server.services.clock_pauses import late_call_grace_ends
     from server.services.notifications import notify
+    from server.services.teams import team_of
 
     now = now or clock.now()
     # A yellow item is due within a working day or so; 15 calendar days covers the longest
@@ -250,16 +253,19 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
                 body=f"“{item.name}”将于 {due_text} 到期。", users=users, groups=groups,
                 case_id=item.case_id, task_id=item.id, dedupe_key=f"warning:{item.id}"))
         elif light is Light.RED:
+            # The case's named steward and leader answer for it (seed 004: 一个项目、一名
+            # 领导); before the team is formed, every steward is told.
+            named = answerable(team_of(item.case_id))
             counts["notices"] += len(notify(
                 kind="overdue", title=f"超期警示：{item.name}{where}",
-                body=f"“{item.name}”已于 {due_text} 到期，尚未办结。", users=users,
-                groups=[*groups, "steward"], case_id=item.case_id, task_id=item.id,
-                dedupe_key=f"overdue:{item.id}"))
+                body=f"“{item.name}”已于 {due_text} 到期，尚未办结。", users=[*users, *named],
+                groups=groups if named else [*groups, "steward"], case_id=item.case_id,
+                task_id=item.id, dedupe_key=f"overdue:{item.id}"))
             days_over = -time_left(item.due_at, now, calendar).working_days
             if days_over >= 1:
                 counts["notices"] += len(notify(
                     kind="urging", title=f"催办：{item.name}已超期{days_over}个工作日{where}",
-                    body=f"请尽快办理“{item.name}”。", users=users, groups=groups,
+                    body=f"请尽快办理“{item.name}”。", users=[*users, *named], groups=groups,
                     case_id=item.case_id, task_id=item.id,
                     dedupe_key=f"urging:{item.id}:{days_over}"))
     db.session.commit()

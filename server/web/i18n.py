@@ -149,6 +149,25 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Unknown field\.$"), "表单中没有此项"),
 ]
 
+# The case's named team (issue 13).
+EN.update({
+    "项目管家服务团队": "Steward team", "项目管家（牵头代办员）": "Project steward (lead agent)",
+    "包保（挂钩联系）领导": "Responsible leader", "协同代办员": "Co-agents",
+    "调整服务团队": "Change the team", "调整理由": "Reason", "确认调整": "Change the team",
+    "调整记入案件时间线；原管家、原领导手中的未办任务转给新人员。":
+        "The change is recorded on the timeline; open tasks of the former steward or leader "
+        "go to the new one.",
+    "团队未调整，请检查人员和理由": "The team was not changed; check the people and the reason",
+    "已调整服务团队": "Team changed",
+    "归档材料核对": "Archive check",
+    "按本案经过的步骤应归档（004 第五条第（十）项）：":
+        "Records this case's steps require (seed 004 §5(10)): ",
+    "领导已记录例外：": "Excused by a leader: ", "记录归档例外": "Excuse missing records",
+    "缺少的材料": "Missing records", "例外理由": "Reason", "记录例外": "Record the exception",
+    "例外未记录，请选择材料并填写理由":
+        "The exception was not recorded; choose the records and give a reason",
+    "已记录归档例外": "Exception recorded", "归档例外": "Archive exception",
+})
 
 def lang() -> str:
     locale = get_locale()

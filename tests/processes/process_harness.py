@@ -52,6 +52,10 @@ def make_environment(clock: Clock) -> TaskDataEnvironment:
     def due_in_minutes(n: float) -> str:
         return (clock.now + timedelta(minutes=n)).isoformat()
 
+    def enterprise_reply_due() -> str:
+        # The installation's default county limit (server.engine.scripting): 5 working days.
+        return add_working_days(clock.now, 5).isoformat()
+
     def now_iso() -> str:
         return clock.now.isoformat()
 
@@ -83,6 +87,7 @@ def make_environment(clock: Clock) -> TaskDataEnvironment:
         {
             "due_in_working_days": due_in_working_days,
             "due_in_minutes": due_in_minutes,
+            "enterprise_reply_due": enterprise_reply_due,
             "now_iso": now_iso,
             "working_days_between": working_days_between,
             "item_due": item_due,

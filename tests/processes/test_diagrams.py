@@ -147,8 +147,10 @@ def test_user_tasks_name_known_groups(path) -> None:
         due = task.get(f"{CAMUNDA}dueDate")
         if due:
             # A due date is computed by a function or, where pauses move it, by a script
-            # task before the user task (item_deadline in department_item).
-            pattern = r"\$\{(due_in_(working_days|minutes)\(.+\)|item_deadline)\}"
+            # task before the user task (item_deadline in department_item); an enterprise's
+            # own step by the county's limit (enterprise_reply_due).
+            pattern = (r"\$\{(due_in_(working_days|minutes)\(.+\)|item_deadline"
+                       r"|enterprise_reply_due\(\))\}")
             assert re.fullmatch(pattern, due), due
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.models import AuditEvent, Case, PendingTimer, User, WorkItem
+from server.rules.archive import RECORDS as ARCHIVE_RECORDS
 from server.services.cases import start_case
 from server.services.store import case_store
 from server.services.tasks import complete_task
@@ -62,7 +63,7 @@ FORM_DATA: dict[str, dict[str, Any]] = {
     "acceptance_sign": {"sign_decision": "approve", "signer_name": "张局长"},
     "rejection_notice": {"rejection_reason": "不符合服务范围", "rejection_notify_method": "phone",
                          "rejection_notified_at": "2026-11-23"},
-    "steward_team": {"responsible_leader": "王副县长", "steward_name": "赵管家",
+    "steward_team": {"steward_username": "guanjia", "leader_username": "lingdao",
                      "team_members": "发改、自然资源、住建、生态环境、市场监管、水务代办员"},
     "service_plan": {"plan_items": "见事项清单", "plan_materials": "一次性告知材料",
                      "lead_agent": "赵管家", "plan_timeline": "三个月", "plan_route_map": "并联"},
@@ -112,7 +113,9 @@ FORM_DATA: dict[str, dict[str, Any]] = {
     "rectification": {"callback_record": "已回访核实", "rectification_measures": "督促整改",
                       "rectification_fed_back": True},
     "return_visit": {"visit_date": "2026-12-10", "visit_method": "phone", "visit_record": "满意"},
-    "archive": {"archive_no": "DA-2026-001", "archive_contents": ["application", "handling"],
+    "enterprise_silence": {"silence_reason": "企业负责人出国，联系不上",
+                           "silence_contact_attempts": "11月30日电话提醒；12月1日短信提醒"},
+    "archive": {"archive_no": "DA-2026-001", "archive_contents": list(ARCHIVE_RECORDS),
                 "archived_by": "专窗"},
 }
 

@@ -12,7 +12,17 @@ from flask_login import login_required
 from server.engine import clock
 from server.rules.catalog import STAGES
 from server.rules.project import OWNERSHIPS, PROJECT_TYPES
-from server.services import attachments, cases, dashboard, projects, staging, tasks, workspace
+from server.services import (
+    archive,
+    attachments,
+    cases,
+    dashboard,
+    projects,
+    staging,
+    tasks,
+    teams,
+    workspace,
+)
 from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
 from server.services.gantt import build_gantt
@@ -95,6 +105,8 @@ def case_view(case_id: str) -> dict[str, Any]:
         # Leaders and administrators may hand each open task to someone else (转办).
         "reassign": {i.id: tasks.eligible_assignees(i) for i in items if i.state == "ready"}
         if tasks.reassigning_role(user) else {},
+        "team": teams.team_view(user, case, data),
+        "archive": archive.archive_view(user, case, items),
     }
 
 
@@ -130,6 +142,41 @@ def reassign(case_id: str, task_id: str) -> Any:
                                reassign_errors={task_id: field_errors(exc.errors)},
                                reassign_values={task_id: request.form}), 422
     flash(t("已转办"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<case_id>/team")
+@login_required
+def change_team(case_id: str) -> Any:
+    """Change the case's steward team (a recorded decision); 403/404/409 as the service
+    refuses, 422 with the case page and the errors when a person or the reason is wrong."""
+    try:
+        teams.change_team(me(), case_id, steward=request.form.get("steward_username", ""),
+                          leader=request.form.get("leader_username", ""),
+                          co_agents=request.form.getlist("co_agents"),
+                          reason=request.form.get("reason", ""))
+    except ValidationFailedError as exc:
+        flash(t("团队未调整，请检查人员和理由"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               team_errors=field_errors(exc.errors),
+                               team_values=request.form), 422
+    flash(t("已调整服务团队"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<case_id>/archive-exception")
+@login_required
+def archive_exception(case_id: str) -> Any:
+    """A leader excuses records missing from the archive (recorded); 403/404/409 as the
+    service refuses, 422 with the case page and the errors when records or reason are wrong."""
+    try:
+        archive.record_exception(me(), case_id, request.form.getlist("records"),
+                                 request.form.get("reason", ""))
+    except ValidationFailedError as exc:
+        flash(t("例外未记录，请选择材料并填写理由"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               archive_errors=field_errors(exc.errors)), 422
+    flash(t("已记录归档例外"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
 

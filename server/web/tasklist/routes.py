@@ -19,7 +19,7 @@ from flask import (
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from server.services import attachments, cases, plan, tasks, workspace
+from server.services import attachments, cases, plan, tasks, teams, workspace
 from server.services.catalog import current_catalog
 from server.services.errors import ValidationFailedError
 from server.services.forms import FormRegistry, form_registry
@@ -126,6 +126,9 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         allowed=", ".join(sorted(attachments.ALLOWED_TYPES)),
         catalog=formview.catalog_choices(), labelled=formview.labelled,
         catalog_item=_catalog_item(workspace.task_context(item)),
+        people=(teams.choices(cases.live_data(case))
+                if form is not None and form.id == teams.TEAM_FORM and item.state == "ready"
+                else {}),
     ), status
 
 
