@@ -21,6 +21,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.event_definitions import (
@@ -61,10 +62,41 @@ class FullDataTaskConverter(TaskConverter):  # type: ignore[misc]
         }
 
 
+# The serializer reads any dict holding a ``typename`` key as one of its own objects: a form
+# field or script variable of that name once made a case unreadable after a restart
+# (``KeyError: 'spec'``). Such data dicts are stored wrapped under this marker instead.
+SERIALIZER_TAG = "typename"
+_ESCAPED_DICT = "guanjia.data"
+
+
+class _EscapedDict(dict):  # type: ignore[type-arg]
+    """Stands for a data dict that carries the serializer's tag as a key of its own."""
+
+
+class DataSafeRegistry(DefaultRegistry):  # type: ignore[misc]
+    """The library's registry, except that data dicts with a ``typename`` key round-trip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register(_EscapedDict, self._escape, self._unescape, typename=_ESCAPED_DICT)
+
+    def convert(self, obj: Any) -> Any:
+        if (type(obj) is dict and SERIALIZER_TAG in obj  # noqa: E721 - exactly a plain dict
+                and not self._encoder_mode):
+            return self.convert_to_dict[_ESCAPED_DICT](obj)
+        return super().convert(obj)
+
+    def _escape(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {"items": {k: self.convert(v) for k, v in self.clean(obj).items()}}
+
+    def _unescape(self, dct: dict[str, Any]) -> dict[str, Any]:
+        return {k: self.restore(v) for k, v in dct["items"].items()}
+
+
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[Task] = FullDataTaskConverter
-    registry = BpmnWorkflowSerializer.configure(config)
+    registry = BpmnWorkflowSerializer.configure(config, DataSafeRegistry())
     # Pitfall 12: dates and decimals raise in the stock registry.
     registry.register(date, lambda v: {"value": v.isoformat()},
                       lambda v: date.fromisoformat(v["value"]), typename="date")
