@@ -49,6 +49,10 @@ class Settings:
     smtp_port: int
     mail_sender: str
     checkpoint_key: str
+    #: The time the scripts and conditions of one engine step may take together, and the
+    #: largest value one script operation may build (``server/engine/scripting.py``).
+    script_seconds: float = 1.0
+    script_max_bytes: int = 32 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -96,6 +100,9 @@ class Settings:
                 smtp_port=int(env.get("GUANJIA_SMTP_PORT", "8025")),
                 mail_sender=env.get("GUANJIA_MAIL_SENDER", "guanjia@localhost"),
                 checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY", secret_key),
+                script_seconds=float(env.get("GUANJIA_SCRIPT_SECONDS") or 1.0),
+                script_max_bytes=int(float(env.get("GUANJIA_SCRIPT_MAX_MB") or 32)
+                                     * 1024 * 1024),
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc

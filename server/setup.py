@@ -7,9 +7,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
+from server.engine.scripting import configure_limits
 from server.extensions import db, migrate
 from server.services.forms import FormRegistry
-from server.services.store import CaseStore
+from server.services.store import CaseStore, track_writes
 
 
 def _tune_sqlite(engine: Any) -> None:
@@ -45,10 +46,12 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
+        track_writes(db.engine)
     app.extensions["guanjia.store"] = CaseStore()
     app.extensions["guanjia.forms"] = FormRegistry(settings.forms_dir,
                                                    value_sources=_value_sources())
     _install_working_day_rule()
+    configure_limits(seconds=settings.script_seconds, max_bytes=settings.script_max_bytes)
     app.extensions["guanjia.prepare_case_data"] = _catalog_expander()
 
 

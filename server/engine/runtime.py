@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,9 +33,9 @@ from SpiffWorkflow.task import Task, TaskState
 from SpiffWorkflow.workflow import Workflow
 
 from server.engine import clock
-from server.engine.errors import DiagramError, ScriptError, TaskNotReadyError
+from server.engine.errors import DiagramError, ScriptError, ScriptLimitError, TaskNotReadyError
 from server.engine.parser import SpecSet
-from server.engine.scripting import make_script_engine
+from server.engine.scripting import ScriptLimitExceeded, make_script_engine, step_budget
 
 TOP = "top"
 ENVELOPE = "env"
@@ -221,10 +222,22 @@ def _install_change_hooks() -> None:
     Task._guanjia_hooked = True  # type: ignore[attr-defined]
 
 
+@contextmanager
+def _no_hook() -> Iterator[Callable[[], object] | None]:
+    yield None
+
+
 class Engine:
-    """The engine boundary: start, restore, step and describe cases."""
+    """The engine boundary: start, restore, step and describe cases.
+
+    ``around_step`` wraps every step (scripts included) and may hand out a callable that the
+    sandbox calls once when the step turns out slow; the host uses it to let go of its
+    database transaction meanwhile (``server/services/store.py``).
+    """
 
     def __init__(self) -> None:
+        self.around_step: Callable[[], AbstractContextManager[Callable[[], object] | None]] = \
+            _no_hook
         clock.install()
         _install_change_hooks()
         self.serializer = _make_serializer()
@@ -331,17 +344,20 @@ class Engine:
               ) -> StepResult:
         changes = _Changes()
         changes.touched.extend(created or [])
-        _recording.changes = changes
-        try:
-            act()
-        except SpiffWorkflowException as exc:
-            element = getattr(getattr(exc, "task_spec", None), "name", None)
-            raise ScriptError(str(exc), element_id=element) from exc
-        except DiagramError as exc:
-            raise ScriptError(exc.message) from exc
-        finally:
-            _recording.changes = None
-        return self._collect(runtime, changes)
+        with self.around_step() as on_slow, step_budget(on_slow):
+            _recording.changes = changes
+            try:
+                act()
+            except SpiffWorkflowException as exc:
+                element = getattr(getattr(exc, "task_spec", None), "name", None)
+                raise ScriptError(str(exc), element_id=element) from exc
+            except DiagramError as exc:
+                raise ScriptError(exc.message) from exc
+            except ScriptLimitExceeded as exc:
+                raise ScriptLimitError(exc.message, element_id=exc.element_id) from None
+            finally:
+                _recording.changes = None
+            return self._collect(runtime, changes)
 
     # ---- persistence ------------------------------------------------------------------
     def _collect(self, runtime: Runtime, changes: _Changes) -> StepResult:
@@ -505,6 +521,8 @@ class Engine:
                 return task.workflow.script_engine.evaluate(task, text[2:-1])
             except SpiffWorkflowException as exc:
                 raise ScriptError(str(exc), element_id=task.task_spec.name) from exc
+            except ScriptLimitExceeded as exc:
+                raise ScriptLimitError(exc.message, element_id=task.task_spec.name) from None
         return text
 
     def ready_human_tasks(self, runtime: Runtime) -> list[HumanTask]:

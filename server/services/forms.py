@@ -24,6 +24,9 @@ _DISPLAY_ONLY = {"text", "html", "image", "spacer", "separator", "button", "ifra
 _CONTAINERS = {"group"}
 
 
+FORM_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
 @dataclass(frozen=True)
 class FormField:
     key: str
@@ -96,6 +99,10 @@ def parse_form(raw: str | bytes, *, source: str = "<form>",
     form_id = doc.get("id")
     if not form_id:
         raise ValueError(f"{source}: the form has no id")
+    if not isinstance(form_id, str) or not FORM_ID.fullmatch(form_id):
+        # The id names the form's file and the camunda:formKey that refers to it.
+        raise ValueError(f"{source}: form id {str(form_id)[:80]!r} must start with a letter "
+                         "and hold only letters, digits, '_' and '-' (at most 64)")
     seen: set[str] = set()
     form_fields = []
     for component in _walk(doc["components"]):
