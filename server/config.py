@@ -53,6 +53,13 @@ class Settings:
     #: largest value one script operation may build (``server/engine/scripting.py``).
     script_seconds: float = 1.0
     script_max_bytes: int = 32 * 1024 * 1024
+    #: Sign-in: wrong passwords for one name before it is locked for ``login_lock_minutes``,
+    #: attempts per address, and where the counts live (Redis in production, so every
+    #: process shares them; in-process memory in embedded mode).
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    login_rate: str = "30 per minute"
+    ratelimit_storage_url: str = "memory://"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -100,6 +107,12 @@ class Settings:
                 smtp_port=int(env.get("GUANJIA_SMTP_PORT", "8025")),
                 mail_sender=env.get("GUANJIA_MAIL_SENDER", "guanjia@localhost"),
                 checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY", secret_key),
+                login_max_failures=int(env.get("GUANJIA_LOGIN_MAX_FAILURES") or 5),
+                login_lock_minutes=int(env.get("GUANJIA_LOGIN_LOCK_MINUTES") or 15),
+                login_rate=env.get("GUANJIA_LOGIN_RATE") or "30 per minute",
+                ratelimit_storage_url=env.get("GUANJIA_RATELIMIT_STORAGE_URL") or (
+                    broker_url if broker_url.startswith(("redis://", "rediss://"))
+                    else "memory://"),
                 script_seconds=float(env.get("GUANJIA_SCRIPT_SECONDS") or 1.0),
                 script_max_bytes=int(float(env.get("GUANJIA_SCRIPT_MAX_MB") or 32)
                                      * 1024 * 1024),

@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from server.engine.scripting import configure_limits
-from server.extensions import db, migrate
+from server.extensions import db, limiter, migrate
 from server.services.forms import FormRegistry
 from server.services.store import CaseStore, track_writes
 
@@ -43,6 +43,7 @@ def register_extensions(app: Flask) -> None:
                               {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True})
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
+    limiter.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
@@ -99,7 +100,11 @@ def _catalog_expander() -> Any:
 
 def register_blueprints(app: Flask) -> None:
     from server.web.api import bp as api_bp
+    from server.web.headers import init_security_headers
+    from server.web.jsonguard import init_request_guards
 
+    init_security_headers(app)
+    init_request_guards(app)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     try:
         from server.web import register_web

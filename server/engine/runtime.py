@@ -161,6 +161,15 @@ class Runtime:
 
 
 
+def _reason(exc: SpiffWorkflowException) -> str:
+    """The library's message plus the error underneath it, which it leaves out."""
+    inner = getattr(exc, "exception", None)
+    text = str(exc).strip()
+    if inner is not None and str(inner) not in text:
+        text = f"{text} ({type(inner).__name__}: {inner})"
+    return text
+
+
 def _task_name(task: Task) -> str:
     spec = task.task_spec
     return str(getattr(spec, "bpmn_name", None) or spec.name)
@@ -350,7 +359,7 @@ class Engine:
                 act()
             except SpiffWorkflowException as exc:
                 element = getattr(getattr(exc, "task_spec", None), "name", None)
-                raise ScriptError(str(exc), element_id=element) from exc
+                raise ScriptError(_reason(exc), element_id=element) from exc
             except DiagramError as exc:
                 raise ScriptError(exc.message) from exc
             except ScriptLimitExceeded as exc:
@@ -520,7 +529,7 @@ class Engine:
             try:
                 return task.workflow.script_engine.evaluate(task, text[2:-1])
             except SpiffWorkflowException as exc:
-                raise ScriptError(str(exc), element_id=task.task_spec.name) from exc
+                raise ScriptError(_reason(exc), element_id=task.task_spec.name) from exc
             except ScriptLimitExceeded as exc:
                 raise ScriptLimitError(exc.message, element_id=task.task_spec.name) from None
         return text

@@ -11,6 +11,10 @@ from flask_login import current_user
 from server.rules.workdays import SHANGHAI
 from server.web.i18n import t
 
+#: No list has this many pages; a larger number in ``?page=`` would overflow the database's
+#: integer in OFFSET (a 500 before).
+MAX_PAGE = 100_000
+
 
 def error_page(status: int, title: str, detail: str) -> Any:
     titles = {403: "无权访问", 404: "未找到"}

@@ -13,6 +13,7 @@ from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
 from server.web.cases import bp
 from server.web.i18n import field_errors, lang, t
+from server.web.pages import MAX_PAGE
 from server.web.session import me
 
 
@@ -21,7 +22,7 @@ from server.web.session import me
 def index() -> Any:
     """Cases the user may read, newest first, with their worst light."""
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         page = 1
     status = request.args.get("status") or None
