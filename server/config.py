@@ -29,6 +29,27 @@ def _bool(value: str | None, default: bool) -> bool:
     raise ConfigError(f"not a boolean: {value!r}")
 
 
+def _instance_secret(instance_dir: Path) -> str:
+    """The embedded mode's generated secret, kept in the instance folder so every process of
+    one installation (web, worker, ``guanjia audit verify``) signs and checks alike."""
+    path = instance_dir / "secret_key"
+    try:
+        found = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        found = ""
+    if found:
+        return found
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    fresh = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it first: use theirs
+        return path.read_text(encoding="utf-8").strip() or fresh
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(fresh)
+    return fresh
+
+
 @dataclass(frozen=True)
 class Settings:
     """The typed settings of one guanjia process."""
@@ -69,7 +90,9 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); raises ``ConfigError``."""
-        env = dict(os.environ if env is None else env)
+        # An empty (or blank) value counts as unset: compose's `${X:-}` must not switch a
+        # default off, and least of all set an empty secret.
+        env = {k: v for k, v in (os.environ if env is None else env).items() if v.strip()}
         mode = env.get("GUANJIA_MODE", "embedded")
         if mode not in {"embedded", "production", "test"}:
             raise ConfigError(f"GUANJIA_MODE must be embedded, production or test, not {mode!r}")
@@ -83,7 +106,12 @@ class Settings:
         if not secret_key:
             if mode == "production":
                 raise ConfigError("GUANJIA_SECRET_KEY is required in production")
-            secret_key = secrets.token_hex(32)
+            secret_key = _instance_secret(instance_dir) if mode == "embedded" else \
+                secrets.token_hex(32)
+        if mode == "production" and not env.get("GUANJIA_CHECKPOINT_KEY"):
+            # Checkpoints prove the audit log untouched: their key is never implied.
+            raise ConfigError("GUANJIA_CHECKPOINT_KEY is required in production "
+                              "(it signs the audit log's checkpoints)")
         broker_url = env.get("GUANJIA_BROKER_URL") or (
             f"sqla+sqlite:///{instance_dir / 'broker.sqlite'}" if mode != "production" else ""
         )
