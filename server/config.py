@@ -81,6 +81,9 @@ class Settings:
     login_lock_minutes: int = 15
     login_rate: str = "30 per minute"
     ratelimit_storage_url: str = "memory://"
+    #: The most entries a list in a case's starting data may hold: each becomes a parallel
+    #: branch (multi-instance) of the case, and a case of thousands takes minutes to start.
+    max_instances: int = 1000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -135,6 +138,7 @@ class Settings:
                 smtp_port=int(env.get("GUANJIA_SMTP_PORT", "8025")),
                 mail_sender=env.get("GUANJIA_MAIL_SENDER", "guanjia@localhost"),
                 checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY", secret_key),
+                max_instances=int(env.get("GUANJIA_MAX_INSTANCES") or 1000),
                 login_max_failures=int(env.get("GUANJIA_LOGIN_MAX_FAILURES") or 5),
                 login_lock_minutes=int(env.get("GUANJIA_LOGIN_LOCK_MINUTES") or 15),
                 login_rate=env.get("GUANJIA_LOGIN_RATE") or "30 per minute",

@@ -114,3 +114,36 @@ def test_unfinished_case_still_completes_after_bad_input(api: Api) -> None:
     good = api.post(f"/tasks/{review['id']}/complete", "zhaoshang",
                     json={"data": {"approved": True}})
     assert good.status_code == 200
+
+
+def test_a_database_outage_answers_503_with_a_problem_document(tmp_path: Any) -> None:
+    from server import create_app
+    from tests.conftest import _settings
+
+    # Nothing listens on port 9: every connection attempt fails at once.
+    app = create_app(_settings("postgresql+psycopg://postgres@127.0.0.1:9/none",
+                               tmp_path / "instance"), TESTING=True)
+    client = app.test_client()
+    response = client.get("/api/v1/tasks", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 503
+    assert response.content_type == "application/problem+json"
+    assert response.headers["Retry-After"] == "30"
+    token = client.post("/api/v1/auth/token", json={"username": "a", "password": "b"})
+    assert token.status_code == 503
+    page = client.get("/login", headers={"Accept": "text/html"})
+    assert page.status_code in (200, 503)  # the sign-in form itself needs no database
+
+
+def test_a_fan_out_over_the_county_cap_is_refused_at_start(make_app: Any) -> None:
+    from tests.services.test_persistence import items
+
+    app = make_app(GUANJIA_MAX_INSTANCES="5")
+    api = Api(app, app.test_client())
+    api.token("qiye")
+    before = table_counts(app)
+    response = api.post("/cases", "qiye", json={"process_id": "parallel_case", "data": {
+        "project_name": "太多事项", "investment_wan": 1, "items": items(6)}})
+    assert response.status_code == 422
+    assert "GUANJIA_MAX_INSTANCES" in response.json["errors"]["items"][0]
+    assert table_counts(app) == before
+    assert start(api, items=items(5))["status"] == "running"
