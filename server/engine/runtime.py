@@ -165,8 +165,8 @@ def _reason(exc: SpiffWorkflowException) -> str:
     """The library's message plus the error underneath it, which it leaves out."""
     inner = getattr(exc, "exception", None)
     text = str(exc).strip()
-    if inner is not None and str(inner) not in text:
-        text = f"{text} ({type(inner).__name__}: {inner})"
+    if inner is not None and (not str(inner) or str(inner) not in text):
+        text = f"{text} ({type(inner).__name__}: {inner})".replace(": )", ")")
     return text
 
 
