@@ -163,8 +163,8 @@ class Runtime:
 
 def _reason(exc: SpiffWorkflowException) -> str:
     """The library's message plus the error underneath it, which it leaves out."""
-    inner = getattr(exc, "exception", None)
-    text = str(exc).strip()
+    inner = exc.__cause__ or exc.__context__  # the library wraps it without keeping it
+    text = str(exc).strip().rstrip(".").strip()
     if inner is not None and (not str(inner) or str(inner) not in text):
         text = f"{text} ({type(inner).__name__}: {inner})".replace(": )", ")")
     return text

@@ -167,8 +167,12 @@ def _timed() -> Iterator[None]:
         return in_script
 
     def on_call(frame: FrameType, event: str, arg: Any) -> Any:
-        if frame.f_code.co_filename != _SCRIPT_FILE:
-            return None  # library and helper frames run untraced
+        # Only sandboxed frames (they see the guards as globals): other "<string>" code, such
+        # as SQLAlchemy's generated session proxies or dataclass __init__s, runs untraced, so
+        # neither a time-out nor the slow-step release can land in the middle of a query.
+        if frame.f_code.co_filename != _SCRIPT_FILE or frame.f_globals.get("_binop_") \
+                is not _binop:
+            return None
         return in_script(frame, event, arg)
 
     previous = sys.gettrace()

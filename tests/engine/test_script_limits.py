@@ -117,3 +117,31 @@ def test_the_budget_is_shared_by_the_scripts_of_one_step() -> None:
     with pytest.raises(ScriptLimitError) as caught:
         run(slow, slow, slow, slow)
     assert caught.value.element_id == "work2"
+
+
+def test_a_slow_step_is_reported_only_between_script_lines_never_inside_helpers() -> None:
+    """SQLAlchemy's session proxies and dataclass __init__s are also compiled from strings;
+    releasing the transaction from inside one of them broke the query it was running."""
+    import dataclasses
+    import time as time_module
+
+    from server.engine.scripting import SandboxEnvironment, step_budget
+
+    @dataclasses.dataclass
+    class Row:  # its generated __init__ is "<string>" code, like SQLAlchemy's proxies
+        value: int
+
+    inside: list[bool] = [False]
+    seen: list[bool] = []
+
+    def helper() -> int:
+        inside[0] = True
+        time_module.sleep(0.08)  # the step turns slow in here
+        rows = [Row(i) for i in range(50)]
+        inside[0] = False
+        return len(rows)
+
+    with step_budget(on_slow=lambda: seen.append(inside[0])):
+        result = SandboxEnvironment().evaluate("helper() + 1", {}, {"helper": helper})
+    assert result == 51
+    assert seen == [False]
