@@ -170,12 +170,17 @@ class CaseStore:
         wrote first.
         """
         lock = self._lock_for(case_id)
-        # On SQLite every transaction holds the write lock: take the case's thread lock before
-        # it, never after, since a slow step lets go of its transaction and takes it again.
-        if db.engine.dialect.name == "sqlite":
-            release_read_transaction()
-        with lock:
+        if not lock.acquire(blocking=False):
+            # On SQLite every transaction holds the write lock, and a slow step holding this
+            # case's lock lets go of its transaction and takes it again: never wait for the
+            # case while holding the database.
+            if db.engine.dialect.name == "sqlite":
+                release_read_transaction()
+            lock.acquire()
+        try:
             yield from self._locked(case_id, item_id)
+        finally:
+            lock.release()
 
     def _locked(self, case_id: str, item_id: str | None) -> Iterator[LiveCase]:
         query = self._lock_query(with_item=item_id is not None)

@@ -106,3 +106,28 @@ def test_a_script_building_a_2_gb_string_is_refused(api: Api) -> None:
         from server.services.incidents import list_incidents
 
         assert "spin" in list_incidents(case_id)[0].error
+
+
+def test_two_people_on_one_looping_case_wait_for_each_other_not_for_the_database(
+        make_app: Any) -> None:
+    app = make_app(GUANJIA_SCRIPT_SECONDS="1")
+    api = Api(app, app.test_client())
+    case_id, go = _looping_case(api, "while True:\n    pass")
+    token = api.token("zhuanchuang")
+    results: list[tuple[int, float]] = []
+
+    def complete() -> None:
+        began = time.monotonic()
+        response = app.test_client().post(f"/api/v1/tasks/{go['id']}/complete",
+                                          json={"data": {}},
+                                          headers={"Authorization": f"Bearer {token}"})
+        results.append((response.status_code, time.monotonic() - began))
+
+    threads = [threading.Thread(target=complete) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # One after the other, each stopped at its budget: never the database's 30 s lock wait.
+    assert sorted(status for status, _ in results) == [422, 422]
+    assert max(seconds for _, seconds in results) < 6.0, results
