@@ -49,6 +49,8 @@ def half_a_second() -> object:
 
 @pytest.mark.parametrize("script", [
     "while True:\n    pass",
+    "n = 0\nwhile n >= 0:\n    n = n + 1",
+    "n = 0\nwhile n >= 0:\n    if n % 2:\n        n += 1\n    else:\n        n += 3",
     "n = 0\nwhile True:\n    try:\n        n += 1\n    except Exception:\n        pass",
     "while True:\n    try:\n        x = [i for i in range(1000)]\n    except Exception:\n"
     "        pass",
@@ -141,7 +143,10 @@ def test_a_slow_step_is_reported_only_between_script_lines_never_inside_helpers(
         inside[0] = False
         return len(rows)
 
+    context: dict[str, int] = {}
     with step_budget(on_slow=lambda: seen.append(inside[0])):
-        result = SandboxEnvironment().evaluate("helper() + 1", {}, {"helper": helper})
-    assert result == 51
+        # A loop, so the script is traced line by line while the helper runs.
+        SandboxEnvironment().execute("n = 0\nfor i in [1, 2]:\n    n = n + helper()",
+                                     context, {"helper": helper})
+    assert context["n"] == 100
     assert seen == [False]
