@@ -86,7 +86,10 @@ def test_known_and_unknown_names_take_the_same_time(make_app: Any) -> None:
             began = time.perf_counter()
             assert _token_attempt(client, name, "wrong").status_code == 401
             times.append(time.perf_counter() - began)
-    assert abs(statistics.median(known) - statistics.median(unknown)) < 0.050, (known, unknown)
+    # The fastest of each: what the code path costs, with the shared machine's noise left out
+    # (the median is shown when it fails). Before: 483 ms known against 13 ms unknown.
+    assert abs(min(known) - min(unknown)) < 0.050, (
+        statistics.median(known), statistics.median(unknown), known, unknown)
 
 
 def test_the_session_cookie_is_httponly_samesite_lax_and_secure_in_production(
