@@ -13,9 +13,10 @@ const entries = {
   'bpmn/modeler': 'src/modeler.js',
   'dmn/dmn': 'src/dmn.js',
   'form-js/form-editor': 'src/form-editor.js',
+  'charts/charts': 'src/charts.js',
 };
 
-for (const dir of ['bpmn', 'dmn', 'form-js', 'fonts']) {
+for (const dir of ['bpmn', 'dmn', 'form-js', 'charts', 'fonts']) {
   rmSync(join(outdir, dir), { recursive: true, force: true });
 }
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 # Printable records render to PDF with WeasyPrint, which loads Pango through the system
-# (libpango, libpangoft2) and needs a CJK font; the tests read the PDF back with pdftotext.
+# (libpango, libpangoft2; HarfBuzz-Subset, else it warns and warnings are errors) and needs a CJK font; the tests read the PDF back with pdftotext.
 set -eu
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 fc-list 2>/dev/null | grep -qi "wenquanyi" || missing="$missing fonts-wqy-zenhei"
 command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
-for pkg in libpango-1.0-0 libpangoft2-1.0-0; do
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     || missing="$missing $pkg"
 done

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from datetime import date, timedelta
 from typing import Any
 
 import click
@@ -59,13 +60,16 @@ def deploy_shipped(app: Flask) -> int:
 
 
 def seed_demo(app: Flask) -> list[str]:
-    """Demo users for every role and a sample case (embedded mode only)."""
+    """Demo users for every role and the demo county 大姚县 (embedded mode only)."""
     from server.extensions import db
+    from server.services.counties import ensure_demo_county
     from server.services.directory import ensure_standard_groups
     from server.services.users import ensure_enterprise, ensure_user
 
     with app.app_context():
         ensure_standard_groups()
+        # The seeds' county (大姚县, 楚雄彝族自治州) counts the demo's cases.
+        ensure_demo_county(default=True)
         enterprise = ensure_enterprise("示例新能源科技有限公司", area="城关镇")
         ensure_enterprise("另一家制造有限公司", area="城关镇")
         for username, name, groups in DEMO_USERS:
@@ -107,6 +111,9 @@ def sample_application() -> dict[str, Any]:
         "applicant_declaration": True,
         "item_codes": ["company_registration", "project_filing", "land_use_planning_permit",
                        "env_impact_report", "construction_permit"],
+        "project_code": f"{date.today().year}-532326-04-01-000001",
+        "ownership": "private", "project_type": "building",
+        "land_contract_signed_on": (date.today() - timedelta(days=20)).isoformat(),
     }
 
 
@@ -132,6 +139,25 @@ def seed_demo_command() -> None:
     click.echo(f"demo users: {', '.join(users)} (password {DEMO_PASSWORD})")
     if reference:
         click.echo(f"sample case {reference} started")
+
+
+@main.command("catalog-check")
+@click.argument("catalog_file", required=False, type=click.Path(exists=True, dir_okay=False))
+def catalog_check(catalog_file: str | None) -> None:
+    """Check a county's item catalog CSV (default: the shipped one); errors by line."""
+    from pathlib import Path
+
+    from server.rules.catalog import Catalog, CatalogError, parse_catalog
+
+    try:
+        catalog = (parse_catalog(Path(catalog_file).read_text("utf-8")) if catalog_file
+                   else Catalog.default())
+    except CatalogError as exc:
+        for line, message in exc.problems:
+            click.echo(f"line {line}: {message}", err=True)
+        raise SystemExit(1) from exc
+    by_stage = ", ".join(f"{stage} {len(items)}" for stage, items in catalog.by_stage().items())
+    click.echo(f"{len(catalog)} items valid ({by_stage})")
 
 
 @main.command("run")
@@ -173,6 +199,9 @@ main.add_command(_audit)
 from server.cli_designer import export as _export  # noqa: E402
 
 main.add_command(_export)
+from server.cli_calendar import calendar as _calendar  # noqa: E402
+
+main.add_command(_calendar)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,6 +50,21 @@ def _instance_secret(instance_dir: Path) -> str:
     return fresh
 
 
+def _check_checkpoint_key(key: str) -> None:
+    """An Ed25519 audit key must be usable at start-up, not when the first case ends."""
+    if not key.startswith("ed25519"):
+        return
+    if key.startswith("ed25519-pub:"):
+        raise ConfigError("GUANJIA_CHECKPOINT_KEY is a public key: the installation signs with "
+                          "the private one (ed25519:<64 hex>); auditors hold the public one")
+    from server.ledger.checkpoint import CheckpointError, sign_message
+
+    try:
+        sign_message(b"", key)
+    except CheckpointError as exc:
+        raise ConfigError(f"GUANJIA_CHECKPOINT_KEY: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     """The typed settings of one guanjia process."""
@@ -84,7 +99,12 @@ class Settings:
     #: The most entries a list in a case's starting data may hold: each becomes a parallel
     #: branch (multi-instance) of the case, and a case of thousands takes minutes to start.
     max_instances: int = 1000
+    # County settings of the audit ledger: how old the newest log checkpoint may grow before
+    # verify calls the log unprotected, and an optional file every checkpoint is copied to.
+    checkpoint_max_age_minutes: int = 30
+    checkpoint_anchor: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    catalog_file: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -120,6 +140,7 @@ class Settings:
         )
         if not broker_url:
             raise ConfigError("GUANJIA_BROKER_URL is required in production")
+        _check_checkpoint_key(env.get("GUANJIA_CHECKPOINT_KEY", ""))
         try:
             return cls(
                 mode=mode,
@@ -148,6 +169,12 @@ class Settings:
                 script_seconds=float(env.get("GUANJIA_SCRIPT_SECONDS") or 1.0),
                 script_max_bytes=int(float(env.get("GUANJIA_SCRIPT_MAX_MB") or 32)
                                      * 1024 * 1024),
+                checkpoint_max_age_minutes=int(env.get("GUANJIA_CHECKPOINT_MAX_AGE_MINUTES",
+                                                       "30")),
+                checkpoint_anchor=Path(env["GUANJIA_CHECKPOINT_ANCHOR"])
+                if env.get("GUANJIA_CHECKPOINT_ANCHOR") else None,
+                catalog_file=Path(env["GUANJIA_CATALOG_FILE"])
+                if env.get("GUANJIA_CATALOG_FILE") else None,
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc

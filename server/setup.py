@@ -49,17 +49,18 @@ def register_extensions(app: Flask) -> None:
             _tune_sqlite(db.engine)
         track_writes(db.engine)
     app.extensions["guanjia.store"] = CaseStore()
+    from server.services.catalog import EXTENSION, load_catalog
+
+    catalog = load_catalog(settings.catalog_file)
+    app.extensions[EXTENSION] = catalog
     app.extensions["guanjia.forms"] = FormRegistry(settings.forms_dir,
-                                                   value_sources=_value_sources())
+                                                   value_sources=_value_sources(catalog))
     _install_working_day_rule()
     configure_limits(seconds=settings.script_seconds, max_bytes=settings.script_max_bytes)
     app.extensions["guanjia.prepare_case_data"] = _catalog_expander()
 
 
-def _value_sources() -> dict[str, list[tuple[str, str]]]:
-    from server.rules.catalog import Catalog
-
-    catalog = Catalog.default()
+def _value_sources(catalog: Any) -> dict[str, list[tuple[str, str]]]:
     return {"catalog_items": [(item.code, f"{item.name}（{item.department_name}）")
                               for item in catalog.items]}
 
@@ -79,21 +80,15 @@ def _install_working_day_rule() -> None:
 
 
 def _catalog_expander() -> Any:
-    """Turn the application's chosen item codes into the ``items`` the process runs over."""
-    from server.rules.catalog import Catalog, UnknownCatalogItemError
-    from server.services.errors import ValidationFailedError
-
-    catalog = Catalog.default()
+    """Turn the application's chosen item codes into the ``items`` the process runs over
+    (catalog facts plus ``waiting_for``, the prerequisites the case also includes)."""
+    from server.services.catalog import case_items
 
     def expand(data: dict[str, Any]) -> dict[str, Any]:
         codes = data.get("item_codes")
         if not codes or "items" in data:
             return data
-        try:
-            items = [catalog.get(str(code)).as_case_item() for code in codes]
-        except UnknownCatalogItemError as exc:
-            raise ValidationFailedError(str(exc), {"item_codes": [str(exc)]}) from exc
-        return {**data, "items": items}
+        return {**data, "items": case_items(codes)}
 
     return expand
 

@@ -6,12 +6,17 @@ listed) and no unlisted file is present; every event's leaf hash matches its con
 is complete (case_seq 1..n, seq increasing); the Merkle root and tree size match the manifest
 and its checkpoint; every inclusion proof verifies. With ``--key`` (the HMAC secret) or
 ``--public-key`` (``ed25519-pub:<hex>`` or 64 hex digits) it also checks the signatures of the
-checkpoint and of the manifest; without one it says that the signatures were not checked.
+checkpoint and of the manifest (the seal). Without the seal checked, anyone could have
+rewritten the files and re-hashed the manifest: such a file is ``UNSEALED``, not OK, unless
+``--accept-unsealed`` is given. A damaged file (truncated, a flipped byte in the compressed
+data) is reported as such, never with a traceback.
 
-Prints ``OK ...`` or one ``FAIL: ...`` line per problem. Exit status: 0 verified, 1 not
-verified, 2 unusable arguments.
+Prints ``OK ...``, or ``UNSEALED: ...``, or one ``FAIL: ...`` line per problem. Exit status:
+0 verified, 1 not verified (FAIL), 2 unusable arguments, 3 unsealed (contents consistent but
+no seal checked).
 
 Usage: python3 verify_casefile.py CASEFILE.zip [--key SECRET | --public-key KEY]
+       [--accept-unsealed]
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ import json
 import struct
 import sys
 import zipfile
+import zlib
 from typing import Any
+
+VERIFIED, FAILED, USAGE, UNSEALED = 0, 1, 2, 3
 
 # --- SM3 (GB/T 32905-2016), used only when this Python's OpenSSL lacks it ---------------------
 
@@ -197,7 +205,9 @@ _CHECKPOINT_FIELDS = ("version", "scope", "tree_size", "root", "hash", "at", "si
 
 
 def _checkpoint_bytes(cp: dict[str, Any]) -> bytes:
-    body = {f: cp[f] for f in _CHECKPOINT_FIELDS}
+    # Version 2 checkpoints also sign the digest of the previous one.
+    fields = (*_CHECKPOINT_FIELDS, "prev") if cp.get("version") == 2 else _CHECKPOINT_FIELDS
+    body = {f: cp[f] for f in fields}
     return b"guanjia-checkpoint-v1\n" + json.dumps(
         body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -223,15 +233,24 @@ def _check_signature(msg: bytes, sig: dict[str, Any], key: str | None, public: b
 
 # --- The checks --------------------------------------------------------------------------------
 
+# What a damaged zip raises while reading a member: a bad CRC, a broken deflate stream, a
+# truncated local header, an unsupported method.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            RuntimeError, ValueError)
+
+
 def verify(path: str, key: str | None = None, public: bytes | None = None
            ) -> tuple[list[str], list[str]]:
-    """Verify the case file at ``path``: returns (problems, notes); no problems means OK."""
+    """Verify the case file at ``path``: returns (problems, notes); no problems means OK.
+
+    A note starting ``UNSEALED`` means the seal was absent or not checked.
+    """
     problems: list[str] = []
     notes: list[str] = []
     try:
         zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        return [f"not a readable zip: {exc}"], notes
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        return [f"not a readable zip (damaged or truncated): {exc}"], notes
     with zf:
         names = set(zf.namelist())
         if "manifest.json" not in names:
@@ -240,8 +259,13 @@ def verify(path: str, key: str | None = None, public: bytes | None = None
             manifest = json.loads(zf.read("manifest.json"))
             alg = manifest["hash"]
             listed: dict[str, dict[str, Any]] = manifest["files"]
+            if not isinstance(listed, dict) or not all(
+                    isinstance(v, dict) for v in listed.values()):
+                raise TypeError("files is not a mapping of names to digests")
             digest(alg, b"")
-        except (ValueError, KeyError, TypeError) as exc:
+        except _DAMAGED as exc:
+            return [f"manifest.json is damaged or malformed: {exc}"], notes
+        except (KeyError, TypeError) as exc:
             return [f"manifest.json is malformed: {exc}"], notes
         if manifest.get("format") != "guanjia-casefile" or manifest.get("version") != 1:
             return ["manifest.json: not a version 1 guanjia case file"], notes
@@ -254,7 +278,11 @@ def verify(path: str, key: str | None = None, public: bytes | None = None
             if name not in names:
                 problems.append(f"{name}: listed in the manifest but missing")
                 continue
-            data = zf.read(name)
+            try:
+                data = zf.read(name)
+            except _DAMAGED as exc:
+                problems.append(f"{name}: damaged in the zip, cannot be read ({exc})")
+                continue
             contents[name] = data
             if len(data) != want.get("size"):
                 problems.append(f"{name}: size {len(data)}, manifest says {want.get('size')}")
@@ -304,8 +332,12 @@ def verify(path: str, key: str | None = None, public: bytes | None = None
                             ("root", root.hex()), ("hash", alg)):
         if cp.get(field) != expected:
             problems.append(f"manifest.json: checkpoint {field} does not match the case")
+    if not isinstance(manifest.get("seal"), dict):
+        notes.append("UNSEALED: the manifest carries no seal: anyone could have rewritten the "
+                     "files and the manifest's hashes")
     if key is None and public is None:
-        notes.append("signatures NOT checked (give --key or --public-key)")
+        notes.append("UNSEALED: signatures NOT checked (give --key or --public-key): the "
+                     "manifest's hashes alone prove nothing against a rewrite")
     else:
         try:
             cp_ok = _check_signature(_checkpoint_bytes(cp), cp, key, public)
@@ -341,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     group = ap.add_mutually_exclusive_group()
     group.add_argument("--key", help="HMAC checkpoint secret")
     group.add_argument("--public-key", help="Ed25519 public key: ed25519-pub:<hex> or <hex>")
+    ap.add_argument("--accept-unsealed", action="store_true",
+                    help="exit 0 when the contents are consistent though no seal was checked")
     args = ap.parse_args(argv)
     public = None
     if args.public_key:
@@ -351,15 +385,21 @@ def main(argv: list[str] | None = None) -> int:
             public = b""
         if len(public) != 32:
             ap.error("--public-key must be 64 hex digits")
-    problems, notes = verify(args.casefile, args.key, public)
+    try:
+        problems, notes = verify(args.casefile, args.key, public)
+    except Exception as exc:  # noqa: BLE001 - a damaged file must be reported, never crash
+        problems, notes = [f"the case file is damaged: {type(exc).__name__}: {exc}"], []
     for p in problems:
         print(f"FAIL: {p}")
+    unsealed = [n for n in notes if n.startswith("UNSEALED")]
     for n in notes:
-        print(f"NOTE: {n}")
+        print(n if n.startswith("UNSEALED") else f"NOTE: {n}")
     if problems:
-        return 1
-    print(f"OK {args.casefile}")
-    return 0
+        return FAILED
+    if unsealed and not args.accept_unsealed:
+        return UNSEALED
+    print(f"OK {args.casefile}" + (" (unsealed, accepted on request)" if unsealed else ""))
+    return VERIFIED
 
 
 if __name__ == "__main__":

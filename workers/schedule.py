@@ -17,6 +17,10 @@ def beat_schedule(settings: WorkerSettings) -> dict[str, dict[str, Any]]:
                             "schedule": settings.deadline_sweep_seconds},
         "sweep-waiting-mail": {"task": "guanjia.notifications.sweep_mail",
                                "schedule": settings.mail_sweep_seconds},
+        # The audit log's signed checkpoints (a run with no new event signs nothing); verify
+        # calls the log unprotected once the newest is older than the county's period.
+        "sign-audit-checkpoints": {"task": "guanjia.ledger.checkpoint",
+                                   "schedule": settings.checkpoint_seconds},
         # Seed 001: the previous month's key-project table is due on the 5th; make it on the
         # 1st at 01:00 Beijing time (17:00 UTC the day before is simpler to avoid: 1st 00:00).
         "monthly-report": {"task": "guanjia.reports.previous_month",

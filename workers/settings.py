@@ -29,6 +29,7 @@ class WorkerSettings:
     timer_stuck_seconds: float = 300.0
     deadline_sweep_seconds: float = 900.0
     mail_sweep_seconds: float = 300.0
+    checkpoint_seconds: float = 600.0
     max_retries: int = 5
     retry_backoff_seconds: float = 10.0
     fake_now_file: Path | None = None
@@ -43,6 +44,7 @@ class WorkerSettings:
             timer_stuck_seconds=_number(env, "GUANJIA_TIMER_STUCK_SECONDS", 300.0),
             deadline_sweep_seconds=_number(env, "GUANJIA_DEADLINE_SWEEP_SECONDS", 900.0),
             mail_sweep_seconds=_number(env, "GUANJIA_MAIL_SWEEP_SECONDS", 300.0),
+            checkpoint_seconds=_number(env, "GUANJIA_CHECKPOINT_SECONDS", 600.0),
             max_retries=int(_number(env, "GUANJIA_TASK_MAX_RETRIES", 5)),
             retry_backoff_seconds=_number(env, "GUANJIA_RETRY_BACKOFF_SECONDS", 10.0),
             fake_now_file=Path(fake) if fake else None,

@@ -18,7 +18,7 @@ from flask import current_app
 
 from server.engine.errors import ScriptLimitError
 from server.extensions import db
-from server.services import incidents, notifications, reports, timers
+from server.services import incidents, ledger, notifications, reports, timers
 from workers.dispatch import send
 from workers.settings import WorkerSettings
 
@@ -148,6 +148,16 @@ def sweep_mail(self: Task) -> int:
     for notification_id in ids:
         send("guanjia.notifications.send_email", [notification_id])
     return len(ids)
+
+
+@shared_task(name="guanjia.ledger.checkpoint", bind=True, ignore_result=True)
+def sign_checkpoints(self: Task) -> int:
+    """Sign checkpoints of the audit log and of changed cases, if anything new was written."""
+    run = _run_step(self, [], ledger.checkpoint_if_new_events)
+    if run is not None and run.refused:
+        # Refusing to sign over history that no longer verifies is the alarm: say it loudly.
+        log.error("audit checkpoints refused: %s", run.refused)
+    return len(run.made) if run is not None else 0
 
 
 @shared_task(name="guanjia.reports.monthly", bind=True, ignore_result=True)

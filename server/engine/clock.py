@@ -3,11 +3,18 @@
 SpiffWorkflow's timers call ``datetime.now(timezone.utc)`` inside its timer module and offer no
 hook; ``install`` replaces that module's ``datetime`` name with one whose ``now`` reads the
 active clock. This is the only place that reaches into the library's internals for time.
+
+Two levels: ``set_clock`` sets the process's clock (a test's frozen clock, the workers' file
+clock); ``using_clock`` overrides it for the current context only (a thread, or an asyncio
+task), as a re-execution does with the recorded times: other requests keep theirs.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -45,24 +52,40 @@ class FrozenClock:
             self._now = when
 
 
-_active: Clock = SystemClock()
+_process_clock: Clock = SystemClock()
+_context_clock: ContextVar[Clock | None] = ContextVar("guanjia_engine_clock", default=None)
 
 
 def set_clock(clock: Clock) -> Clock:
-    """Make ``clock`` the engine's time source; returns the previous one."""
-    global _active
-    previous, _active = _active, clock
+    """Make ``clock`` the process's time source; returns the previous one."""
+    global _process_clock
+    previous, _process_clock = _process_clock, clock
     return previous
 
 
+@contextmanager
+def using_clock(clock: Clock) -> Iterator[Clock]:
+    """Use ``clock`` in this context only (this thread; other threads keep theirs)."""
+    token = _context_clock.set(clock)
+    try:
+        yield clock
+    finally:
+        _context_clock.reset(token)
+
+
+def active() -> Clock:
+    """The clock in force here: this context's override, else the process's."""
+    return _context_clock.get() or _process_clock
+
+
 def now() -> datetime:
-    return _active.now()
+    return active().now()
 
 
 class _ClockDatetime(datetime):
     @classmethod
     def now(cls, tz=None):  # type: ignore[no-untyped-def,override]
-        current = _active.now()
+        current = active().now()
         return current.astimezone(tz) if tz is not None else current.replace(tzinfo=None)
 
 

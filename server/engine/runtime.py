@@ -126,6 +126,20 @@ class HumanTask:
 
 
 @dataclass
+class MessageWait:
+    """A task waiting for a named message, and what the activity that called its process holds.
+
+    ``caller_data`` is the data of the multi-instance activity whose instance this process is
+    (its merged outputs so far, e.g. ``item_results``); empty for a process not started so.
+    """
+
+    task_id: str
+    element_id: str
+    data: dict[str, Any]
+    caller_data: dict[str, Any]
+
+
+@dataclass
 class PendingTimerView:
     task_id: str
     element_id: str
@@ -189,6 +203,9 @@ class _Changes:
     def __init__(self) -> None:
         self.touched: list[Task] = []
         self.removed: list[tuple[Any, UUID, Task | None]] = []  # workflow, id, the task
+        # Tasks rewritten in place (data, a timer's instant) that did not move: saved, but
+        # nobody is told they opened or closed.
+        self.rewritten: list[Task] = []
 
 
 _recording = threading.local()
@@ -335,6 +352,91 @@ class Engine:
 
         return self._step(runtime, act)
 
+    def reschedule(self, runtime: Runtime, task_id: str, *, due: datetime | None,
+                   data: dict[str, Any], timers: dict[str, datetime]) -> StepResult:
+        """Move a waiting human task's deadline and its boundary timers, without a step.
+
+        ``data`` is merged into the task's data (e.g. the recomputed deadline variables),
+        ``due`` replaces the due moment fixed when the task opened, and each waiting timer on
+        the task's boundary named in ``timers`` (by element id) is set to wait until the given
+        instant. Nothing runs: a timer moved into the past fires at the next advance.
+        Raises ``TaskNotReadyError`` when the task is not waiting for a person.
+        """
+        task = self.find_ready_human_task(runtime, task_id)
+
+        def act() -> None:
+            changes: _Changes = _recording.changes
+            task.data.update(data)
+            fixed = task.internal_data.get("guanjia_assignment")
+            if fixed is not None:
+                task.internal_data["guanjia_assignment"] = dict(
+                    fixed, due=due.isoformat() if due is not None else None)
+            changes.rewritten.append(task)
+            for sibling in task.parent.children if task.parent is not None else []:
+                name = sibling.task_spec.name
+                if name in timers and _is_timer(sibling) and sibling.state == TaskState.WAITING:
+                    sibling._set_internal_data(event_value=timers[name].isoformat())
+                    changes.rewritten.append(sibling)
+
+        return self._step(runtime, act)
+
+    def reschedule_timer(self, runtime: Runtime, task_id: str, at: datetime) -> StepResult:
+        """Make one waiting timer wait until ``at`` instead, without a step.
+
+        Raises ``TaskNotReadyError`` when ``task_id`` is not a waiting timer.
+        """
+        try:
+            task = runtime.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, WorkflowException, KeyError) as exc:
+            raise TaskNotReadyError(f"no task {task_id} in this case") from exc
+        if task is None or not _is_timer(task) or task.state != TaskState.WAITING:
+            raise TaskNotReadyError(f"task {task_id} is not a waiting timer")
+
+        def act() -> None:
+            task._set_internal_data(event_value=at.isoformat())
+            _recording.changes.rewritten.append(task)
+
+        return self._step(runtime, act)
+
+    def message_waits(self, runtime: Runtime, name: str) -> list[MessageWait]:
+        """Every task that waits for message ``name``, with its data (read-only copies)."""
+        found = []
+        for task in list(runtime.workflow.event_manager.tasks.values()):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, CamundaMessageEventDefinition) and definition.name == name:
+                found.append(MessageWait(str(task.id), task.task_spec.name, dict(task.data),
+                                         dict(self._caller_data(runtime, task))))
+        return found
+
+    def _caller_data(self, runtime: Runtime, task: Task) -> dict[str, Any]:
+        wf = task.workflow
+        if wf is runtime.workflow:
+            return {}
+        instance = runtime.workflow.get_task_from_id(wf.parent_task_id)
+        body = instance.parent if instance is not None else None
+        # A multi-instance activity names the spec of its instances in ``task_spec``.
+        if body is None or getattr(body.task_spec, "task_spec", None) != instance.task_spec.name:
+            return {}
+        return body.data  # type: ignore[no-any-return]
+
+    def deliver_message(self, runtime: Runtime, task_id: str, name: str,
+                        payload: dict[str, Any]) -> StepResult:
+        """Deliver message ``name`` to the one waiting task ``task_id`` (not to every task
+        that waits for the same message) and run on; raises ``TaskNotReadyError``."""
+        waiting = {w.task_id for w in self.message_waits(runtime, name)}
+        if task_id not in waiting:
+            raise TaskNotReadyError(f"task {task_id} is not waiting for message {name!r}")
+        task = runtime.workflow.get_task_from_id(UUID(task_id))
+
+        def act() -> None:
+            wrapped = {"payload": payload, "result_var": f"{name}_payload"}
+            # ``target`` limits the catch to the waiting task's own process instance.
+            event = BpmnEvent(CamundaMessageEventDefinition(name), wrapped, target=task.workflow)
+            runtime.workflow.event_manager.catch(event, internal=False)
+            self._advance(runtime)
+
+        return self._step(runtime, act)
+
     def _advance(self, runtime: Runtime) -> None:
         workflow = runtime.workflow
         changes: _Changes = _recording.changes  # always inside _step
@@ -387,6 +489,8 @@ class Engine:
             parent = task.parent
             if parent is not None:
                 mark(parent)  # children lists and multi-instance merges live on the parent
+        for task in changes.rewritten:
+            mark(task)
         deleted_human, deleted_timers = [], []
         for _wf, task_id, removed in changes.removed:
             deletes.append(str(task_id))
@@ -548,6 +652,20 @@ class Engine:
         due = datetime.fromisoformat(TimerEventDefinition.get_datetime(str(value)).isoformat())
         return PendingTimerView(str(task.id), task.task_spec.name, due)
 
+    def boundary_timers(self, runtime: Runtime, task_id: str) -> list[PendingTimerView]:
+        """The timers waiting on the boundary of a ready human task.
+
+        Raises ``TaskNotReadyError`` when the task is not waiting for a person.
+        """
+        task = self.find_ready_human_task(runtime, task_id)
+        found = []
+        for sibling in task.parent.children if task.parent is not None else []:
+            if _is_timer(sibling) and sibling.state == TaskState.WAITING:
+                view = self._timer_view(sibling)
+                if view is not None:
+                    found.append(view)
+        return found
+
     def waiting_timers(self, runtime: Runtime) -> list[PendingTimerView]:
         """Every timer the case waits on, with its due instant."""
         found = []
@@ -568,6 +686,23 @@ class Engine:
         while task is not None and task.workflow is not wf:
             task = wf.get_task_from_id(task.workflow.parent_task_id)
         return dict(task.data) if task is not None else {}
+
+    def scope_data(self, runtime: Runtime) -> dict[str, Any]:
+        """The variables where the case stands now, inside embedded sub-processes (a
+        sub-process's own variables, e.g. a plan made inside it, are not yet in ``case_data``)
+        but not inside processes with an ioSpecification, which see only what was passed in
+        (the department items)."""
+        wf = runtime.workflow
+        if wf.completed:
+            return self.case_data(runtime)
+        latest = wf.last_task
+        for sub in wf.subprocesses.values():
+            if (sub.completed or sub.last_task is None
+                    or getattr(sub.spec, "io_specification", None) is not None):
+                continue
+            if latest is None or sub.last_task.last_state_change > latest.last_state_change:
+                latest = sub.last_task
+        return dict(latest.data) if latest is not None else {}
 
     def full_state(self, runtime: Runtime) -> dict[str, Any]:
         """The library's own whole serialization (tests compare restores against it)."""

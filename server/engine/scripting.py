@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import CodeType, FrameType, SimpleNamespace
@@ -432,7 +433,19 @@ class WorkingDayCalendar(Protocol):
     def working_days_between(self, a: datetime, b: datetime) -> int: ...
 
 
+class LawfulClock(WorkingDayCalendar, Protocol):
+    """The installed calendar when it also knows office hours and the item clock's law."""
+
+    def office_minutes_due(self, start: datetime, minutes: int) -> datetime: ...
+
+    def item_schedule(self, item: dict[str, Any], item_clock: dict[str, Any],
+                      now: datetime) -> tuple[datetime, datetime]: ...
+
+
 _calendar: WorkingDayCalendar | None = None
+# The county whose case is stepping: set by the service that runs the step, read by the
+# installed calendar, so a diagram counts with its case's local days and office hours.
+_county: ContextVar[str | None] = ContextVar("guanjia_county", default=None)
 
 
 def use_calendar(calendar: WorkingDayCalendar) -> None:
@@ -441,13 +454,39 @@ def use_calendar(calendar: WorkingDayCalendar) -> None:
     _calendar = calendar
 
 
-def due_in_working_days(n: int | float | str) -> str:
+@contextmanager
+def counting_for(county: str | None) -> Iterator[None]:
+    """Run the enclosed engine steps with ``county``'s calendar."""
+    token = _county.set(county)
+    try:
+        yield
+    finally:
+        _county.reset(token)
+
+
+def current_county() -> str | None:
+    """The county set by :func:`counting_for` (None: the national calendar)."""
+    return _county.get()
+
+
+def _installed() -> WorkingDayCalendar:
     if _calendar is None:
         raise RuntimeError("no working-day calendar installed (server.setup installs it)")
-    return _calendar.due_at(clock.now(), int(n)).isoformat()
+    return _calendar
+
+
+def due_in_working_days(n: int | float | str) -> str:
+    return _installed().due_at(clock.now(), int(n)).isoformat()
 
 
 def due_in_minutes(n: int | float | str) -> str:
+    """``n`` office minutes from now (the 30-minute call: nights and holidays do not count).
+
+    Without a calendar that knows office hours, wall-clock minutes.
+    """
+    calendar = _calendar
+    if calendar is not None and hasattr(calendar, "office_minutes_due"):
+        return calendar.office_minutes_due(clock.now(), int(float(n))).isoformat()
     return (clock.now() + timedelta(minutes=float(n))).isoformat()
 
 
@@ -457,9 +496,28 @@ def now_iso() -> str:
 
 def working_days_between(a: str, b: str) -> int:
     """Working days from ``a`` to ``b``, counted on the calendar's local dates."""
-    if _calendar is None:
-        raise RuntimeError("no working-day calendar installed (server.setup installs it)")
-    return _calendar.working_days_between(datetime.fromisoformat(a), datetime.fromisoformat(b))
+    return _installed().working_days_between(datetime.fromisoformat(a),
+                                             datetime.fromisoformat(b))
+
+
+def _item_schedule(item: dict[str, Any], item_clock: dict[str, Any]) -> tuple[datetime, datetime]:
+    calendar = _installed()
+    if not hasattr(calendar, "item_schedule"):
+        raise RuntimeError("the installed calendar does not know the item clock")
+    return calendar.item_schedule(dict(item), dict(item_clock), clock.now())  # type: ignore[no-any-return]
+
+
+def item_due(item: dict[str, Any], item_clock: dict[str, Any]) -> str:
+    """When an approval item is due: its promised days in its limit kind (工作日/自然日) from
+    受理 (行政许可法 Art. 32 and Art. 42, or the county's "pause" setting), moved by the
+    pauses that count (Art. 45, 公示, referral), on its county's calendar."""
+    return _item_schedule(item, item_clock)[0].isoformat()
+
+
+def item_warning(item: dict[str, Any], item_clock: dict[str, Any]) -> str:
+    """When the yellow-light reminder (到期预警) of an approval item fires, by the county's
+    light threshold."""
+    return _item_schedule(item, item_clock)[1].isoformat()
 
 
 FUNCTIONS: dict[str, Any] = {
@@ -467,6 +525,8 @@ FUNCTIONS: dict[str, Any] = {
     "due_in_minutes": due_in_minutes,
     "now_iso": now_iso,
     "working_days_between": working_days_between,
+    "item_due": item_due,
+    "item_warning": item_warning,
 }
 
 

@@ -9,9 +9,14 @@ The key comes from configuration (``Settings.checkpoint_key``) as a string:
 
 A checkpoint is a plain dict (JSON-ready)::
 
-    {"version": 1, "scope": "log" | <case_id>, "tree_size": int, "root": hex, "hash": "sm3",
+    {"version": 2, "scope": "log" | <case_id>, "tree_size": int, "root": hex, "hash": "sm3",
      "at": ISO-8601, "sig_alg": "ed25519" | "hmac-sha256", "key_id": hex16,
-     "public_key": hex (ed25519 only, informational), "signature": hex}
+     "prev": hex ("" for a scope's first), "public_key": hex (ed25519 only, informational),
+     "signature": hex}
+
+Version 2 adds ``prev``, the ``checkpoint_digest`` of the scope's previous checkpoint, under
+the signature: checkpoints form a chain, so one removed from the middle is seen. Version 1
+checkpoints (no ``prev``) still verify.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from .canonical import HASH_NAME
 LOG_SCOPE = "log"
 _DOMAIN = b"guanjia-checkpoint-v1\n"
 _SIGNED_FIELDS = ("version", "scope", "tree_size", "root", "hash", "at", "sig_alg", "key_id")
+_SIGNED_FIELDS_V2 = (*_SIGNED_FIELDS, "prev")
 
 
 class CheckpointError(ValueError):
@@ -105,7 +111,8 @@ def _key_id(key: str | bytes) -> tuple[str, str]:
 
 def signed_bytes(checkpoint: dict[str, Any]) -> bytes:
     """The exact bytes a checkpoint's signature covers. Raises ``KeyError`` for missing fields."""
-    body = {f: checkpoint[f] for f in _SIGNED_FIELDS}
+    fields = _SIGNED_FIELDS_V2 if checkpoint.get("version") == 2 else _SIGNED_FIELDS
+    body = {f: checkpoint[f] for f in fields}
     return _DOMAIN + json.dumps(body, sort_keys=True, separators=(",", ":"),
                                 ensure_ascii=False).encode("utf-8")
 
@@ -158,30 +165,42 @@ def verify_message(msg: bytes, sig: dict[str, Any], key: str | bytes) -> bool:
     return hmac.compare_digest(hmac.new(_key_bytes(key), msg, "sha256").digest(), raw)
 
 
+def checkpoint_digest(checkpoint: dict[str, Any]) -> str:
+    """What the next checkpoint of the scope commits to: SHA-256 of the signed bytes and the
+    signature. Raises ``KeyError`` for missing fields."""
+    return hashlib.sha256(signed_bytes(checkpoint) + b"\n"
+                          + str(checkpoint["signature"]).encode("ascii")).hexdigest()
+
+
 def make_checkpoint(leaf_hashes: Sequence[str], key: str | bytes, *, scope: str = LOG_SCOPE,
-                    algorithm: str = HASH_NAME, at: str | None = None) -> dict[str, Any]:
+                    algorithm: str = HASH_NAME, at: str | None = None,
+                    prev: str | None = None) -> dict[str, Any]:
     """Sign the root of ``leaf_hashes`` (the whole tree) for ``scope`` (``"log"`` or a case id).
 
+    ``prev``: the digest of the scope's previous checkpoint (``""`` for the first) makes a
+    version 2 checkpoint; ``None`` a version 1 one (not chained).
     Raises ``CheckpointError`` for a malformed key, ``ValueError`` for malformed leaf hex.
     """
     return checkpoint_for_root(len(leaf_hashes), merkle.root(leaf_hashes, algorithm), key,
-                               scope=scope, algorithm=algorithm, at=at)
+                               scope=scope, algorithm=algorithm, at=at, prev=prev)
 
 
 def checkpoint_for_root(tree_size: int, root_hash: str, key: str | bytes, *,
                         scope: str = LOG_SCOPE, algorithm: str = HASH_NAME,
-                        at: str | None = None) -> dict[str, Any]:
+                        at: str | None = None, prev: str | None = None) -> dict[str, Any]:
     """Sign a root the caller already holds (e.g. ``merkle.Accumulator.root()`` on each write).
 
     Raises ``CheckpointError`` for a malformed key.
     """
     sig_alg, key_id = _key_id(key)
     cp: dict[str, Any] = {
-        "version": 1, "scope": scope, "tree_size": tree_size, "root": root_hash,
-        "hash": algorithm,
+        "version": 1 if prev is None else 2, "scope": scope, "tree_size": tree_size,
+        "root": root_hash, "hash": algorithm,
         "at": at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "sig_alg": sig_alg, "key_id": key_id,
     }
+    if prev is not None:
+        cp["prev"] = prev
     cp.update(sign_message(signed_bytes(cp), key))
     return cp
 

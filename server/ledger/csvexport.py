@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 COLUMNS = ("seq", "case_id", "case_seq", "type", "actor", "role", "at", "task_id",
-           "element_id", "element_name", "payload", "leaf_hash")
+           "element_id", "element_name", "payload", "leaf_hash", "item_id", "item_name",
+           "department")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -22,7 +22,8 @@ _PROJECT_ATTRS = (("project_name", "string"), ("enterprise_name", "string"),
                   ("industry", "string"), ("investment_wan", "float"), ("status", "string"))
 _EVENT_ATTRS = (("actor", "string"), ("role", "string"), ("task_id", "string"),
                 ("element_id", "string"), ("seq", "integer"), ("case_seq", "integer"),
-                ("leaf_hash", "string"), ("payload", "string"))
+                ("case_id", "string"), ("item_id", "string"), ("item_name", "string"),
+                ("department", "string"), ("leaf_hash", "string"), ("payload", "string"))
 _EPOCH = "1970-01-01T00:00:00Z"  # OCEL attribute values carry a time; ours are case-level
 
 
@@ -102,13 +103,21 @@ def to_ocel(cases: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for e in sorted(case.get("events") or [], key=lambda e: e["seq"]):
             event_types.add(str(e["type"]))
             rels = [{"objectId": project["id"], "qualifier": "case"}]
-            for code in _event_item_codes(e):
-                if code in items:
-                    rels.append({"objectId": items[code], "qualifier": "item"})
-            role = e.get("role")
-            if isinstance(role, str) and role.startswith("dept_"):
-                did = f"department:{role}"
-                obj(did, "department", [{"name": "code", "time": _EPOCH, "value": role}])
+            codes = _event_item_codes(e)
+            if e.get("item_id"):  # the task's own approval item, from its work item
+                codes = [str(e["item_id"]), *codes]
+            for code in dict.fromkeys(codes):
+                if code not in items:
+                    items[code] = f"item:{case_id}:{code}"
+                    relate(project, items[code], "has item")
+                obj(items[code], "item", [{"name": "name", "time": _EPOCH,
+                                           "value": e.get("item_name") or code}])
+                rels.append({"objectId": items[code], "qualifier": "item"})
+            departments = [d for d in (e.get("department"), e.get("role"))
+                           if isinstance(d, str) and d.startswith("dept_")]
+            for dept in dict.fromkeys(departments):
+                did = f"department:{dept}"
+                obj(did, "department", [{"name": "code", "time": _EPOCH, "value": dept}])
                 rels.append({"objectId": did, "qualifier": "handled by"})
             values = {**e, "payload": json.dumps(e.get("payload") or {}, ensure_ascii=False,
                                                  sort_keys=True, default=str)}

@@ -35,7 +35,8 @@ LIFECYCLE = {
     "task_created": "schedule", "task_claimed": "assign", "task_assigned": "assign",
     "task_reassigned": "reassign", "task_unclaimed": "withdraw", "task_completed": "complete",
     "task_cancelled": "ate_abort", "task_skipped": "autoskip", "clock_paused": "suspend",
-    "clock_resumed": "resume",
+    "clock_resumed": "resume", "item_referred_upward": "suspend",
+    "item_returned_from_referral": "resume",
 }
 # XML 1.0 cannot hold most C0 controls, lone surrogates or U+FFFE/U+FFFF: lxml refuses them.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -92,7 +93,8 @@ def event_element(parent: etree._Element, event: Mapping[str, Any]) -> etree._El
     _attr(el, "lifecycle:transition", LIFECYCLE.get(str(event.get("type")), "unknown"))
     _attr(el, "org:resource", event.get("actor"))
     _attr(el, "org:group", event.get("role"))
-    for key in ("type", "seq", "case_seq", "task_id", "element_id", "leaf_hash"):
+    for key in ("type", "seq", "case_id", "case_seq", "task_id", "element_id", "item_id",
+                "item_name", "department", "leaf_hash"):
         _attr(el, key, event.get(key))
     if event.get("payload"):
         _attr(el, "payload", event["payload"])

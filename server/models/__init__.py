@@ -5,10 +5,12 @@ from server.models.audit import AuditEvent
 from server.models.calendar import CalendarDay, CalendarYear
 from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
 from server.models.checkpoints import Checkpoint
+from server.models.counties import County
 from server.models.designer import DesignDraft
 from server.models.incidents import Incident
 from server.models.notifications import MailAddress, Notification
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
+from server.models.projects import CaseProject
 from server.models.timers import PendingTimer
 from server.models.users import ApiToken, Enterprise, Group, User
 
@@ -20,4 +22,6 @@ __all__ = [
     "DesignDraft",
     "Incident", "MailAddress", "Notification",
     "CalendarDay", "CalendarYear",
+    "County",
+    "CaseProject",
 ]

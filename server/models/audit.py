@@ -29,6 +29,8 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     element_name: Mapped[str | None] = mapped_column(String(300))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     leaf_hash: Mapped[str] = mapped_column(String(128))
+    # Keyed MAC chaining the event to its predecessor (server.ledger.chain); outside the leaf.
+    mac: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_events_case", "case_id", "case_seq", unique=True),)
 

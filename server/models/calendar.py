@@ -5,6 +5,7 @@ knew; each later year arrives as the State Council's notice, pasted by an admini
 load adds one ``CalendarYear`` row per published year (with the pasted text, who and when)
 and one ``CalendarDay`` row per listed day. Rows are never updated: a correction is a new
 load, and for the same date the newest row wins, so the history of the calendar stays readable.
+Rows with a ``county`` belong to that county's local notice and count only for its cases.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class CalendarYear(db.Model):  # type: ignore[name-defined,misc]
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The notice exactly as pasted, so an auditor can compare it with the official text.
     source: Mapped[str] = mapped_column(Text, default="")
+    # A county's local notice (its prefecture's days off); None for the State Council's.
+    county: Mapped[str | None] = mapped_column(String(20), index=True, default=None)
 
 
 class CalendarDay(db.Model):  # type: ignore[name-defined,misc]
@@ -38,5 +41,6 @@ class CalendarDay(db.Model):  # type: ignore[name-defined,misc]
     day: Mapped[date] = mapped_column(Date, index=True)
     kind: Mapped[str] = mapped_column(String(10))  # holiday | workday
     name: Mapped[str] = mapped_column(String(100), default="")
+    county: Mapped[str | None] = mapped_column(String(20), index=True, default=None)
     loaded_by: Mapped[str] = mapped_column(String(80))
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,11 +27,17 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     area: Mapped[str] = mapped_column(String(100), default="")
+    # The county whose calendar the case counts with (None: the installation's default).
+    county: Mapped[str | None] = mapped_column(String(20), default=None)
     started_by: Mapped[str] = mapped_column(String(80))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     state_version: Mapped[int] = mapped_column(Integer, default=0)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The anchor of the case's keyed audit chain (server.ledger.chain): the newest event's
+    # leaf and the MAC over (count, leaf), written with the event in the step's one UPDATE.
+    ledger_leaf: Mapped[str] = mapped_column(String(128), default="")
+    ledger_mac: Mapped[str | None] = mapped_column(String(64))
     # Read only when a live case is rebuilt from rows; case and task reads skip it.
     envelope: Mapped[str] = mapped_column(Text, default="{}", deferred=True)
     summary: Mapped[str] = mapped_column(Text, default="{}")

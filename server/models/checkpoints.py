@@ -30,16 +30,32 @@ class Checkpoint(db.Model):  # type: ignore[name-defined,misc]
     signature: Mapped[str] = mapped_column(String(256))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     signed_at: Mapped[str] = mapped_column(String(40))  # the exact "at" text the signature covers
+    # Version 2: the digest of the scope's previous checkpoint (signed), "" for the first.
+    prev: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("scope", "tree_size", name="uq_checkpoints_scope_size"),)
 
     def as_checkpoint(self) -> dict[str, Any]:
         """The signed checkpoint dict (see ``server.ledger.checkpoint``)."""
         cp: dict[str, Any] = {
-            "version": 1, "scope": self.scope, "tree_size": self.tree_size, "root": self.root,
+            "version": 2 if self.prev is not None else 1, "scope": self.scope,
+            "tree_size": self.tree_size, "root": self.root,
             "hash": self.algorithm, "at": self.signed_at, "sig_alg": self.sig_alg,
             "key_id": self.key_id, "signature": self.signature,
         }
         if self.public_key:
             cp["public_key"] = self.public_key
+        if self.prev is not None:
+            cp["prev"] = self.prev
         return cp
+
+
+class LedgerHead(db.Model):  # type: ignore[name-defined,misc]
+    """The anchor of one scope of the audit chain (a case id, or ``~log`` for events of no
+    case): rewritten with every write, MAC'd with the audit key (``server.ledger.chain``)."""
+
+    __tablename__ = "ledger_heads"
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    last_leaf: Mapped[str] = mapped_column(String(128))
+    mac: Mapped[str] = mapped_column(String(64))

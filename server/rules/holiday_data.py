@@ -1,9 +1,11 @@
 """Regenerate ``server/data/holidays_cn.json`` from the ``chinesecalendar`` package.
 
 Run ``python -m server.rules.holiday_data`` after upgrading ``chinesecalendar`` (it publishes
-a new year once the State Council notice is out, usually in November). The runtime never
-imports ``chinesecalendar``: the clock reads the generated file, so a deployment can also add a
-year through an administrator's pasted notice before the library catches up.
+a new year once the State Council notice is out, usually in November). The clock reads the
+generated file for published years, so a deployment can also add a year through an
+administrator's pasted notice before the library catches up; for a year not yet published it
+asks ``chinesecalendar`` only for the day of 清明 (a solar term), see
+:mod:`server.rules.statutory_holidays`.
 """
 
 from __future__ import annotations

@@ -3,23 +3,38 @@
 Rules (the contract every deadline in guanjia follows):
 
 * **Working days.** A day is a working day when the calendar lists it as an adjusted working
-  day (调休上班), else when it is not a listed statutory holiday and falls Monday–Friday.
+  day (调休上班), else when it is not a listed holiday, not a statutory holiday of an unpublished
+  year, and falls Monday–Friday.
 * **Published years.** The State Council publishes each year's holiday arrangement (国务院办公厅
-  关于部分节假日安排的通知) late in the previous year. For a year that is not published yet we
-  fall back to plain Monday–Friday and mark every deadline that counts such a day
-  ``provisional``; loading that year's notice (:func:`parse_notice`,
+  关于部分节假日安排的通知) late in the previous year. For a year that is not published yet the
+  statutory holidays that are known years ahead apply (元旦, 劳动节, 国庆 on fixed dates; 春节,
+  清明, 端午, 中秋 by the lunar calendar: :mod:`server.rules.statutory_holidays`), the rest of
+  the week is Monday–Friday, and every deadline that counts such a day is ``provisional``: the
+  year's 调休 is unknown. Loading that year's notice (:func:`parse_notice`,
   :meth:`WorkCalendar.with_notice`) makes the same computation exact.
-* **Counting.** The day on which a period starts is not counted (民法典 Art. 201: 开始的当日不计入,
-  自下一日开始计算), whatever the time of day; n working days after ``start`` end at the close of
-  office (17:30, Asia/Shanghai) on the n-th working day after the start's local date. So an item
-  received at 09:00 or at 20:00 on Monday with a 1-day limit is due Tuesday 17:30. ``n = 0``
-  means "today": the close of the start day, or of the next working day if it is not one.
-* **Minutes** (the 30-minute call of 专窗吹哨、部门报到) are wall-clock minutes:
-  :func:`add_minutes`.
-* **Pauses.** Time for 补正 (supplementing materials), expert review, hearings, etc. is not
-  counted (行政许可法 Art. 45). A closed pause costs the working days after the day it began, up to
-  and including the day it ended (the day the corrected materials arrive is again a start day,
-  not counted), and moves the deadline by that many working days: :func:`deadline_with_pauses`.
+* **Local days.** A county's calendar is the national one with the local days off of its
+  prefecture's annual notice layered on top (少数民族习惯的节日, 《全国年节及纪念日放假办法》
+  Art. 4): :meth:`WorkCalendar.with_local_days`.
+* **Counting working days.** The day on which a period starts is not counted (民法典 Art. 201:
+  开始的当日不计入，自下一日开始计算), whatever the time of day; n working days after ``start``
+  end at the close of office (:mod:`server.rules.office_hours`, 民法典 Art. 203 para. 2: 有业务
+  时间的，停止业务活动的时间为截止时间) on the n-th working day after the start's local date.
+  ``n = 0`` means "today": the close of the start day, or of the next working day if it is not
+  one. 行政许可法 Art. 82 makes that law's own limits working days (以工作日计算，不含法定节假日).
+* **Counting calendar days** (a statute that says 日, e.g. 环评法, 建筑法): n days after the start
+  day; when the last day is a day off, the period ends on the next working day (民法典 Art. 203
+  para. 1: 期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日).
+* **Office minutes** (the 30-minute call of 专窗吹哨、部门报到, seed 004): only minutes inside the
+  office periods of working days count: :meth:`WorkCalendar.add_office_minutes`.
+  :func:`add_minutes` keeps wall-clock minutes for what really runs through the night.
+* **Pauses.** Time the law leaves out of a period (行政许可法 Art. 45: 听证、招标、拍卖、
+  检验、检测、检疫、鉴定和专家评审; 公示; an item sent up for the prefecture's or
+  province's decision) is not counted. A closed pause costs the days after the day it
+  began, up to and including the day it ended, at most its cap, and moves the deadline by
+  that many days: :func:`deadline_with_pauses`.
+  补正 is not such a pause by default: under 行政许可法 Art. 32 the application is accepted
+  (受理) once the materials are complete, and the period runs from 受理 (Art. 42): see
+  :mod:`server.rules.clock_law`.
 * **Time zone.** Inputs must be timezone-aware; calendar days are taken in Asia/Shanghai;
   returned datetimes are UTC-aware.
 """
@@ -36,6 +51,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from server.rules.calendar_data import CalendarDataError
+from server.rules.office_hours import DEFAULT_OFFICE_HOURS, OfficeHours
+from server.rules.statutory_holidays import statutory_holiday
+
 
 def _shanghai() -> tzinfo:
     # China has kept UTC+8 without DST since 1991, so a fixed offset is exact for every date
@@ -49,7 +68,7 @@ def _shanghai() -> tzinfo:
 
 
 SHANGHAI: tzinfo = _shanghai()
-#: Close of office: the moment at which "day N" of a period ends.
+#: Close of office of the installation's default office hours.
 DAY_END = time(17, 30)
 #: Bundled data file generated from the ``chinesecalendar`` package.
 DEFAULT_DATA_FILE = "holidays_cn.json"
@@ -60,6 +79,30 @@ class DayKind(StrEnum):
 
     HOLIDAY = "holiday"
     WORKDAY = "workday"
+
+
+class LimitKind(StrEnum):
+    """How a limit counts: working days (工作日) or calendar days (自然日, a statute's 日)."""
+
+    WORKING = "working"
+    CALENDAR = "calendar"
+
+    @classmethod
+    def of(cls, value: object) -> LimitKind:
+        """The kind named by a catalog value; missing means working days (old cases).
+
+        Raises ValueError for an unknown name.
+        """
+        if value in (None, ""):
+            return cls.WORKING
+        try:
+            return cls(str(value))
+        except ValueError:
+            raise ValueError(f"unknown limit kind {value!r}; use 'working' or 'calendar'") from None
+
+    @property
+    def unit_zh(self) -> str:
+        return "个工作日" if self is LimitKind.WORKING else "日（自然日）"
 
 
 # Words an administrator may type for a kind, from the way notices are written.
@@ -73,14 +116,6 @@ _KIND_WORDS: Mapping[str, DayKind] = {
     "上班": DayKind.WORKDAY,
     "调休": DayKind.WORKDAY,
 }
-
-
-class CalendarDataError(ValueError):
-    """Calendar data or a pasted notice is malformed; ``line`` is 1-based when known."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        self.line = line
-        super().__init__(f"line {line}: {message}" if line is not None else message)
 
 
 @dataclass(frozen=True)
@@ -97,19 +132,28 @@ class Deadline:
     """A computed due moment.
 
     ``at`` is UTC-aware. ``provisional`` is True when a counted day lies in a year whose holiday
-    notice is not loaded (Mon–Fri was assumed). ``paused_since`` is set while the clock is
-    stopped: ``at`` then ignores the open pause (it is the earliest possible due moment) and
-    must be recomputed when the pause ends.
+    notice is not loaded (the statutory holidays and Mon–Fri were assumed). ``paused_since`` is
+    set while the clock is stopped: ``at`` then is the due moment if the pause runs to its cap
+    (``resumes_at``), or, for a pause without a cap, ignores the open pause (the earliest
+    possible due moment). ``referred_since`` is set while the item is with the prefecture or
+    province (上级审批中): the county's clock stands still and the item cannot be overdue on it.
     """
 
     at: datetime
     provisional: bool = False
     paused_since: datetime | None = None
+    resumes_at: datetime | None = None
+    referred_since: datetime | None = None
 
     @property
     def paused(self) -> bool:
         """True while the clock is stopped by an open pause."""
         return self.paused_since is not None
+
+    @property
+    def referred(self) -> bool:
+        """True while the item is with a higher level (上级审批中)."""
+        return self.referred_since is not None
 
 
 @dataclass(frozen=True)
@@ -128,7 +172,8 @@ def _require_aware(moment: datetime, what: str) -> None:
 def add_minutes(start: datetime, minutes: int) -> datetime:
     """Return ``start`` plus wall-clock ``minutes`` as a UTC-aware datetime.
 
-    Minute rules (the 30-minute call) run through nights and holidays alike.
+    For what really runs through nights and holidays; a department's 30-minute call counts
+    office minutes instead (:meth:`WorkCalendar.add_office_minutes`).
     Raises ValueError for a naive ``start`` or negative ``minutes``.
     """
     _require_aware(start, "start")
@@ -138,9 +183,9 @@ def add_minutes(start: datetime, minutes: int) -> datetime:
 
 
 class WorkCalendar:
-    """Which days are working days, and deadline arithmetic over them.
+    """Which days are working days, office hours, and deadline arithmetic over them.
 
-    Immutable: :meth:`with_days` and :meth:`with_notice` return new calendars.
+    Immutable: the ``with_*`` methods return new calendars.
     """
 
     def __init__(
@@ -149,13 +194,19 @@ class WorkCalendar:
         published_years: Iterable[int] = (),
         *,
         tz: tzinfo = SHANGHAI,
-        day_end: time = DAY_END,
+        office_hours: OfficeHours = DEFAULT_OFFICE_HOURS,
+        local_days: Iterable[SpecialDay] = (),
     ) -> None:
-        """Build from listed days; a later entry for the same date replaces an earlier one."""
-        self._days: dict[date, SpecialDay] = {d.day: d for d in days}
+        """Build from listed days; a later entry for the same date replaces an earlier one.
+
+        ``local_days`` (a county's own days off) take precedence over the national ones.
+        """
+        self._national: dict[date, SpecialDay] = {d.day: d for d in days}
+        self._local: dict[date, SpecialDay] = {d.day: d for d in local_days}
+        self._days: dict[date, SpecialDay] = {**self._national, **self._local}
         self._published: frozenset[int] = frozenset(published_years)
         self.tz = tz
-        self.day_end = day_end
+        self.office_hours = office_hours
 
     # -- construction -------------------------------------------------------------------
 
@@ -174,7 +225,7 @@ class WorkCalendar:
         published_years: Iterable[int],
         *,
         tz: tzinfo = SHANGHAI,
-        day_end: time = DAY_END,
+        office_hours: OfficeHours = DEFAULT_OFFICE_HOURS,
     ) -> WorkCalendar:
         """Build from plain ``(date, kind, name)`` rows, e.g. read from a database table.
 
@@ -182,20 +233,31 @@ class WorkCalendar:
         Raises CalendarDataError on an unknown kind or unparsable date (``line`` = row number).
         """
         days = [_special_day(d, k, n, line=i) for i, (d, k, n) in enumerate(rows, start=1)]
-        return cls(days, published_years, tz=tz, day_end=day_end)
+        return cls(days, published_years, tz=tz, office_hours=office_hours)
+
+    def _copy(self, *, national: Iterable[SpecialDay] = (), years: Iterable[int] = (),
+              local: Iterable[SpecialDay] = (),
+              office_hours: OfficeHours | None = None) -> WorkCalendar:
+        return WorkCalendar([*self._national.values(), *national],
+                            self._published | frozenset(years), tz=self.tz,
+                            office_hours=office_hours or self.office_hours,
+                            local_days=[*self._local.values(), *local])
 
     def with_days(self, days: Iterable[SpecialDay], published_years: Iterable[int]) -> WorkCalendar:
-        """Return a copy with ``days`` added (replacing same dates) and years marked published."""
-        return WorkCalendar(
-            [*self._days.values(), *days],
-            self._published | frozenset(published_years),
-            tz=self.tz,
-            day_end=self.day_end,
-        )
+        """Return a copy with national ``days`` added (replacing same dates), years published."""
+        return self._copy(national=days, years=published_years)
 
     def with_notice(self, notice: Notice) -> WorkCalendar:
         """Return a copy with a parsed notice applied: its days listed, its years published."""
         return self.with_days(notice.days, notice.years)
+
+    def with_local_days(self, days: Iterable[SpecialDay]) -> WorkCalendar:
+        """Return a copy with a county's own days layered on top; publishes no national year."""
+        return self._copy(local=days)
+
+    def with_office_hours(self, office_hours: OfficeHours) -> WorkCalendar:
+        """Return a copy that closes (and counts office minutes) by ``office_hours``."""
+        return self._copy(office_hours=office_hours)
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -213,8 +275,18 @@ class WorkCalendar:
         return self._days.get(day)
 
     def special_days(self) -> Iterator[SpecialDay]:
-        """All listed days in date order."""
+        """All listed days in date order (national and local)."""
         return iter(sorted(self._days.values(), key=lambda d: d.day))
+
+    def local_special_days(self) -> Iterator[SpecialDay]:
+        """The county's own listed days in date order."""
+        return iter(sorted(self._local.values(), key=lambda d: d.day))
+
+    def provisional_holiday(self, day: date) -> str | None:
+        """The statutory holiday assumed on ``day`` because its year is not published."""
+        if day in self._days or self.is_published(day.year):
+            return None
+        return statutory_holiday(day)
 
     def is_working_day(self, day: date) -> bool:
         """True when ``day`` is a working day (a ``datetime`` is taken at its local date)."""
@@ -223,6 +295,8 @@ class WorkCalendar:
         listed = self._days.get(day)
         if listed is not None:
             return listed.kind is DayKind.WORKDAY
+        if not self.is_published(day.year) and statutory_holiday(day) is not None:
+            return False
         return day.weekday() < 5
 
     def local_date(self, moment: datetime) -> date:
@@ -235,7 +309,8 @@ class WorkCalendar:
 
     def end_of_day(self, day: date) -> datetime:
         """Close of office on ``day`` in the calendar's time zone, as a UTC-aware datetime."""
-        return datetime.combine(day, self.day_end, tzinfo=self.tz).astimezone(UTC)
+        close = self.office_hours.close_on(day)
+        return datetime.combine(day, close, tzinfo=self.tz).astimezone(UTC)
 
     # -- arithmetic -----------------------------------------------------------------------
 
@@ -247,7 +322,7 @@ class WorkCalendar:
         return day
 
     def add_working_days(self, start: datetime, n: int) -> Deadline:
-        """Deadline n working days after ``start`` (start day not counted; ends 17:30 local).
+        """Deadline n working days after ``start`` (start day not counted; ends at the close).
 
         Raises ValueError for a naive ``start`` or a negative ``n``.
         """
@@ -270,6 +345,74 @@ class WorkCalendar:
             if self.is_working_day(day):
                 counted += 1
         return Deadline(self.end_of_day(day), provisional)
+
+    def add_calendar_days(self, start: datetime, n: int) -> Deadline:
+        """Deadline n calendar days after ``start`` (民法典 Arts. 201, 203).
+
+        The start day is not counted; a last day that is a day off moves to the next working
+        day; the period ends at the close of office. Raises ValueError for a naive ``start``
+        or a negative ``n``.
+        """
+        _require_aware(start, "start")
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        first = self.local_date(start)
+        day = first + timedelta(days=n)
+        provisional = any(not self.is_published(y) for y in range(first.year, day.year + 1))
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+            provisional = provisional or not self.is_published(day.year)
+        return Deadline(self.end_of_day(day), provisional)
+
+    def add_days(self, start: datetime, n: int,
+                 kind: LimitKind | str = LimitKind.WORKING) -> Deadline:
+        """Working or calendar days, as the limit says. Raises ValueError as the two do."""
+        if LimitKind.of(kind) is LimitKind.CALENDAR:
+            return self.add_calendar_days(start, n)
+        return self.add_working_days(start, n)
+
+    def days_between(self, a: date | datetime, b: date | datetime,
+                     kind: LimitKind | str = LimitKind.WORKING) -> int:
+        """Working days (or calendar days) after ``a``'s date up to ``b``'s date."""
+        if LimitKind.of(kind) is LimitKind.CALENDAR:
+            da = self.local_date(a) if isinstance(a, datetime) else a
+            db = self.local_date(b) if isinstance(b, datetime) else b
+            return (db - da).days
+        return self.working_days_between(a, b)
+
+    def add_office_minutes(self, start: datetime, minutes: int) -> Deadline:
+        """The moment ``minutes`` office minutes after ``start``.
+
+        Only minutes inside the office periods of working days count: issued at 17:50 with
+        office until 18:00, 30 minutes end at 09:20 on the next working morning; issued on a
+        holiday, at 09:30 on the next working day. Raises ValueError for a naive ``start`` or
+        negative ``minutes``.
+        """
+        _require_aware(start, "start")
+        if minutes < 0:
+            raise ValueError(f"minutes must be >= 0, got {minutes}")
+        local = start.astimezone(self.tz)
+        day = local.date()
+        remaining = timedelta(minutes=minutes)
+        provisional = not self.is_published(day.year)
+        cursor = local
+        for _ in range(3660):  # ten years of days: a guard, never reached by real data
+            if self.is_working_day(day):
+                for opens, closes in self.office_hours.periods_on(day):
+                    period_start = datetime.combine(day, opens, tzinfo=self.tz)
+                    period_end = datetime.combine(day, closes, tzinfo=self.tz)
+                    if cursor >= period_end:
+                        continue
+                    cursor = max(cursor, period_start)
+                    available = period_end - cursor
+                    if remaining <= available:
+                        return Deadline((cursor + remaining).astimezone(UTC), provisional)
+                    remaining -= available
+                    cursor = period_end
+            day += timedelta(days=1)
+            provisional = provisional or not self.is_published(day.year)
+            cursor = datetime.combine(day, time(0), tzinfo=self.tz)
+        raise ValueError("no office hours within ten years")  # pragma: no cover
 
     def due_at(self, start: datetime, n: int) -> datetime:
         """Just the moment of :meth:`add_working_days` (the engine's ``(datetime, int)`` rule).
@@ -304,16 +447,27 @@ class WorkCalendar:
         return any(not self.is_published(y) for y in range(lo.year, hi.year + 1))
 
 
-# -- pauses (行政许可法 Art. 45) ---------------------------------------------------------------
+# -- pauses (行政许可法 Art. 45, 公示, referral upward) --------------------------------------
+
+#: The kind of a pause that sends the item up for a higher level's decision (上级审批中).
+REFERRAL = "referral"
 
 
 @dataclass(frozen=True)
 class Pause:
-    """A stopped-clock interval; ``end`` None means still stopped. ``reason`` e.g. 补正."""
+    """A stopped-clock interval; ``end`` None means still stopped.
+
+    ``reason`` is free text (e.g. 专家评审会); ``kind`` one of
+    :data:`server.rules.clock_law.PAUSE_KINDS`; ``cap_days`` the most days (in the limit's
+    unit) the pause may take off the clock — for Art. 45 the time notified to the applicant in
+    writing (行政机关应当将所需时间书面告知申请人).
+    """
 
     start: datetime
     end: datetime | None = None
     reason: str = ""
+    kind: str = ""
+    cap_days: int | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.start, "pause start")
@@ -321,6 +475,8 @@ class Pause:
             _require_aware(self.end, "pause end")
             if self.end < self.start:
                 raise ValueError(f"pause ends before it starts: {self.start} > {self.end}")
+        if self.cap_days is not None and self.cap_days < 0:
+            raise ValueError(f"a pause cap must be >= 0 days, got {self.cap_days}")
 
 
 @dataclass(frozen=True)
@@ -333,14 +489,21 @@ class ClockPauses:
         object.__setattr__(self, "pauses", tuple(sorted(self.pauses, key=lambda p: p.start)))
 
     def merged(self) -> tuple[Pause, ...]:
-        """Overlapping pauses joined, so a day is never credited twice; reasons are joined."""
+        """Overlapping pauses joined, so a day is never credited twice; reasons are joined.
+
+        A joined pause is a referral when either part is; its cap is the sum of the caps when
+        every part has one.
+        """
         out: list[Pause] = []
         for p in self.pauses:
             if out and (out[-1].end is None or p.start <= out[-1].end):
                 last = out[-1]
                 end = None if last.end is None or p.end is None else max(last.end, p.end)
                 reason = "; ".join(r for r in (last.reason, p.reason) if r)
-                out[-1] = Pause(last.start, end, reason)
+                kind = REFERRAL if REFERRAL in (last.kind, p.kind) else (last.kind or p.kind)
+                cap = (None if last.cap_days is None or p.cap_days is None
+                       else last.cap_days + p.cap_days)
+                out[-1] = Pause(last.start, end, reason, kind, cap)
             else:
                 out.append(p)
         return tuple(out)
@@ -359,19 +522,23 @@ def deadline_with_pauses(
     n: int,
     pauses: ClockPauses | Iterable[Pause],
     calendar: WorkCalendar,
+    *,
+    limit_kind: LimitKind | str = LimitKind.WORKING,
 ) -> Deadline:
-    """Deadline n working days after ``start``, moved by the working days the clock was paused.
+    """Deadline n days after ``start``, moved by the days the clock was paused.
 
-    Each closed pause that begins before the (already moved) deadline adds
-    ``calendar.working_days_between(pause.start, pause.end)`` working days; a pause beginning
-    after the deadline changes nothing (an overdue item is not rescued by a later pause). An open
-    pause that begins before the deadline sets ``paused_since``. Pauses beginning before
-    ``start`` count from ``start``.
-    Raises ValueError for naive datetimes or a negative ``n``.
+    Each closed pause that begins before the (already moved) deadline adds the days after the
+    day it began up to the day it ended (at most its cap); a pause beginning after the deadline
+    changes nothing (an overdue item is not rescued by a later pause). An open pause that begins
+    before the deadline sets ``paused_since`` (``referred_since`` for a referral) and, when it
+    has a cap, moves ``at`` by the full cap (``resumes_at`` says when the cap runs out).
+    Pauses beginning before ``start`` count from ``start``.
+    Raises ValueError for naive datetimes, a negative ``n`` or an unknown limit kind.
     """
+    kind = LimitKind.of(limit_kind)
     clock = pauses if isinstance(pauses, ClockPauses) else ClockPauses(tuple(pauses))
     paused_days = 0
-    due = calendar.add_working_days(start, n)
+    due = calendar.add_days(start, n, kind)
     for p in clock.merged():
         if p.end is not None and p.end <= start:
             continue
@@ -379,11 +546,19 @@ def deadline_with_pauses(
         if p_start >= due.at:
             break
         if p.end is None:
-            return Deadline(due.at, due.provisional, paused_since=p_start)
-        paused_days += calendar.working_days_between(p_start, p.end)
+            if p.kind == REFERRAL:
+                return Deadline(due.at, due.provisional, referred_since=p_start)
+            if p.cap_days is None:
+                return Deadline(due.at, due.provisional, paused_since=p_start)
+            capped = calendar.add_days(start, n + paused_days + p.cap_days, kind)
+            resumes = calendar.add_days(p_start, p.cap_days, kind)
+            return Deadline(capped.at, capped.provisional, paused_since=p_start,
+                            resumes_at=resumes.at)
+        taken = calendar.days_between(p_start, p.end, kind)
+        paused_days += taken if p.cap_days is None else min(taken, p.cap_days)
         # Additive: n days then k more lands where n + k days lands, and the provisional flag
         # then covers the paused days too (they lie before the moved deadline).
-        due = calendar.add_working_days(start, n + paused_days)
+        due = calendar.add_days(start, n + paused_days, kind)
     return due
 
 
@@ -422,6 +597,10 @@ def _check_years(
                 f"{d.day} listed as both holiday and workday (first on line {seen[d.day][1]})",
                 line,
             )
+        if d.day in seen:
+            # Two lines (or ranges) that overlap: one of them is a typing mistake.
+            raise CalendarDataError(
+                f"{d.day} listed twice: overlaps line {seen[d.day][1]}", line)
         seen.setdefault(d.day, (d.kind, line))
     if declared:
         return frozenset(declared)

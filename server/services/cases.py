@@ -23,8 +23,9 @@ from server.services.notifications import notify_new_tasks
 from server.services.processes import get_deployment, latest_deployment
 from server.services.store import case_store
 
-SUMMARY_KEYS = ("project_name", "enterprise_name", "industry", "investment_wan", "area",
-                "case_outcome")
+# credit_code: the case list's search box finds a case by the enterprise's credit code.
+SUMMARY_KEYS = ("project_name", "enterprise_name", "credit_code", "industry", "investment_wan",
+                "area", "case_outcome")
 
 
 def _jsonable(value: Any) -> Any:
@@ -101,6 +102,10 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     _check_instance_counts(data, current_app.config["GUANJIA"].max_instances)
     if not user.in_group("enterprise", "bureau", "window", "admin"):
         raise PermissionDeniedError("only an enterprise or the bureau/window can start a case")
+    # 项目代码 and the project's facts: refused field by field before anything is written.
+    from server.services.projects import check_facts, record_from_application
+
+    facts = check_facts(data)
     now = clock.now()
     case = Case(
         id=str(uuid.uuid4()),
@@ -110,13 +115,22 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
         enterprise_id=user.enterprise_id, area=str(data.get("area") or user.area or ""),
         started_by=user.username, started_at=now,
     )
+    from server.engine.scripting import counting_for
+    from server.services.calendar import default_county, require_county
+
+    county = str(data.get("county") or "") or None
+    if county is not None:
+        require_county(county)
+    case.county = county
     try:
-        runtime, result = store.engine.start(spec_set, process_id, data)
+        with counting_for(county or default_county()):
+            runtime, result = store.engine.start(spec_set, process_id, data)
     except ScriptError as exc:
         raise ValidationFailedError(f"the case could not start: {exc}",
                                     {"_process": [str(exc)]}) from exc
     db.session.add(case)
     db.session.flush()
+    record_from_application(case, facts, actor=user.username)
     record_event(case, "case_started", actor=user.username,
                  role=next(iter(sorted(user.group_codes)), None),
                  payload={"process_id": process_id, "deployment": deployment.number,
@@ -159,3 +173,10 @@ def case_data(case: Case) -> dict[str, Any]:
     """The case's current variables, from its live workflow."""
     store = case_store()
     return _jsonable(store.engine.case_data(store.load(case)))
+
+
+def live_data(case: Case) -> dict[str, Any]:
+    """The variables where the case stands now, including those of the service sub-process
+    (the plan's items and timetable, the one-time notice) before it ends."""
+    store = case_store()
+    return _jsonable(store.engine.scope_data(store.load(case)))

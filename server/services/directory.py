@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.extensions import db
+from server.rules.catalog import default_departments
 from server.services.users import ensure_group
 
 ROLES = [
@@ -18,17 +19,9 @@ ROLES = [
     ("designer", "流程设计", "Process designer"),
     ("admin", "系统管理员", "Administrator"),
 ]
-DEPARTMENTS = [
-    ("dept_fgj", "发改局", "Development and Reform Bureau"),
-    ("dept_zrzy", "自然资源局", "Natural Resources Bureau"),
-    ("dept_zjj", "住建局", "Housing and Construction Bureau"),
-    ("dept_sthj", "生态环境局", "Ecology and Environment Bureau"),
-    ("dept_scjg", "市场监管局", "Market Regulation Bureau"),
-    ("dept_sw", "水务局", "Water Bureau"),
-    ("dept_lc", "林草局", "Forestry and Grassland Bureau"),
-    ("dept_yj", "应急管理局", "Emergency Management Bureau"),
-    ("dept_sw_tax", "税务局", "Tax Bureau"),
-]
+#: The member units (seed 004 §五(一)), from the shipped ``server/data/departments.csv``; the
+#: groups table holds them as ``kind = department`` and the admin page edits them there.
+DEPARTMENTS = [(d.code, d.name, d.name_en) for d in default_departments().values()]
 
 
 def ensure_standard_groups() -> None:

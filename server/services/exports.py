@@ -1,8 +1,11 @@
 """Exports of stored cases for auditors: XES, OCEL 2.0, CSV, and the one-file case archive.
 
 Each export reads the database and hands plain dicts to the pure writers in ``server.ledger``.
-The case archive (一事一档) is built only from history that verifies: an archive must never
-bless a tampered log.
+Every event of a task that belongs to an approval item carries the item (id and name) and its
+department, so each item's process can be mined. Personal data (contact names, phone and ID
+numbers) is masked (``server.ledger.privacy``) unless an auditor asks for it with a purpose;
+that request is itself an audit event. The case archive (一事一档) is built only from history
+that verifies: an archive must never bless a tampered log.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from typing import Any
 from sqlalchemy import select
 
 from server.extensions import db
-from server.ledger import csvexport, ocel, xes
+from server.ledger import csvexport, ocel, privacy, xes
 from server.ledger.canonical import HASH_NAME
 from server.ledger.casefile import build_casefile
-from server.models import AuditEvent, Case
+from server.models import AuditEvent, Case, User, WorkItem
 from server.services import ledger
-from server.services.errors import ConflictError, NotFoundError
+from server.services.audit import record_event
+from server.services.errors import ConflictError, NotFoundError, ValidationFailedError
 
 MAX_CASES = 5000
 
@@ -51,10 +55,26 @@ def case_attributes(case: Case, started: AuditEvent | None) -> dict[str, Any]:
     return attrs
 
 
-def export_cases(case_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def _task_items(case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Task id -> the approval item (code, name, department) its work item belongs to."""
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in range(0, len(case_ids), 500):
+        for task_id, context in db.session.execute(
+                select(WorkItem.id, WorkItem.context)
+                .where(WorkItem.case_id.in_(list(case_ids[chunk:chunk + 500])))):
+            item = json.loads(context or "{}").get("item")
+            if isinstance(item, dict) and item.get("code"):
+                out[task_id] = item
+    return out
+
+
+def export_cases(case_ids: Sequence[str] | None = None, *,
+                 unmasked: bool = False) -> list[dict[str, Any]]:
     """``[{"case_id", "attributes", "events"}]`` of the given cases (all when None).
 
-    Raises ``NotFoundError`` for an unknown case id.
+    Task events carry ``item_id``, ``item_name`` and ``department`` when the task belongs to
+    an approval item. Personal data is masked unless ``unmasked`` (see
+    ``personal_data_export``). Raises ``NotFoundError`` for an unknown case id.
     """
     cases = _cases(case_ids)
     events: dict[str, list[AuditEvent]] = {c.id: [] for c in cases}
@@ -63,29 +83,58 @@ def export_cases(case_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
         for e in db.session.execute(select(AuditEvent).where(AuditEvent.case_id.in_(ids))
                                     .order_by(AuditEvent.seq)).scalars():
             events[str(e.case_id)].append(e)
+    items = _task_items([c.id for c in cases])
     out = []
     for case in cases:
         mine = events[case.id]
         started = next((e for e in mine if e.type == "case_started"), None)
-        out.append({"case_id": case.id, "attributes": case_attributes(case, started),
-                    "events": [e.as_record() for e in mine]})
+        records = []
+        for e in mine:
+            record = e.as_record()
+            item = items.get(e.task_id or "")
+            if item is not None:
+                record.update(item_id=str(item["code"]), item_name=item.get("name"),
+                              department=item.get("department"))
+            records.append(record if unmasked else privacy.mask_event(record))
+        attributes = case_attributes(case, started)
+        out.append({"case_id": case.id,
+                    "attributes": attributes if unmasked else privacy.mask(attributes),
+                    "events": records})
     return out
 
 
-def to_xes(case_ids: Sequence[str] | None = None) -> bytes:
+def personal_data_export(user: User, fmt: str, case_ids: Sequence[str] | None,
+                         purpose: str) -> None:
+    """Allow one unmasked export: an auditor, with a stated purpose, audited; commits.
+
+    Raises ``PermissionDeniedError`` (not an auditor), ``ValidationFailedError`` (no purpose).
+    """
+    from server.services.replay import require_auditor
+
+    require_auditor(user)
+    if not purpose.strip():
+        raise ValidationFailedError("say why the personal data is needed",
+                                    {"purpose": ["required"]})
+    record_event(None, "personal_data_exported", actor=user.username, role="auditor",
+                 payload={"format": fmt, "cases": sorted(case_ids) if case_ids else "all",
+                          "purpose": purpose.strip()})
+    db.session.commit()
+
+
+def to_xes(case_ids: Sequence[str] | None = None, *, unmasked: bool = False) -> bytes:
     """IEEE 1849-2016 XES bytes of the cases. Raises ``NotFoundError``."""
-    return xes.to_xes(export_cases(case_ids), log_name="guanjia")
+    return xes.to_xes(export_cases(case_ids, unmasked=unmasked), log_name="guanjia")
 
 
-def to_ocel(case_ids: Sequence[str] | None = None) -> bytes:
+def to_ocel(case_ids: Sequence[str] | None = None, *, unmasked: bool = False) -> bytes:
     """OCEL 2.0 JSON bytes (projects, items, departments, materials). Raises ``NotFoundError``."""
-    return json.dumps(ocel.to_ocel(export_cases(case_ids)), ensure_ascii=False,
-                      indent=1).encode("utf-8")
+    return json.dumps(ocel.to_ocel(export_cases(case_ids, unmasked=unmasked)),
+                      ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def to_csv(case_ids: Sequence[str] | None = None) -> bytes:
+def to_csv(case_ids: Sequence[str] | None = None, *, unmasked: bool = False) -> bytes:
     """CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese). Raises ``NotFoundError``."""
-    events = [e for c in export_cases(case_ids) for e in c["events"]]
+    events = [e for c in export_cases(case_ids, unmasked=unmasked) for e in c["events"]]
     return csvexport.events_to_csv_bytes(events)
 
 

@@ -8,10 +8,15 @@ event's content. The Merkle trees and checkpoints are built over envelopes, so t
 numbering and (through the stored hash) the content; ``verify`` checks each event's content
 against its stored hash itself. Events outside any case (deployments) join the log tree under
 the pseudo case ``NO_CASE``, numbered by their own ``seq``.
+
+Beyond the hashes, ``verify`` checks what needs the audit key to forge (the keyed chain and its
+anchors), the seals and chain of checkpoints (``chain_checks``) and the stored state against
+the history (``coverage``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,21 +27,49 @@ from sqlalchemy import func, select
 
 from server.engine import clock
 from server.extensions import db
-from server.ledger import merkle
+from server.ledger import chain, merkle
 from server.ledger.canonical import HASH_NAME, canonical_event_bytes, event_leaf_hash, leaf_hash
-from server.ledger.checkpoint import LOG_SCOPE, make_checkpoint, verify_checkpoint
-from server.ledger.verify import ALTERED, INSERTED, REMOVED, Finding, verify_events
+from server.ledger.checkpoint import (
+    LOG_SCOPE,
+    checkpoint_digest,
+    make_checkpoint,
+    verify_checkpoint,
+)
+from server.ledger.verify import (
+    ALTERED,
+    INSERTED,
+    REMOVED,
+    Finding,
+    verify_events,
+)
 from server.models import AuditEvent, Case, Checkpoint
-from server.services.audit import hashed_record
+from server.models.checkpoints import LedgerHead
+from server.services import coverage
+from server.services.audit import audit_key, hashed_record, record_event
+from server.services.chain_checks import (
+    ADOPTED_EVENT,
+    NO_CASE,
+    SEAL_TYPE,
+    STALE,
+    UNSEALED,
+    adoptions,
+    anchor_file_findings,
+    chain_findings,
+    checkpoint_chain_findings,
+    coverage_findings,
+    scopes_of,
+    seal_findings,
+)
+from server.services.chain_checks import AFTER_SEAL as AFTER_SEAL  # re-exported
+from server.services.chain_checks import SEALED as SEALED  # re-exported
 from server.services.errors import ConflictError, NotFoundError
 
-NO_CASE = "~log"  # the pseudo case of events that belong to no case
 PROOF_FORMAT = "guanjia-inclusion-proof"
 
 
-def checkpoint_key() -> str:
-    key: str = current_app.config["GUANJIA"].checkpoint_key
-    return key
+def checkpoint_key(*, create: bool = True) -> str:
+    """The audit key (settings, else the instance folder). Raises ``MissingKeyError``."""
+    return audit_key(create=create)
 
 
 def stored_hash_matches(event: AuditEvent) -> bool:
@@ -125,12 +158,41 @@ def _checkpoint_scope(scope: str, events: list[AuditEvent], key: str, at_text: s
         run.refused[scope] = (f"the first {previous['tree_size']} events no longer match the "
                               "checkpoint signed for them")
         return
-    cp = make_checkpoint(leaves, key, scope=scope, algorithm=HASH_NAME, at=at_text)
+    prev = "" if previous is None else checkpoint_digest(previous)
+    cp = make_checkpoint(leaves, key, scope=scope, algorithm=HASH_NAME, at=at_text, prev=prev)
     db.session.add(Checkpoint(
         scope=scope, tree_size=cp["tree_size"], root=cp["root"], algorithm=cp["hash"],
         sig_alg=cp["sig_alg"], key_id=cp["key_id"], public_key=cp.get("public_key"),
-        signature=cp["signature"], at=now, signed_at=cp["at"]))
+        signature=cp["signature"], at=now, signed_at=cp["at"], prev=prev))
     run.made.append(cp)
+
+
+def write_anchor(made: list[dict[str, Any]]) -> None:
+    """Copy new checkpoints to the county's anchor file, outside the database (if set)."""
+    path = current_app.config["GUANJIA"].checkpoint_anchor
+    if path is None or not made:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        for cp in made:
+            f.write(json.dumps(cp, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def seal_cases(case_ids: Sequence[str]) -> CheckpointRun:
+    """Sign a checkpoint of each case that just ended, in the ending transaction (no commit).
+
+    Called by the audit service before the commit that writes ``case_ended``.
+    """
+    key = checkpoint_key()
+    now = clock.now()
+    run = CheckpointRun()
+    for case_id in case_ids:
+        case = db.session.get(Case, case_id)
+        if case is not None:
+            coverage.seal_state(case)  # the state it ends in, inside the seal
+        _checkpoint_scope(case_id, events_of(case_id), key, _signed_at(now), now, run)
+    db.session.flush()
+    return run
 
 
 def make_checkpoints(now: datetime | None = None) -> CheckpointRun:
@@ -154,7 +216,18 @@ def make_checkpoints(now: datetime | None = None) -> CheckpointRun:
     for case_id in changed:
         _checkpoint_scope(case_id, events_of(case_id), key, at_text, now, run)
     db.session.commit()
+    write_anchor(run.made)
     return run
+
+
+def checkpoint_if_new_events() -> CheckpointRun:
+    """Beat's periodic run: sign only when events were written since the last log checkpoint."""
+    last = latest_checkpoint(LOG_SCOPE)
+    count = db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    db.session.rollback()
+    if last is not None and count <= last["tree_size"]:
+        return CheckpointRun()
+    return make_checkpoints()
 
 
 # ---- verification -----------------------------------------------------------------------------
@@ -186,24 +259,33 @@ def _counter_findings(case_ids: Sequence[str], records: list[dict[str, Any]]) ->
     return out
 
 
-def verify(case_id: str | None = None) -> list[Finding]:
+def verify(case_id: str | None = None, *, now: datetime | None = None,
+           reexecute: bool = False) -> list[Finding]:
     """Name every altered, removed or inserted event of one case or of the whole log.
 
-    Uses the stored checkpoints and ``Settings.checkpoint_key``. Raises ``NotFoundError`` for
-    a case with neither a row nor events; ``CheckpointError`` for a malformed key.
+    Checks each event's content against its leaf hash, its keyed MAC and its place in the
+    chain, each scope's anchor, the numbering, the signed checkpoints (their signatures, their
+    chain, their age against the county's period), the anchor file, the seal of ended cases
+    and the stored state against the history (``coverage``). With ``reexecute`` it also runs
+    each case's recorded inputs through the engine again and names each case whose stored
+    state is not where they lead (slow: one engine run per case).
+    Raises ``NotFoundError`` for a case with neither a row nor events,
+    ``MissingKeyError`` when no audit key is configured, ``CheckpointError`` for a malformed
+    key.
     """
+    key = checkpoint_key(create=False)
     events = events_of(case_id)
     records = [ledger_record(e) for e in events]
     if case_id is not None:
         if not records and db.session.get(Case, case_id) is None:
             raise NotFoundError(f"case {case_id} does not exist")
         checkpoints = stored_checkpoints(case_id)
-        findings = verify_events(records, checkpoints, key=checkpoint_key(), whole_log=False,
+        findings = verify_events(records, checkpoints, key=key, whole_log=False,
                                  algorithm=HASH_NAME)
         case_ids: list[str] = [case_id]
     else:
         checkpoints = stored_checkpoints()
-        findings = verify_events(records, checkpoints, key=checkpoint_key(), whole_log=True,
+        findings = verify_events(records, checkpoints, key=key, whole_log=True,
                                  algorithm=HASH_NAME)
         # The pseudo case's numbers are the log's seq: its "gaps" are other cases' events.
         findings = [f for f in findings
@@ -211,11 +293,104 @@ def verify(case_id: str | None = None) -> list[Finding]:
         case_ids = sorted({r["case_id"] for r in records}
                           | set(db.session.execute(select(Case.id)).scalars()))
     findings = _altered_content(events) + findings
+    extra = (_counter_findings(case_ids, records) + chain_findings(events, case_id, key)
+             + seal_findings(events, checkpoints) + checkpoint_chain_findings(checkpoints)
+             + coverage.state_findings(events, case_id))
+    if case_id is None:
+        extra += coverage.deployment_findings(events)
+        extra += coverage_findings(events, checkpoints, now or clock.now())
+        extra += anchor_file_findings(checkpoints)
+    if reexecute:
+        extra += _reexecution_findings(case_ids)
     seen = {(f.kind, f.seq, f.case_id, f.case_seq) for f in findings}
-    for f in _counter_findings(case_ids, records):
+    for f in extra:
         if (f.kind, f.seq, f.case_id, f.case_seq) not in seen:
+            seen.add((f.kind, f.seq, f.case_id, f.case_seq))
             findings.append(f)
     return findings
+
+
+def _reexecution_findings(case_ids: Sequence[str]) -> list[Finding]:
+    from server.services.replay import reexecute_case
+
+    out = []
+    for cid in case_ids:
+        case = db.session.get(Case, cid) if cid != NO_CASE else None
+        if case is None:
+            continue
+        result = reexecute_case(case)
+        if not result.ok:
+            out.append(Finding(coverage.STATE, None, cid, None,
+                               f"re-executing its recorded inputs: {result.detail}"))
+    return out
+
+
+def verification_summary(case_id: str | None = None) -> str:
+    """What a clean ``verify`` rested on, in words, claiming no checkpoint that is not there."""
+    events = events_of(case_id)
+    scope = case_id or LOG_SCOPE
+    latest = latest_checkpoint(scope)
+    text = (f"{len(events)} event(s), each matching its content and its MAC in the keyed "
+            "chain, with the chain's anchor")
+    if latest is None:
+        minutes = current_app.config["GUANJIA"].checkpoint_max_age_minutes
+        return text + (f"; no signed checkpoint exists yet (allowed while every event is "
+                       f"younger than the county's period of {minutes} minutes)")
+    return text + (f"; the newest signed checkpoint ({latest['sig_alg']}, {latest['at']}) "
+                   f"covers {latest['tree_size']} of them")
+
+
+def adopt_chain(actor: str) -> dict[str, int]:
+    """Bring history written before the keyed chain under it, once; commits.
+
+    Refuses (``ConflictError``) when anything but the missing MACs is wrong with the log: an
+    adoption must not bless tampered history. Returns scope -> events adopted.
+    """
+    events = events_of()
+    scopes = scopes_of(events)
+    if adoptions(scopes.get(NO_CASE, [])):
+        raise ConflictError("the chain was adopted already")
+    wrong = [f for f in verify() if not ("carries no MAC" in f.detail
+                                         or "anchor is missing" in f.detail
+                                         or f.kind in {STALE, UNSEALED})]
+    if wrong:
+        raise ConflictError("the log does not verify apart from its missing MACs: "
+                            + "; ".join(str(f) for f in wrong[:5]))
+    mac_key = chain.chain_key(checkpoint_key())
+    record: dict[str, dict[str, Any]] = {}
+    for scope, mine in scopes.items():
+        legacy = []
+        for e in mine:
+            if e.mac:
+                break
+            legacy.append(e)
+        if not legacy:
+            continue
+        record[scope] = {"count": len(legacy),
+                         "root": merkle.root([e.leaf_hash for e in legacy], HASH_NAME)}
+        if scope == NO_CASE or len(legacy) < len(mine):
+            continue  # the chain already runs after them (it started fresh at n+1)
+        case = db.session.get(Case, scope)
+        if case is not None:
+            case.ledger_leaf = ""
+            case.ledger_mac = chain.head_mac(mac_key, scope, len(legacy), "")
+    if not record:
+        return {}
+    log = record.get(NO_CASE)
+    if log is not None and db.session.get(LedgerHead, NO_CASE) is None:
+        n = log["count"]
+        db.session.add(LedgerHead(scope=NO_CASE, count=n, last_leaf="",
+                                  mac=chain.head_mac(mac_key, NO_CASE, n, "")))
+        db.session.flush()
+    record_event(None, ADOPTED_EVENT, actor=actor, payload={"hash": HASH_NAME,
+                                                            "scopes": record})
+    # Cases that ended before the chain are sealed now, as they would have been at their end.
+    ended = [scope for scope, mine in scopes.items() if scope in record
+             and any(e.type == SEAL_TYPE for e in mine)]
+    made = seal_cases(ended).made if ended else []
+    db.session.commit()
+    write_anchor(made)
+    return {scope: v["count"] for scope, v in record.items()}
 
 
 # ---- inclusion proofs -------------------------------------------------------------------------

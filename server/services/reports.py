@@ -1,8 +1,9 @@
 """The monthly key-project table (重点招商项目情况表, seed 001), stored as CSV and HTML.
 
 Seed 001 asks for last month's table by the 5th of each month. Each row is one case that was
-open at some moment of the month: its project, enterprise, investment (万元), when it was
-accepted, its state at the month's end, its approval items and how many ran late. The files are
+open at some moment of the month: its project, enterprise, industry (in words), investment
+(万元), when it applied, its state at the month's end, its approval items — done, in hand and
+late by the month's end (items, not tasks). The files are
 written to ``<instance>/reports/`` under a name per month; writing a month again replaces them
 with the same content, so a repeated task changes nothing.
 """
@@ -19,16 +20,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, WorkItem
 
-COLUMNS = ["序号", "项目编号", "项目名称", "企业名称", "行业", "投资额（万元）", "受理日期",
-           "状态", "待办任务", "已办任务", "超期任务", "办结日期"]
+# Counts are of approval items (审批事项), never of tasks: a 30-minute check-in or a reminder
+# is not an item. An item is in hand from its handling task (handle_item) until it is done.
+# 申请日期: the day the enterprise applied (the case's start), true to its name.
+COLUMNS = ["序号", "项目编号", "项目名称", "企业名称", "行业", "投资额（万元）", "申请日期",
+           "状态", "审批事项", "已办结事项", "在办事项", "超期事项", "办结日期"]
 STATUS_ZH = {"running": "推进中", "completed": "已办结", "terminated": "已终止",
-             "rejected": "未受理"}
+             "rejected": "不予受理"}
+HANDLING_ELEMENT = "handle_item"
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,10 @@ class ReportRow:
     investment_wan: str
     started: str
     status: str
-    open_tasks: int
-    done_tasks: int
-    late_tasks: int
+    items: int
+    done_items: int
+    open_items: int
+    late_items: int
     ended: str
 
 
@@ -70,30 +76,38 @@ def monthly_rows(year: int, month: int) -> list[ReportRow]:
     counts: dict[str, dict[str, int]] = {}
     if cases:
         ids = [c.id for c in cases]
-        late = (WorkItem.due_at.is_not(None)) & (
-            ((WorkItem.state == "ready") & (WorkItem.due_at < end))
-            | ((WorkItem.state == "completed") & (WorkItem.completed_at > WorkItem.due_at)))
-        for case_id, state, is_late, n in db.session.execute(
-            select(WorkItem.case_id, WorkItem.state, late, func.count())
-            .where(WorkItem.case_id.in_(ids), WorkItem.created_at < end)
-            .group_by(WorkItem.case_id, WorkItem.state, late)).all():
-            entry = counts.setdefault(case_id, {"ready": 0, "completed": 0, "late": 0})
-            if state in entry:
-                entry[state] += n
-            if is_late:
-                entry["late"] += n
+        for case_id, state, completed_at, due_at in db.session.execute(
+                select(WorkItem.case_id, WorkItem.state, WorkItem.completed_at, WorkItem.due_at)
+                .where(WorkItem.case_id.in_(ids), WorkItem.created_at < end,
+                       WorkItem.element_id == HANDLING_ELEMENT,
+                       WorkItem.state != "cancelled")).all():
+            entry = counts.setdefault(case_id, {"handled": 0, "done": 0, "open": 0, "late": 0})
+            entry["handled"] += 1
+            finished = completed_at if state == "completed" and completed_at is not None \
+                and completed_at < end else None
+            entry["done" if finished else "open"] += 1
+            # Late: finished after its due moment, or still in hand at the month's end with
+            # its due moment passed.
+            if due_at is not None and ((finished is not None and finished > due_at)
+                                       or (finished is None and due_at < end)):
+                entry["late"] += 1
+    from server.services.dashboard import industry_words
+
+    words = industry_words()  # 行业 in words, as the application form names them
     rows = []
     for case in cases:
         summary = json.loads(case.summary or "{}")
         status = case.status if case.ended_at is None or case.ended_at < end else "running"
-        entry = counts.get(case.id, {"ready": 0, "completed": 0, "late": 0})
+        entry = counts.get(case.id, {"handled": 0, "done": 0, "open": 0, "late": 0})
         rows.append(ReportRow(
             reference=case.reference, project=str(summary.get("project_name") or case.title),
             enterprise=str(summary.get("enterprise_name") or ""),
-            industry=str(summary.get("industry") or ""),
+            industry=words.get(str(summary.get("industry") or ""),
+                               str(summary.get("industry") or "")),
             investment_wan=_amount(summary.get("investment_wan")),
             started=_local_day(case.started_at), status=STATUS_ZH.get(status, status),
-            open_tasks=entry["ready"], done_tasks=entry["completed"], late_tasks=entry["late"],
+            items=max(int(summary.get("item_count") or 0), entry["handled"]),
+            done_items=entry["done"], open_items=entry["open"], late_items=entry["late"],
             ended=_local_day(case.ended_at) if case.ended_at and case.ended_at < end else ""))
     return rows
 
@@ -111,8 +125,8 @@ def _local_day(moment: datetime | None) -> str:
 
 def _cells(n: int, row: ReportRow) -> list[str]:
     return [str(n), row.reference, row.project, row.enterprise, row.industry,
-            row.investment_wan, row.started, row.status, str(row.open_tasks),
-            str(row.done_tasks), str(row.late_tasks), row.ended]
+            row.investment_wan, row.started, row.status, str(row.items),
+            str(row.done_items), str(row.open_items), str(row.late_items), row.ended]
 
 
 def render_csv(rows: list[ReportRow]) -> str:

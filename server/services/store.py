@@ -102,6 +102,9 @@ class CaseStore:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._lock_queries: dict[tuple[str, bool], Any] = {}
+        # Timers the steps under a case's lock started that count office time (by case).
+        self._started_timers: dict[str, list[Any]] = {}
+        self._locks_held: set[str] = set()
 
     # ---- deployments ------------------------------------------------------------------
     def spec_set(self, deployment: Deployment) -> SpecSet:
@@ -177,9 +180,12 @@ class CaseStore:
             if db.engine.dialect.name == "sqlite":
                 release_read_transaction()
             lock.acquire()
+        self._locks_held.add(case_id)
         try:
             yield from self._locked(case_id, item_id)
         finally:
+            self._locks_held.discard(case_id)
+            self._started_timers.pop(case_id, None)
             lock.release()
 
     def _locked(self, case_id: str, item_id: str | None) -> Iterator[LiveCase]:
@@ -196,9 +202,14 @@ class CaseStore:
         live = LiveCase(case, self.load(case), item)
         outer = getattr(_active, "step", None)
         _active.step = (case_id, item_id, version)
+        from server.engine.scripting import counting_for
+        from server.services.calendar import case_county
+
         try:
-            with db.session.no_autoflush:
+            # The diagram's deadlines count with the case's county calendar.
+            with db.session.no_autoflush, counting_for(case_county(case)):
                 yield live
+                self._after_step(live)
             self._write_case(case, version)
             try:
                 db.session.commit()
@@ -207,6 +218,7 @@ class CaseStore:
             live.runtime.version = version + 1
             self.keep(case_id, live.runtime)
         except BaseException:
+            self._started_timers.pop(case_id, None)
             db.session.rollback()
             # The in-memory workflow may hold half a step; the database has the truth.
             self.forget(case_id)
@@ -394,7 +406,23 @@ class CaseStore:
                 for key, value in values.items():
                     set_committed_value(item, key, value)
 
+    def _after_step(self, live: LiveCase) -> None:
+        """Give the timers this lock's steps started their lawful instants (office minutes),
+        before the case is written."""
+        started = self._started_timers.pop(live.case.id, [])
+        if started:
+            from server.services.clock_pauses import align_office_time_timers
+
+            align_office_time_timers(live, started)
+
     def _sync_timers(self, case: Case, result: StepResult) -> None:
+        from server.services.clock_pauses import OFFICE_TIME_TIMERS
+
+        # Only under the case lock (``_after_step`` consumes them before the case is written).
+        if case.id in self._locks_held:
+            for timer in result.timers:
+                if timer.element_id in OFFICE_TIME_TIMERS:
+                    self._started_timers.setdefault(case.id, []).append(timer)
         if result.timers_gone:
             db.session.connection().execute(
                 _DELETE_TIMERS, {"case_id": case.id, "ids": result.timers_gone})

@@ -14,7 +14,7 @@ from server.engine import clock
 from server.engine.errors import ScriptError, ScriptLimitError, TaskNotReadyError
 from server.extensions import db
 from server.models import Case, User, WorkItem, WorkItemGroup
-from server.services import access
+from server.services import access, plan
 from server.services.audit import record_event
 from server.services.cases import record_step_events
 from server.services.errors import (
@@ -25,6 +25,7 @@ from server.services.errors import (
 )
 from server.services.forms import FormDefinition, form_registry
 from server.services.incidents import report_script_limit
+from server.services.staging import release_ready_items
 from server.services.store import Completion, case_store, with_retries
 
 
@@ -170,6 +171,10 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
             task = store.engine.find_ready_human_task(live.runtime, task_id)
         except TaskNotReadyError as exc:
             raise ConflictError(str(exc)) from exc
+        # A plan or a one-time notice is completed with what the catalog says (items chosen,
+        # timetable, materials), not with retyped text.
+        cleaned = plan.prepare_submission(live.case, item.form_key, task.data, cleaned,
+                                          actor=user.username, role=role)
         old = json.loads(json.dumps({k: task.data.get(k) for k in cleaned}, default=str))
         try:
             result = store.engine.complete(live.runtime, task_id, cleaned)
@@ -185,6 +190,8 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
                    completion=Completion(task_id, user.username, now))
         # What the engine did next happened because this person acted.
         record_step_events(live.case, result, actor=user.username)
+        # An item finished in this step may open the items that waited for it.
+        release_ready_items(live.case, live.runtime, result, actor=user.username)
     return item
 
 

@@ -214,21 +214,36 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     open items are green, yellow and red, and how many notices were new.
     """
     from server.rules.lights import Light, item_light, time_left
+    from server.services.calendar import case_county, county_settings
+    from server.services.clock_pauses import late_call_grace_ends
     from server.services.notifications import notify
 
     now = now or clock.now()
-    calendar = current_calendar()
     # A yellow item is due within a working day or so; 15 calendar days covers the longest
     # holiday, so items further out are green without being loaded.
     horizon = now + timedelta(days=15)
     counts = {"green": 0, "yellow": 0, "red": 0, "notices": 0}
     for item in open_items_due_by(horizon):
         assert item.due_at is not None
-        light = item_light(item.due_at, now, calendar)
-        counts[light.code] += 1
+        county = case_county(item.case)
+        calendar = current_calendar(county=county)
+        light = item_light(item.due_at, now, calendar,
+                           warn_working_days=county_settings(county).light_rule.min_days)
         users, groups = _item_people(item)
         where = f"（{item.case.title}，{item.case.reference}）"
         due_text = item.due_at.isoformat(timespec="minutes")
+        grace_ends = late_call_grace_ends(item) if light is Light.RED else None
+        if grace_ends is not None and now < grace_ends:
+            # 原则上30分钟: a late call is yellow with a reminder until the county's grace ends.
+            counts["yellow"] += 1
+            counts["notices"] += len(notify(
+                kind="warning", title=f"报到提醒：{item.name}{where}",
+                body=f"原则上应于30分钟内到达专窗领受任务（{due_text}）；"
+                     f"{grace_ends.isoformat(timespec='minutes')} 前仍未领受将转项目管家催办"
+                     f"（本县设置的宽限）。", users=users, groups=groups,
+                case_id=item.case_id, task_id=item.id, dedupe_key=f"late_call:{item.id}"))
+            continue
+        counts[light.code] += 1
         if light is Light.YELLOW:
             counts["notices"] += len(notify(
                 kind="warning", title=f"到期预警：{item.name}{where}",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import JSON, Select, cast, func, or_, select, type_coerce
 
 from server.engine import clock
 from server.extensions import db
@@ -68,6 +68,7 @@ class ListQuery:
     stage: str | None = None
     light: str | None = None
     due_before: datetime | None = None
+    q: str = ""  # the case's project, enterprise, credit code, 项目代码 or case number
     sort: str = "due"
     page: int = 1
     per_page: int = 25
@@ -79,8 +80,17 @@ def row_for(item: WorkItem, now: datetime | None = None) -> Row:
     item_name = str(approval_item.get("name", "")) if isinstance(approval_item, dict) else ""
     if item.due_at is None or item.state != "ready":
         return Row(item, None, "", "", None, item.case.title, item.case.reference, item_name)
-    light = item_light(item.due_at, now, calendar())
-    left = time_left(item.due_at, now, calendar())
+    from server.services.calendar import case_county, current_calendar
+    from server.services.clock_pauses import late_call_grace_ends
+
+    # Each case counts with its county's calendar (local days off, office hours).
+    cal = current_calendar(county=case_county(item.case))
+    light = item_light(item.due_at, now, cal)
+    left = time_left(item.due_at, now, cal)
+    if light is Light.RED:
+        grace = late_call_grace_ends(item)
+        if grace is not None and now < grace:
+            light = Light.YELLOW  # 原则上30分钟: late, within the county's grace
     return Row(item, light.code, light.label_zh, left.label_zh, left.working_days,
                item.case.title, item.case.reference, item_name)
 
@@ -120,6 +130,8 @@ def task_rows(user: User, query: ListQuery) -> RowPage:
         stmt = stmt.where(_light_condition(query.light, now))
     if query.due_before:
         stmt = stmt.where(WorkItem.due_at <= query.due_before)
+    if query.q.strip():
+        stmt = stmt.where(WorkItem.case_id.in_(_search(select(Case.id), query.q)))
     # Count and page over narrow id rows; only the page's items are loaded with their case,
     # so neither query drags 10,000 wide rows (and their joined cases) through a sort.
     total = db.session.execute(stmt.with_only_columns(func.count(WorkItem.id))).scalar_one()
@@ -150,9 +162,107 @@ def stages() -> list[str]:
 
 # ---- cases -------------------------------------------------------------------------------
 
+@dataclass
+class CaseQuery:
+    """The case list's search box and filters; empty fields keep everything.
+
+    ``q`` finds a case by project name, enterprise, credit code (in the case summary),
+    项目代码 (``case_projects``) or case number. ``light`` and ``stage`` are those of the
+    case's open approval items (``services.dashboard``), so the list counts what the dashboard
+    counts; ``department``: the case has an approval item of that department. Dates are local
+    days, ``*_to`` exclusive.
+    """
+
+    q: str = ""
+    status: str | None = None
+    light: str = ""
+    department: str = ""
+    stage: str = ""
+    area: str = ""
+    started_from: date | None = None
+    started_to: date | None = None
+    ended_from: date | None = None
+    ended_to: date | None = None
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+#: The case summary's fields the search box looks in (the summary is JSON text).
+SEARCHED_SUMMARY = ("enterprise_name", "credit_code", "project_name")
+
+
+def _summary_field(key: str) -> Any:
+    """One text field of the case summary, on PostgreSQL (``->>``) and SQLite (json_extract)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(Case.summary, JSON)[key].as_string()
+    return type_coerce(Case.summary, JSON)[key].as_string()
+
+
+def _day_start(day: date) -> datetime:
+    cal = calendar()
+    return datetime.combine(day, time(0), cal.tz).astimezone(UTC)
+
+
+def _search(stmt: Select[Any], text: str) -> Select[Any]:
+    """Cases whose project name, enterprise, credit code, 项目代码 or number contains ``text``
+    (case-insensitive; ``%`` and ``_`` are taken literally)."""
+    from server.models import CaseProject
+
+    pattern = _like(text.strip())
+    return stmt.where(or_(
+        Case.title.ilike(pattern, escape="\\"), Case.reference.ilike(pattern, escape="\\"),
+        *(_summary_field(key).ilike(pattern, escape="\\") for key in SEARCHED_SUMMARY),
+        Case.id.in_(select(CaseProject.case_id).where(
+            CaseProject.project_code.ilike(pattern, escape="\\")))))
+
+
+def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
+    from server.services import dashboard
+
+    if query.status:
+        stmt = stmt.where(Case.status == query.status)
+    if query.q.strip():
+        stmt = _search(stmt, query.q)
+    if query.area:
+        stmt = stmt.where(Case.area == query.area)
+    if query.department:
+        stmt = stmt.where(Case.id.in_(
+            select(WorkItem.case_id).join(WorkItemGroup, WorkItemGroup.work_item_id == WorkItem.id)
+            .where(WorkItem.element_id == dashboard.HANDLING_ELEMENT,
+                   WorkItemGroup.group_code == query.department)))
+    for column, start, end in ((Case.started_at, query.started_from, query.started_to),
+                               (Case.ended_at, query.ended_from, query.ended_to)):
+        if start is not None:
+            stmt = stmt.where(column >= _day_start(start))
+        if end is not None:
+            stmt = stmt.where(column < _day_start(end))
+    if query.stage:
+        items = [i for i in dashboard.open_items() if i.stage == query.stage]
+        stmt = stmt.where(Case.id.in_(sorted({i.case_id for i in items})))
+        if query.light in LIGHTS:
+            stmt = stmt.where(Case.id.in_(sorted(
+                c for c, light in dashboard.project_lights(items).items()
+                if light == query.light)))
+    elif query.light in LIGHTS:
+        lights = dashboard.case_lights()
+        if query.light == "green":
+            # A running case without an open item has nothing late: green.
+            stmt = stmt.where(Case.id.not_in(sorted(
+                c for c, light in lights.items() if light != "green")))
+        else:
+            stmt = stmt.where(Case.id.in_(sorted(
+                c for c, light in lights.items() if light == query.light)))
+    return stmt
+
+
 def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
-                  status: str | None = None) -> tuple[list[Case], int]:
-    """Cases the user may read (the same rule as ``access.can_see_case``), newest first."""
+                  status: str | None = None,
+                  query: CaseQuery | None = None) -> tuple[list[Case], int]:
+    """Cases the user may read (the same rule as ``access.can_see_case``), filtered, newest
+    first, with the true total."""
     groups = user.group_codes
     stmt = select(Case)
     if access.ENTERPRISE in groups and not (groups & access.STAFF_READERS):
@@ -168,12 +278,18 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
             WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
                 WorkItemGroup.group_code.in_(sorted(groups))))))
         stmt = stmt.where(Case.id.in_(mine))
+    query = query or CaseQuery()
     if status:
-        stmt = stmt.where(Case.status == status)
-    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    cases = db.session.execute(stmt.order_by(Case.started_at.desc())
-                               .limit(per_page).offset((max(1, page) - 1) * per_page)).scalars()
-    return list(cases), int(total)
+        query.status = status
+    stmt = _filtered(stmt, query)
+    total = db.session.execute(stmt.with_only_columns(func.count(Case.id))).scalar_one()
+    ids = list(db.session.execute(stmt.with_only_columns(Case.id)
+                                  .order_by(Case.started_at.desc(), Case.id)
+                                  .limit(per_page).offset((max(1, page) - 1) * per_page))
+               .scalars())
+    loaded = {c.id: c for c in db.session.execute(
+        select(Case).where(Case.id.in_(ids))).scalars()} if ids else {}
+    return [loaded[i] for i in ids if i in loaded], int(total)
 
 
 def case_summary(case: Case) -> dict[str, Any]:

@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     from server.web.api import bp as api_bp
     from server.web.auth import bp as auth_bp
     from server.web.cases import bp as cases_bp
+    from server.web.dashboard import bp as dashboard_bp
     from server.web.i18n import init_i18n
     from server.web.pages import init_pages
     from server.web.portal import bp as portal_bp
@@ -32,6 +33,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(tasklist_bp)
     app.register_blueprint(cases_bp, url_prefix="/cases")
+    app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(records_bp, url_prefix="/cases")
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -12,7 +12,9 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from server.rules.catalog import Catalog, UnknownCatalogItemError
+from server.rules.catalog import UnknownCatalogItemError
+from server.rules.staging import stage_items
+from server.services.catalog import current_catalog
 from server.services.forms import FormDefinition, FormField
 from server.web.i18n import lang
 
@@ -50,14 +52,14 @@ def _dynamic_list(f: FormField, posted: MultiDict[str, str]) -> Any:
         codes = posted.getlist(f"{f.key}__codes")
         if not codes:
             return None if not f.required else []
-        catalog = Catalog.default()
+        catalog = current_catalog()
         items = []
         for code in codes:
             try:
                 items.append(catalog.get(code).as_case_item())
             except UnknownCatalogItemError:
                 items.append({"code": code})
-        return items
+        return stage_items(items)
     raw = posted.get(f.key, "").strip()
     if not raw:
         return None
@@ -136,4 +138,4 @@ def labelled(form: FormDefinition | None, data: dict[str, Any]) -> list[tuple[st
 
 
 def catalog_choices() -> list[Any]:
-    return list(Catalog.default())
+    return list(current_catalog())

@@ -77,6 +77,58 @@ EN: dict[str, str] = {
     "任务转办": "Task reassigned", "后台步骤失败": "Background step failed",
     "重试后台步骤": "Background step retried", "后台步骤恢复": "Background step recovered",
 }
+# Approval items, prerequisites, the timetable and the whole project (issue 11).
+EN.update({
+    "审批事项": "Approval items", "审批层级": "Level", "承诺时限": "Promised limit",
+    "个工作日": "working days", "日（自然日）": "calendar days", "县级": "County",
+    "州（市）级": "Prefecture", "省级": "Province", "县级转报": "Forwarded by the county",
+    "县级转报，上级审批中": "Forwarded by the county; decided above",
+    "待交办": "Not yet handed over", "待前置事项": "Waiting for prerequisites",
+    "已推送任务单": "Task sheet sent", "等待": "Waiting for",
+    "前置事项已办结": "prerequisites done", "未计时": "Clock not running",
+    "并联/容缺提前办理": "Run early (parallel / on trust)", "方式": "Mode", "理由": "Reason",
+    "并联办理": "In parallel", "容缺办理": "On trust (missing materials)",
+    "记录决定并推送任务单": "Record the decision and send the task sheet",
+    "决定未记录，请选择方式并填写理由":
+        "Not recorded: choose a mode and give a reason",
+    "已记录决定": "Decision recorded",
+    "前置事项办结，任务单推送": "Prerequisites done, task sheet sent",
+    "服务方案调整事项": "Plan changed the items",
+    "目录事项数": "Catalog items", "修改": "Edit",
+    "并联/容缺提前办理或撤销": "Run early (parallel / on trust) or drop",
+    "从服务方案撤销": "Drop from the plan", "记录决定": "Record the decision",
+    "已从方案撤销": "Dropped from the plan",
+    "事项信息": "About this item", "法定时限": "Statutory limit", "无法定时限": "none set by law",
+    "法定依据": "Legal basis", "申报材料": "Materials", "中介服务": "Intermediary services",
+    "事项目录为示例，由本县按本地清单替换。":
+        "The item catalog is an example; the county replaces it with its own lists.",
+    "工作日": "working days", "自然日": "calendar days", "企业设立": "Company set-up",
+    "其他": "Other",
+    "项目代码": "Project code", "未赋码": "not assigned", "土地出让合同": "Land contract",
+    "未签订": "not signed", "全流程目标": "Whole-project target", "天（自然日）": "calendar days",
+    "自土地出让合同": "from the land contract of", "至施工许可": "to the construction permit",
+    "已用": "used", "天": "days", "已取得施工许可": "construction permit obtained",
+    "土地出让合同签订后开始计时": "the clock starts when the land contract is signed",
+    "目标天数与预警天数为本县设置（server/data/project_targets.csv）":
+        "target and warning days are the county's setting (server/data/project_targets.csv)",
+    "登记项目信息": "Record project facts", "投资主体性质": "Ownership", "项目类型": "Project type",
+    "土地出让合同签订日期": "Land contract signed on", "民营": "Private", "外资": "Foreign",
+    "国有": "State-owned", "房屋建筑": "Building", "简易低风险厂房": "Simple low-risk factory",
+    "项目信息未保存，请检查标红的内容": "Project facts not saved; check the fields in red",
+    "立项用地规划许可": "Project approval and land-use planning",
+    "工程建设许可": "Construction planning",
+    "施工许可": "Construction permit", "竣工验收": "Completion acceptance",
+    "时间表（计划与实际）": "Timetable (plan and actual)", "计划与实际对照": "Plan and actual",
+    "延误": "late", "计划": "Plan", "实际": "Actual", "延误事项": "Late items",
+    "灰色：计划（服务方案倒排工期）；蓝色：办理中；绿色：已办结；红色：延误；红色虚线：今天。":
+        "Grey: plan (worked back in the service plan); blue: in hand; green: done; red: late;"
+        " dashed red: today.",
+    "事项目录中以下部门尚未建立，任务单将无人领受：":
+        "The catalog names departments that do not exist; nobody would take their sheets:",
+    "部门即数据：在此新增或改名；事项目录以部门代码引用部门，目录为示例，由本县替换。":
+        "Departments are data: add or rename them here; the item catalog names them by code "
+        "and is an example a county replaces.",
+})
 
 _MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Missing data for required field\.$"), "此项为必填"),

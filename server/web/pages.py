@@ -9,6 +9,7 @@ from flask import Flask, render_template
 from flask_login import current_user
 
 from server.rules.workdays import SHANGHAI
+from server.services.dashboard import VIEWERS
 from server.web.i18n import t
 
 #: No list has this many pages; a larger number in ``?page=`` would overflow the database's
@@ -53,6 +54,7 @@ def _nav() -> dict[str, Any]:
         "nav_is_enterprise": "enterprise" in codes,
         "nav_is_admin": "admin" in codes,
         "nav_is_staff": bool(codes - {"enterprise"}),
+        "nav_is_viewer": bool(codes & VIEWERS),
     }
 
 

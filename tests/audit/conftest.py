@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 
 from tests.audit.walk import ensure_audit_pages
+from tests.scenarios.conftest import concierge_app, walker  # noqa: F401 (the real process)
 
 
 @pytest.fixture

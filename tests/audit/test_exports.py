@@ -19,6 +19,7 @@ from lxml import etree
 from server.cli import main
 from server.engine.clock import FrozenClock
 from server.extensions import db
+from server.models import AuditEvent
 from server.services import exports, ledger
 from tests.audit.test_tamper import tampering
 from tests.audit.walk import items, walk_case
@@ -177,3 +178,83 @@ def test_an_auditor_reads_everything_and_changes_nothing(
     sign_in(staff, "zhaoshang")
     assert staff.get(f"/audit/cases/{walk.case_id}").status_code == 403
     assert staff.get("/audit/export.xes").status_code == 403
+
+
+PHONE, ID_NUMBER = "13812345678", "110101199003074518"
+ITEM_TASKS = {"take_task_sheet", "review_item_materials", "handle_item"}
+
+
+def test_exports_of_30_cases_name_the_item_and_mask_personal_data_unless_asked(
+        walker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = []
+    for k in range(30):
+        ids.append(walker.start(project_name=f"项目{k}", contact_phone=PHONE,
+                                contact_name=f"王小明{k}",
+                                project_summary=f"法人身份证 {ID_NUMBER}",
+                                item_codes=["project_filing", "land_pre_review"][:1 + k % 2]))
+    # Two cases into the departments' hands: sheets taken, materials reviewed.
+    for case_id in ids[:2]:
+        walker.case_id = case_id
+        walker.accept()
+        walker.hand_over()
+        walker.do("fgj", "take_task_sheet")
+        walker.do("fgj", "review_item_materials")
+    app = walker.app
+    with app.app_context():
+        cases = exports.export_cases()
+        xes_bytes, ocel_bytes = exports.to_xes(), exports.to_ocel()
+        csv_text = exports.to_csv().decode("utf-8-sig")
+        db.session.remove()
+    assert len(cases) == 30
+    seen = 0
+    for case in cases:
+        codes = {it["code"]: it for it in case["attributes"]["items"]}
+        for e in case["events"]:
+            if e["type"].startswith("task_") and e["element_id"] in ITEM_TASKS:
+                seen += 1
+                item = codes[e["item_id"]]  # every department task names its item
+                assert e["item_name"] == item["name"]
+                assert e["department"] == item["department"]
+    assert seen >= 2 * 4
+    for text in (xes_bytes.decode("utf-8"), ocel_bytes.decode("utf-8"), csv_text):
+        assert PHONE not in text and ID_NUMBER not in text and "小明" not in text
+        assert "138****5678" in text
+    doc = etree.fromstring(xes_bytes)
+    etree.XMLSchema(etree.parse(str(XSD))).assertValid(doc)
+    assert doc.findall(".//event/string[@key='item_id']")
+    ocel_doc = json.loads(ocel_bytes)
+    sheet = next(e for e in ocel_doc["events"] if e["type"] == "task_created"
+                 and any(a["name"] == "element_id" and a["value"] == "take_task_sheet"
+                         for a in e["attributes"]))
+    targets = {r["objectId"].split(":")[0] for r in sheet["relationships"]}
+    assert {"project", "item", "department"} <= targets
+    assert csv_text.splitlines()[0].endswith("item_id,item_name,department")
+
+    # Unmasked only for an auditor who says why, and that is written to the log.
+    settings = app.config["GUANJIA"]
+    for name, value in {"GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": settings.database_url,
+                        "GUANJIA_INSTANCE_DIR": str(tmp_path),
+                        "GUANJIA_SECRET_KEY": settings.secret_key,
+                        "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
+                        "GUANJIA_FORMS_DIR": str(settings.forms_dir)}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    out = tmp_path / "full.csv"
+    refused = runner.invoke(main, ["audit", "export", "--format", "csv", "-o", str(out),
+                                   "--unmasked", "--as", "zhaoshang", "--purpose", "核查"])
+    assert refused.exit_code == 2 and not out.exists(), refused.output
+    no_purpose = runner.invoke(main, ["audit", "export", "--format", "csv", "-o", str(out),
+                                      "--unmasked", "--as", "shenji"])
+    assert no_purpose.exit_code == 2 and not out.exists(), no_purpose.output
+    granted = runner.invoke(main, ["audit", "export", "--format", "csv", "-o", str(out),
+                                   "--case", ids[0], "--unmasked", "--as", "shenji",
+                                   "--purpose", "审计核查联系人"])
+    assert granted.exit_code == 0, granted.output
+    assert PHONE in out.read_text(encoding="utf-8-sig")
+    with app.app_context():
+        logged = db.session.execute(sa.select(AuditEvent).where(
+            AuditEvent.type == "personal_data_exported")).scalars().all()
+        assert [(e.actor, e.payload["purpose"], e.payload["cases"]) for e in logged] == [
+            ("shenji", "审计核查联系人", [ids[0]])]
+        assert ledger.verify() == []
+        db.session.remove()

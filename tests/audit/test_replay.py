@@ -58,8 +58,10 @@ def test_every_step_of_a_twelve_item_case_replays_as_it_was(
         api: Api, frozen_clock: FrozenClock) -> None:
     walk = walk_case(api, frozen_clock, N_ITEMS)
     found = assert_replay_matches(api.app, walk)
-    last = found.steps[-1]
-    assert last.event["type"] == "case_ended" and last.active == []
+    # The end, then the seal of the state it ended in.
+    assert [s.event["type"] for s in found.steps[-2:]] == ["case_ended", "case_state_sealed"]
+    last = found.steps[-2]
+    assert last.active == []
     assert {"review", "take_sheet", "handle_item", "report_result", "close_case"} <= set(last.done)
     # Urging happened (sheets waited over 30 minutes) and shows in the replay.
     assert any(s.event["type"] == "task_created" and s.event["element_id"] == "urge_department"

@@ -14,7 +14,7 @@ from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.ledger.canonical import canonical_event_bytes, leaf_hash
 from server.ledger.verify import ALTERED, INSERTED, REMOVED
-from server.services import ledger
+from server.services import coverage, ledger
 from tests.audit.walk import walk_case
 from tests.conftest import Api
 
@@ -67,8 +67,12 @@ def test_an_untouched_log_verifies_and_checkpoints_cover_log_and_cases(
         api: Api, frozen_clock: FrozenClock) -> None:
     first = walk_case(api, frozen_clock, 2)
     second = walk_case(api, frozen_clock, 1, finish=False)
+    with api.app.app_context():
+        # The finished case was sealed by a checkpoint as it ended; the running one was not.
+        assert [cp["scope"] for cp in ledger.stored_checkpoints()] == [first.case_id]
+        db.session.remove()
     run = checkpoint(api.app)
-    assert {cp["scope"] for cp in run.made} == {"log", first.case_id, second.case_id}
+    assert {cp["scope"] for cp in run.made} == {"log", second.case_id}
     assert not run.refused
     assert verify(api.app) == []
     assert verify(api.app, first.case_id) == []
@@ -115,7 +119,8 @@ def test_an_altered_event_with_a_recomputed_hash_is_named_by_the_checkpoint(
         conn.execute(sa.text("UPDATE audit_events SET actor = 'juzhang', leaf_hash = :h "
                              "WHERE seq = :s"), {"h": forged, "s": review["seq"]})
     found = verify(api.app, walk.case_id)
-    assert found and all(f.kind == ALTERED for f in found), found
+    # The edited event, and the work item that no longer agrees with it.
+    assert found and {f.kind for f in found} == {ALTERED, coverage.STATE}, found
     named = {f.seq for f in found} | {s for f in found for s in f.candidates}
     assert review["seq"] in named
 
@@ -171,7 +176,10 @@ def test_an_inserted_event_is_named(api: Api, frozen_clock: FrozenClock) -> None
         seq = conn.execute(sa.text("SELECT max(seq) FROM audit_events")).scalar()
     for scope in (walk.case_id, None):
         found = verify(api.app, scope)
-        assert [(f.kind, f.seq) for f in found] == [(INSERTED, seq)], found
+        # It carries no MAC, it comes after the case was sealed by its end, and the review's
+        # work item does not name the forged approver.
+        assert {(f.kind, f.seq) for f in found} == {
+            (INSERTED, seq), (ledger.SEALED, seq), (coverage.STATE, seq)}, found
 
 
 def test_checkpoints_refuse_to_sign_over_tampered_history(

@@ -20,17 +20,12 @@ TOP_LEVEL_KEYS = ("project_name", "investment_wan", "approved", "review_note", "
 
 
 def ensure_audit_pages(app: Flask) -> None:
-    """Register the audit blueprint when the web package does not (yet) do it; empty the
-    checkpoints table, which the shared fixtures do not clean between PostgreSQL tests."""
-    from server.models import Checkpoint
+    """Register the audit blueprint when the web package does not (yet) do it (the shared
+    fixtures empty every table but the seeded ones, checkpoints included, before each test)."""
     from server.web.audit import register_audit
 
     if "audit" not in app.blueprints:
         register_audit(app)
-    with app.app_context():
-        db.session.execute(sa.delete(Checkpoint))
-        db.session.commit()
-        db.session.remove()
 
 
 def items(n: int) -> list[dict[str, Any]]:

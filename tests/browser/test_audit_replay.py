@@ -67,6 +67,9 @@ def test_an_auditor_replays_a_case_step_by_step(served: tuple[Any, str], page: A
     last = page.text_content("#replay-event")
     assert "case_opened_by_auditor" in last and "shenji" in last
     page.click("#replay-prev")
+    # Before it, the seal of the state the case ended in, then the end itself.
+    assert "case_state_sealed" in page.text_content("#replay-event")
+    page.click("#replay-prev")
     assert "case_ended" in page.text_content("#replay-event")
     assert page.locator(".djs-element.gj-active").count() == 0
     assert "closing_note" in page.text_content("#replay-data")

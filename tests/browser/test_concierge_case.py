@@ -22,9 +22,10 @@ from tests.browser.test_workspace import LiveServer
 from tests.conftest import PASSWORD, ROOT
 from tests.scenarios.conftest import FORM_DATA
 
-# Three catalog items, one per department, and the agent who signs in for each.
+# Three catalog items, one per department, none a prerequisite of another (their task sheets
+# all go out at once), and the agent who signs in for each.
 ITEMS = {
-    "project_filing": ("fgj", "企业投资项目备案"),
+    "energy_review": ("fgj", "固定资产投资项目节能审查"),
     "land_use_planning_permit": ("zrzy", "建设用地规划许可证核发"),
     "env_impact_form": ("sthj", "环境影响报告表审批"),
 }

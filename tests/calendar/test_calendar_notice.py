@@ -1,4 +1,8 @@
-"""Loading next year's holiday notice: deadlines counted Mon–Fri become exact and move."""
+"""Loading next year's holiday notice: provisional deadlines become exact and move.
+
+Before the notice, 2027 counts Monday–Friday minus the statutory holidays known years ahead
+(元旦 1/1 …); the notice adds what only it can say (here a bridging day off on 1/4).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from flask import Flask
 from server.engine.clock import FrozenClock
 from tests.conftest import Api, table_counts
 
-NOTICE_2027 = """# 国务院办公厅关于2027年部分节假日安排的通知（节选）
+NOTICE_2027 = """# Illustrative, not the real 2027 notice (the bridging day 1/4 is made up)
 year 2027
 2027-01-01 holiday 元旦
+2027-01-04 holiday 元旦
 2027-02-06~2027-02-12 休 春节
 2027-02-14 班 春节调休
 """
@@ -22,8 +27,8 @@ ITEM = {"code": "project_filing", "name": "企业投资项目备案", "departmen
         "promised_days": 3}
 # Wednesday 30 December 2026, 09:00 in Beijing: three working days reach into 2027.
 BEFORE_NEW_YEAR = datetime(2026, 12, 30, 1, 0, tzinfo=UTC)
-MON_FRI_DUE = datetime(2027, 1, 4, 9, 30, tzinfo=UTC)     # 31 Dec, 1 Jan (assumed), 4 Jan
-EXACT_DUE = datetime(2027, 1, 5, 9, 30, tzinfo=UTC)       # 31 Dec, 4 Jan, 5 Jan
+MON_FRI_DUE = datetime(2027, 1, 5, 9, 30, tzinfo=UTC)     # 31 Dec, 4 Jan, 5 Jan (provisional)
+EXACT_DUE = datetime(2027, 1, 6, 9, 30, tzinfo=UTC)       # 31 Dec, 5 Jan, 6 Jan
 
 
 @pytest.fixture
@@ -92,7 +97,7 @@ def test_loading_the_2027_notice_moves_a_provisional_deadline_past_new_year(
 
     with app.app_context():
         result = load_notice(_user("admin"), NOTICE_2027)
-    assert result.years == (2027,) and result.days == 9
+    assert result.years == (2027,) and result.days == 10
     assert [(r.task_id, r.old_due_at, r.new_due_at, r.provisional)
             for r in result.recomputed] == [(task["id"], MON_FRI_DUE, EXACT_DUE, False)]
 
@@ -122,8 +127,9 @@ def test_a_notice_loaded_by_another_process_is_used_at_the_next_deadline(
     with app.app_context():
         db.session.add(CalendarYear(year=2027, loaded_by="admin", loaded_at=BEFORE_NEW_YEAR,
                                     source=NOTICE_2027))
-        db.session.add(CalendarDay(day=datetime(2027, 1, 1).date(), kind="holiday", name="元旦",
-                                   loaded_by="admin", loaded_at=BEFORE_NEW_YEAR))
+        db.session.add_all([CalendarDay(day=datetime(2027, 1, d).date(), kind="holiday",
+                                        name="元旦", loaded_by="admin",
+                                        loaded_at=BEFORE_NEW_YEAR) for d in (1, 4)])
         db.session.commit()
         db.session.remove()
     assert _item(app, _handle_item_for_fgj(api)["id"]) == (EXACT_DUE, False)
@@ -139,7 +145,7 @@ def test_a_bad_line_is_refused_by_number_and_nothing_changes(
     bad = NOTICE_2027 + "2027-13-01 holiday 不存在的日子\n"
     with app.app_context(), pytest.raises(ValidationFailedError) as refused:
         load_notice(_user("admin"), bad)
-    assert refused.value.extra["line"] == 6
+    assert refused.value.extra["line"] == 7
     assert "2027-13-01" in refused.value.errors["notice"][0]
     assert table_counts(app) == before
     assert _item(app, task["id"]) == (MON_FRI_DUE, True)

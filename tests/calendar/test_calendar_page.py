@@ -64,3 +64,64 @@ def test_staff_cannot_open_or_post_to_the_calendar_page(app: Flask) -> None:
                                "action": "load"})
     assert posted.status_code == 403
     assert table_counts(app) == before
+
+
+COUNTIES = "/admin/calendar/counties"
+DAYAO = {"code": "dayao", "name": "大姚县", "prefecture": "楚雄彝族自治州",
+         "office_hours": "09:00-12:00 14:30-18:00", "light_share_percent": "20",
+         "light_min_days": "1", "art32_mode": "restart", "late_call_grace_minutes": "30",
+         "publicity_cap_days": "10", "is_default": ""}
+
+
+def county_rows(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<tr data-county="(\w+)">(.*?)</tr>', html))
+
+
+def test_an_administrator_adds_a_county_and_loads_its_local_notice(app: Flask) -> None:
+    from server.extensions import db
+    from server.models import AuditEvent, CalendarDay
+
+    admin = Web(app)
+    admin.login("admin")
+    saved = admin.post(COUNTIES, DAYAO, token_from=PAGE)
+    assert saved.status_code == 302
+    row = county_rows(admin.text(PAGE))["dayao"]
+    assert "大姚县" in row and "楚雄彝族自治州" in row and "09:00-12:00 14:30-18:00" in row
+    assert "材料补齐之日（受理）起重新计算" in row and "20%" in row
+
+    local = "2026-08-06~2026-08-07 holiday 火把节\n"
+    loaded = admin.post(PAGE, {"notice": local, "county": "dayao", "action": "load"},
+                        token_from=PAGE)
+    assert loaded.status_code == 302
+    html = admin.text(PAGE)
+    assert "2026-08-06 火把节" in county_rows(html)["dayao"]
+    assert "已导入：2026（2 天）" in html
+    with app.app_context():
+        days = db.session.query(CalendarDay.day, CalendarDay.county).all()
+        assert sorted((d.isoformat(), c) for d, c in days) == [
+            ("2026-08-06", "dayao"), ("2026-08-07", "dayao")]
+        types = [e.type for e in db.session.query(AuditEvent).order_by(AuditEvent.seq)]
+        assert types[-2:] == ["county_saved", "calendar_notice_loaded"]
+        db.session.remove()
+    # A local notice publishes no national year.
+    assert year_rows(html)["2026"].count("内置") == 1
+
+
+def test_bad_county_data_is_refused_with_its_field_and_nothing_changes(app: Flask) -> None:
+    admin = Web(app)
+    admin.login("admin")
+    before = table_counts(app)
+    overlap = admin.post(COUNTIES, {**DAYAO, "office_hours": "09:00-12:00 11:30-18:00"},
+                         token_from=PAGE)
+    assert overlap.status_code == 422
+    html = overlap.get_data(as_text=True)
+    assert 'data-field="office_hours"' in html and 'data-line="1"' in html and "overlap" in html
+    assert "11:30-18:00" in html  # what was typed stays to be corrected
+    share = admin.post(COUNTIES, {**DAYAO, "light_share_percent": "150"}, token_from=PAGE)
+    assert share.status_code == 422 and 'data-field="light_share_percent"' in share.get_data(
+        as_text=True)
+    unknown = admin.post(PAGE, {"notice": "2026-08-06 holiday 火把节", "county": "nowhere",
+                                "action": "load"}, token_from=PAGE)
+    assert unknown.status_code == 422 and "unknown county" in unknown.get_data(as_text=True)
+    assert table_counts(app) == before
+    assert county_rows(admin.text(PAGE)) == {}

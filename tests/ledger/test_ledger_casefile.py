@@ -89,8 +89,11 @@ def test_round_trip_verifies_in_a_subprocess(tmp_path: Path) -> None:
     p.write_bytes(_build())
     r = _run(p, "--key", HMAC_KEY)
     assert r.returncode == 0 and r.stdout.startswith("OK"), r.stdout + r.stderr
-    r = _run(p)  # no key: still OK, but says the signatures were not checked
-    assert r.returncode == 0 and "NOT checked" in r.stdout
+    r = _run(p)  # no key: the seal is unchecked, so UNSEALED (exit 3), not OK
+    assert r.returncode == 3 and "UNSEALED: signatures NOT checked" in r.stdout
+    assert "OK" not in r.stdout
+    r = _run(p, "--accept-unsealed")
+    assert r.returncode == 0 and "unsealed, accepted on request" in r.stdout
     r = _run(p, "--key", "wrong")
     assert r.returncode == 1 and "checkpoint signature" in r.stdout
 
@@ -168,3 +171,68 @@ def test_tampered_history_is_refused_at_build() -> None:
         build_casefile("case-0001", events, key=HMAC_KEY)
     with pytest.raises(CaseFileError, match="unusable"):
         build_casefile("case-0001", _case(), key=HMAC_KEY, extra_files={"../x": b""})
+
+
+def _no_traceback(r: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def test_a_truncated_zip_is_a_fail_line_not_a_traceback(tmp_path: Path) -> None:
+    data = _build()
+    for cut in (len(data) // 2, len(data) - 30, 100):
+        p = tmp_path / f"cut{cut}.zip"
+        p.write_bytes(data[:cut])
+        r = _run(p, "--key", HMAC_KEY)
+        _no_traceback(r)
+        assert r.returncode == 1 and r.stdout.startswith("FAIL: "), r.stdout
+
+
+def test_a_flipped_byte_in_the_compressed_stream_is_named(tmp_path: Path) -> None:
+    data = _build()
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    info = zf.getinfo("events.json")
+    # The compressed data starts after the local header (30 bytes + name + extra field).
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    # (Not the last bytes: a flip in the padding after the final block changes nothing.)
+    for offset in (start + 5, start + info.compress_size // 2,
+                   start + 3 * info.compress_size // 4):
+        damaged = bytearray(data)
+        damaged[offset] ^= 0x40
+        p = tmp_path / f"flip{offset}.zip"
+        p.write_bytes(bytes(damaged))
+        r = _run(p, "--key", HMAC_KEY)
+        _no_traceback(r)
+        assert r.returncode == 1, r.stdout
+        assert "FAIL: events.json: damaged in the zip, cannot be read" in r.stdout, r.stdout
+
+
+def test_a_rehashed_manifest_without_the_seal_is_unsealed_or_fails(tmp_path: Path) -> None:
+    data = _build()
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    forged_pdf = b"%PDF-1.7 forged"
+    manifest = json.loads(zf.read("manifest.json"))
+    manifest["files"]["files/records/办结单.pdf"] = {
+        "size": len(forged_pdf), "sha256": hashlib.sha256(forged_pdf).hexdigest()}
+    manifest.pop("seal")
+    p = tmp_path / "rehashed.zip"
+    p.write_bytes(_rewrite(data, {"files/records/办结单.pdf": forged_pdf,
+                                  "manifest.json": json.dumps(manifest).encode()}))
+    r = _run(p)
+    _no_traceback(r)
+    assert r.returncode == 3 and "UNSEALED: the manifest carries no seal" in r.stdout, r.stdout
+    assert "OK" not in r.stdout
+    r = _run(p, "--key", HMAC_KEY)
+    assert r.returncode == 1 and "FAIL: manifest.json: seal" in r.stdout, r.stdout
+
+
+def test_garbage_and_a_malformed_manifest_are_fail_lines(tmp_path: Path) -> None:
+    p = tmp_path / "garbage.zip"
+    p.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    r = _run(p)
+    _no_traceback(r)
+    assert r.returncode == 1 and r.stdout.startswith("FAIL: ")
+    q = tmp_path / "badmanifest.zip"
+    q.write_bytes(_rewrite(_build(), {"manifest.json": b'{"hash": "sm3", "files": [1, 2]}'}))
+    r = _run(q)
+    _no_traceback(r)
+    assert r.returncode == 1 and "manifest.json is malformed" in r.stdout, r.stdout

@@ -64,12 +64,29 @@ def make_environment(clock: Clock) -> TaskDataEnvironment:
                 days += 1
         return days
 
+    def item_due(item: dict, item_clock: dict) -> str:
+        # The app's rule (server/rules/clock_law.py) on Mon–Fri: promised days from the start,
+        # moved by the closed pauses.
+        paused = sum(working_days_between(p["start"], p["end"])
+                     for p in item_clock["pauses"] if p.get("end"))
+        start = datetime.fromisoformat(item_clock["started_at"])
+        return add_working_days(start, int(item["promised_days"]) + paused).isoformat()
+
+    def item_warning(item: dict, item_clock: dict) -> str:
+        due = datetime.fromisoformat(item_due(item, item_clock))
+        day = due - timedelta(days=1)
+        while day.weekday() >= 5:
+            day -= timedelta(days=1)
+        return max(day, min(clock.now + timedelta(hours=4), due)).isoformat()
+
     return TaskDataEnvironment(
         {
             "due_in_working_days": due_in_working_days,
             "due_in_minutes": due_in_minutes,
             "now_iso": now_iso,
             "working_days_between": working_days_between,
+            "item_due": item_due,
+            "item_warning": item_warning,
         }
     )
 

@@ -7,11 +7,14 @@ import re
 import pytest
 from lxml import etree
 from process_harness import PROCESSES, Case, Clock, parse_all
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CallActivityParser
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -434,3 +437,71 @@ def test_item_results_are_collected_with_the_standard_loop_refs(clock: Clock) ->
     assert [r["code"] for r in results] == [i["code"] for i in ITEMS]
     assert {r["outcome"] for r in results} == {"approved"}
     assert "item" not in task.data
+
+
+def test_an_item_waits_for_its_prerequisites_until_released(new_case) -> None:
+    """``department_item``: an item with open prerequisites waits at wait_for_prerequisites
+    (no task, no deadline) until a message released to that instance alone lets it go on;
+    its clock records receipt at the task sheet and starts only at 受理."""
+    case = new_case()
+    first, second, third = (dict(i) for i in ITEMS)
+    first["waiting_for"] = []
+    second["waiting_for"] = [first["code"]]
+    third["waiting_for"] = [first["code"]]
+    case.start({**APPLICATION, "items": [first, second, third]})
+    case.complete("review_application", {"review_decision": "approve"})
+    case.complete("sign_acceptance", {"sign_decision": "approve"})
+    case.complete("form_steward_team", {"steward_name": "赵管家"})
+    hand_over(case)
+    sheets = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
+    assert [t.data["item"]["code"] for t in sheets] == [first["code"]]
+    waiting = [t for t in case.wf.get_tasks(state=TaskState.WAITING)
+               if t.task_spec.bpmn_id == "wait_for_prerequisites"]
+    assert sorted(t.data["item"]["code"] for t in waiting) == sorted(
+        [second["code"], third["code"]])
+    case.roundtrip()
+
+    case.complete("take_task_sheet", {"receiver_name": "部门代办员"})
+    [review] = [t for t in case.ready() if t.task_spec.bpmn_id == "review_item_materials"]
+    assert review.data["item_clock"]["received_at"] == case.clock.now.isoformat()
+    assert review.data["item_clock"]["started_at"] is None  # not yet 受理
+    case.clock.advance(hours=2)
+    case.complete("review_item_materials", {"acceptance_mode": "accepted"})
+    [handling] = [t for t in case.ready() if t.task_spec.bpmn_id == "handle_item"]
+    assert handling.data["item_clock"]["started_at"] == case.clock.now.isoformat()
+    case.complete("handle_item", {"item_outcome": "approved", "handling_opinion": "准予"})
+    case.complete("notify_enterprise_of_result", {"notify_method": "phone"})
+    assert case.ready_ids() == []
+
+    # Released to one instance only: the other still waits.
+    target = next(t for t in case.wf.get_tasks(state=TaskState.WAITING)
+                  if t.task_spec.bpmn_id == "wait_for_prerequisites"
+                  and t.data["item"]["code"] == second["code"])
+    event = BpmnEvent(MessageEventDefinition("item_released"),
+                      payload={"payload": {"reason": "prerequisites_done"},
+                               "result_var": "item_released_payload"},
+                      target=target.workflow)
+    case.wf.event_manager.catch(event, internal=False)
+    case.steps()
+    sheets = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
+    assert [t.data["item"]["code"] for t in sheets] == [second["code"]]
+    case.roundtrip()
+    [last] = [t for t in case.wf.get_tasks(state=TaskState.WAITING)
+              if t.task_spec.bpmn_id == "wait_for_prerequisites"]
+    assert last.data["item"]["code"] == third["code"]
+
+    # The plan drops the last waiting item: no task sheet, a result that says so.
+    event = BpmnEvent(MessageEventDefinition("item_released"),
+                      payload={"payload": {"dropped": True, "reason": "并入联合验收"},
+                               "result_var": "item_released_payload"},
+                      target=last.workflow)
+    case.wf.event_manager.catch(event, internal=False)
+    case.steps()
+    [sheet] = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
+    assert sheet.data["item"]["code"] == second["code"]
+    assert not [t for t in case.wf.get_tasks(state=TaskState.WAITING)
+                if t.task_spec.bpmn_id == "wait_for_prerequisites"]
+    # The dropped instance has ended, as the first (handled) one has; the second is working.
+    mi_task = case.wf.get_task_from_id(sheet.workflow.parent_task_id).parent
+    ended = [c for c in mi_task.children if c.state == TaskState.COMPLETED]
+    assert len(ended) == 2

@@ -150,10 +150,41 @@ year 2027
 
 
 def test_deadline_reaching_into_2027_is_provisional(cal: WorkCalendar) -> None:
-    # 12/31 (Thu) then Mon–Fri assumed: 1/1, 1/4, 1/5, 1/6.
+    # 12/31 (Thu); 元旦 1/1 is a fixed statutory holiday even before the notice; then 1/4–1/6.
     due = cal.add_working_days(cst(2026, 12, 30), 5)
-    assert due == Deadline(close_of(2027, 1, 6), provisional=True)
+    assert due == Deadline(close_of(2027, 1, 7), provisional=True)
     assert cal.is_span_provisional(cst(2026, 12, 30), due.at)
+    assert cal.provisional_holiday(date(2027, 1, 1)) == "元旦"
+
+
+def test_the_issue_s_dates_across_new_year(cal: WorkCalendar) -> None:
+    # guanjia calendar due 2026-12-31T09:00+08:00 1 / 5 (issue 12's acceptance).
+    assert cal.add_working_days(cst(2026, 12, 31), 1) == Deadline(close_of(2027, 1, 4), True)
+    assert cal.add_working_days(cst(2026, 12, 31), 5) == Deadline(close_of(2027, 1, 8), True)
+
+
+def test_lunar_holidays_of_an_unpublished_year_apply_provisionally(cal: WorkCalendar) -> None:
+    # 2027: 除夕 2/5 and 春节 2/6–2/8, 清明 4/5, 劳动节 5/1–5/2, 端午 6/9, 中秋 9/15, 国庆 10/1–3.
+    off = {date(2027, 2, 5), date(2027, 2, 8), date(2027, 4, 5), date(2027, 6, 9),
+           date(2027, 9, 15), date(2027, 10, 1)}
+    assert all(not cal.is_working_day(d) for d in off)
+    assert [cal.provisional_holiday(d) for d in sorted(off)] == [
+        "春节", "春节", "清明节", "端午节", "中秋节", "国庆节"]
+    # Thursday 2/4 + 1 working day: Friday 2/5 is 除夕, Monday 2/8 初三 -> Tuesday 2/9.
+    assert cal.add_working_days(cst(2027, 2, 4), 1) == Deadline(close_of(2027, 2, 9), True)
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_statutory_holiday_rules_match_the_published_years(cal: WorkCalendar, year: int) -> None:
+    # The 2024 revision of 全国年节及纪念日放假办法 applies from 2025: each statutory day of the
+    # computed list is a holiday in the State Council's notice for that year.
+    from server.rules.statutory_holidays import statutory_holidays
+
+    days = statutory_holidays(year)
+    assert len(days) == 13
+    for day, name in days:
+        listed = cal.special_day(day)
+        assert listed is not None and listed.kind is DayKind.HOLIDAY, (day, name)
 
 
 def test_deadline_within_2026_is_not_provisional(cal: WorkCalendar) -> None:
@@ -164,8 +195,11 @@ def test_loading_the_2027_notice_makes_it_exact() -> None:
     base = WorkCalendar.default()
     cal = base.with_notice(parse_notice(NOTICE_2027))
     due = cal.add_working_days(cst(2026, 12, 30), 5)
-    # New Year's Day 2027 is now a holiday: 12/31, 1/4, 1/5, 1/6, 1/7.
+    # 12/31, 1/4, 1/5, 1/6, 1/7 as before, now exact.
     assert due == Deadline(close_of(2027, 1, 7), provisional=False)
+    # The notice's 春节 runs to 2/12, where the statutory rule alone stopped at 2/8.
+    assert not cal.is_working_day(date(2027, 2, 10))
+    assert base.is_working_day(date(2027, 2, 10))
     assert cal.is_working_day(date(2027, 2, 20))
     assert not cal.is_working_day(date(2027, 2, 8))
     # The base calendar is unchanged.

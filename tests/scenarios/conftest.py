@@ -7,6 +7,7 @@ step rebuilds it from the database rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -149,7 +150,8 @@ class Walker:
         if element_id:
             query = query.where(WorkItem.element_id == element_id)
         return [{"id": w.id, "element_id": w.element_id, "groups": w.candidate_groups,
-                 "form_key": w.form_key, "due_at": w.due_at, "name": w.name}
+                 "form_key": w.form_key, "due_at": w.due_at, "name": w.name,
+                 "item_code": (json.loads(w.context or "{}").get("item") or {}).get("code")}
                 for w in db.session.execute(query.order_by(WorkItem.created_at)).scalars()]
 
     def ready_ids(self) -> list[str]:
@@ -186,7 +188,7 @@ class Walker:
         return self.run(go)  # type: ignore[no-any-return]
 
     def data(self) -> dict[str, Any]:
-        from server.services.cases import case_data
+        from server.services.cases import live_data as case_data
 
         def go() -> dict[str, Any]:
             case = db.session.get(Case, self.case_id)
@@ -234,6 +236,20 @@ class Walker:
         self.do("zhuanchuang", "sign_entrustment_agreement")
         self.do("zhuanchuang", "issue_one_time_notice")
         self.do("zhuanchuang", "issue_task_sheets")
+
+    def work_open_items(self, agents: dict[str, str] | None = None) -> list[str]:
+        """Every item whose task sheet is out is taken, accepted, handled and notified;
+        returns the codes of the items worked in this wave, sorted."""
+        agents = agents or AGENT_OF
+        sheets = self.ready("take_task_sheet")
+        for sheet in sheets:
+            self.do(agents[sheet["groups"]], "take_task_sheet", group=sheet["groups"])
+        for review in self.ready("review_item_materials"):
+            self.do(agents[review["groups"]], "review_item_materials", group=review["groups"])
+        for handling in self.ready("handle_item"):
+            self.do(agents[handling["groups"]], "handle_item", group=handling["groups"])
+            self.do("zhuanchuang", "notify_enterprise_of_result")
+        return sorted(str(s["item_code"]) for s in sheets)
 
     def close(self, rating: str = "5") -> None:
         """Evaluation, return visit and archive (after completion or termination)."""

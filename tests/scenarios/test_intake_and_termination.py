@@ -41,7 +41,8 @@ def test_out_of_scope_application_goes_straight_to_the_rejection_notice(walker: 
 
 
 def test_termination_during_parallel_handling_cancels_every_open_task(walker: Walker) -> None:
-    walker.start(item_codes=["project_filing", "land_pre_review", "fire_design_review"])
+    # Three items none of which waits for another (temporary land use has no prerequisite).
+    walker.start(item_codes=["project_filing", "temporary_land_use", "fire_design_review"])
     walker.accept()
     walker.hand_over()
     walker.do("fgj", "take_task_sheet")

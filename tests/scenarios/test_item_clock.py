@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.rules.lights import Light, item_light
-from server.rules.workdays import Pause, WorkCalendar, deadline_with_pauses
-from server.services.clock_pauses import item_deadline
+from server.rules.workdays import Pause, WorkCalendar
 from tests.scenarios.conftest import Walker
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -17,35 +16,37 @@ def cst(*args: int) -> datetime:
     return datetime(*args, tzinfo=CST)
 
 
-def test_a_supplement_pauses_the_clock_and_moves_the_deadline(walker: Walker) -> None:
+def test_a_supplement_before_acceptance_does_not_run_the_clock(walker: Walker) -> None:
+    """行政许可法 Art. 32: the period runs from 受理 (materials complete), not from receipt."""
     calendar = WorkCalendar.default()
     walker.start(item_codes=["project_filing"])  # 发改局, promised 3 working days
     walker.accept()
     walker.hand_over()
-    started = walker.clock.now()
-    assert started == cst(2026, 11, 23, 9)  # Monday
+    received = walker.clock.now()
+    assert received == cst(2026, 11, 23, 9)  # Monday
     walker.do("fgj", "take_task_sheet")
     walker.advance(hours=1)
     walker.do("fgj", "review_item_materials", acceptance_mode="supplement",
               supplement_request="缺项目符合产业政策的声明")
     walker.reload()
     assert walker.ready_ids() == ["supply_materials"]
-    # The enterprise takes three days: Tuesday, Wednesday and Thursday stand still.
+    # The enterprise takes three days: Tuesday, Wednesday and Thursday.
     walker.advance(days=3)
     walker.do("qiye", "supply_materials")
     walker.reload()
-    walker.do("fgj", "review_item_materials")
+    accepted = walker.clock.now()
+    walker.do("fgj", "review_item_materials")  # 受理: the clock starts now, Thursday 10:00
 
     pause = Pause(cst(2026, 11, 23, 10), cst(2026, 11, 26, 10), "补正")
-    expected = deadline_with_pauses(started, 3, [pause], calendar)
-    assert expected.at == cst(2026, 12, 1, 17, 30)  # not Thursday 11-26: three days later
-    assert calendar.add_working_days(started, 3).at == cst(2026, 11, 26, 17, 30)
+    expected = calendar.add_working_days(accepted, 3)
+    assert expected.at == cst(2026, 12, 1, 17, 30)  # three working days after Thursday
+    assert calendar.add_working_days(received, 3).at == cst(2026, 11, 26, 17, 30)
     [handling] = walker.ready("handle_item")
     assert handling["due_at"] == expected.at
     timers = {t["element_id"]: t["due_at"] for t in walker.timers()}
     assert timers == {"item_overdue": expected.at,
                       "item_due_warning": cst(2026, 11, 30, 17, 30)}
-    # On the day the item would have been due it is still green.
+    # On the day the item would have been due counted from receipt it is still green.
     assert item_light(handling["due_at"], cst(2026, 11, 26, 16), calendar) is Light.GREEN
 
     walker.do("fgj", "handle_item")
@@ -53,13 +54,13 @@ def test_a_supplement_pauses_the_clock_and_moves_the_deadline(walker: Walker) ->
     walker.do("guanjia", "fill_completion_sheet")
     walker.do("qiye", "sign_completion_sheet")
     [result] = walker.data()["item_results"]
-    assert result["paused_working_days"] == 3
+    # Received at the task sheet, started at 受理; the 补正 before it is recorded, not counted.
+    assert datetime.fromisoformat(result["received_at"]) == received
+    assert datetime.fromisoformat(result["started_at"]) == accepted
+    assert result["paused_working_days"] == 0
     assert datetime.fromisoformat(result["deadline"]) == expected.at
     assert [(p["start"], p["end"], p["reason"]) for p in result["pauses"]] == [
         (pause.start.astimezone(UTC).isoformat(), pause.end.astimezone(UTC).isoformat(), "补正")]
-    # The service reads the diagram's record with the same pure rule.
-    assert item_deadline({"started_at": result["started_at"], "pauses": result["pauses"]},
-                         3) == expected
     # Who asked for the supplement and when the materials came back is in the audit trail.
     completed = [(e["element_id"], e["actor"], e["at"]) for e in walker.events("task_completed")
                  if e["element_id"] in {"review_item_materials", "supply_materials"}]
@@ -74,41 +75,40 @@ def _complete_with_clock_events(walker: Walker, username: str, element_id: str,
 
 
 def test_every_pause_is_audited_with_the_moved_deadline(walker: Walker) -> None:
-    walker.start(item_codes=["env_impact_form"])  # 生态环境局, promised 10 working days
+    walker.start(item_codes=["soil_water_conservation"])  # 水务局, promised 10 working days
     walker.accept()
     walker.hand_over()
     started = walker.clock.now()
-    walker.do("sthj", "take_task_sheet")
-    _complete_with_clock_events(walker, "sthj", "review_item_materials",
+    walker.do("shuiwu", "take_task_sheet")
+    _complete_with_clock_events(walker, "shuiwu", "review_item_materials",
                                 {"acceptance_mode": "supplement",
                                  "supplement_request": "公众参与说明"})
     walker.advance(days=2)  # to Wednesday
     _complete_with_clock_events(walker, "qiye", "supply_materials",
                                 {"supplied_materials": "公众参与说明"})
-    _complete_with_clock_events(walker, "sthj", "review_item_materials",
+    _complete_with_clock_events(walker, "shuiwu", "review_item_materials",
                                 {"acceptance_mode": "supplement", "supplement_request": "盖章页"})
     walker.advance(days=1)  # to Thursday
     _complete_with_clock_events(walker, "qiye", "supply_materials",
                                 {"supplied_materials": "盖章页"})
-    _complete_with_clock_events(walker, "sthj", "review_item_materials",
+    _complete_with_clock_events(walker, "shuiwu", "review_item_materials",
                                 {"acceptance_mode": "accepted"})
 
     paused = [e for e in walker.events() if e["type"] in {"clock_paused", "clock_resumed"}]
-    assert [(e["type"], e["actor"], e["payload"]["item_code"]) for e in paused] == [
-        ("clock_paused", "sthj", "env_impact_form"), ("clock_resumed", "qiye", "env_impact_form"),
-        ("clock_paused", "sthj", "env_impact_form"), ("clock_resumed", "qiye", "env_impact_form")]
+    assert {e["payload"]["item_code"] for e in paused} == {"soil_water_conservation"}
+    assert [(e["type"], e["actor"]) for e in paused] == [
+        ("clock_paused", "shuiwu"), ("clock_resumed", "qiye"),
+        ("clock_paused", "shuiwu"), ("clock_resumed", "qiye")]
     assert [e["payload"]["request"] for e in paused if e["type"] == "clock_paused"] == [
         "公众参与说明", "盖章页"]
-    calendar = WorkCalendar.default()
-    first = Pause(started, started + timedelta(days=2))
-    second = Pause(started + timedelta(days=2), started + timedelta(days=3))
     resumed = [e["payload"] for e in paused if e["type"] == "clock_resumed"]
     assert [r["paused_working_days"] for r in resumed] == [2, 3]
-    assert datetime.fromisoformat(resumed[-1]["deadline"]) == deadline_with_pauses(
-        started, 10, [first, second], calendar).at
-    # The audited deadline is the one the department works to.
+    # Both supplements came before 受理: the period had not begun, so no deadline moved.
+    assert [r["deadline"] for r in resumed] == [None, None]
+    # The department works to 10 working days from 受理 (Thursday).
+    calendar = WorkCalendar.default()
     [handling] = walker.ready("handle_item")
-    assert handling["due_at"] == datetime.fromisoformat(resumed[-1]["deadline"])
+    assert handling["due_at"] == calendar.add_working_days(started + timedelta(days=3), 10).at
 
 
 def test_missing_materials_arrive_late_and_the_steward_urges(walker: Walker) -> None:

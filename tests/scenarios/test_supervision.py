@@ -3,7 +3,7 @@ call (a bad rating's call-back is in test_intake_and_termination.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.rules.lights import Light, item_light
@@ -16,16 +16,18 @@ CST = ZoneInfo("Asia/Shanghai")
 
 def test_overdue_item_turns_yellow_then_red_is_urged_and_escalated(walker: Walker) -> None:
     calendar = WorkCalendar.default()
-    walker.start(item_codes=["project_filing", "company_registration"])
+    # Two items neither of which waits for the other (消防验收备案 waits only for 施工许可,
+    # which this case does not include).
+    walker.start(item_codes=["fire_acceptance_filing", "company_registration"])
     walker.accept()
     walker.hand_over()
-    walker.do("fgj", "take_task_sheet")
-    walker.do("fgj", "review_item_materials")      # 3 working days: due Thursday 17:30
+    walker.do("zjj", "take_task_sheet")
+    walker.do("zjj", "review_item_materials")      # 3 working days: due Thursday 17:30
     walker.do("scjg", "take_task_sheet")
     walker.do("scjg", "review_item_materials")     # 1 working day: due Tuesday 17:30
-    filing = next(h for h in walker.ready("handle_item") if h["groups"] == "dept_fgj")
+    filing = next(h for h in walker.ready("handle_item") if h["groups"] == "dept_zjj")
     due = {h["groups"]: h["due_at"] for h in walker.ready("handle_item")}
-    assert due == {"dept_fgj": datetime(2026, 11, 26, 17, 30, tzinfo=CST),
+    assert due == {"dept_zjj": datetime(2026, 11, 26, 17, 30, tzinfo=CST),
                    "dept_scjg": datetime(2026, 11, 24, 17, 30, tzinfo=CST)}
     walker.do("scjg", "handle_item")               # registration done in time
     walker.do("zhuanchuang", "notify_enterprise_of_result")
@@ -54,7 +56,7 @@ def test_overdue_item_turns_yellow_then_red_is_urged_and_escalated(walker: Walke
     assert walker.ready_ids() == ["handle_item", "supervise_overdue_item"]
     walker.do("lingdao", "supervise_overdue_item")
     # A hard problem goes to the joint meeting, and the item keeps its deadline afterwards.
-    walker.do("fgj", "handle_item", item_outcome="joint_meeting", handling_opinion="需联合预审")
+    walker.do("zjj", "handle_item", item_outcome="joint_meeting", handling_opinion="需联合预审")
     walker.do("lingdao", "decide_in_joint_meeting")
     [again] = walker.ready("handle_item")
     assert again["due_at"] == filing["due_at"]
@@ -63,7 +65,7 @@ def test_overdue_item_turns_yellow_then_red_is_urged_and_escalated(walker: Walke
     walker.do("guanjia", "remind_item_due")
     walker.do("guanjia", "urge_overdue_item")
     walker.do("lingdao", "supervise_overdue_item")
-    walker.do("fgj", "handle_item")
+    walker.do("zjj", "handle_item")
     walker.do("zhuanchuang", "notify_enterprise_of_result")
     assert walker.ready_ids() == ["fill_completion_sheet"]
     assert walker.timers() == []
@@ -75,11 +77,27 @@ def test_overdue_item_turns_yellow_then_red_is_urged_and_escalated(walker: Walke
 
 
 def test_task_sheet_not_taken_in_30_minutes_calls_the_steward(walker: Walker) -> None:
-    walker.start(item_codes=["project_filing", "land_pre_review"])
+    walker.start(item_codes=["project_filing", "temporary_land_use"])
     walker.accept()
     walker.hand_over()
     walker.do("fgj", "take_task_sheet")
+    [late] = walker.ready("take_task_sheet")
+    assert late["due_at"] == walker.clock.now() + timedelta(minutes=30)  # 30 office minutes
     assert walker.advance(minutes=29) == []
+    # 原则上30分钟: past the 30 minutes the call is yellow with a reminder, not yet escalated;
+    # the escalation waits for the county's grace (the installation default: 30 minutes).
+    assert walker.advance(minutes=2) == []
+    counts = walker.run(sweep_deadlines)
+    assert counts["red"] == 0
+
+    def reminders() -> list[tuple[str, str]]:
+        from server.extensions import db
+        from server.models import Notification
+
+        return [(n.username, n.title) for n in db.session.query(Notification).filter(
+            Notification.dedupe_key == f"late_call:{late['id']}")]
+    assert [u for u, title in walker.run(reminders) if title.startswith("报到提醒")] == ["zrzy"]
+    assert walker.advance(minutes=28) == []
     fired = walker.advance(minutes=2)
     assert [t.element_id for t in fired] == ["report_timeout"]
     walker.reload()

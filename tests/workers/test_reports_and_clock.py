@@ -39,8 +39,10 @@ def test_monthly_key_project_table_is_written_as_csv_and_html(
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["项目名称"] == "年产10GWh储能电池基地"
     assert row["投资额（万元）"] == "120000"
-    assert row["受理日期"] == "2026-11-23" and row["状态"] == "推进中"
-    assert row["已办任务"] == "1" and row["待办任务"] == "2"
+    assert row["申请日期"] == "2026-11-23" and row["状态"] == "推进中"
+    # Two approval items, neither in hand yet: the review and the task sheets are tasks.
+    assert row["审批事项"] == "2" and row["已办结事项"] == "0" and row["在办事项"] == "0"
+    assert row["超期事项"] == "0"
     assert "重点招商项目情况表（2026年11月）" in html_path.read_text(encoding="utf-8")
     assert len(october.read_text(encoding="utf-8-sig").splitlines()) == 1
     assert reports.previous_month(datetime(2026, 1, 3, tzinfo=UTC).date()) == (2025, 12)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from server.services import accounts
+from server.services.catalog import current_catalog
 from server.services.errors import ConflictError, ValidationFailedError
 from server.web.admin import bp
 from server.web.i18n import field_errors, t
@@ -76,8 +78,18 @@ def groups() -> Any:
         else:
             flash(t("已保存"), "success")
             return redirect(url_for("admin.groups"))
-    return render_template("admin/groups.html", groups=accounts.list_groups(),
-                           counts=accounts.member_counts(), errors=errors,
+    groups = accounts.list_groups()
+    catalog = current_catalog()
+    # Departments are data: how many catalog items each owns, and owners with no group yet
+    # (their task sheets would reach nobody).
+    owned = Counter(item.department for item in catalog)
+    present = {g.code for g in groups}
+    missing = [(code, catalog.departments[code].name if code in catalog.departments else code)
+               for code in sorted(owned) if code not in present]
+    editing = next((g for g in groups if g.code == request.args.get("edit")), None)
+    return render_template("admin/groups.html", groups=groups,
+                           counts=accounts.member_counts(), errors=errors, owned=owned,
+                           missing=missing, editing=editing,
                            enterprises=accounts.list_enterprises()), status
 
 

@@ -3,37 +3,61 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from server.services import attachments, cases, tasks, workspace
+from server.engine import clock
+from server.rules.catalog import STAGES
+from server.rules.project import OWNERSHIPS, PROJECT_TYPES
+from server.services import attachments, cases, dashboard, projects, staging, tasks, workspace
 from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
+from server.services.gantt import build_gantt
+from server.services.item_progress import item_progress
 from server.web.cases import bp
 from server.web.i18n import field_errors, lang, t
 from server.web.pages import MAX_PAGE
 from server.web.session import me
 
 
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+
+
 @bp.get("")
 @login_required
 def index() -> Any:
-    """Cases the user may read, newest first, with their worst light."""
+    """Cases the user may read, newest first, found by the search box and the filters, with
+    the worst light of their open approval items."""
     try:
         page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         page = 1
-    status = request.args.get("status") or None
-    found, total = workspace.visible_cases(me(), page=page, status=status)
+    args = request.args
+    query = workspace.CaseQuery(
+        q=args.get("q", "").strip()[:100], status=args.get("status") or None,
+        light=args.get("light", ""), department=args.get("department", ""),
+        stage=args.get("stage", ""), area=args.get("area", "").strip(),
+        started_from=_day("started_from"), started_to=_day("started_to"),
+        ended_from=_day("ended_from"), ended_to=_day("ended_to"))
+    found, total = workspace.visible_cases(me(), page=page, query=query)
+    lights = dashboard.case_lights(case_ids=[c.id for c in found])
     rows = []
     for case in found:
         items = cases.case_work_items(case)
-        rows.append((case, workspace.case_summary(case), workspace.case_light(items),
+        rows.append((case, workspace.case_summary(case), lights.get(case.id, "green"),
                      [i for i in items if i.state == "ready"]))
+    filters = {k: v for k, v in args.items() if k != "page" and v}
     return render_template("cases/index.html", rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // 25)), status=status)
+                           pages=max(1, -(-total // 25)), status=query.status, query=query,
+                           filters=filters, departments=workspace.departments(),
+                           stages=STAGES)
 
 
 def case_view(case_id: str) -> dict[str, Any]:
@@ -43,6 +67,15 @@ def case_view(case_id: str) -> dict[str, Any]:
     items = cases.case_work_items(case)
     history = cases.case_history(case)
     diagram = workspace.diagram_for(case, items, history)
+    data = cases.live_data(case)
+    # Items the plan withdrew while they waited for their prerequisites (after hand-over).
+    dropped = {str(d.get("code")) for e in history if e.type == "plan_items_changed"
+               for d in (e.payload or {}).get("dropped", []) if isinstance(d, dict)}
+    approval_items = item_progress(
+        case, items, [i for i in data.get("items") or [] if isinstance(i, dict)], dropped)
+    calendar = workspace.calendar()
+    gantt = build_gantt(approval_items, list(data.get("plan_timetable") or []),
+                        calendar.local_date(clock.now()), calendar.local_date)
     return {
         "case": case, "summary": workspace.case_summary(case), "history": history,
         "rows": [workspace.row_for(i) for i in items], "nodes": workspace.progress(case, items),
@@ -53,6 +86,11 @@ def case_view(case_id: str) -> dict[str, Any]:
                                     "active": diagram.active, "overdue": diagram.overdue},
                                    ensure_ascii=False),
         "files": attachments.case_attachments(case),
+        "approval_items": approval_items, "gantt": gantt,
+        "project": projects.project_view(case, approval_items),
+        "can_edit_project": user.in_group(*projects.EDITORS),
+        "ownerships": OWNERSHIPS, "project_types": PROJECT_TYPES,
+        "early_modes": staging.DECISION_MODES if staging.early_release_role(user, case) else {},
         "records": _record_titles(workspace.completed_form_keys(case)),
         "groups": workspace.group_names(),
         # Leaders and administrators may hand each open task to someone else (转办).
@@ -93,4 +131,39 @@ def reassign(case_id: str, task_id: str) -> Any:
                                reassign_errors={task_id: field_errors(exc.errors)},
                                reassign_values={task_id: request.form}), 422
     flash(t("已转办"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<case_id>/items/<code>/release")
+@login_required
+def release_item(case_id: str, code: str) -> Any:
+    """Send a waiting item's task sheet before its prerequisites are done (并联 / 容缺) or
+    drop it from the plan;
+    403/404/409 as the service refuses, 422 with the case page when mode or reason is missing."""
+    try:
+        staging.release_item_early(me(), case_id, code, mode=request.form.get("mode", ""),
+                                   reason=request.form.get("reason", ""))
+    except ValidationFailedError as exc:
+        flash(t("决定未记录，请选择方式并填写理由"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               release_errors={code: field_errors(exc.errors)},
+                               release_values={code: request.form}), 422
+    flash(t("已记录决定"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<case_id>/project")
+@login_required
+def record_project(case_id: str) -> Any:
+    """Record the project's code, ownership, type and land contract date; 403/404 as the
+    service refuses, 422 with the case page and each bad field's error (nothing saved)."""
+    case = cases.get_case(me(), case_id)
+    try:
+        projects.update_project(me(), case, dict(request.form))
+    except ValidationFailedError as exc:
+        flash(t("项目信息未保存，请检查标红的内容"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               project_errors=field_errors(exc.errors),
+                               project_values=request.form), 422
+    flash(t("已保存"), "success")
     return redirect(url_for("cases.show", case_id=case_id))

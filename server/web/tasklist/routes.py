@@ -19,7 +19,8 @@ from flask import (
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from server.services import attachments, cases, tasks, workspace
+from server.services import attachments, cases, plan, tasks, workspace
+from server.services.catalog import current_catalog
 from server.services.errors import ValidationFailedError
 from server.services.forms import FormRegistry, form_registry
 from server.web import formview
@@ -65,6 +66,7 @@ def tasks_page() -> Any:
         scope=scope, department=request.args.get("department") or None,
         stage=request.args.get("stage") or None, light=request.args.get("light") or None,
         due_before=_date("due_before"), sort=request.args.get("sort", "due"),
+        q=request.args.get("q", "").strip()[:100],
         page=_int("page", 1), per_page=_int("per_page", 25))
     page = workspace.task_rows(me(), query)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -100,6 +102,10 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
     if values is None and item.draft and form is not None:
         values = formview.values_from_data(form, json.loads(item.draft))
     case = item.case
+    if values is None and form is not None and item.state == "ready":
+        # A plan or notice opens filled from the catalog and the case's items.
+        defaults = plan.form_defaults(form.id, cases.live_data(case))
+        values = formview.values_from_data(form, defaults) if defaults else None
     items = cases.case_work_items(case)
     by_task = workspace.form_keys_of(items)
     earlier = []
@@ -120,7 +126,16 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         max_mb=attachments.max_bytes() // (1024 * 1024),
         allowed=", ".join(sorted(attachments.ALLOWED_TYPES)),
         catalog=formview.catalog_choices(), labelled=formview.labelled,
+        catalog_item=_catalog_item(workspace.task_context(item)),
     ), status
+
+
+def _catalog_item(context: dict[str, Any]) -> Any:
+    """The catalog facts of a department task's approval item (level, limits, basis, materials)."""
+    code = (context.get("item") or {}).get("code") if isinstance(context.get("item"), dict) \
+        else None
+    catalog = current_catalog()
+    return catalog.get(str(code)) if code and str(code) in catalog else None
 
 
 @bp.get("/tasks/<task_id>")

@@ -1,0 +1,39 @@
+"""Counties (县) as data: each counts deadlines with its own office hours, local days off,
+light thresholds and settings under 行政许可法 Art. 32.
+
+A county's local days off (the prefecture's annual notice: 火把节, 彝族年, 自治州成立纪念日 …)
+are ``CalendarDay`` rows with the county's code; the national notice's rows have none. Each
+edit bumps ``revision``, so every process rebuilds its calendar of that county on its next look.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.extensions import db
+from server.models.types import UTCDateTime, utcnow
+
+
+class County(db.Model):  # type: ignore[name-defined,misc]
+    """One county and the settings its clock counts with."""
+
+    __tablename__ = "counties"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    prefecture: Mapped[str] = mapped_column(String(50), default="")
+    # Office hours as text (server.rules.office_hours), e.g. "09:00-12:00 14:30-18:00".
+    office_hours: Mapped[str] = mapped_column(Text)
+    light_share_percent: Mapped[int] = mapped_column(Integer, default=20)
+    light_min_days: Mapped[int] = mapped_column(Integer, default=1)
+    art32_mode: Mapped[str] = mapped_column(String(10), default="restart")  # restart | pause
+    # 原则上30分钟: the late call stays yellow this many office minutes before it escalates.
+    late_call_grace_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # Prefilled cap of a 公示 pause, in the item's limit unit.
+    publicity_cap_days: Mapped[int] = mapped_column(Integer, default=10)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
