@@ -158,7 +158,11 @@ class Settings:
                 smtp_host=env.get("GUANJIA_SMTP_HOST", "127.0.0.1"),
                 smtp_port=int(env.get("GUANJIA_SMTP_PORT", "8025")),
                 mail_sender=env.get("GUANJIA_MAIL_SENDER", "guanjia@localhost"),
-                checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY", secret_key),
+                # Unset: the secret key when one is given, else the audit key the instance
+                # folder keeps (server.services.audit.audit_key) — never a generated secret,
+                # under which history written by another process would not verify.
+                checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY")
+                or env.get("GUANJIA_SECRET_KEY", ""),
                 max_instances=int(env.get("GUANJIA_MAX_INSTANCES") or 1000),
                 login_max_failures=int(env.get("GUANJIA_LOGIN_MAX_FAILURES") or 5),
                 login_lock_minutes=int(env.get("GUANJIA_LOGIN_LOCK_MINUTES") or 15),

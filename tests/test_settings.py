@@ -44,7 +44,9 @@ def test_embedded_mode_keeps_its_generated_secret_in_the_instance_folder(tmp_pat
     env = {"GUANJIA_INSTANCE_DIR": str(tmp_path / "instance"), "GUANJIA_SECRET_KEY": ""}
     first, second = Settings.from_env(env), Settings.from_env(env)
     assert first.secret_key == second.secret_key and len(first.secret_key) == 64
-    assert first.checkpoint_key == first.secret_key
+    # The audit key is not the web secret: it lives in the instance folder on its own
+    # (server.services.audit.audit_key), so an unset key never means a per-process one.
+    assert first.checkpoint_key == ""
     kept = tmp_path / "instance" / "secret_key"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     other = Settings.from_env({"GUANJIA_INSTANCE_DIR": str(tmp_path / "other")})
