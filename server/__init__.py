@@ -15,12 +15,22 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder="web/static")
+    from server.web.jsonguard import GuardedJSONProvider
+
+    app.json = GuardedJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         GUANJIA=settings,
         JSON_AS_ASCII=False,
+        # The session cookie: never read by scripts, not sent on cross-site posts, and only
+        # over HTTPS in production.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.mode == "production",
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_KEY_PREFIX="guanjia",
     )
     app.config.update(overrides)
     settings.instance_dir.mkdir(parents=True, exist_ok=True)

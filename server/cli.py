@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from datetime import date, timedelta
 from typing import Any
@@ -179,14 +180,17 @@ def run(host: str, port: int, no_worker: bool) -> None:
     click.echo(f"deployment {number}; serving on http://{host}:{port}/")
     children = []
     if not no_worker:
-        from workers.embedded import start_embedded_workers
+        from workers.embedded import start_embedded_workers, stop_embedded_workers
 
         children = start_embedded_workers(settings)
+    # SIGTERM (a service manager, `kill`) ends the server like Ctrl-C does, so the worker and
+    # beat stop with it instead of running on orphaned (a second `make run` ran two beats).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
-        for child in children:
-            child.terminate()
+        if children:
+            stop_embedded_workers(children)
 
 
 from server.cli_audit import audit as _audit  # noqa: E402

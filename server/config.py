@@ -29,6 +29,27 @@ def _bool(value: str | None, default: bool) -> bool:
     raise ConfigError(f"not a boolean: {value!r}")
 
 
+def _instance_secret(instance_dir: Path) -> str:
+    """The embedded mode's generated secret, kept in the instance folder so every process of
+    one installation (web, worker, ``guanjia audit verify``) signs and checks alike."""
+    path = instance_dir / "secret_key"
+    try:
+        found = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        found = ""
+    if found:
+        return found
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    fresh = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it first: use theirs
+        return path.read_text(encoding="utf-8").strip() or fresh
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(fresh)
+    return fresh
+
+
 def _check_checkpoint_key(key: str) -> None:
     """An Ed25519 audit key must be usable at start-up, not when the first case ends."""
     if not key.startswith("ed25519"):
@@ -64,6 +85,20 @@ class Settings:
     smtp_port: int
     mail_sender: str
     checkpoint_key: str
+    #: The time the scripts and conditions of one engine step may take together, and the
+    #: largest value one script operation may build (``server/engine/scripting.py``).
+    script_seconds: float = 1.0
+    script_max_bytes: int = 32 * 1024 * 1024
+    #: Sign-in: wrong passwords for one name before it is locked for ``login_lock_minutes``,
+    #: attempts per address, and where the counts live (Redis in production, so every
+    #: process shares them; in-process memory in embedded mode).
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    login_rate: str = "30 per minute"
+    ratelimit_storage_url: str = "memory://"
+    #: The most entries a list in a case's starting data may hold: each becomes a parallel
+    #: branch (multi-instance) of the case, and a case of thousands takes minutes to start.
+    max_instances: int = 1000
     # County settings of the audit ledger: how old the newest log checkpoint may grow before
     # verify calls the log unprotected, and an optional file every checkpoint is copied to.
     checkpoint_max_age_minutes: int = 30
@@ -78,7 +113,9 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); raises ``ConfigError``."""
-        env = dict(os.environ if env is None else env)
+        # An empty (or blank) value counts as unset: compose's `${X:-}` must not switch a
+        # default off, and least of all set an empty secret.
+        env = {k: v for k, v in (os.environ if env is None else env).items() if v.strip()}
         mode = env.get("GUANJIA_MODE", "embedded")
         if mode not in {"embedded", "production", "test"}:
             raise ConfigError(f"GUANJIA_MODE must be embedded, production or test, not {mode!r}")
@@ -92,7 +129,12 @@ class Settings:
         if not secret_key:
             if mode == "production":
                 raise ConfigError("GUANJIA_SECRET_KEY is required in production")
-            secret_key = secrets.token_hex(32)
+            secret_key = _instance_secret(instance_dir) if mode == "embedded" else \
+                secrets.token_hex(32)
+        if mode == "production" and not env.get("GUANJIA_CHECKPOINT_KEY"):
+            # Checkpoints prove the audit log untouched: their key is never implied.
+            raise ConfigError("GUANJIA_CHECKPOINT_KEY is required in production "
+                              "(it signs the audit log's checkpoints)")
         broker_url = env.get("GUANJIA_BROKER_URL") or (
             f"sqla+sqlite:///{instance_dir / 'broker.sqlite'}" if mode != "production" else ""
         )
@@ -116,10 +158,21 @@ class Settings:
                 smtp_host=env.get("GUANJIA_SMTP_HOST", "127.0.0.1"),
                 smtp_port=int(env.get("GUANJIA_SMTP_PORT", "8025")),
                 mail_sender=env.get("GUANJIA_MAIL_SENDER", "guanjia@localhost"),
-                # Empty: the key kept in the instance folder (server.services.audit.audit_key);
-                # never the random per-process secret, under which history would not verify.
+                # Unset: the secret key when one is given, else the audit key the instance
+                # folder keeps (server.services.audit.audit_key) — never a generated secret,
+                # under which history written by another process would not verify.
                 checkpoint_key=env.get("GUANJIA_CHECKPOINT_KEY")
                 or env.get("GUANJIA_SECRET_KEY", ""),
+                max_instances=int(env.get("GUANJIA_MAX_INSTANCES") or 1000),
+                login_max_failures=int(env.get("GUANJIA_LOGIN_MAX_FAILURES") or 5),
+                login_lock_minutes=int(env.get("GUANJIA_LOGIN_LOCK_MINUTES") or 15),
+                login_rate=env.get("GUANJIA_LOGIN_RATE") or "30 per minute",
+                ratelimit_storage_url=env.get("GUANJIA_RATELIMIT_STORAGE_URL") or (
+                    broker_url if broker_url.startswith(("redis://", "rediss://"))
+                    else "memory://"),
+                script_seconds=float(env.get("GUANJIA_SCRIPT_SECONDS") or 1.0),
+                script_max_bytes=int(float(env.get("GUANJIA_SCRIPT_MAX_MB") or 32)
+                                     * 1024 * 1024),
                 checkpoint_max_age_minutes=int(env.get("GUANJIA_CHECKPOINT_MAX_AGE_MINUTES",
                                                        "30")),
                 checkpoint_anchor=Path(env["GUANJIA_CHECKPOINT_ANCHOR"])

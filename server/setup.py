@@ -7,9 +7,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
-from server.extensions import db, migrate
+from server.engine.scripting import configure_limits
+from server.extensions import db, limiter, migrate
 from server.services.forms import FormRegistry
-from server.services.store import CaseStore
+from server.services.store import CaseStore, track_writes
 
 
 def _tune_sqlite(engine: Any) -> None:
@@ -42,9 +43,11 @@ def register_extensions(app: Flask) -> None:
                               {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True})
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
+    limiter.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
+        track_writes(db.engine)
     app.extensions["guanjia.store"] = CaseStore()
     from server.services.catalog import EXTENSION, load_catalog
 
@@ -53,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["guanjia.forms"] = FormRegistry(settings.forms_dir,
                                                    value_sources=_value_sources(catalog))
     _install_working_day_rule()
+    configure_limits(seconds=settings.script_seconds, max_bytes=settings.script_max_bytes)
     app.extensions["guanjia.prepare_case_data"] = _catalog_expander()
 
 
@@ -91,7 +95,11 @@ def _catalog_expander() -> Any:
 
 def register_blueprints(app: Flask) -> None:
     from server.web.api import bp as api_bp
+    from server.web.headers import init_security_headers
+    from server.web.jsonguard import init_request_guards
 
+    init_security_headers(app)
+    init_request_guards(app)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     try:
         from server.web import register_web

@@ -75,3 +75,55 @@ def test_guanjia_run_serves_the_sample_case(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has stopped; only its exit status is left
+
+
+def test_sigterm_stops_the_embedded_worker_and_beat_with_the_server(tmp_path: Path) -> None:
+    import signal
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUANJIA_")}
+    env["GUANJIA_INSTANCE_DIR"] = str(tmp_path / "instance")
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "run", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if call(f"http://127.0.0.1:{port}/api/v1", "GET", "/openapi.json")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the server did not come up in 120 s"
+            time.sleep(0.5)
+        workers = _children(server.pid)
+        assert workers, "the embedded worker did not start"
+        deadline = time.monotonic() + 30
+        while not any(_children(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.5)  # the worker starts beat as a process of its own
+        workers += [beat for w in workers for beat in _children(w)]
+        assert len(workers) >= 2, "beat did not start"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=40) == 0, log.read_text()[-2000:]
+        assert not [pid for pid in workers if _alive(pid)], log.read_text()[-2000:]
+    finally:
+        if server.poll() is None:
+            server.kill()

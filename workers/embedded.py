@@ -47,3 +47,17 @@ def start_embedded_workers(settings: Settings) -> list[subprocess.Popen[bytes]]:
                              stdout=log, stderr=subprocess.STDOUT)
     log.close()
     return [child]
+
+
+def stop_embedded_workers(children: list[subprocess.Popen[bytes]], *,
+                          grace_seconds: float = 15.0) -> None:
+    """Ask each child to stop (Celery's warm shutdown), then kill what is still running."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=5)

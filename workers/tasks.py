@@ -16,6 +16,7 @@ from celery import Task, shared_task
 from celery.exceptions import Retry
 from flask import current_app
 
+from server.engine.errors import ScriptLimitError
 from server.extensions import db
 from server.services import incidents, ledger, notifications, reports, timers
 from workers.dispatch import send
@@ -41,7 +42,8 @@ def _run_step(task: Task, args: list[Any], step: Callable[[], Any], *,
     except Exception as exc:
         db.session.rollback()
         attempt = task.request.retries
-        if attempt < settings.max_retries:
+        # A script over its time or size limit fails the same way every time: no retries.
+        if attempt < settings.max_retries and not isinstance(exc, ScriptLimitError):
             countdown = min(settings.retry_backoff_seconds * (2 ** attempt), 3600.0)
             log.warning("%s%r failed (attempt %d): %s; retrying in %.1fs",
                         task.name, args, attempt + 1, exc, countdown)

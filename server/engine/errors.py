@@ -34,5 +34,9 @@ class ScriptError(EngineError):
         self.element_id = element_id
 
 
+class ScriptLimitError(ScriptError):
+    """A script or condition went over the sandbox's time budget or size cap."""
+
+
 class TaskNotReadyError(EngineError):
     """The task does not exist in the case or is not waiting for a person."""

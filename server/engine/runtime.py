@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +22,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.event_definitions import (
@@ -31,9 +33,9 @@ from SpiffWorkflow.task import Task, TaskState
 from SpiffWorkflow.workflow import Workflow
 
 from server.engine import clock
-from server.engine.errors import DiagramError, ScriptError, TaskNotReadyError
+from server.engine.errors import DiagramError, ScriptError, ScriptLimitError, TaskNotReadyError
 from server.engine.parser import SpecSet
-from server.engine.scripting import make_script_engine
+from server.engine.scripting import ScriptLimitExceeded, make_script_engine, step_budget
 
 TOP = "top"
 ENVELOPE = "env"
@@ -61,10 +63,41 @@ class FullDataTaskConverter(TaskConverter):  # type: ignore[misc]
         }
 
 
+# The serializer reads any dict holding a ``typename`` key as one of its own objects: a form
+# field or script variable of that name once made a case unreadable after a restart
+# (``KeyError: 'spec'``). Such data dicts are stored wrapped under this marker instead.
+SERIALIZER_TAG = "typename"
+_ESCAPED_DICT = "guanjia.data"
+
+
+class _EscapedDict(dict):  # type: ignore[type-arg]
+    """Stands for a data dict that carries the serializer's tag as a key of its own."""
+
+
+class DataSafeRegistry(DefaultRegistry):  # type: ignore[misc]
+    """The library's registry, except that data dicts with a ``typename`` key round-trip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register(_EscapedDict, self._escape, self._unescape, typename=_ESCAPED_DICT)
+
+    def convert(self, obj: Any) -> Any:
+        if (type(obj) is dict and SERIALIZER_TAG in obj  # noqa: E721 - exactly a plain dict
+                and not self._encoder_mode):
+            return self.convert_to_dict[_ESCAPED_DICT](obj)
+        return super().convert(obj)
+
+    def _escape(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {"items": {k: self.convert(v) for k, v in self.clean(obj).items()}}
+
+    def _unescape(self, dct: dict[str, Any]) -> dict[str, Any]:
+        return {k: self.restore(v) for k, v in dct["items"].items()}
+
+
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[Task] = FullDataTaskConverter
-    registry = BpmnWorkflowSerializer.configure(config)
+    registry = BpmnWorkflowSerializer.configure(config, DataSafeRegistry())
     # Pitfall 12: dates and decimals raise in the stock registry.
     registry.register(date, lambda v: {"value": v.isoformat()},
                       lambda v: date.fromisoformat(v["value"]), typename="date")
@@ -142,6 +175,15 @@ class Runtime:
 
 
 
+def _reason(exc: SpiffWorkflowException) -> str:
+    """The library's message plus the error underneath it, which it leaves out."""
+    inner = exc.__cause__ or exc.__context__  # the library wraps it without keeping it
+    text = str(exc).strip().rstrip(".").strip()
+    if inner is not None and (not str(inner) or str(inner) not in text):
+        text = f"{text} ({type(inner).__name__}: {inner})".replace(": )", ")")
+    return text
+
+
 def _task_name(task: Task) -> str:
     spec = task.task_spec
     return str(getattr(spec, "bpmn_name", None) or spec.name)
@@ -206,10 +248,22 @@ def _install_change_hooks() -> None:
     Task._guanjia_hooked = True  # type: ignore[attr-defined]
 
 
+@contextmanager
+def _no_hook() -> Iterator[Callable[[], object] | None]:
+    yield None
+
+
 class Engine:
-    """The engine boundary: start, restore, step and describe cases."""
+    """The engine boundary: start, restore, step and describe cases.
+
+    ``around_step`` wraps every step (scripts included) and may hand out a callable that the
+    sandbox calls once when the step turns out slow; the host uses it to let go of its
+    database transaction meanwhile (``server/services/store.py``).
+    """
 
     def __init__(self) -> None:
+        self.around_step: Callable[[], AbstractContextManager[Callable[[], object] | None]] = \
+            _no_hook
         clock.install()
         _install_change_hooks()
         self.serializer = _make_serializer()
@@ -401,17 +455,20 @@ class Engine:
               ) -> StepResult:
         changes = _Changes()
         changes.touched.extend(created or [])
-        _recording.changes = changes
-        try:
-            act()
-        except SpiffWorkflowException as exc:
-            element = getattr(getattr(exc, "task_spec", None), "name", None)
-            raise ScriptError(str(exc), element_id=element) from exc
-        except DiagramError as exc:
-            raise ScriptError(exc.message) from exc
-        finally:
-            _recording.changes = None
-        return self._collect(runtime, changes)
+        with self.around_step() as on_slow, step_budget(on_slow):
+            _recording.changes = changes
+            try:
+                act()
+            except SpiffWorkflowException as exc:
+                element = getattr(getattr(exc, "task_spec", None), "name", None)
+                raise ScriptError(_reason(exc), element_id=element) from exc
+            except DiagramError as exc:
+                raise ScriptError(exc.message) from exc
+            except ScriptLimitExceeded as exc:
+                raise ScriptLimitError(exc.message, element_id=exc.element_id) from None
+            finally:
+                _recording.changes = None
+            return self._collect(runtime, changes)
 
     # ---- persistence ------------------------------------------------------------------
     def _collect(self, runtime: Runtime, changes: _Changes) -> StepResult:
@@ -576,7 +633,9 @@ class Engine:
             try:
                 return task.workflow.script_engine.evaluate(task, text[2:-1])
             except SpiffWorkflowException as exc:
-                raise ScriptError(str(exc), element_id=task.task_spec.name) from exc
+                raise ScriptError(_reason(exc), element_id=task.task_spec.name) from exc
+            except ScriptLimitExceeded as exc:
+                raise ScriptLimitError(exc.message, element_id=task.task_spec.name) from None
         return text
 
     def ready_human_tasks(self, runtime: Runtime) -> list[HumanTask]:

@@ -3,24 +3,40 @@
 SpiffWorkflow's ``PythonScriptEngine`` is plain ``eval``/``exec``; here code is compiled with
 RestrictedPython (no imports, no dunder attributes, guarded writes and iteration) and compiled
 code is cached by its text, so the sandbox costs little on the hot path.
+
+Limits: the scripts of one engine step share a time budget (a trace function that runs only
+in sandboxed frames checks it on every line), and operations that could build a huge value in
+one C call (``*``, ``**``, ``<<``, ``+``, ``%``, padding and replacing text, ``sum`` of lists)
+are checked against a size cap before they run. Either violation raises
+``ScriptLimitExceeded``, which a script cannot swallow: after the deadline every line raises.
+These guards live in the process (a subprocess per script would cost more than the step);
+they bound what a careless designer writes, they are no wall against native code.
 """
 
 from __future__ import annotations
 
+import ast
+import dis
 import functools
-from collections.abc import Iterator
+import math
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import CodeType
+from types import CodeType, FrameType, SimpleNamespace
 from typing import Any, Protocol
 
 from RestrictedPython import (
+    RestrictingNodeTransformer,
     compile_restricted_eval,
     compile_restricted_exec,
     limited_builtins,
     safe_builtins,
-    utility_builtins,
 )
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import (
@@ -29,15 +45,237 @@ from RestrictedPython.Guards import (
     guarded_unpack_sequence,
     safer_getattr,
 )
+from RestrictedPython.transformer import copy_locations
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from server.engine import clock
 from server.engine.errors import DiagramError
 
+
+# ---- limits -------------------------------------------------------------------------
+class ScriptLimitExceeded(BaseException):  # noqa: N818 - it is a refusal, not a bug
+    """A script ran past its time budget or tried to build a value over the size cap.
+
+    A ``BaseException`` so that ``except Exception`` in a script or in the library does not
+    swallow it. ``element_id`` is filled in by the script engine when it knows the task.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.element_id: str | None = None
+
+
+@dataclass
+class Limits:
+    """Settings of the sandbox (``GUANJIA_SCRIPT_SECONDS``, ``GUANJIA_SCRIPT_MAX_MB``)."""
+
+    seconds: float = 1.0
+    max_bytes: int = 32 * 1024 * 1024
+
+    @property
+    def max_items(self) -> int:
+        return self.max_bytes // 8  # a list or tuple slot is a pointer
+
+    @property
+    def max_int_bits(self) -> int:
+        # Big-integer arithmetic is one C call: far below the memory cap it is already slow.
+        return 1 << 17
+
+
+_limits = Limits()
+_SCRIPT_FILE = "<string>"  # the name SpiffWorkflow looks for to report a script's line
+_budget = threading.local()  # the seconds the current step's scripts have left
+
+
+def configure_limits(*, seconds: float, max_bytes: int) -> None:
+    """Set the sandbox's time budget per engine step and its size cap (at start-up)."""
+    global _limits
+    _limits = Limits(seconds=seconds, max_bytes=max_bytes)
+
+
+def limits() -> Limits:
+    return _limits
+
+
+#: A step still running scripts after this long lets its host release what it holds.
+SLOW_STEP_SECONDS = 0.05
+
+
+@contextmanager
+def step_budget(on_slow: Callable[[], object] | None = None) -> Iterator[None]:
+    """Let every script and condition evaluated inside share one time budget (an engine step).
+
+    ``on_slow`` is called once, from the step's own thread, when a script starts or runs on
+    after the step has taken ``SLOW_STEP_SECONDS``: the host ends its database transaction
+    then instead of on every step (which would cost every completion a round trip).
+    """
+    outer = (getattr(_budget, "left", None), getattr(_budget, "on_slow", None),
+             getattr(_budget, "slow_at", 0.0))
+    _budget.left = _limits.seconds if outer[0] is None else outer[0]
+    _budget.on_slow = on_slow if outer[0] is None else outer[1]
+    _budget.slow_at = time.monotonic() + SLOW_STEP_SECONDS if outer[0] is None else outer[2]
+    try:
+        yield
+    finally:
+        _budget.left, _budget.on_slow, _budget.slow_at = outer
+
+
+def _slow_step() -> None:
+    on_slow = getattr(_budget, "on_slow", None)
+    if on_slow is not None:
+        _budget.on_slow = None
+        on_slow()
+
+
+def _too_slow() -> ScriptLimitExceeded:
+    return ScriptLimitExceeded(
+        f"脚本运行超过 {_limits.seconds:g} 秒的时间上限 / the scripts of this step ran longer "
+        f"than their {_limits.seconds:g} s budget (an endless loop?)")
+
+
+def _too_big(what: str) -> ScriptLimitExceeded:
+    return ScriptLimitExceeded(
+        f"脚本试图生成超过 {_limits.max_bytes // (1024 * 1024)} MB 的数据 / the script tried to "
+        f"build {what} larger than the {_limits.max_bytes // (1024 * 1024)} MB cap")
+
+
+def _run(code: CodeType, scope: dict[str, Any], may_loop: bool) -> Any:
+    """Run sandboxed code under the step's deadline.
+
+    Code that may loop (a backward jump or a nested function, comprehension or generator) is
+    traced line by line in sandboxed frames only; straight-line code cannot outrun its
+    budget by more than one bounded operation, so it runs untraced (a condition costs ~0.5 µs,
+    tracing would add several).
+    """
+    left = getattr(_budget, "left", None)
+    started = time.monotonic()
+    deadline = started + (_limits.seconds if left is None else left)
+    if deadline <= started:
+        raise _too_slow()
+    slow_at: float | None = getattr(_budget, "slow_at", 0.0) \
+        if getattr(_budget, "on_slow", None) else None
+    if slow_at is not None and started > slow_at:
+        _slow_step()
+        slow_at = None
+    if not may_loop:
+        try:
+            return eval(code, scope)  # noqa: S307 - restricted code
+        finally:
+            if left is not None:
+                _budget.left = left - (time.monotonic() - started)
+
+    overrun: list[ScriptLimitExceeded] = []
+
+    def in_script(frame: FrameType, event: str, arg: Any) -> Any:
+        nonlocal slow_at
+        now = time.monotonic()
+        if slow_at is not None and now > slow_at:
+            slow_at = None
+            _slow_step()
+        if now > deadline:
+            # CPython drops a trace function that raises: remember the overrun, so that code
+            # that caught it and went on to finish is refused all the same.
+            overrun.append(_too_slow())
+            raise overrun[-1]
+        return in_script
+
+    def on_call(frame: FrameType, event: str, arg: Any) -> Any:
+        # Only sandboxed frames (they see the guards as globals): other "<string>" code, such
+        # as SQLAlchemy's generated session proxies or dataclass __init__s, runs untraced, so
+        # neither a time-out nor the slow-step release can land in the middle of a query.
+        if frame.f_code.co_filename != _SCRIPT_FILE or frame.f_globals.get("_binop_") \
+                is not _binop:
+            return None
+        return in_script(frame, event, arg)
+
+    previous = sys.gettrace()
+    sys.settrace(on_call)
+    try:
+        result = eval(code, scope)  # noqa: S307 - restricted code
+    finally:
+        sys.settrace(previous)
+        if left is not None:
+            _budget.left = left - (time.monotonic() - started)
+    if overrun:
+        raise overrun[0]
+    return result
+
+
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+def _may_loop(code: CodeType) -> bool:
+    """True when code can run on without end: it jumps backwards (any loop, whatever its
+    opcode) or holds nested code (a function, lambda, comprehension or generator)."""
+    if any(isinstance(const, CodeType) for const in code.co_consts):
+        return True
+    return any(op.opcode in _JUMPS and isinstance(op.argval, int) and op.argval <= op.offset
+               for op in dis.get_instructions(code))
+
+
+def _size(value: Any) -> int:
+    """What a value costs against the cap, counted cheaply (text by length, lists by slots)."""
+    if isinstance(value, str | bytes | bytearray):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return 8 * len(value)
+    return 0
+
+
+def _mul(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        if a.bit_length() + b.bit_length() > _limits.max_int_bits:
+            raise _too_big("a number")
+    else:
+        text, times = (a, b) if isinstance(b, int) else (b, a)
+        if isinstance(times, int) and _size(text) * max(times, 0) > _limits.max_bytes:
+            raise _too_big("a text or list")
+    return a * b
+
+
+def _pow(a: Any, b: Any, mod: Any = None) -> Any:
+    if mod is None and isinstance(a, int) and isinstance(b, int) and b > 0 and \
+            a.bit_length() * b > _limits.max_int_bits:
+        raise _too_big("a number")
+    return pow(a, b, mod)
+
+
+def _lshift(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b > _limits.max_int_bits:
+        raise _too_big("a number")
+    return a << b
+
+
+def _add(a: Any, b: Any) -> Any:
+    if _size(a) + _size(b) > _limits.max_bytes:
+        raise _too_big("a text or list")
+    return a + b
+
+
+_WIDTH = re.compile(r"\d{7,}")  # a field width or precision of a million or more
+
+
+def _mod(a: Any, b: Any) -> Any:
+    if isinstance(a, str) and _WIDTH.search(a):
+        raise _too_big("a text")
+    return a % b
+
+
+_BINOPS: dict[type[ast.operator], tuple[str, Any]] = {
+    ast.Mult: ("*", _mul), ast.Pow: ("**", _pow), ast.LShift: ("<<", _lshift),
+    ast.Add: ("+", _add), ast.Mod: ("%", _mod),
+}
+_BY_SYMBOL = {symbol: check for symbol, check in _BINOPS.values()}
+
+
+def _binop(symbol: str, a: Any, b: Any) -> Any:
+    return _BY_SYMBOL[symbol](a, b)
+
+
 _INPLACE = {
-    "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
-    "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
-    "|=": lambda a, b: a | b, "&=": lambda a, b: a & b,
+    "+=": _add, "-=": lambda a, b: a - b, "*=": _mul, "/=": lambda a, b: a / b,
+    "//=": lambda a, b: a // b, "%=": _mod, "|=": lambda a, b: a | b, "&=": lambda a, b: a & b,
 }
 
 
@@ -47,18 +285,111 @@ def _inplacevar(op: str, a: Any, b: Any) -> Any:
     return _INPLACE[op](a, b)
 
 
+class _GuardedOperators(RestrictingNodeTransformer):  # type: ignore[misc]
+    """RestrictedPython's policy, plus: operators that can build huge values are checked."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = self.node_contents_visit(node)
+        guarded = _BINOPS.get(type(node.op))
+        if guarded is None:
+            return node
+        call = ast.Call(func=ast.Name("_binop_", ast.Load()),
+                        args=[ast.Constant(guarded[0]), node.left, node.right], keywords=[])
+        copy_locations(call, node)
+        return call
+
+    # A time-out must end the script: nothing may catch it or run after it.
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:
+        if node.type is None:
+            self.error(node, "a bare 'except:' is not allowed; name the error, e.g. "
+                             "'except ValueError:'")
+        return super().visit_ExceptHandler(node)
+
+    def visit_Try(self, node: ast.Try) -> Any:
+        if node.finalbody:
+            self.error(node, "'finally' is not allowed in scripts")
+        return super().visit_Try(node)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        spec = node.format_spec
+        if spec is not None and not all(isinstance(v, ast.Constant) for v in spec.values):
+            self.error(node, "a computed format width in an f-string is not allowed")
+        elif spec is not None and _WIDTH.search("".join(str(v.value) for v in spec.values)):
+            self.error(node, "a format width of a million or more is not allowed")
+        return self.node_contents_visit(node)
+
+
+# Text methods whose result can be far larger than their input, checked before they run.
+def _padding(method: str) -> Any:
+    def check(text: Any, width: Any, *args: Any) -> Any:
+        if isinstance(width, int) and width > _limits.max_bytes:
+            raise _too_big("a text")
+        return getattr(text, method)(width, *args)
+    return check
+
+
+def _replace(text: Any, old: Any, new: Any, count: Any = -1) -> Any:
+    grows = len(new) - len(old)
+    if grows > 0:
+        found = text.count(old) if old else len(text) + 1
+        if count >= 0:
+            found = min(found, count)
+        if len(text) + found * grows > _limits.max_bytes:
+            raise _too_big("a text")
+    return text.replace(old, new, count)
+
+
+def _expandtabs(text: Any, tabsize: Any = 8) -> Any:
+    if isinstance(tabsize, int) and len(text) * max(tabsize, 1) > _limits.max_bytes:
+        raise _too_big("a text")
+    return text.expandtabs(tabsize)
+
+
+_TEXT_METHODS: dict[str, Any] = {
+    "ljust": _padding("ljust"), "rjust": _padding("rjust"), "center": _padding("center"),
+    "zfill": _padding("zfill"), "replace": _replace, "expandtabs": _expandtabs,
+}
+
+
+def _getattr(obj: Any, name: str, *default: Any) -> Any:
+    if isinstance(obj, str | bytes) and name in _TEXT_METHODS:
+        return functools.partial(_TEXT_METHODS[name], obj)
+    return safer_getattr(obj, name, *default)
+
+
+def _sum(values: Any, start: Any = 0) -> Any:
+    if isinstance(start, int | float):
+        return sum(values, start)
+    # Adding lists one by one copies the growing result each time: check the end size first.
+    values = list(values)
+    if _size(start) + sum(_size(v) for v in values) > _limits.max_bytes:
+        raise _too_big("a list")
+    return sum(values, start)
+
+
+# The math functions a deadline or decision needs; factorial, comb and perm can run for hours.
+_MATH = SimpleNamespace(**{name: getattr(math, name) for name in (
+    "ceil", "floor", "trunc", "sqrt", "exp", "log", "log10", "log2", "fabs", "fsum", "isclose",
+    "isfinite", "isinf", "isnan", "copysign", "fmod", "modf", "hypot", "pi", "e", "inf",
+    "nan")})
+
+
+_UNCATCHABLE = ("BaseException", "KeyboardInterrupt", "SystemExit", "GeneratorExit")
+
+
 def _builtins() -> dict[str, Any]:
-    allowed = dict(safe_builtins)
+    allowed = {k: v for k, v in safe_builtins.items() if k not in _UNCATCHABLE}
     allowed.update(limited_builtins)
-    allowed.update({k: utility_builtins[k] for k in ("set", "frozenset", "math")})
-    allowed.update(dict=dict, list=list, sum=sum, min=min, max=max, any=any, all=all,
+    allowed.update(set=set, frozenset=frozenset, math=_MATH, pow=_pow)
+    allowed.update(dict=dict, list=list, sum=_sum, min=min, max=max, any=any, all=all,
                    enumerate=enumerate, map=map, filter=filter, reversed=reversed)
     return allowed
 
 
 _GUARDS: dict[str, Any] = {
     "__builtins__": _builtins(),
-    "_getattr_": safer_getattr,
+    "_getattr_": _getattr,
+    "_binop_": _binop,
     "_getitem_": default_guarded_getitem,
     "_getiter_": default_guarded_getiter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
@@ -68,22 +399,31 @@ _GUARDS: dict[str, Any] = {
 }
 
 
-@functools.lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> CodeType:
     """Compile an expression in the sandbox; raises ``DiagramError`` when it is not allowed."""
-    result = compile_restricted_eval(expression.strip())
+    return _expression(expression)[0]
+
+
+def compile_script(script: str) -> CodeType:
+    """Compile a script in the sandbox; raises ``DiagramError`` when it is not allowed."""
+    return _script(script)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _expression(expression: str) -> tuple[CodeType, bool]:
+    result = compile_restricted_eval(expression.strip(), filename=_SCRIPT_FILE,
+                                     policy=_GuardedOperators)
     if result.errors or result.code is None:
         raise DiagramError(f"expression {expression!r}: {'; '.join(result.errors)}")
-    return result.code
+    return result.code, _may_loop(result.code)
 
 
 @functools.lru_cache(maxsize=1024)
-def compile_script(script: str) -> CodeType:
-    """Compile a script in the sandbox; raises ``DiagramError`` when it is not allowed."""
-    result = compile_restricted_exec(script)
+def _script(script: str) -> tuple[CodeType, bool]:
+    result = compile_restricted_exec(script, filename=_SCRIPT_FILE, policy=_GuardedOperators)
     if result.errors or result.code is None:
         raise DiagramError(f"script: {'; '.join(result.errors)}")
-    return result.code
+    return result.code, _may_loop(result.code)
 
 
 # ---- functions every expression may call (docs/CONVENTIONS.md) -------------------------
@@ -216,7 +556,8 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         scope = dict(self.globals)
         scope.update(external_context or {})
         scope.update(context)
-        return eval(compile_expression(expression), scope)  # noqa: S307 - restricted code
+        code, may_loop = _expression(expression)
+        return _run(code, scope, may_loop)
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: dict[str, Any] | None = None) -> bool:
@@ -224,7 +565,8 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         scope = dict(self.globals)
         scope.update(external_context or {})
         scope.update(context)
-        exec(compile_script(script), scope)  # noqa: S102 - restricted code
+        code, may_loop = _script(script)
+        _run(code, scope, may_loop)
         hidden = set(self.globals) | set(external_context or {})
         for key, value in scope.items():
             if key in hidden or key.startswith("_") or callable(value):
@@ -233,5 +575,25 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         return True
 
 
+class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """Names the task whose script or condition went over a limit."""
+
+    def evaluate(self, task: Any, expression: str,
+                 external_context: dict[str, Any] | None = None) -> Any:
+        try:
+            return super().evaluate(task, expression, external_context)
+        except ScriptLimitExceeded as exc:
+            exc.element_id = exc.element_id or task.task_spec.name
+            raise
+
+    def execute(self, task: Any, script: str,
+                external_context: dict[str, Any] | None = None) -> Any:
+        try:
+            return super().execute(task, script, external_context)
+        except ScriptLimitExceeded as exc:
+            exc.element_id = exc.element_id or task.task_spec.name
+            raise
+
+
 def make_script_engine() -> PythonScriptEngine:
-    return PythonScriptEngine(environment=SandboxEnvironment())
+    return SandboxScriptEngine(environment=SandboxEnvironment())

@@ -47,6 +47,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     area: Mapped[str] = mapped_column(String(100), default="")
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Moved on at sign-out, deactivation and a new password: every session signed in
+    #: under an older version ends, on every device (``server/web/session.py``).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
     enterprise: Mapped[Enterprise | None] = relationship(lazy="joined")
 

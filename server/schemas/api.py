@@ -46,7 +46,7 @@ class TaskQuery(Schema):
     department = fields.String(load_default=None)
     stage = fields.String(load_default=None)
     case_id = fields.String(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 

@@ -15,7 +15,7 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.users import forget_directory, hash_password
+from server.services.users import end_sessions, forget_directory, hash_password
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
 GROUP_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -97,6 +97,9 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
             raise ValidationFailedError("you cannot lock yourself out",
                                         {"groups": ["不能取消自己的管理员权限或停用自己"]})
     user.display_name = display_name.strip()
+    if user.id is not None and (password or (user.active and not active)):
+        # A new password or a deactivation ends the user's sessions on every device.
+        end_sessions(user)
     if password:
         user.password_hash = hash_password(password)
     user.groups = group_list

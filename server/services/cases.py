@@ -65,6 +65,16 @@ def record_step_events(case: Case, result: StepResult, *, actor: str | None) -> 
     notify_new_tasks(case, result.human)
 
 
+def _check_instance_counts(data: dict[str, Any], cap: int) -> None:
+    """Refuse a start whose lists would fan out wider than the county allows."""
+    errors = {key: [f"{len(value)} 项，超过本县设置的上限 {cap} 项 / {len(value)} entries; "
+                    f"the county's limit is {cap} (GUANJIA_MAX_INSTANCES)"]
+              for key, value in data.items() if isinstance(value, list) and len(value) > cap}
+    if errors:
+        raise ValidationFailedError(f"the case would run more than {cap} parallel items",
+                                    errors)
+
+
 def start_case(user: User, process_id: str, data: dict[str, Any], *,
                deployment_number: int | None = None) -> Case:
     """Start a case on the newest deployment of ``process_id`` (or the one named).
@@ -89,6 +99,7 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     prepare = current_app.extensions.get("guanjia.prepare_case_data")
     if prepare is not None:
         data = prepare(data)
+    _check_instance_counts(data, current_app.config["GUANJIA"].max_instances)
     if not user.in_group("enterprise", "bureau", "window", "admin"):
         raise PermissionDeniedError("only an enterprise or the bureau/window can start a case")
     # 项目代码 and the project's facts: refused field by field before anything is written.

@@ -224,6 +224,9 @@ def deploy_form(user: User, content: str) -> str:
         raise ValidationFailedError(str(exc), {"form": [str(exc)]}) from exc
     forms_dir: Path = current_app.config["GUANJIA"].forms_dir
     target = forms_dir / f"{form.id}.form"
+    if target.resolve().parent != forms_dir.resolve():  # parse_form's id rule makes it so
+        raise ValidationFailedError(f"form id {form.id!r} leaves the forms folder",
+                                    {"form": ["not a plain name"]})
     forms_dir.mkdir(parents=True, exist_ok=True)
     import hashlib
 

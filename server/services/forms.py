@@ -24,6 +24,9 @@ _DISPLAY_ONLY = {"text", "html", "image", "spacer", "separator", "button", "ifra
 _CONTAINERS = {"group"}
 
 
+FORM_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
 @dataclass(frozen=True)
 class FormField:
     key: str
@@ -74,11 +77,16 @@ def _options(component: dict[str, Any]) -> list[tuple[str, str]]:
             for v in component.get("values") or [] if isinstance(v, dict)]
 
 
-def _walk(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _walk(components: list[dict[str, Any]], where: str = "components") -> list[dict[str, Any]]:
     found = []
-    for component in components:
+    for i, component in enumerate(components):
+        if not isinstance(component, dict):
+            raise ValueError(f"{where}[{i}] is not an object with a type")
         if component.get("type") in _CONTAINERS:
-            found.extend(_walk(component.get("components") or []))
+            inner = component.get("components") or []
+            if not isinstance(inner, list):
+                raise ValueError(f"{where}[{i}].components is not a list")
+            found.extend(_walk(inner, f"{where}[{i}].components"))
         elif component.get("key") and component.get("type") not in _DISPLAY_ONLY:
             found.append(component)
     return found
@@ -96,9 +104,17 @@ def parse_form(raw: str | bytes, *, source: str = "<form>",
     form_id = doc.get("id")
     if not form_id:
         raise ValueError(f"{source}: the form has no id")
+    if not isinstance(form_id, str) or not FORM_ID.fullmatch(form_id):
+        # The id names the form's file and the camunda:formKey that refers to it.
+        raise ValueError(f"{source}: form id {str(form_id)[:80]!r} must start with a letter "
+                         "and hold only letters, digits, '_' and '-' (at most 64)")
     seen: set[str] = set()
     form_fields = []
-    for component in _walk(doc["components"]):
+    try:
+        components = _walk(doc["components"])
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+    for component in components:
         key = str(component["key"])
         if key in seen:
             raise ValueError(f"{source}: field key {key!r} appears twice")

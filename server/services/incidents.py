@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from server.engine import clock
+from server.engine.errors import ScriptLimitError
 from server.extensions import db
 from server.models import Case, Incident
 from server.services.audit import record_event
@@ -56,6 +57,18 @@ def open_incident(*, task_name: str, args: list[Any], error: str, attempts: int,
         return incident
 
     return _audited(case_id, change)
+
+
+#: Retrying a script-limit incident runs the case on in the background (the step a person
+#: started is theirs to send again; a background step finds its own work).
+CONTINUE_CASE = "guanjia.cases.continue_case"
+
+
+def report_script_limit(case_id: str, error: ScriptLimitError) -> Incident:
+    """Open an incident on the case whose script or condition went over a sandbox limit."""
+    where = f"{error.element_id}: " if error.element_id else ""
+    return open_incident(task_name=CONTINUE_CASE, args=[case_id], error=f"{where}{error}",
+                         attempts=1, case_id=case_id)
 
 
 def resolve_step(task_name: str, args: list[Any], *, by: str | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, event, select, update
 from sqlalchemy import insert as insert_rows
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -35,6 +36,7 @@ from server.extensions import db
 from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, WorkItemGroup
 from server.services.errors import ConflictError, NotFoundError
 
+log = logging.getLogger(__name__)
 MAX_LIVE_CASES = 512
 MAX_RETRIES = 8
 
@@ -50,11 +52,51 @@ class LiveCase:
     item: WorkItem | None = None
 
 
+_WROTE = "guanjia.wrote"
+_DML = ("INSERT", "UPDATE", "DELETE")
+_active = threading.local()  # the case a locked step runs for: (case id, item id, version)
+
+
+def track_writes(engine: Any) -> None:
+    """Note on each connection whether its open transaction has written anything yet."""
+
+    @event.listens_for(engine, "begin")
+    def _begun(connection: Any) -> None:
+        connection.info.pop(_WROTE, None)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _executed(connection: Any, _cursor: Any, statement: str, _params: Any,
+                  _context: Any, _many: bool) -> None:
+        if statement.lstrip()[:6].upper() in _DML:
+            connection.info[_WROTE] = True
+
+
+def release_read_transaction() -> bool:
+    """End the session's transaction when it has only read: True when it was ended.
+
+    A slow step's scripts may run for up to their budget; holding a transaction meanwhile
+    would hold the SQLite write lock (every transaction begins IMMEDIATE) or a PostgreSQL
+    pooled connection and row lock for that long. Nothing is lost: the session is clean,
+    objects stay loaded (``expire_on_commit=False``), and the write re-checks the version it
+    read.
+    """
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    if any(session.info.values()):  # audit rows or after-commit sends are waiting
+        return False
+    if session.connection().info.get(_WROTE):
+        return False
+    session.commit()
+    return True
+
+
 class CaseStore:
     """The engine, parsed deployments and live cases of this process."""
 
     def __init__(self) -> None:
         self.engine = Engine()
+        self.engine.around_step = self._outside_transaction
         self._spec_sets: dict[int, SpecSet] = {}
         self._live: OrderedDict[str, Runtime] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
@@ -131,13 +173,20 @@ class CaseStore:
         wrote first.
         """
         lock = self._lock_for(case_id)
-        with lock:
-            self._locks_held.add(case_id)
-            try:
-                yield from self._locked(case_id, item_id)
-            finally:
-                self._locks_held.discard(case_id)
-                self._started_timers.pop(case_id, None)
+        if not lock.acquire(blocking=False):
+            # On SQLite every transaction holds the write lock, and a slow step holding this
+            # case's lock lets go of its transaction and takes it again: never wait for the
+            # case while holding the database.
+            if db.engine.dialect.name == "sqlite":
+                release_read_transaction()
+            lock.acquire()
+        self._locks_held.add(case_id)
+        try:
+            yield from self._locked(case_id, item_id)
+        finally:
+            self._locks_held.discard(case_id)
+            self._started_timers.pop(case_id, None)
+            lock.release()
 
     def _locked(self, case_id: str, item_id: str | None) -> Iterator[LiveCase]:
         query = self._lock_query(with_item=item_id is not None)
@@ -151,6 +200,8 @@ class CaseStore:
             raise NotFoundError(f"task {item_id} does not exist")
         version = case.state_version
         live = LiveCase(case, self.load(case), item)
+        outer = getattr(_active, "step", None)
+        _active.step = (case_id, item_id, version)
         from server.engine.scripting import counting_for
         from server.services.calendar import case_county
 
@@ -172,6 +223,34 @@ class CaseStore:
             # The in-memory workflow may hold half a step; the database has the truth.
             self.forget(case_id)
             raise
+        finally:
+            _active.step = outer
+
+    @contextmanager
+    def _outside_transaction(self) -> Iterator[Any]:
+        """Let a slow step run with no transaction open, then lock its case again.
+
+        The engine calls the handed-out function when the step's scripts run on past a few
+        hundredths of a second. Raises ``ConflictError`` when another process moved the case
+        meanwhile (the locked step is then tried again by ``with_retries``).
+        """
+        released: list[bool] = []
+
+        def release() -> None:
+            try:
+                released.append(release_read_transaction())
+            except Exception:  # noqa: BLE001 - the step goes on holding its transaction
+                log.exception("could not end the transaction of a slow step")
+
+        yield release
+        step = getattr(_active, "step", None)
+        if not any(released) or step is None:
+            return
+        case_id, item_id, version = step
+        row = db.session.execute(self._lock_query(with_item=item_id is not None),
+                                 {"case_id": case_id, "item_id": item_id}).one_or_none()
+        if row is None or row[0].state_version != version:
+            raise ConflictError("the case was changed by someone else; try again")
 
     def _lock_query(self, *, with_item: bool) -> Any:
         # Built once: the case row (locked FOR UPDATE on PostgreSQL) and, when a person acts

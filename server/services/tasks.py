@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy import false as sa_false
 
 from server.engine import clock
-from server.engine.errors import ScriptError, TaskNotReadyError
+from server.engine.errors import ScriptError, ScriptLimitError, TaskNotReadyError
 from server.extensions import db
 from server.models import Case, User, WorkItem, WorkItemGroup
 from server.services import access, archive, plan, teams
@@ -24,6 +24,7 @@ from server.services.errors import (
     ValidationFailedError,
 )
 from server.services.forms import FormDefinition, form_registry
+from server.services.incidents import report_script_limit
 from server.services.staging import release_ready_items
 from server.services.store import Completion, case_store, with_retries
 
@@ -150,7 +151,13 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
     _require_role(user, item)
     form = form_for(item)
     cleaned = form.validate(data) if form is not None else dict(data)
-    return with_retries(_complete_locked, user, item.case_id, task_id, cleaned)  # type: ignore[no-any-return]
+    case_id = item.case_id
+    try:
+        return with_retries(_complete_locked, user, case_id, task_id, cleaned)  # type: ignore[no-any-return]
+    except ValidationFailedError as exc:
+        if isinstance(exc.__cause__, ScriptLimitError):
+            report_script_limit(case_id, exc.__cause__)
+        raise
 
 
 def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, Any]) -> WorkItem:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 
 from server.engine import clock
-from server.engine.errors import ScriptError, TaskNotReadyError
+from server.engine.errors import ScriptError, ScriptLimitError, TaskNotReadyError
 from server.models import Case, User
 from server.services import access
 from server.services.audit import record_event
 from server.services.cases import record_step_events
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
+from server.services.incidents import report_script_limit
 from server.services.store import case_store, with_retries
 
 MESSAGE = "terminate_service"
@@ -47,7 +48,12 @@ def terminate_case(user: User, case_id: str, reason: str) -> Case:
     if not reason or len(reason) > MAX_REASON:
         raise ValidationFailedError("a termination needs a reason",
                                     {"reason": [f"1 to {MAX_REASON} characters"]})
-    return with_retries(_terminate_locked, user, case_id, reason)  # type: ignore[no-any-return]
+    try:
+        return with_retries(_terminate_locked, user, case_id, reason)  # type: ignore[no-any-return]
+    except ValidationFailedError as exc:
+        if isinstance(exc.__cause__, ScriptLimitError):
+            report_script_limit(case_id, exc.__cause__)
+        raise
 
 
 def _terminate_locked(user: User, case_id: str, reason: str) -> Case:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -9,7 +10,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from server.engine import clock
@@ -33,12 +34,62 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
+_dummy_hash: list[str] = []
+
+
+def _verify_dummy(password: str) -> None:
+    """Spend what checking a real password costs, so an unknown name answers as slowly."""
+    if not _dummy_hash:
+        _dummy_hash.append(_hasher.hash(secrets.token_hex(16)))
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_dummy_hash[0], password)
+
+
 def authenticate(username: str, password: str) -> User:
-    """The active user with this password; raises ``AuthenticationError``."""
+    """The active user with this password; raises ``AuthenticationError``.
+
+    Known, unknown and deactivated names take the same time (one argon2 verification each),
+    and no transaction is held while the hash is checked.
+    """
+    from server.services.store import release_read_transaction
+
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None or not user.active or not check_password(user, password):
+    release_read_transaction()  # on SQLite a transaction holds the write lock
+    if user is None or not user.active:
+        _verify_dummy(password)
+        raise AuthenticationError("wrong username or password")
+    if not check_password(user, password):
         raise AuthenticationError("wrong username or password")
     return user
+
+
+def sign_in(username: str, password: str, *, channel: str, address: str | None) -> User:
+    """``authenticate``, with each failure audited (等保 2.0: login failures are recorded).
+
+    ``channel`` is ``web`` or ``api``. Raises ``AuthenticationError``.
+    """
+    from server.services.audit import record_event
+
+    try:
+        return authenticate(username, password)
+    except AuthenticationError:
+        db.session.rollback()
+        record_event(None, "login_failed", actor=None, payload={
+            "username": username[:80], "channel": channel, "address": address})
+        db.session.commit()
+        raise
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End the user's web sessions on every device (API tokens stay); commits."""
+    user.session_version = (user.session_version or 0) + 1
+    db.session.commit()
+
+
+def end_sessions(user: User) -> None:
+    """End every web session and API token of ``user`` (in the caller's transaction)."""
+    user.session_version = (user.session_version or 0) + 1
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
 def issue_token(user: User, *, ttl_hours: int) -> str:

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from server.services.errors import ServiceError
@@ -39,6 +41,24 @@ def register_error_handlers(app: Flask) -> None:
     def _schema_error(exc: ValidationError) -> Any:
         return problem(422, "Validation failed", "the request body does not fit its schema",
                        errors=exc.messages)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(exc: Exception) -> Any:
+        # The database is down, restarting or busy: the request may succeed later.
+        app.logger.warning("database unavailable: %s", exc)
+        if not _wants_json() and html_handler is not None:
+            response = html_handler(503, "数据库暂不可用 Database unavailable",
+                                    "请稍后再试 / please try again shortly")
+        else:
+            response = problem(503, "Service Unavailable",
+                               "the database is not reachable right now; try again shortly")
+        from flask import make_response
+
+        response = make_response(response)
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

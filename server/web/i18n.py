@@ -21,6 +21,8 @@ EN: dict[str, str] = {
     "待办": "Tasks", "案件": "Cases", "企业门户": "Enterprise portal", "收件箱": "Inbox",
     "管理": "Admin", "退出": "Sign out", "登录": "Sign in", "用户名": "Username",
     "密码": "Password", "用户名或密码错误": "Wrong username or password",
+    "登录尝试过多，请 {minutes} 分钟后再试":
+        "Too many sign-in attempts; try again in {minutes} minutes",
     "我的待办": "My tasks", "组内待办": "My groups' tasks", "全部待办": "All my tasks",
     "部门": "Department", "阶段": "Stage", "灯色": "Light", "到期前": "Due before",
     "筛选": "Filter", "清除": "Clear", "排序": "Sort", "按到期日": "By due date",

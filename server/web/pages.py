@@ -12,6 +12,10 @@ from server.rules.workdays import SHANGHAI
 from server.services.dashboard import VIEWERS
 from server.web.i18n import t
 
+#: No list has this many pages; a larger number in ``?page=`` would overflow the database's
+#: integer in OFFSET (a 500 before).
+MAX_PAGE = 100_000
+
 
 def error_page(status: int, title: str, detail: str) -> Any:
     titles = {403: "无权访问", 404: "未找到"}

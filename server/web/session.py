@@ -43,12 +43,27 @@ def me() -> User:
     return user
 
 
+#: The user's ``session_version`` at sign-in; a session from an older version is over.
+SESSION_VERSION = "sv"
+
+
 def _load(user_id: str) -> SignedIn | None:
+    """The one way every blueprint learns who is signed in: an active user whose sessions
+    have not been ended since this one began (sign-out, deactivation, new password)."""
     try:
         user = db.session.get(User, int(user_id))
     except ValueError:
         return None
-    return SignedIn(user) if user is not None and user.active else None
+    if user is None or not user.active or session.get(SESSION_VERSION) != user.session_version:
+        return None
+    return SignedIn(user)
+
+
+def signed_in_user() -> User | None:
+    """The signed-in user of this request, or None (for views that also take tokens)."""
+    if current_user.is_authenticated:
+        return me()
+    return None
 
 
 def _rescue_posted_form() -> None:
@@ -97,6 +112,7 @@ def _expire_idle(app: Flask) -> None:
 def init_session(app: Flask, api_blueprint: Any) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(_load)
+    app.extensions["guanjia.current_user"] = signed_in_user
     login_manager.unauthorized_handler(_unauthorized)
     login_manager.session_protection = "basic"
     # Idle expiry runs before the CSRF check, so an expired session reaches the unauthorized

@@ -136,3 +136,23 @@ def test_export_writes_the_deployed_files(designer: Designer, app: Flask, tmp_pa
     assert 'name="初审"' in written
     result = CliRunner(env=env).invoke(export, ["--deployment", "1", "--to", str(tmp_path / "v1")])
     assert 'name="审核"' in (tmp_path / "v1" / NAME).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("form_id", ["../../escaped", "/tmp/escaped", "a/b", "..", "x" * 65,
+                                     "中文", 7])
+def test_a_form_id_that_is_not_a_plain_name_is_refused_and_nothing_is_written(
+        designer: Designer, app: Flask, tmp_path: Any, form_id: Any) -> None:
+    import json
+
+    forms_dir = app.config["GUANJIA"].forms_dir
+    designer.api.token("sheji")
+    before = table_counts(app)
+    files_before = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    content = json.dumps({"type": "default", "id": form_id, "components": [
+        {"type": "textfield", "key": "note", "label": "备注"}]})
+    response = designer.call("POST", "/api/forms", "sheji", json={"content": content})
+    assert response.status_code == 422, response.json
+    assert "form id" in response.json["detail"]
+    assert table_counts(app) == before
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == files_before
+    assert not (forms_dir.parent.parent / "escaped.form").exists()

@@ -62,3 +62,32 @@ def test_every_worker_setting_is_documented_in_env_example() -> None:
         read |= set(re.findall(r'"(GUANJIA_[A-Z_]+[A-Z])"', source.read_text(encoding="utf-8")))
     read -= {"GUANJIA_CELERY_"}
     assert read - documented == set()
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ${X}, ${X:-default} and ${X:?error} (https://docs.docker.com/compose/)."""
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3) or ""
+        if env.get(name):
+            return env[name]
+        if op == ":?":
+            raise LookupError(f"{name}: {arg}")
+        return arg if op == ":-" else ""
+    return re.sub(r"\$\{([A-Z_]+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def test_compose_settings_start_only_with_every_production_secret() -> None:
+    import pytest
+
+    from server.config import Settings
+
+    secrets = {"POSTGRES_PASSWORD": "p", "GUANJIA_SECRET_KEY": "s" * 64,
+               "GUANJIA_CHECKPOINT_KEY": "c" * 64}
+    for name in ("web", "worker", "beat"):
+        raw = compose()["services"][name]["environment"]
+        env = {k: _interpolate(str(v), secrets) for k, v in raw.items()}
+        assert Settings.from_env(env).checkpoint_key == "c" * 64
+        for missing in secrets:
+            partial = {k: v for k, v in secrets.items() if k != missing}
+            with pytest.raises(LookupError, match=missing):
+                {k: _interpolate(str(v), partial) for k, v in raw.items()}

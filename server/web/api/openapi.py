@@ -58,6 +58,10 @@ def build_openapi() -> dict[str, Any]:
     spec.path("/auth/token", operations={"post": _op(
         "Get a bearer token", body="TokenRequest", ok="TokenResponse", errors=(401,),
         secured=False)})
+    spec.path("/processes", operations={"get": _op(
+        "The newest deployment: its number, processes and files", errors=(401,),
+        ok={"type": "object", "properties": {"deployment": {
+            "allOf": [{"$ref": "#/components/schemas/DeploymentResponse"}], "nullable": True}}})})
     spec.path("/deployments", operations={"post": _op(
         "Deploy BPMN/DMN files", body="DeployRequest", ok="DeploymentResponse", status="201")})
     spec.path("/cases", operations={"post": _op(

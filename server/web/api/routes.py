@@ -27,21 +27,31 @@ from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.web.api import bp
 from server.web.api.auth import current_user, token_required
 from server.web.api.openapi import build_openapi
+from server.web.signin_limits import sign_in_limited
 
 
 def _body(schema: Any) -> dict[str, Any]:
     payload = request.get_json(silent=True)
     if payload is None:
-        raise ValidationFailedError("the request body must be JSON", {"_schema": ["not JSON"]})
+        reason = "not JSON"
+        try:
+            current_app.json.loads(request.get_data())
+        except ValueError as exc:  # say why: too deep, a lone surrogate, a NUL
+            reason = str(exc)
+        raise ValidationFailedError(f"the request body must be JSON ({reason})",
+                                    {"_schema": [reason]})
     loaded: dict[str, Any] = schema().load(payload)
     return loaded
 
 
 @bp.post("/auth/token")
+@sign_in_limited
 def issue_token() -> Any:
-    """Exchange username and password for a bearer token; 401 when they are wrong."""
+    """Exchange username and password for a bearer token; 401 when they are wrong, 429 with
+    ``Retry-After`` after too many attempts (per name and per address)."""
     body = _body(TokenRequest)
-    user = users.authenticate(body["username"], body["password"])
+    user = users.sign_in(body["username"], body["password"], channel="api",
+                         address=request.remote_addr)
     ttl = current_app.config["GUANJIA"].token_ttl_hours
     token = users.issue_token(user, ttl_hours=ttl)
     return TokenResponse().dump({"token": token, "expires_in": ttl * 3600,

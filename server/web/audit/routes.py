@@ -14,6 +14,7 @@ from server.models import Case
 from server.services import exports, ledger, replay, workspace
 from server.services.errors import NotFoundError, ValidationFailedError
 from server.web.audit import bp
+from server.web.pages import MAX_PAGE
 from server.web.session import me
 
 PER_PAGE = 50
@@ -41,7 +42,7 @@ def index() -> Any:
     """Cases to audit, newest first; 403 for anyone but auditors and administrators."""
     _auditor()
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         page = 1
     q = (request.args.get("q") or "").strip()

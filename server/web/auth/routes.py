@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
 from server.services import users
 from server.services.errors import AuthenticationError
 from server.web.auth import bp
 from server.web.i18n import LANGUAGES, t
-from server.web.session import SignedIn
+from server.web.session import SESSION_VERSION, SignedIn, me
+from server.web.signin_limits import sign_in_limited
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -30,13 +32,16 @@ def home_for(user: Any) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_limited
 def login() -> Any:
-    """The sign-in page; a wrong password shows the form again with a message (401)."""
+    """The sign-in page; a wrong password shows the form again with a message (401), too many
+    attempts a lock message (429 with ``Retry-After``)."""
     next_url = _safe_next(request.args.get("next"))
     if request.method == "POST":
         try:
-            user = users.authenticate(request.form.get("username", "").strip(),
-                                      request.form.get("password", ""))
+            user = users.sign_in(request.form.get("username", "").strip(),
+                                 request.form.get("password", ""), channel="web",
+                                 address=request.remote_addr)
         except AuthenticationError:
             return render_template("auth/login.html", error=t("用户名或密码错误"),
                                    username=request.form.get("username", ""),
@@ -49,6 +54,7 @@ def login() -> Any:
         if lang:
             session["lang"] = lang
         login_user(SignedIn(user))
+        session[SESSION_VERSION] = user.session_version
         return redirect(next_url or home_for(user))
     if current_user.is_authenticated:
         return redirect(next_url or home_for(current_user.user))
@@ -58,9 +64,20 @@ def login() -> Any:
 @bp.post("/logout")
 @login_required
 def logout() -> Any:
+    """Sign out here and on every other device (a copied session cookie stops working)."""
+    users.sign_out_everywhere(me())
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _locked(exc: RateLimitExceeded) -> Any:
+    minutes = current_app.config["GUANJIA"].login_lock_minutes
+    return render_template(
+        "auth/login.html", username=request.form.get("username", ""),
+        next=_safe_next(request.args.get("next")),
+        error=t("登录尝试过多，请 {minutes} 分钟后再试", minutes=minutes)), 429
 
 
 @bp.get("/lang/<code>")

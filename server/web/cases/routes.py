@@ -29,6 +29,7 @@ from server.services.gantt import build_gantt
 from server.services.item_progress import item_progress
 from server.web.cases import bp
 from server.web.i18n import field_errors, lang, t
+from server.web.pages import MAX_PAGE
 from server.web.session import me
 
 
@@ -45,7 +46,7 @@ def index() -> Any:
     """Cases the user may read, newest first, found by the search box and the filters, with
     the worst light of their open approval items."""
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         page = 1
     args = request.args

@@ -12,7 +12,6 @@ from typing import Any
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from server.extensions import db
 from server.models import User
 from server.services import designer, migration, processes
 from server.services.errors import (
@@ -28,31 +27,10 @@ from server.web.errors import problem
 
 # ---- who is asking --------------------------------------------------------------------
 def _session_user() -> User | None:
-    """The user signed in to the web pages, whichever way the web package signs them in."""
+    """The user signed in to the web pages, as every blueprint learns it
+    (``server/web/session.py``: active, and their sessions not ended since)."""
     hook = current_app.extensions.get("guanjia.current_user")
-    if callable(hook):
-        found = hook()
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-    if getattr(current_app, "login_manager", None) is not None:
-        from flask_login import current_user
-
-        if getattr(current_user, "is_authenticated", False):
-            if isinstance(current_user._get_current_object(), User):
-                return current_user._get_current_object()  # type: ignore[no-any-return]
-            username = getattr(current_user, "username", None)
-            if username:
-                return db.session.execute(db.select(User).where(
-                    User.username == username)).scalar_one_or_none()
-    from flask import session
-
-    user_id = session.get("user_id") or session.get("_user_id")
-    if user_id is not None:
-        try:
-            return db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
-            return None
-    return None
+    return hook() if callable(hook) else None
 
 
 def _user() -> User:

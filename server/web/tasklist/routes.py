@@ -26,13 +26,14 @@ from server.services.forms import FormRegistry, form_registry
 from server.web import formview
 from server.web.auth.routes import home_for
 from server.web.i18n import field_errors, t
+from server.web.pages import MAX_PAGE
 from server.web.session import me, take_rescued
 from server.web.tasklist import bp
 
 
 def _int(name: str, default: int) -> int:
     try:
-        return int(request.args.get(name, default))
+        return min(int(request.args.get(name, default)), MAX_PAGE)
     except ValueError:
         return default
 
