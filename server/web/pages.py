@@ -11,12 +11,23 @@ from flask_login import current_user
 from server.rules.workdays import SHANGHAI
 from server.services.dashboard import VIEWERS
 from server.web.i18n import t
+from server.web.words import init_words
+
+# The browser's error pages say in words what happened and what to do; the API keeps its
+# problem documents (server/web/errors.py). Werkzeug's and the services' English details are
+# for the API and the log, not for a county official's screen.
+_ERRORS: dict[int, tuple[str, str]] = {
+    403: ("无权访问", "您没有查看此页面的权限；如需办理，请联系投资促进局或系统管理员。"),
+    404: ("未找到", "您要找的页面或记录不存在，可能已被删除或链接有误。"),
+    405: ("无法执行此操作", "此页面不接受这种请求，请从页面上的按钮重新操作。"),
+    500: ("出错了", "系统内部出错，您的操作未完成；请稍后重试，若仍不行请联系系统管理员。"),
+}
 
 
 def error_page(status: int, title: str, detail: str) -> Any:
-    titles = {403: "无权访问", 404: "未找到"}
-    return render_template("error.html", status=status,
-                           title=t(titles.get(status, title)), detail=detail), status
+    if status in _ERRORS:
+        title, detail = _ERRORS[status]
+    return render_template("error.html", status=status, title=t(title), detail=t(detail)), status
 
 
 def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -60,5 +71,6 @@ def init_pages(app: Flask) -> None:
     app.jinja_env.filters["num"] = _num
     app.jinja_env.filters["combine"] = lambda d, **kw: {**d, **kw}
     app.context_processor(_nav)
+    init_words(app)
     # The shared error handlers (server/web/errors.py) call this for browser requests.
     app.extensions["guanjia.html_error_handler"] = error_page
