@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, render_template
@@ -30,9 +30,17 @@ def error_page(status: int, title: str, detail: str) -> Any:
     return render_template("error.html", status=status, title=t(title), detail=t(detail)), status
 
 
-def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
+def _local(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """2026-11-23 09:30 in China time, for datetimes and ISO texts alike (never a raw ``T``)."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
     return value.astimezone(SHANGHAI).strftime(fmt)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.services import records
 from server.services.workspace import group_names, task_title
-from server.web.i18n import lang
+from server.web.i18n import lang, t
 
 
 def _cached(name: str, load: Any) -> Any:
@@ -78,6 +78,16 @@ def group_name(code: str | None) -> str:
     return (names[1] or names[0]) if lang() == "en" else names[0]
 
 
+# Task and case states; their English is in the i18n table.
+_STATES = {"ready": "待办理", "completed": "已完成", "cancelled": "已取消", "running": "进行中",
+           "terminated": "已终止", "rejected": "已终止"}
+
+
+def state_name(code: str | None) -> str:
+    """running → 进行中 (Running in English); an unknown state stays as it is."""
+    return t(_STATES.get(code or "", code or ""))
+
+
 def init_words(app: Flask) -> None:
     app.jinja_env.filters.update(stage=stage_name, industry=industry_name, person=person_name,
-                                 group=group_name, task_title=task_title)
+                                 group=group_name, task_title=task_title, state=state_name)

@@ -90,6 +90,13 @@ def test_every_role_reads_stages_industries_users_items_and_times_in_words(
     no_codes(progress, "portal case")
     assert "申请受理" in progress and "部门办理审批事项 · " in progress
 
+    # The auditor: the audit index names each case's status in words.
+    shenji = Web(walker.app)
+    shenji.login("shenji")
+    audit = visible_text(shenji.text("/audit/"))
+    no_codes(audit, "audit index")
+    assert "进行中" in audit and not re.search(r"\brunning\b", audit)
+
 
 def test_not_found_and_server_errors_are_chinese_pages_for_browsers_and_problems_for_the_api(
         make_app: Any) -> None:
