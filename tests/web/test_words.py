@@ -65,7 +65,7 @@ def test_every_role_reads_stages_industries_users_items_and_times_in_words(
     no_codes(text, "sthj /tasks")
     assert "事项办理" in text  # the stage, in words
     assert re.search(r'<option value="handling"[^>]*>事项办理</option>', tasks)
-    assert re.search(r"部门办理审批事项 · [^<]*环境影响", tasks), "the task names its item"
+    assert re.search(r"部门办理审批事项 · \S*环境影响", text), "the task names its item"
     assert LOCAL.search(text)
     page = visible_text(sthj.text(f"/tasks/{task_id}"))
     no_codes(page, "sthj task page")
