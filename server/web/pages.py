@@ -36,11 +36,10 @@ def _local(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
+        value = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return value.astimezone(SHANGHAI).strftime(fmt)
 
 
