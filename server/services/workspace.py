@@ -417,7 +417,7 @@ def progress(case: Case, items: list[WorkItem]) -> list[Node]:
     now = clock.now()
     nodes = []
     for item in sorted(items, key=lambda i: i.created_at):
-        nodes.append(Node(item.name or item.element_id, item.stage, item.state,
+        nodes.append(Node(task_title(item), item.stage, item.state,
                           item.group_codes, item.created_at, item.due_at, item.completed_at,
                           item.completed_by or item.claimed_by, row_for(item, now)))
     return nodes
@@ -473,6 +473,13 @@ def _approval_item(item: WorkItem) -> dict[str, Any]:
     except (ValueError, AttributeError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def task_title(item: WorkItem) -> str:
+    """部门办理审批事项 · 建筑工程施工许可证核发: a task named with the approval item it serves."""
+    name = item.name or item.element_id
+    item_name = str(_approval_item(item).get("name") or "")
+    return f"{name} · {item_name}" if item_name and item_name not in name else name
 
 
 def display_names(usernames: list[str]) -> dict[str, str]:

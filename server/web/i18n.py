@@ -77,6 +77,19 @@ EN: dict[str, str] = {
     "任务转办": "Task reassigned", "后台步骤失败": "Background step failed",
     "重试后台步骤": "Background step retried", "后台步骤恢复": "Background step recovered",
 }
+# Error pages and the words for codes (issue 19).
+EN.update({
+    "您没有查看此页面的权限；如需办理，请联系投资促进局或系统管理员。":
+        "You may not see this page; ask the investment promotion bureau or the administrator.",
+    "您要找的页面或记录不存在，可能已被删除或链接有误。":
+        "The page or record does not exist; it may have been removed or the link is wrong.",
+    "无法执行此操作": "This cannot be done here",
+    "此页面不接受这种请求，请从页面上的按钮重新操作。":
+        "This page does not take that request; use the buttons on the page.",
+    "系统内部出错，您的操作未完成；请稍后重试，若仍不行请联系系统管理员。":
+        "Something went wrong inside guanjia and nothing was done; try again later or ask the"
+        " administrator.",
+})
 # Approval items, prerequisites, the timetable and the whole project (issue 11).
 EN.update({
     "审批事项": "Approval items", "审批层级": "Level", "承诺时限": "Promised limit",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, render_template
@@ -11,6 +11,17 @@ from flask_login import current_user
 from server.rules.workdays import SHANGHAI
 from server.services.dashboard import VIEWERS
 from server.web.i18n import t
+from server.web.words import init_words
+
+# The browser's error pages say in words what happened and what to do; the API keeps its
+# problem documents (server/web/errors.py). Werkzeug's and the services' English details are
+# for the API and the log, not for a county official's screen.
+_ERRORS: dict[int, tuple[str, str]] = {
+    403: ("无权访问", "您没有查看此页面的权限；如需办理，请联系投资促进局或系统管理员。"),
+    404: ("未找到", "您要找的页面或记录不存在，可能已被删除或链接有误。"),
+    405: ("无法执行此操作", "此页面不接受这种请求，请从页面上的按钮重新操作。"),
+    500: ("出错了", "系统内部出错，您的操作未完成；请稍后重试，若仍不行请联系系统管理员。"),
+}
 
 #: No list has this many pages; a larger number in ``?page=`` would overflow the database's
 #: integer in OFFSET (a 500 before).
@@ -18,14 +29,21 @@ MAX_PAGE = 100_000
 
 
 def error_page(status: int, title: str, detail: str) -> Any:
-    titles = {403: "无权访问", 404: "未找到"}
-    return render_template("error.html", status=status,
-                           title=t(titles.get(status, title)), detail=detail), status
+    if status in _ERRORS:
+        title, detail = _ERRORS[status]
+    return render_template("error.html", status=status, title=t(title), detail=t(detail)), status
 
 
-def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
+def _local(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """2026-11-23 09:30 in China time, for datetimes and ISO texts alike (never a raw ``T``)."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        value = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return value.astimezone(SHANGHAI).strftime(fmt)
 
 
@@ -64,5 +82,6 @@ def init_pages(app: Flask) -> None:
     app.jinja_env.filters["num"] = _num
     app.jinja_env.filters["combine"] = lambda d, **kw: {**d, **kw}
     app.context_processor(_nav)
+    init_words(app)
     # The shared error handlers (server/web/errors.py) call this for browser requests.
     app.extensions["guanjia.html_error_handler"] = error_page

@@ -219,7 +219,9 @@ def test_a_three_department_concierge_case_in_the_browser(
     rows = page.locator("table.items tbody tr")
     assert rows.filter(has_text="待办理").count() == 0
     handled = rows.filter(has_text="部门办理审批事项")
-    assert sorted(handled.locator("td:last-child").all_inner_texts()) == ["fgj", "sthj", "zrzy"]
+    # who handled each item, by name (issue 19: words, not usernames)
+    assert sorted(handled.locator("td:last-child").all_inner_texts()) == sorted(
+        ["发改局", "生态环境局", "自然资源局"])
     page.screenshot(path=str(screenshots_dir / "concierge-case-completed.png"), full_page=True)
 
     # The enterprise follows the same case node by node in its portal: each department's

@@ -33,7 +33,9 @@ def test_task_page_renders_the_form_and_the_case_context(web: Any, api: Api,
     assert 'name="receiver"' in html and "接收人" in html and '<b class="req">*</b>' in html
     assert "储能电池基地" in html  # project summary
     # the earlier decision with the review form's labels
-    assert "同意受理" in html and "符合条件" in html and "zhaoshang" in html
+    assert "同意受理" in html and "符合条件" in html
+    # who decided, by display name: the username stays out of the page's body
+    assert "招商局" in html and "zhaoshang" not in html.split("<main")[1]
 
 
 def test_submitting_an_invalid_form_shows_chinese_errors_and_changes_nothing(

@@ -16,7 +16,7 @@ from server.rules.workdays import SHANGHAI
 from server.services.forms import FormDefinition, FormField
 from server.services.records import STAGES
 from server.services.workspace import Submission
-from server.web import formview
+from server.web import formview, words
 from server.web.i18n import lang
 
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -90,8 +90,7 @@ def value_text(f: FormField | None, value: Any, codes: dict[str, dict[str, str]]
 def code_text(key: str, value: str, codes: dict[str, dict[str, str]]) -> str:
     """The name of a concierge code (行业, 阶段); "" when ``value`` is none of them."""
     if key == "stage" and value in STAGES:
-        zh, en = STAGES[value]
-        return en if lang() == "en" else zh
+        return words.stage_name(value)
     return codes.get(key, {}).get(value, "")
 
 
