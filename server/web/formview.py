@@ -17,6 +17,7 @@ from server.rules.staging import stage_items
 from server.services.catalog import current_catalog
 from server.services.forms import FormDefinition, FormField
 from server.web.i18n import lang
+from server.web.words import person_name
 
 CATALOG_LIST_KEY = "items"
 
@@ -113,6 +114,10 @@ def display(f: FormField | None, value: Any) -> str:
     if isinstance(value, bool):
         return yes if value else no
     options = dict(f.options) if f is not None else {}
+    if f is not None and (f.component.get("properties") or {}).get("people"):
+        # A field that picks people stores usernames: show who they are (words.person_name).
+        names = [person_name(str(v)) for v in (value if isinstance(value, list) else [value])]
+        return ("、" if lang() == "zh" else ", ").join(names)
     if isinstance(value, list):
         parts = []
         for v in value:
