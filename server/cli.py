@@ -34,6 +34,7 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("shuiwuju", "税务局 帮办员", ["dept_sw_tax"]),
     ("jiedao", "城关镇 街道干部", ["street"]),
     ("shenji", "督查室 审计员", ["auditor"]),
+    ("ducha", "督查室 督查员", ["supervision"]),
     ("sheji", "流程设计员", ["designer"]),
     ("admin", "系统管理员", ["admin", "designer"]),
 ]

@@ -47,6 +47,7 @@ TEST_USERS: list[tuple[str, str, list[str], str | None]] = [
     ("scjg", "市场监管局", ["dept_scjg"], None),
     ("shuiwu", "水务局", ["dept_sw"], None),
     ("shenji", "审计", ["auditor"], None),
+    ("ducha", "督查室", ["supervision"], None),
     ("sheji", "设计", ["designer"], None),
     ("admin", "管理员", ["admin", "designer"], None),
 ]

@@ -5,6 +5,7 @@ from server.models.audit import AuditEvent
 from server.models.calendar import CalendarDay, CalendarYear
 from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
 from server.models.checkpoints import Checkpoint
+from server.models.complaints import Complaint, ComplaintSetting
 from server.models.counties import County
 from server.models.designer import DesignDraft
 from server.models.incidents import Incident
@@ -26,4 +27,5 @@ __all__ = [
     "County",
     "CaseProject",
     "CaseTeam",
+    "Complaint", "ComplaintSetting",
 ]

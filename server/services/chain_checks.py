@@ -29,7 +29,11 @@ NO_CASE = chain.NO_CASE  # the pseudo case of events that belong to no case
 #: The event that seals a case: after it only these may still be recorded for the case.
 SEAL_TYPE = "case_ended"
 AFTER_SEAL = frozenset({"case_opened_by_auditor", "case_exported", "incident_opened",
-                        "incident_resolved", "incident_retried", coverage.STATE_EVENT})
+                        "incident_resolved", "incident_retried", coverage.STATE_EVENT,
+                        # A complaint about a case may come, and be handled, after its end.
+                        "complaint_filed", "complaint_referred",
+                        "complaint_department_answered", "complaint_answered",
+                        "complaint_rated"})
 STALE, SEALED, UNSEALED = "stale", "after_seal", "unsealed"
 ADOPTED_EVENT = "ledger_chain_adopted"
 

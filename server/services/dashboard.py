@@ -159,6 +159,12 @@ def _context_of(task_id: str, text: str | None) -> _Context:
     return found
 
 
+def item_context(task_id: str, text: str | None) -> _Context:
+    """A work item's approval item (code, name, department) and case summary fields, parsed
+    as the dashboard parses them (for the department scorecards, ``services.scorecards``)."""
+    return _context_of(task_id, text)
+
+
 class _Lighter:
     """Lights deadlines with ``item_light`` and each county's calendar and warning days.
 

@@ -16,6 +16,7 @@ ROLES = [
     ("expert", "审批专家", "Approval expert"),
     ("street", "街道/乡镇", "Street / town"),
     ("auditor", "督查室/审计", "Auditor"),
+    ("supervision", "督查室（投诉举报）", "Supervision office"),
     ("designer", "流程设计", "Process designer"),
     ("admin", "系统管理员", "Administrator"),
 ]
