@@ -16,12 +16,13 @@ item. Working days are counted on the calendar of the case's county.
 - 补正: rounds of ``supply_materials`` (企业补正材料) opened in the period for the item.
 - 差评: cases rated 差 (满意度不高于2级, the process's ``call_back_and_rectify``) in the period,
   counted for every department that handled an item of the case.
+- 平均办理天数 / 平均承诺天数: from 受理 to 办结 of the items finished in the period, against the
+  catalog's 承诺时限 of the same items (each in its own unit: working or calendar days).
 - 投诉成立: complaints about the department decided 成立 or 部分成立 in the period.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -126,6 +127,11 @@ class DepartmentScore:
     def on_time_rate(self) -> float | None:
         return None if not self.finished else round(100 * self.on_time / self.finished, 1)
 
+    @property
+    def active(self) -> bool:
+        return bool(self.received or self.finished or self.overdue or self.supplement_rounds
+                    or self.bad_ratings or self.complaints_upheld)
+
     def add(self, other: DepartmentScore) -> None:
         for name in ("received", "finished", "on_time", "overdue", "overdue_open",
                      "overdue_days", "supplement_rounds", "bad_ratings", "complaints_upheld"):
@@ -154,20 +160,18 @@ def _utc(day: date) -> datetime:
     return datetime.combine(day, time(0), calendar().tz).astimezone(UTC)
 
 
-def _promise(text: str | None) -> tuple[int | None, str]:
-    try:
-        item = (json.loads(text or "{}") or {}).get("item") or {}
-        days = item.get("promised_days")
-        return (int(days) if days not in (None, "") else None,
-                str(item.get("limit_kind") or "working"))
-    except (ValueError, TypeError, AttributeError):
-        return None, "working"
+def _promise(catalog: Any, code: str) -> tuple[int | None, str]:
+    """The item's 承诺时限 and its unit, from the catalog (a work item's context names the
+    item by code only)."""
+    known = catalog.get(code) if code in catalog else None
+    return (known.promised_days, known.limit_kind) if known else (None, "working")
 
 
 def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorecard:
     """Every department's figures for ``period``. Raises ``PermissionDeniedError``."""
     from server.rules.lights import time_left
     from server.services.calendar import current_calendar, default_county
+    from server.services.catalog import current_catalog
     from server.services.complaints import upheld_by_department
 
     require_viewer(user)
@@ -210,7 +214,8 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
         items[(row.case_id, context.code or row.id)].append((row, department))
         departments_of_case[row.case_id].add(department)
 
-    for handling in items.values():
+    catalog = current_catalog()
+    for (_, code), handling in items.items():
         first, department = handling[0]
         last, _ = handling[-1]
         calendar = calendar_of(first.county)
@@ -221,7 +226,7 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
         due = last.due_at
         if finished_at is not None and start <= finished_at < end:
             mine.finished += 1
-            promised, kind = _promise(first.context)
+            promised, kind = _promise(catalog, code)
             mine.handling_days.append(calendar.days_between(first.created_at, finished_at,
                                                             kind))
             if promised is not None:
@@ -259,7 +264,9 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
     for department, n in upheld_by_department(start, end).items():
         score(department).complaints_upheld += n
 
-    departments = sorted((s for s in scores.values() if s.code), key=lambda s: s.code)
+    # A department is listed when the period holds something of it.
+    departments = sorted((s for s in scores.values() if s.code and s.active),
+                         key=lambda s: s.code)
     total = DepartmentScore("")
     for s in departments:
         total.add(s)
@@ -298,4 +305,5 @@ NOTES = (
     "逾期：本期办结但超过到期时刻的事项，加上期末（或当前）仍未办结且已超期的事项。",
     "差评：企业满意度评价不高于2级的案件，计入办理过该案事项的每个部门。",
     "投诉成立：本期调查结论为“成立”或“部分成立”的投诉（依据：004号文件六（二））。",
+    "平均办理天数：本期办结事项自受理至办结的天数；平均承诺天数：同一批事项在事项目录中的承诺时限。",
 )
