@@ -16,7 +16,7 @@ chain under the case lock (these events may follow the case's end: ``AFTER_SEAL`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -108,7 +108,8 @@ def change_setting(user: User, handling_days: Any, phones: str,
 
 # ---- who sees what -------------------------------------------------------------------------
 def role_towards(user: User, complaint: Complaint) -> str | None:
-    """``office`` / ``complainant`` / ``department`` (its part only), or None."""
+    """``office`` / ``complainant`` / ``intake`` (the clerk who recorded it) / ``department``
+    (its part only), or None."""
     groups = user.group_codes
     if OFFICE in groups:
         return "office"
@@ -116,7 +117,9 @@ def role_towards(user: User, complaint: Complaint) -> str | None:
             and complaint.enterprise_id == user.enterprise_id):
         return "complainant"
     if complaint.filed_by == user.username:
-        return "complainant"
+        # The clerk who took a telephone complaint follows it (to call the complainant back)
+        # but does not speak for the complainant.
+        return "intake"
     if complaint.department and complaint.department in groups \
             and complaint.referred_at is not None:
         return "department"
@@ -189,15 +192,30 @@ def _choice(data: dict[str, Any], key: str, choices: dict[str, str],
     return value
 
 
+def _notify(complaint: Complaint, title: str, *, users: Sequence[str] = (),
+            groups: Sequence[str] = (), kind: str = "new_task") -> None:
+    """A notice (inbox and mail) in the step's transaction, through the public notifier; its
+    body is the page where the reader finds the complaint."""
+    from server.services.notifications import notify
+
+    portal = kind == "result_ready" and complaint.channel == "portal"
+    path = f"/{'portal' if portal else 'supervision'}/complaints/{complaint.id}"
+    notify(kind=kind, title=f"{title} {complaint.reference}", body=path, users=users,
+           groups=groups, dedupe_key=f"complaint:{complaint.id}:{title}")
+
+
 def _commit(case_id: str | None, step: Callable[[], Complaint], type_: str, user: User,
-            role: str, payload: Callable[[Complaint], dict[str, Any]]) -> Complaint:
-    """Run ``step`` and record its event in one transaction: in the case's chain, under the
-    case lock, when the complaint is about a case."""
+            role: str, payload: Callable[[Complaint], dict[str, Any]],
+            notice: Callable[[Complaint], None] | None = None) -> Complaint:
+    """Run ``step`` and record its event (and ``notice``) in one transaction: in the case's
+    chain, under the case lock, when the complaint is about a case."""
     if case_id is None:
         complaint = step()
         db.session.flush()
         record_event(None, type_, actor=user.username, role=role,
                      payload={"complaint_id": complaint.id, **payload(complaint)})
+        if notice is not None:
+            notice(complaint)
         db.session.commit()
         return complaint
     from server.services.store import case_store, with_retries
@@ -208,6 +226,8 @@ def _commit(case_id: str | None, step: Callable[[], Complaint], type_: str, user
             db.session.flush()
             record_event(live.case, type_, actor=user.username, role=role,
                          payload={"complaint_id": complaint.id, **payload(complaint)})
+            if notice is not None:
+                notice(complaint)
             return complaint.id
 
     complaint_id = with_retries(locked)
@@ -282,7 +302,17 @@ def file_complaint(user: User, data: dict[str, Any]) -> Complaint:
                    ENTERPRISE if portal else next(iter(sorted(groups & INTAKE))),
                    lambda c: {"channel": channel, "subject": subject,
                               "department": department, "due_at": due.isoformat(),
-                              "handling_days": setting.handling_days})
+                              "handling_days": setting.handling_days},
+                   lambda c: _notify(c, "新投诉待督查室办理", groups=[OFFICE]))
+
+
+def _complainants(complaint: Complaint) -> list[str]:
+    """Who is told of the answer: the enterprise's users (portal), else the intake clerk who
+    telephones the complainant back."""
+    if complaint.channel == "portal" and complaint.enterprise_id is not None:
+        return list(db.session.execute(select(User.username).join(User.groups).where(
+            Group.code == ENTERPRISE, User.enterprise_id == complaint.enterprise_id)).scalars())
+    return [complaint.filed_by]
 
 
 def _office_complaint(user: User, complaint_id: int) -> Complaint:
@@ -316,7 +346,8 @@ def refer_to_department(user: User, complaint_id: int, department: str,
         return complaint
 
     return _commit(complaint.case_id, step, "complaint_referred", user, OFFICE,
-                   lambda c: {"department": department})
+                   lambda c: {"department": department},
+                   lambda c: _notify(c, "督查室请部门说明投诉情况", groups=[department]))
 
 
 def answer_as_department(user: User, complaint_id: int, answer: str) -> Complaint:
@@ -340,7 +371,8 @@ def answer_as_department(user: User, complaint_id: int, answer: str) -> Complain
         return complaint
 
     return _commit(complaint.case_id, step, "complaint_department_answered", user,
-                   complaint.department, lambda c: {"department": c.department})
+                   complaint.department, lambda c: {"department": c.department},
+                   lambda c: _notify(c, "部门已作情况说明", groups=[OFFICE]))
 
 
 def decide(user: User, complaint_id: int, data: dict[str, Any]) -> Complaint:
@@ -365,14 +397,17 @@ def decide(user: User, complaint_id: int, data: dict[str, Any]) -> Complaint:
         return complaint
 
     return _commit(complaint.case_id, step, "complaint_answered", user, OFFICE,
-                   lambda c: {"result": result, "on_time": now <= c.due_at})
+                   lambda c: {"result": result, "on_time": now <= c.due_at},
+                   lambda c: _notify(c, "投诉已答复", kind="result_ready",
+                                     users=_complainants(c)))
 
 
 def rate(user: User, complaint_id: int, satisfaction: str, note: str = "") -> Complaint:
     """The complainant's satisfaction with the answer (the office writes it down for a
     telephone complainant); commits with ``complaint_rated``. Raises as ``get_for``."""
     complaint, role = get_for(user, complaint_id)
-    if role == "department" or (role == "office" and complaint.channel == "portal"):
+    if role not in ("complainant", "office") or (role == "office"
+                                                 and complaint.channel == "portal"):
         raise PermissionDeniedError("only the complainant rates the answer")
     errors: dict[str, list[str]] = {}
     if satisfaction not in SATISFACTION:
@@ -391,8 +426,8 @@ def rate(user: User, complaint_id: int, satisfaction: str, note: str = "") -> Co
         return complaint
 
     return _commit(complaint.case_id, step, "complaint_rated", user,
-                   ENTERPRISE if role == "complainant" and complaint.channel == "portal"
-                   else role, lambda c: {"satisfaction": satisfaction})
+                   ENTERPRISE if role == "complainant" else OFFICE,
+                   lambda c: {"satisfaction": satisfaction})
 
 
 def upheld_by_department(start: datetime, end: datetime) -> dict[str, int]:

@@ -45,7 +45,9 @@ def test_a_portal_complaint_is_answered_by_the_office_in_time_and_rated(
     reference = walker.case()["reference"]
     qiye = _signed_in(walker, "qiye")
 
-    # The portal says where and how to complain: 004's telephones and the county's limit.
+    # The portal's navigation leads to complaints, and the page says where and how to
+    # complain: 004's telephones and the county's limit.
+    assert 'href="/portal/complaints"' in qiye.text("/portal")
     page = qiye.text("/portal/complaints")
     assert "0878-6222018" in page and "0878-6222322" in page
     assert 'id="handling-days">15<' in page and "本县设置" in page
@@ -90,14 +92,22 @@ def test_a_portal_complaint_is_answered_by_the_office_in_time_and_rated(
 
     # The office sees it in its list with a green light (well within the limit).
     ducha = _signed_in(walker, "ducha")
+    assert "新投诉待督查室办理" in ducha.text("/inbox")
     listing = ducha.text("/supervision/complaints")
     assert complaint_id in _listed(listing)
     assert 'data-light="green"' in listing
+    # Only the office refers it to a department.
+    before = table_counts(walker.app)
+    assert qiye.post(f"/supervision/complaints/{complaint_id}/refer",
+                     {"department": "dept_zjj", "question": "x"},
+                     token_from="/portal/complaints").status_code == 403
+    assert table_counts(walker.app) == before
     referred = ducha.post(f"/supervision/complaints/{complaint_id}/refer",
                           {"department": "dept_zjj", "question": "请说明为何要求重复提交材料"})
     assert referred.status_code == 302
 
     # The department: its part only (the question, the complaint), not who complained.
+    assert "督查室请部门说明投诉情况" in zjj.text("/inbox")
     part = zjj.text(f"/supervision/complaints/{complaint_id}")
     assert "请说明为何要求重复提交材料" in part and "窗口仍让重复提交" in part
     assert "13800000000" not in part and "企业甲" not in part
@@ -129,6 +139,7 @@ def test_a_portal_complaint_is_answered_by_the_office_in_time_and_rated(
     assert "经办人误以为材料过期" in office_view and "按时答复" in office_view
 
     # The complainant sees the answer and rates it; the office may not rate for it.
+    assert "投诉已答复" in qiye.text("/inbox")
     answer = qiye.text(f"/portal/complaints/{complaint_id}")
     assert "投诉成立，已责成住建局整改并通报。" in answer
     assert 'id="result">成立<' in answer and "按时答复" in answer
@@ -195,6 +206,11 @@ def test_phone_intake_goes_red_when_the_limit_passes_and_the_limit_is_a_county_s
         "investigation": "电话核实", "result": "not_upheld",
         "feedback": "经核实，代办员按规定告知，已向投诉人解释。"}).status_code == 302
     assert "逾期答复" in ducha.text(f"/supervision/complaints/{complaint_id}")
+    # The clerk who took the call follows it and is told of the answer, but does not rate.
+    assert "投诉已答复" in window.text("/inbox")
+    assert "经核实，代办员按规定告知" in window.text(f"/supervision/complaints/{complaint_id}")
+    assert window.post(f"/supervision/complaints/{complaint_id}/rate",
+                       {"satisfaction": "satisfied"}).status_code == 403
     assert ducha.post(f"/supervision/complaints/{complaint_id}/rate",
                       {"satisfaction": "basically"}).status_code == 302
     assert _complaint(walker, complaint_id)["satisfaction"] == "basically"
