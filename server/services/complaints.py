@@ -284,7 +284,9 @@ def file_complaint(user: User, data: dict[str, Any]) -> Complaint:
     setting = setting_for(county)
     now = clock.now()
     due = current_calendar(county=county).add_working_days(now, setting.handling_days).at
-    enterprise_id = user.enterprise_id if portal else (case.enterprise_id if case else None)
+    # Only a portal complaint is the enterprise's: a caller complaining about a case may be
+    # anyone (a neighbour, a supplier), and the enterprise must not read what they said.
+    enterprise_id = user.enterprise_id if portal else None
 
     def step() -> Complaint:
         complaint = Complaint(

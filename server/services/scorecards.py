@@ -237,7 +237,7 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
                 mine.overdue += 1
                 mine.overdue_days += -time_left(due, finished_at, calendar).working_days
         elif (finished_at is None or finished_at >= end) and last.state != "cancelled" \
-                and due is not None and due < judge_at:
+                and due is not None and start < judge_at and due < judge_at:
             mine.overdue += 1
             mine.overdue_open += 1
             mine.overdue_days += -time_left(due, judge_at, calendar).working_days

@@ -221,3 +221,22 @@ def test_phone_intake_goes_red_when_the_limit_passes_and_the_limit_is_a_county_s
             AuditEvent.type.like("complaint%")).order_by(AuditEvent.seq)).scalars())
     assert walker.run(types) == ["complaint_setting_changed", "complaint_filed",
                                  "complaint_answered", "complaint_rated"]
+
+
+def test_a_telephone_complaint_about_a_case_is_not_shown_to_its_enterprise(
+        walker: Walker) -> None:
+    walker.start()
+    reference = walker.case()["reference"]
+    window = _signed_in(walker, "zhuanchuang")
+    filed = window.post("/supervision/complaints/new", {
+        "channel": "phone", "subject": "case", "case": reference,
+        "complainant_name": "邻近村民", "complainant_phone": "0878-6111111",
+        "content": "项目夜间施工扰民"}, token_from="/supervision/complaints/new")
+    assert filed.status_code == 302
+    complaint_id = _complaint_id(filed)
+    qiye = _signed_in(walker, "qiye")
+    assert qiye.get(f"/portal/complaints/{complaint_id}").status_code == 403
+    assert complaint_id not in _listed(qiye.text("/portal/complaints"))
+    ducha = _signed_in(walker, "ducha")
+    assert "邻近村民" in ducha.text(f"/supervision/complaints/{complaint_id}")
+    assert [e["actor"] for e in walker.events("complaint_filed")] == ["zhuanchuang"]

@@ -159,3 +159,19 @@ def test_enterprises_departments_and_the_bureau_may_not_read_scorecards(
         assert 'id="scorecard"' in web.text("/supervision/scorecards")
         assert "/supervision/scorecards" in web.text("/inbox")
     assert table_counts(walker.app) == before
+
+
+def test_an_item_still_open_past_its_due_moment_counts_as_overdue_with_its_working_days(
+        walker: Walker) -> None:
+    walker.start(item_codes=["company_registration"])  # 市场监管局, 1 working day
+    walker.accept()
+    walker.hand_over()
+    walker.do("scjg", "take_task_sheet")
+    walker.do("scjg", "review_item_materials")
+    [handling] = walker.ready("handle_item")
+    assert handling["due_at"] == datetime(2026, 11, 24, 17, 30, tzinfo=CST)
+    walker.advance(days=3, hours=1)  # Thursday 26 November 10:00: Wednesday and Thursday late
+    leader = Web(walker.app)
+    assert leader.login("lingdao").status_code == 302
+    table = _table(leader.text("/supervision/scorecards?period=month&at=2026-11"))
+    assert table["市场监管局"] == ["1", "0", "0", "—", "1", "1", "2", "0", "0", "0", "—", "—"]
