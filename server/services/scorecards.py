@@ -242,24 +242,15 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
             mine.overdue_open += 1
             mine.overdue_days += -time_left(due, judge_at, calendar).working_days
 
-    # 差评: the process opens call_back_and_rectify for a rating of 2 or less.
+    # 差评: the process opens call_back_and_rectify for a rating of 2 or less; a case is rated
+    # after its items were handled, so their rows (created before the period's end) are read.
     rated = db.session.execute(
         select(WorkItem.case_id).where(WorkItem.element_id == BAD_RATING_ELEMENT,
                                        WorkItem.created_at >= start,
                                        WorkItem.created_at < end)).scalars().all()
-    if rated:
-        missing = [c for c in set(rated) if c not in departments_of_case]
-        for row in db.session.execute(
-                select(WorkItem.id, WorkItem.case_id, WorkItem.context,
-                       WorkItem.candidate_groups)
-                .where(WorkItem.case_id.in_(missing),
-                       WorkItem.element_id == HANDLING_ELEMENT)).all() if missing else []:
-            departments_of_case[row.case_id].add(
-                item_context(row.id, row.context).department
-                or row.candidate_groups.split(",")[0])
-        for case_id in rated:
-            for department in departments_of_case.get(case_id, ()):
-                score(department).bad_ratings += 1
+    for case_id in rated:
+        for department in departments_of_case.get(case_id, ()):
+            score(department).bad_ratings += 1
 
     for department, n in upheld_by_department(start, end).items():
         score(department).complaints_upheld += n
