@@ -293,3 +293,11 @@ def code_status(case: Case) -> ProxyCode | None:
     """The enterprise's live code of the case (to say until when it holds), or None."""
     live = _live_codes(case.id, clock.now())
     return live[-1] if live else None
+
+
+def proxy_view(user: User, case: Case) -> dict[str, Any]:
+    """The case page's 代企业办理 section: open enterprise steps the user may do for the
+    enterprise (only for the window and the bureau), and the proxy actions so far."""
+    may = proxy_role(user, case) is not None and case.status == "running"
+    return {"steps": open_enterprise_steps(case) if may else [],
+            "records": proxy_records(case), "kinds": CONFIRMATION_KINDS}

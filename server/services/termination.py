@@ -213,3 +213,17 @@ def _decide_locked(user: User, case_id: str, approve: bool, note: str) -> Case:
                     f"{case.reference}。{note}",
                dedupe_key=f"termination-decided:{row.id}")
     return case
+
+
+def termination_view(user: User, case: Case) -> dict[str, Any]:
+    """The case page's 终止 section: the proposals and decisions so far, whether the user may
+    propose one now, and the waiting one when the user is the leader who decides it."""
+    running = case.status == "running"
+    pending = pending_request(case.id) if running else None
+    leader = responsible_leader(case)
+    may_propose = (running and pending is None and leader is not None
+                   and proposing_role(user, case) is not None and not _past_service(case))
+    return {"requests": case_requests(case.id), "reasons": REASONS, "pending": pending,
+            "leader": leader, "may_propose": may_propose,
+            "may_decide": pending is not None and user.username == leader
+            and "leader" in user.group_codes}
