@@ -19,6 +19,7 @@ from server.services import (
     dashboard,
     projects,
     proxy,
+    return_visits,
     staging,
     tasks,
     teams,
@@ -112,6 +113,7 @@ def case_view(case_id: str) -> dict[str, Any]:
         "archive": archive.archive_view(user, case, items),
         "proxy": proxy.proxy_view(user, case),
         "termination": termination.termination_view(user, case),
+        "visits": return_visits.visits_view(user, case),
     }
 
 

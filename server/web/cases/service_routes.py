@@ -8,7 +8,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from server.services import attachments, proxy, tasks, termination
+from server.services import attachments, proxy, return_visits, tasks, termination
 from server.services.errors import ValidationFailedError
 from server.web import formview
 from server.web.cases import bp
@@ -97,4 +97,20 @@ def decide_termination(case_id: str) -> Any:
         return render_template("cases/show.html", **case_view(case_id),
                                termination_errors=field_errors(exc.errors)), 422
     flash(t("已同意终止服务") if approve else t("已记录不同意终止"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<case_id>/return-visits/<visit_id>")
+@login_required
+def record_return_visit(case_id: str, visit_id: str) -> Any:
+    """The lead steward records a periodic return visit; 403 for others, 409 when it is not
+    open, 422 with the case page and each wrong field (nothing saved)."""
+    try:
+        return_visits.record_visit(me(), visit_id, dict(request.form))
+    except ValidationFailedError as exc:
+        flash(t("回访记录未保存，请检查标红的内容"), "error")
+        return render_template("cases/show.html", **case_view(case_id),
+                               visit_errors={visit_id: field_errors(exc.errors)},
+                               visit_values={visit_id: request.form}), 422
+    flash(t("已保存回访记录"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
