@@ -152,6 +152,9 @@ def decide_termination(user: User, case_id: str, *, approve: bool, note: str) ->
     case's responsible leader), ``ValidationFailedError`` (no note when declining),
     ``ConflictError`` (the case has ended or can no longer be terminated).
     """
+    case = get_case(user, case_id)
+    if user.username != responsible_leader(case) or "leader" not in user.group_codes:
+        raise PermissionDeniedError("only the case's responsible leader decides a termination")
     note = (note or "").strip()
     if len(note) > MAX_REASON or (not approve and not note):
         raise ValidationFailedError("a decision to decline needs a note",

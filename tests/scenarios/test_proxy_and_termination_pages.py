@@ -90,6 +90,7 @@ def test_the_enterprise_asks_to_terminate_and_only_the_named_leader_decides(
     enterprise.login("qiye")
     page = enterprise.text(portal)
     assert "项目单位主动提出要求终止" in page and "因重大政策调整等原因无法完成审批" in page
+    assert f'action="{portal}/termination"' in page
     before = table_counts(concierge_app)
     refused = enterprise.post(f"{portal}/termination", {"detail": "调整投资计划"},
                               token_from=portal)

@@ -16,6 +16,7 @@ from server.models import Attachment, ProxyCode, User
 from server.services import proxy
 from server.services.attachments import Upload
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
+from tests.audit.test_reexecution import assert_same
 from tests.scenarios.conftest import FORM_DATA, Walker
 
 
@@ -101,6 +102,8 @@ def test_the_window_agrees_the_plan_with_the_enterprises_one_time_code(walker: W
     with pytest.raises(ValidationFailedError):
         _proxy(walker, "zhuanchuang", "sign_completion_sheet", proxy.Confirmation("code", code))
     assert walker.ready_ids() == ["sign_completion_sheet"]
+    # The audit log replays the proxied step like any other (same path, same data).
+    assert_same(walker.app, walker.case_id)
 
 
 def test_a_code_locks_after_five_wrong_tries_and_lapses_after_fifteen_minutes(
