@@ -98,8 +98,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         select(Case).where(Case.status == "completed", Case.ended_at.is_not(None),
                            ~select(ReturnVisit.id).where(ReturnVisit.case_id == Case.id)
                            .exists())).scalars().all()
-    for case in waiting:
-        counts["scheduled"] += len(schedule_for(case))
+    for ended in waiting:
+        counts["scheduled"] += len(schedule_for(ended))
     db.session.flush()
     horizon = now + timedelta(days=OPEN_DAYS_BEFORE)
     for visit in db.session.execute(
