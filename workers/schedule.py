@@ -23,6 +23,8 @@ def beat_schedule(settings: WorkerSettings) -> dict[str, dict[str, Any]]:
                                    "schedule": settings.checkpoint_seconds},
         # Seed 001: the previous month's key-project table is due on the 5th; make it on the
         # 1st at 01:00 Beijing time (17:00 UTC the day before is simpler to avoid: 1st 00:00).
+        # Periodic return visits of finished cases (定期回访, issue 13): hourly is plenty.
+        "sweep-return-visits": {"task": "guanjia.return_visits.sweep", "schedule": 3600.0},
         "monthly-report": {"task": "guanjia.reports.previous_month",
                            "schedule": crontab(minute=0, hour=0, day_of_month=1)},
     }

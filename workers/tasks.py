@@ -173,3 +173,12 @@ def previous_month_report(self: Task) -> str:
     year, month = reports.previous_month()
     send("guanjia.reports.monthly", [year, month])
     return f"{year}-{month:02d}"
+
+
+@shared_task(name="guanjia.return_visits.sweep", bind=True, ignore_result=True)
+def sweep_return_visits(self: Task) -> dict[str, int]:
+    """Schedule, open and chase the periodic return visits of finished cases."""
+    from server.services import return_visits
+
+    result = _run_step(self, [], return_visits.sweep)
+    return dict(result or {})

@@ -12,6 +12,7 @@ from server.models.incidents import Incident
 from server.models.notifications import MailAddress, Notification
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.projects import CaseProject
+from server.models.proxy import ProxyCode, ReturnVisit, TerminationRequest
 from server.models.teams import CaseTeam
 from server.models.timers import PendingTimer
 from server.models.users import ApiToken, Enterprise, Group, User
@@ -28,4 +29,5 @@ __all__ = [
     "CaseProject",
     "CaseTeam",
     "Complaint", "ComplaintSetting",
+    "ProxyCode", "ReturnVisit", "TerminationRequest",
 ]

@@ -35,6 +35,8 @@ class County(db.Model):  # type: ignore[name-defined,misc]
     publicity_cap_days: Mapped[int] = mapped_column(Integer, default=10)
     # Working days an enterprise has for its own steps before the window records its silence.
     enterprise_reply_days: Mapped[int] = mapped_column(Integer, default=5)
+    # Months after a case ends at which it is visited again (定期回访; 004 names no intervals).
+    return_visit_months: Mapped[str] = mapped_column(String(100), default="1,3,6,12")
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[str] = mapped_column(String(80), default="")

@@ -28,6 +28,9 @@ class StartCaseRequest(Schema):
 
 class TerminateCaseRequest(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason_code = fields.String(required=True,
+                                validate=validate.OneOf(["policy_change", "enterprise_request"]),
+                                metadata={"description": "seed 004 §五(八)'s reason"})
 
 
 class CompleteTaskRequest(Schema):

@@ -33,7 +33,10 @@ AFTER_SEAL = frozenset({"case_opened_by_auditor", "case_exported", "incident_ope
                         # A complaint about a case may come, and be handled, after its end.
                         "complaint_filed", "complaint_referred",
                         "complaint_department_answered", "complaint_answered",
-                        "complaint_rated"})
+                        "complaint_rated",
+                        # Periodic return visits come months after the case ended (issue 13).
+                        "return_visits_scheduled", "return_visit_opened",
+                        "return_visit_recorded"})
 STALE, SEALED, UNSEALED = "stale", "after_seal", "unsealed"
 ADOPTED_EVENT = "ledger_chain_adopted"
 

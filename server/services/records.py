@@ -34,8 +34,10 @@ class Signatory:
 
 # The parties who sign each paper record (attachment numbers of the concierge rules).
 PAPER_SIGNATORIES: dict[str, tuple[Signatory, ...]] = {
+    # 004 §五(二): 县投资促进局审核通过并经主要领导签字确认后即为受理.
     "附件2": (Signatory("申请单位（签字/盖章）", "Applicant (signature/seal)"),
-              Signatory("受理人（签字）", "Accepted by (signature)")),
+              Signatory("经办人（县投资促进局审核）", "Handled by (bureau review)"),
+              Signatory("主要领导（签字确认受理）", "Bureau head (signs the acceptance)")),
     "附件3": (Signatory("委托方（签字/盖章）", "Principal (signature/seal)"),
               Signatory("受托方（签字/盖章）", "Agent (signature/seal)")),
     "附件4": (Signatory("委托方确认（签字）", "Principal's approval (signature)"),
@@ -48,6 +50,21 @@ PAPER_SIGNATORIES: dict[str, tuple[Signatory, ...]] = {
               Signatory("受托方经办人（签字）", "Agent in charge (signature)")),
     "附件9": (Signatory("评价人（签字）", "Evaluated by (signature)"),),
 }
+# Signature lines that print the name of the person who did the step (element id).
+NAMED_SIGNERS: dict[str, dict[str, str]] = {
+    "附件2": {"经办人（县投资促进局审核）": "review_application",
+              "主要领导（签字确认受理）": "sign_acceptance"},
+}
+
+
+def signer_usernames(record_no: str, completed_by: dict[str, str]) -> dict[str, str]:
+    """Signature label → the username who completed the step it names (附件2: the bureau's
+    经办人 who reviewed the application, the 主要领导 who signed the acceptance)."""
+    return {label: completed_by[element]
+            for label, element in NAMED_SIGNERS.get(record_no, {}).items()
+            if completed_by.get(element)}
+
+
 # A form that fills no paper record still prints with one line to sign.
 DEFAULT_SIGNATORIES = (Signatory("签名", "Signature"),)
 

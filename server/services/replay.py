@@ -288,6 +288,8 @@ def _feed(rerun: _Rerun, runtime: Runtime, events: list[Any], frozen: clock.Froz
             frozen.set(e.at)
             payload = {"reason": (e.payload or {}).get("reason"), "requested_by": e.actor,
                        "role": e.role, "requested_at": e.at.isoformat()}
+            # Since termination is decided by the leader, the event keeps the message sent.
+            payload = (e.payload or {}).get("message") or payload
             rerun.take(engine.send_message(runtime, TERMINATION_MESSAGE, payload))
         elif e.type == "timer_rescheduled":
             # A timer moved without a step (office minutes and the county's grace, an item's

@@ -117,6 +117,7 @@ def prepare_submission(case: Case, form_key: str | None, data: dict[str, Any],
     row.steward, row.leader = steward, leader
     row.co_agents = json.dumps(co_agents, ensure_ascii=False)
     row.updated_by, row.updated_at = actor, clock.now()
+    tell_co_agents(case, co_agents, names[steward], actor=actor)
     # The printed team (and older readers of the case data) see the names, not user names.
     return {**cleaned, "co_agent_usernames": co_agents, "steward_name": names[steward],
             "responsible_leader": names[leader],
@@ -139,6 +140,31 @@ def assign_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
             else team_of(case.id))
     for task in opened:
         task.assignee = team_assignee(task.element_id, task.candidate_groups, team)
+
+
+# ---- co-agents (协同代办员) are told ------------------------------------------------------
+def tell_co_agents(case: Case, usernames: Sequence[str], steward_name: str, *,
+                   actor: str) -> None:
+    """Tell co-agents (inbox and mail) that they are named on the case's team, in the
+    caller's transaction."""
+    from server.services.notifications import notify
+
+    if not usernames:
+        return
+    notify(kind="reassigned", users=list(usernames), case_id=case.id,
+           title=f"列为协同代办员：{case.title}",
+           body=f"您被列为案件 {case.reference}（{case.title}）项目管家服务团队的协同代办员，"
+                f"牵头代办员为 {steward_name}。本部门事项的预警、超期提醒将同时发给您。",
+           dedupe_key=f"co-agent:{case.id}:{case.event_count}:{actor}")
+
+
+def co_agents_for(case_id: str, groups: Iterable[str]) -> list[str]:
+    """The case's co-agents who belong to one of ``groups`` (an item's department)."""
+    row = db.session.get(CaseTeam, case_id)
+    if row is None or not row.co_agent_names:
+        return []
+    members = _members([g for g in groups if g.startswith("dept_")])
+    return [a for a in row.co_agent_names if a in members]
 
 
 # ---- changing it later ------------------------------------------------------------------
@@ -196,6 +222,9 @@ def change_team(user: User, case_id: str, *, steward: str, leader: str,
             record_event(live.case, "team_changed", actor=user.username, role=role,
                          payload={"from": before, "to": after, "reason": reason,
                                   "tasks_moved": moved})
+            tell_co_agents(live.case, [a for a in co_agents if a not in before["co_agents"]],
+                           _members([STEWARD_GROUP]).get(steward, steward),
+                           actor=user.username)
             for name in {steward, leader} - {before["steward"], before["leader"]}:
                 notify(kind="reassigned", users=[name], case_id=case_id,
                        title=f"加入服务团队：{live.case.title}",

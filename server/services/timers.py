@@ -219,7 +219,7 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     from server.services.calendar import case_county, county_settings
     from server.services.clock_pauses import late_call_grace_ends
     from server.services.notifications import notify
-    from server.services.teams import team_of
+    from server.services.teams import co_agents_for, team_of
 
     now = now or clock.now()
     # A yellow item is due within a working day or so; 15 calendar days covers the longest
@@ -233,6 +233,10 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
         light = item_light(item.due_at, now, calendar,
                            warn_working_days=county_settings(county).light_rule.min_days)
         users, groups = _item_people(item)
+        # The case's co-agents (协同代办员) of the item's department hear of its lights too.
+        co_agents = (co_agents_for(item.case_id, item.candidate_groups.split(","))
+                     if light is not Light.GREEN else [])
+        users = [*users, *(a for a in co_agents if a not in users)]
         where = f"（{item.case.title}，{item.case.reference}）"
         due_text = item.due_at.isoformat(timespec="minutes")
         grace_ends = late_call_grace_ends(item) if light is Light.RED else None

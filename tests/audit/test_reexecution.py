@@ -18,7 +18,7 @@ from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.models import Case, User
 from server.services import replay
-from server.services.termination import terminate_case
+from server.services.termination import decide_termination, propose_termination
 from tests.audit.test_tamper import tampering
 from tests.audit.walk import ensure_audit_pages, walk_case
 from tests.conftest import Api
@@ -53,8 +53,12 @@ def assert_same(app: Flask, case_id: str) -> replay.Reexecution:
 def terminate(walker: Walker, username: str, reason: str) -> None:
     def go() -> None:
         user = db.session.execute(select(User).where(User.username == username)).scalar_one()
-        terminate_case(user, walker.case_id, reason)
+        propose_termination(user, walker.case_id, "enterprise_request", reason)
     walker.run(go)
+    # The responsible leader decides (004 §五(八); issue 13).
+    walker.run(lambda: decide_termination(db.session.execute(
+        select(User).where(User.username == "lingdao")).scalar_one(), walker.case_id,
+        approve=True, note=""))
 
 
 def test_a_terminated_case_reexecutes_as_same(walker: Walker) -> None:

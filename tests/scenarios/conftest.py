@@ -254,6 +254,16 @@ class Walker:
             self.do("zhuanchuang", "notify_enterprise_of_result")
         return sorted(str(s["item_code"]) for s in sheets)
 
+    def terminate(self, proposer: str = "qiye", detail: str = "企业调整投资计划，主动申请终止",
+                  reason_code: str = "enterprise_request", leader: str = "lingdao") -> None:
+        """Propose a termination and have the responsible leader approve it (004 §五(八))."""
+        from server.services.termination import decide_termination, propose_termination
+
+        self.run(lambda: propose_termination(self._user(proposer), self.case_id, reason_code,
+                                             detail))
+        self.run(lambda: decide_termination(self._user(leader), self.case_id, approve=True,
+                                            note="同意终止"))
+
     def close(self, rating: str = "5") -> None:
         """Evaluation, return visit and archive (after completion or termination)."""
         self.do("qiye", "evaluate_service", satisfaction_level=rating)

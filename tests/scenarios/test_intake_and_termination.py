@@ -8,15 +8,22 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import User
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
-from server.services.termination import terminate_case
+from server.services.termination import decide_termination, propose_termination
 from tests.scenarios.conftest import Walker
 
 
-def terminate(walker: Walker, username: str, reason: str = "企业调整投资计划") -> None:
-    def go() -> None:
-        user = db.session.execute(select(User).where(User.username == username)).scalar_one()
-        terminate_case(user, walker.case_id, reason)
-    walker.run(go)
+def _user(username: str) -> User:
+    return db.session.execute(select(User).where(User.username == username)).scalar_one()
+
+
+def propose(walker: Walker, username: str, detail: str = "企业调整投资计划",
+            reason_code: str = "enterprise_request") -> None:
+    walker.run(lambda: propose_termination(_user(username), walker.case_id, reason_code, detail))
+
+
+def decide(walker: Walker, username: str, approve: bool = True, note: str = "") -> None:
+    walker.run(lambda: decide_termination(_user(username), walker.case_id, approve=approve,
+                                          note=note))
 
 
 def test_bureau_rejects_at_intake_and_the_case_ends_rejected(walker: Walker) -> None:
@@ -54,16 +61,29 @@ def test_termination_during_parallel_handling_cancels_every_open_task(walker: Wa
     assert {t["element_id"] for t in walker.timers()} == {
         "report_timeout", "item_due_warning", "item_overdue"}
 
-    # Only people of the case may stop it; a reason is required; nothing changes meanwhile.
-    with pytest.raises(PermissionDeniedError):
-        terminate(walker, "qiye_b")
-    with pytest.raises(PermissionDeniedError):
-        terminate(walker, "fgj")
+    # Only the steward, the window or the case's own enterprise may propose; 004's reason
+    # and a text are required; nothing changes meanwhile.
+    for outsider in ("qiye_b", "fgj", "zhaoshang", "lingdao"):
+        with pytest.raises(PermissionDeniedError):
+            propose(walker, outsider)
     with pytest.raises(ValidationFailedError):
-        terminate(walker, "qiye", reason="  ")
+        propose(walker, "qiye", detail="  ")
+    with pytest.raises(ValidationFailedError):
+        propose(walker, "qiye", reason_code="bored")
     assert len(walker.ready()) == 3
 
-    terminate(walker, "qiye", reason="企业调整投资计划，主动申请终止")
+    propose(walker, "qiye", detail="企业调整投资计划，主动申请终止")
+    # A proposal stops nothing; a second waits for the first to be decided.
+    assert len(walker.ready()) == 3
+    with pytest.raises(ConflictError):
+        propose(walker, "guanjia", reason_code="policy_change", detail="政策调整")
+    # Only the responsible leader named on the team decides: not the proposer, not the
+    # window, not the bureau's head.
+    for other in ("qiye", "zhuanchuang", "guanjia", "juzhang"):
+        with pytest.raises(PermissionDeniedError):
+            decide(walker, other)
+    assert len(walker.ready()) == 3 and walker.events("case_terminated") == []
+    decide(walker, "lingdao", note="同意")
     walker.reload()
     # No open task of the service survives and no timer is left waiting.
     assert walker.ready_ids() == ["fill_termination_sheet"]
@@ -74,11 +94,15 @@ def test_termination_during_parallel_handling_cancels_every_open_task(walker: Wa
                       "supply_materials": "cancelled"}
     assert {w["state"] for w in walker.work_items()} <= {"completed", "cancelled", "ready"}
     terminated = walker.events("case_terminated")
-    assert [(e["actor"], e["payload"]["reason"]) for e in terminated] == [
-        ("qiye", "企业调整投资计划，主动申请终止")]
+    assert [(e["actor"], e["payload"]["reason"], e["payload"]["proposed_by"])
+            for e in terminated] == [
+        ("lingdao", "项目单位主动提出要求终止：企业调整投资计划，主动申请终止", "qiye")]
+    [proposed] = walker.events("termination_proposed")
+    assert (proposed["actor"], proposed["payload"]["reason_code"]) == ("qiye",
+                                                                       "enterprise_request")
     assert len(walker.events("task_cancelled")) == 3
     with pytest.raises(ConflictError):
-        terminate(walker, "guanjia")  # the service is already stopped
+        propose(walker, "guanjia")  # the service is already stopped
 
     walker.do("guanjia", "fill_termination_sheet")
     request = walker.data()["termination_request"]
@@ -102,5 +126,29 @@ def test_termination_during_parallel_handling_cancels_every_open_task(walker: Wa
 def test_termination_before_acceptance_is_refused(walker: Walker) -> None:
     walker.start()
     with pytest.raises(ConflictError):
-        terminate(walker, "zhaoshang")
+        propose(walker, "zhuanchuang")
     assert walker.ready_ids() == ["review_application"]
+
+
+def test_the_leader_declines_a_proposal_with_a_note_and_the_case_goes_on(walker: Walker) -> None:
+    walker.start(item_codes=["project_filing"])
+    walker.accept()
+    walker.hand_over()
+    before = walker.ready_ids()
+    propose(walker, "guanjia", reason_code="policy_change", detail="产业政策调整，待核实")
+    with pytest.raises(ValidationFailedError):
+        decide(walker, "lingdao", approve=False, note=" ")     # a refusal says why
+    decide(walker, "lingdao", approve=False, note="政策未最终调整，继续办理")
+    assert walker.ready_ids() == before and walker.case()["status"] == "running"
+    [decided] = walker.events("termination_decided")
+    assert (decided["actor"], decided["payload"]["approved"]) == ("lingdao", False)
+
+    def told() -> list[str]:
+        from server.models import Notification
+        return list(db.session.execute(select(Notification.title).where(
+            Notification.case_id == walker.case_id,
+            Notification.username == "guanjia",
+            Notification.title.like("终止申请%"))).scalars())
+    assert [t.split("：")[0] for t in walker.run(told)] == ["终止申请未同意"]
+    # Nothing waits any more: the window may propose again, with the other reason.
+    propose(walker, "zhuanchuang", reason_code="enterprise_request", detail="企业书面申请终止")

@@ -417,14 +417,8 @@ def test_a_refused_prerequisite_keeps_its_dependant_waiting_until_the_steward_de
 
 
 def test_terminating_a_case_cancels_its_waiting_items_too(walker: Walker) -> None:
-    from server.services.termination import terminate_case
-
     _to_task_sheets(walker)
-
-    def terminate() -> None:
-        user = db.session.execute(db.select(User).where(User.username == "qiye")).scalar_one()
-        terminate_case(user, walker.case_id, "企业调整投资计划")
-    walker.run(terminate)
+    walker.terminate("qiye", "企业调整投资计划")
     assert walker.ready_ids() == ["fill_termination_sheet"]
     assert walker.timers() == []
     with pytest.raises(ConflictError):

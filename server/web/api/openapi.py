@@ -70,7 +70,8 @@ def build_openapi() -> dict[str, Any]:
         "A case with data, tasks and history", ok="CaseDetailResponse",
         params=[_path_param("case_id")])})
     spec.path("/cases/{case_id}/terminate", operations={"post": _op(
-        "Terminate a running case", body="TerminateCaseRequest", ok="CaseResponse",
+        "Propose terminating a running case (the responsible leader decides)",
+        body="TerminateCaseRequest", ok="CaseResponse", status="202",
         params=[_path_param("case_id")], errors=(401, 403, 404, 409))})
     spec.path("/tasks", operations={"get": _op("My tasks and my groups' tasks",
                                                ok="TaskPageResponse", params=[

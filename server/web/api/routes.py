@@ -107,10 +107,12 @@ def show_case(case_id: str) -> Any:
 @bp.post("/cases/<case_id>/terminate")
 @token_required
 def terminate_case(case_id: str) -> Any:
-    """Terminate a running case (终止): cancels every open task; 403/409/422 as it refuses."""
+    """Propose terminating a running case (终止): the responsible leader decides on the case
+    page; 403/409/422 as the service refuses."""
     body = _body(TerminateCaseRequest)
-    case = termination.terminate_case(current_user(), case_id, body["reason"])
-    return CaseResponse().dump(case)
+    termination.propose_termination(current_user(), case_id, body["reason_code"],
+                                    body["reason"])
+    return CaseResponse().dump(cases.get_case(current_user(), case_id)), 202
 
 
 @bp.get("/tasks")

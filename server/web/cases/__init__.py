@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__)
 
-from server.web.cases import routes  # noqa: E402,F401
+from server.web.cases import routes, service_routes  # noqa: E402,F401

@@ -18,9 +18,12 @@ from server.services import (
     cases,
     dashboard,
     projects,
+    proxy,
+    return_visits,
     staging,
     tasks,
     teams,
+    termination,
     workspace,
 )
 from server.services.errors import ValidationFailedError
@@ -108,6 +111,9 @@ def case_view(case_id: str) -> dict[str, Any]:
         if tasks.reassigning_role(user) else {},
         "team": teams.team_view(user, case, data),
         "archive": archive.archive_view(user, case, items),
+        "proxy": proxy.proxy_view(user, case),
+        "termination": termination.termination_view(user, case),
+        "visits": return_visits.visits_view(user, case),
     }
 
 

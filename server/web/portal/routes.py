@@ -7,7 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from server.services import access, cases, processes, workspace
+from server.services import access, cases, processes, proxy, termination, workspace
 from server.services.errors import NotFoundError, ValidationFailedError
 from server.services.forms import FormDefinition, form_registry
 from server.services.store import case_store
@@ -75,7 +75,38 @@ def apply() -> Any:
 @login_required
 def case(case_id: str) -> Any:
     """One case node by node (节点查询); 403 for another enterprise's case."""
+    return _case_page(case_id)
+
+
+def _case_page(case_id: str, status: int = 200, **extra: Any) -> Any:
     view = case_view(case_id)
     user = me()
     open_tasks = [r for r in view["working"] if access.acting_role(user, r.item)]
-    return render_template("portal/case.html", open_tasks=open_tasks, **view)
+    return render_template("portal/case.html", open_tasks=open_tasks,
+                           proxy_code=proxy.code_status(view["case"]),
+                           code_minutes=proxy.CODE_MINUTES, **view, **extra), status
+
+
+@bp.post("/cases/<case_id>/proxy-code")
+@login_required
+def issue_proxy_code(case_id: str) -> Any:
+    """Generate the one-time code that lets the window do a step for the enterprise; shown
+    once on the page (never stored in clear); 403 for another enterprise's case."""
+    code, row = proxy.issue_code(me(), case_id)
+    return _case_page(case_id, new_code=code, new_code_expires=row.expires_at)
+
+
+@bp.post("/cases/<case_id>/termination")
+@login_required
+def request_termination(case_id: str) -> Any:
+    """The enterprise asks to stop the service (004 §五(八)); the responsible leader decides.
+    403 for another enterprise, 409 when it cannot be asked now, 422 with the errors."""
+    try:
+        termination.propose_termination(me(), case_id, request.form.get("reason_code", ""),
+                                        request.form.get("detail", ""))
+    except ValidationFailedError as exc:
+        flash(t("终止申请未提交，请选择原因并说明"), "error")
+        return _case_page(case_id, 422, termination_errors=field_errors(exc.errors),
+                          termination_values=request.form)
+    flash(t("已提交终止申请，待包保领导决定"), "success")
+    return redirect(url_for("portal.case", case_id=case_id))

@@ -37,6 +37,12 @@ def record(case_id: str, form_key: str) -> Any:
     form = registry.get(form_key) if form_key in registry.ids() else None
     codes = records.code_labels(registry.all())
     as_pdf = request.args.get("format") == "pdf"
+    record_no = records.record_number(form)
+    # 附件2 names its 经办人 and the signing 主要领导 (issue 13).
+    done = {i.element_id: i.completed_by for i in cases.case_work_items(case)
+            if i.state == "completed" and i.completed_by}
+    signers = records.signer_usernames(record_no, done)
+    names = workspace.display_names(sorted(set(signers.values()))) if signers else {}
     html = render_template(
         "records/print.html", case=case, item=found[0].item, form=form,
         sections=values.sections(
@@ -44,6 +50,7 @@ def record(case_id: str, form_key: str) -> Any:
             workspace.display_names(sorted({s.item.completed_by or "" for s in found}))),
         facts=values.case_facts(workspace.case_summary(case), found[0].item.stage or "", codes),
         record_no=records.record_number(form), signatories=records.signatories(form),
+        signer_names={label: names.get(u, u) for label, u in signers.items()},
         pdf=records.pdf_available(), as_pdf=as_pdf, inline_css=_print_css() if as_pdf else "")
     if not as_pdf:
         return html
