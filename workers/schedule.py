@@ -25,4 +25,7 @@ def beat_schedule(settings: WorkerSettings) -> dict[str, dict[str, Any]]:
         # 1st at 01:00 Beijing time (17:00 UTC the day before is simpler to avoid: 1st 00:00).
         "monthly-report": {"task": "guanjia.reports.previous_month",
                            "schedule": crontab(minute=0, hour=0, day_of_month=1)},
+        # Seed 002 §三(四): milestones count in days, so one sweep a day is enough (01:30 UTC).
+        "sweep-aftercare-milestones": {"task": "guanjia.aftercare.sweep",
+                                       "schedule": crontab(minute=30, hour=1)},
     }

@@ -173,3 +173,13 @@ def previous_month_report(self: Task) -> str:
     year, month = reports.previous_month()
     send("guanjia.reports.monthly", [year, month])
     return f"{year}-{month:02d}"
+
+
+@shared_task(name="guanjia.aftercare.sweep", bind=True, ignore_result=True)
+def sweep_aftercare(self: Task) -> dict[str, int]:
+    """Start after-care of completed cases, warn before milestones, open supervision tasks
+    for missed ones (seed 002 §三(四))."""
+    from server.services import aftercare
+
+    result = _run_step(self, [], aftercare.sweep_milestones)
+    return dict(result.__dict__) if result is not None else {}
