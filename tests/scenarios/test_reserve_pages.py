@@ -1,0 +1,119 @@
+"""Issue 17 (part A) through the pages: the bureau keeps the reserve, converts a signed project
+into a case filed for its investor, and leaders read the land review; who may not gets 403."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from flask import Flask
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Case, Enterprise
+from server.models.reserve import ReserveProject
+from tests.conftest import table_counts
+from tests.scenarios.conftest import APPLICATION
+from tests.web.helpers import Web
+
+FORM = {"name": "石羊镇生物医药项目", "investor": "企业甲", "credit_code": "",
+        "industry": "health", "investment_wan": "30000", "area": "石羊镇", "leader": "lingdao",
+        "department": "bureau", "liaison": "zhaoshang", "next_step": "实地考察",
+        "next_step_on": "2026-12-20"}
+
+
+def _signed_in(app: Flask, username: str) -> Web:
+    web = Web(app)
+    web.login(username)
+    return web
+
+
+def test_the_bureau_records_moves_and_converts_a_reserve_project_on_its_pages(
+        concierge_app: Flask) -> None:
+    web = _signed_in(concierge_app, "zhaoshang")
+    before = table_counts(concierge_app)
+    refused = web.post("/reserve/new", {**FORM, "industry": "mining"}, token_from="/reserve/new")
+    assert refused.status_code == 422
+    assert "未知的行业" in refused.get_data(as_text=True)
+    refused = web.post("/reserve/new", {**FORM, "area": "昆明市"}, token_from="/reserve/new")
+    assert refused.status_code == 422 and "未知的乡镇" in refused.get_data(as_text=True)
+    assert table_counts(concierge_app) == before
+
+    created = web.post("/reserve/new", FORM, token_from="/reserve/new")
+    assert created.status_code == 302
+    with concierge_app.app_context():
+        rid = db.session.execute(select(ReserveProject.id)).scalar_one()
+    listing = web.text("/reserve?industry=health&area=石羊镇")
+    assert "石羊镇生物医药项目" in listing
+    assert "石羊镇生物医药项目" not in web.text("/reserve?stage=signed")
+    board = web.text("/reserve/board")
+    talks = board.split('id="column-talks"')[1].split("</section>")[0]
+    assert "石羊镇生物医药项目" in talks
+
+    no_reason = web.post(f"/reserve/{rid}/stage", {"to_stage": "signed", "reason": ""},
+                         token_from=f"/reserve/{rid}")
+    assert no_reason.status_code == 422 and "请填写调整原因" in no_reason.get_data(as_text=True)
+    moved = web.post(f"/reserve/{rid}/stage", {"to_stage": "signed", "reason": "已签订投资协议"},
+                     token_from=f"/reserve/{rid}")
+    assert moved.status_code == 302
+    page = web.text(f"/reserve/{rid}")
+    assert "已签订投资协议" in page and 'id="convert"' in page
+
+    form = web.text(f"/reserve/{rid}/convert")
+    assert 'value="石羊镇生物医药项目"' in form
+    with concierge_app.app_context():
+        enterprise_id = db.session.execute(select(Enterprise.id).where(
+            Enterprise.name == "企业甲")).scalar_one()
+    rest: dict[str, Any] = {k: v for k, v in APPLICATION.items()
+                            if k not in ("item_codes", "policy_compliant",
+                                         "applicant_declaration", "investment_agreement_signed")}
+    posted = {**rest, "enterprise_mode": "existing", "enterprise_id": str(enterprise_id),
+              "item_codes": "project_filing", "policy_compliant": "on",
+              "applicant_declaration": "on", "project_name": "别的名字"}
+    done = web.post(f"/reserve/{rid}/convert", posted, token_from=f"/reserve/{rid}/convert")
+    assert done.status_code == 302, done.get_data(as_text=True)[:2000]
+    with concierge_app.app_context():
+        case = db.session.execute(select(Case)).scalar_one()
+        # The reserve's data wins: its name, not the one typed over it.
+        assert (case.title, case.enterprise_id, case.area) == (
+            "石羊镇生物医药项目", enterprise_id, "石羊镇")
+        case_id = case.id
+    assert done.headers["Location"].endswith(f"/cases/{case_id}")
+    assert "落地" in web.text(f"/reserve/{rid}")
+    enterprise = _signed_in(concierge_app, "qiye")
+    assert "石羊镇生物医药项目" in enterprise.text("/portal")
+
+
+@pytest.mark.parametrize("who", ["qiye", "fgj"])
+def test_enterprises_and_departments_get_403_on_every_reserve_page(concierge_app: Flask,
+                                                                    who: str) -> None:
+    web = _signed_in(concierge_app, who)
+    for path in ("/reserve", "/reserve/board", "/reserve/new", "/reserve/file",
+                 "/reserve/aftercare", "/reserve/land-review", "/reserve/land-review.xlsx"):
+        assert web.get(path).status_code == 403, path
+    before = table_counts(concierge_app)
+    response = web.post("/reserve/new", FORM, token_from="/tasks" if who == "fgj" else "/portal")
+    assert response.status_code == 403
+    assert table_counts(concierge_app) == before
+
+
+def test_leaders_see_the_reserve_and_the_land_review_but_only_bureau_or_window_file(
+        concierge_app: Flask) -> None:
+    leader = _signed_in(concierge_app, "lingdao")
+    assert leader.get("/reserve").status_code == 200
+    assert leader.get("/reserve/file").status_code == 403
+    page = leader.text("/reserve/land-review?half=2027-H1")
+    assert "本县设置" in page and "002 §三(四)" in page
+    assert leader.get("/reserve/land-review?half=2027-H9").status_code == 422
+    xlsx = leader.get("/reserve/land-review.xlsx?half=2027-H1")
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    assert any("土地清理" in str(c) for row in sheet.iter_rows(values_only=True) for c in row
+               if c is not None)
+    steward = _signed_in(concierge_app, "guanjia")
+    assert steward.get("/reserve/land-review").status_code == 403
+    assert steward.get("/reserve/aftercare").status_code == 200
+    window = _signed_in(concierge_app, "zhuanchuang")
+    assert "代企业申报" in window.text("/reserve/file")
