@@ -117,3 +117,48 @@ def test_leaders_see_the_reserve_and_the_land_review_but_only_bureau_or_window_f
     assert steward.get("/reserve/aftercare").status_code == 200
     window = _signed_in(concierge_app, "zhuanchuang")
     assert "代企业申报" in window.text("/reserve/file")
+
+
+def test_the_after_care_page_refuses_a_date_before_completion_and_records_progress(
+        walker: Any) -> None:
+    from datetime import timedelta
+
+    from server.models.aftercare import AftercareProject, Milestone
+    from server.services import aftercare
+    from tests.scenarios.test_reserve_aftercare import _complete
+
+    _complete(walker)
+    walker.run(aftercare.sweep_milestones)
+    app = walker.app
+
+    def ids() -> tuple[int, str]:
+        project = db.session.execute(select(AftercareProject)).scalar_one()
+        return project.id, project.completed_on.isoformat()
+    aid, done = walker.run(ids)
+    steward = _signed_in(app, "guanjia")
+    page = steward.text(f"/reserve/aftercare/{aid}")
+    assert "开工" in page and "不早于办结日" in page
+    before = table_counts(app)
+    day_before = (walker.clock.now() - timedelta(days=2)).date().isoformat()
+    refused = steward.post(f"/reserve/aftercare/{aid}/progress",
+                           {"milestone": "start_work", "happened_on": day_before},
+                           token_from=f"/reserve/aftercare/{aid}")
+    assert refused.status_code == 422
+    assert f"日期不能早于项目办结日 {done}" in refused.get_data(as_text=True)
+    assert table_counts(app) == before
+    qiye = _signed_in(app, "qiye")
+    assert qiye.post(f"/reserve/aftercare/{aid}/progress",
+                     {"milestone": "start_work", "happened_on": done},
+                     token_from="/portal").status_code == 403
+    assert table_counts(app) == before
+
+    ok = steward.post(f"/reserve/aftercare/{aid}/progress",
+                      {"milestone": "start_work", "happened_on": done, "invested_wan": "3000",
+                       "note": "场平开工"}, token_from=f"/reserve/aftercare/{aid}")
+    assert ok.status_code == 302
+    page = steward.text(f"/reserve/aftercare/{aid}")
+    assert "场平开工" in page and "已达成" in page
+    assert walker.run(lambda: db.session.execute(select(Milestone.reached_on).where(
+        Milestone.kind == "start_work")).scalar_one().isoformat()) == done
+    listing = _signed_in(app, "lingdao").text("/reserve/aftercare")
+    assert f"✓ {done}" in listing and "3000 万元" in listing
