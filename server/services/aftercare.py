@@ -159,8 +159,8 @@ def sweep_milestones() -> SweepResult:
     waiting = db.session.execute(select(Case).where(
         Case.status == "completed",
         ~exists().where(AftercareProject.case_id == Case.id))).scalars().all()
-    for case in waiting:
-        if start_aftercare(case) is not None:
+    for completed in waiting:
+        if start_aftercare(completed) is not None:
             started += 1
     today, now = local_today(), clock.now()
     warned = missed = 0

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import AuditEvent, Case, Notification, User
 from server.models.aftercare import AftercareProject, SupervisionTask
-from server.services import aftercare
+from server.services import aftercare, ledger
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.services.termination import terminate_case
 from tests.conftest import table_counts
@@ -65,6 +65,7 @@ def _sweep(walker: Walker, **delta: float) -> aftercare.SweepResult:
 def test_a_completed_project_not_started_after_three_months_is_warned_supervised_and_listed(
         walker: Walker) -> None:
     _complete(walker)
+    walker.run(ledger.checkpoint_if_new_events)  # the archive's checkpoint seals the case
     assert _sweep(walker, hours=1) == aftercare.SweepResult(1, 0, 0)
     project = _project(walker)
     done = project["completed_on"]
@@ -120,6 +121,8 @@ def test_a_completed_project_not_started_after_three_months_is_warned_supervised
         return [e.type for e in events], len(after)
     assert walker.run(audit) == (["aftercare_started", "aftercare_milestone_warned",
                                   "aftercare_milestone_missed"], 0)
+    walker.run(ledger.checkpoint_if_new_events)
+    assert walker.run(ledger.verify) == []  # the sealed case's chain still verifies
 
     # The leader closes the task with an opinion; another leader may not.
     task_id = walker.run(lambda: aftercare.supervision_tasks(_user("lingdao"))[0].id)
