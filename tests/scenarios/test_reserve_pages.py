@@ -162,3 +162,26 @@ def test_the_after_care_page_refuses_a_date_before_completion_and_records_progre
         Milestone.kind == "start_work")).scalar_one().isoformat()) == done
     listing = _signed_in(app, "lingdao").text("/reserve/aftercare")
     assert f"✓ {done}" in listing and "3000 万元" in listing
+
+
+def test_an_administrator_sets_the_countys_milestone_months(concierge_app: Flask) -> None:
+    admin = _signed_in(concierge_app, "admin")
+    page = admin.text("/reserve/aftercare/settings")
+    assert 'id="start_work_months"' in page and 'value="3"' in page and "本县设置" in page
+    before = table_counts(concierge_app)
+    values = {"county": "", "start_work_months": "0", "production_months": "24",
+              "effect_months": "36", "warn_days": "15"}
+    bad = admin.post("/reserve/aftercare/settings", values,
+                     token_from="/reserve/aftercare/settings")
+    assert bad.status_code == 422 and "应为 1–24 的整数" in bad.get_data(as_text=True)
+    assert table_counts(concierge_app) == before
+    leader = _signed_in(concierge_app, "lingdao")
+    assert leader.get("/reserve/aftercare/settings").status_code == 403
+    assert leader.post("/reserve/aftercare/settings", {**values, "start_work_months": "6"},
+                       token_from="/reserve").status_code == 403
+    assert table_counts(concierge_app) == before
+    saved = admin.post("/reserve/aftercare/settings", {**values, "start_work_months": "6"},
+                       token_from="/reserve/aftercare/settings")
+    assert saved.status_code == 302
+    assert 'value="6"' in admin.text("/reserve/aftercare/settings")
+    assert "办结后 6 个月开工" in leader.text("/reserve/aftercare")

@@ -276,3 +276,31 @@ def land_review_xlsx() -> Any:
                                     "spreadsheetml.sheet",
                     headers={"Content-Disposition":
                              f"attachment; filename=land-review-{half}.xlsx"})
+
+
+@bp.route("/aftercare/settings", methods=["GET", "POST"])
+@login_required
+def aftercare_settings() -> Any:
+    """本县设置: an administrator sets a county's milestone months and warning lead."""
+    user = me()
+    if not user.in_group("admin"):
+        from server.services.errors import PermissionDeniedError
+
+        raise PermissionDeniedError("only administrators change county settings")
+    from server.services.counties import list_counties
+
+    county = request.values.get("county", "")
+    errors: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            aftercare.save_settings(user, county, dict(request.form))
+        except ValidationFailedError as exc:
+            errors, status = field_errors(exc.errors), 422
+        else:
+            flash("已保存本县设置 / county setting saved", "success")
+            return redirect(url_for("reserve.aftercare_settings", county=county))
+    return render_template("reserve/aftercare_settings.html", county=county,
+                           counties=list_counties(), setting=aftercare.settings_for(county),
+                           limits=aftercare.LIMITS, errors=errors,
+                           posted=request.form if errors else {}), status
