@@ -189,7 +189,8 @@ def sweep_milestones() -> SweepResult:
                    body=f"应于 {milestone.due_on.isoformat()} 前{name}（002 §三(四) 退出机制），"
                         f"请督办 / milestone {milestone.kind} missed; supervise",
                    dedupe_key=f"aftercare:missed:{milestone.id}",
-                   users=people, groups=() if project.leader else ("leader",))
+                   users=people, groups=() if project.leader else ("leader",),
+                   case_id=case.id)
             missed += 1
         elif milestone.warned_at is None and \
                 today >= milestone.due_on - timedelta(days=settings_for(case.county).warn_days):
@@ -200,7 +201,8 @@ def sweep_milestones() -> SweepResult:
                                   "due_on": milestone.due_on.isoformat()})
             notify(kind="warning", title=f"预警：{case.title} 应于 {milestone.due_on} 前{name}",
                    body="002 §三(四)：三个月不开工、两年不投产、三年不见效的项目予以清理",
-                   dedupe_key=f"aftercare:warned:{milestone.id}", users=people)
+                   dedupe_key=f"aftercare:warned:{milestone.id}", users=people,
+                   case_id=case.id)
             warned += 1
     db.session.commit()
     return SweepResult(started, warned, missed)

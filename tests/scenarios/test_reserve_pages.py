@@ -81,6 +81,8 @@ def test_the_bureau_records_moves_and_converts_a_reserve_project_on_its_pages(
             "石羊镇生物医药项目", enterprise_id, "石羊镇")
         case_id = case.id
     assert done.headers["Location"].endswith(f"/cases/{case_id}")
+    timeline = web.text(f"/cases/{case_id}")
+    assert "<b>代企业申报</b>" in timeline and "<b>application_filed" not in timeline
     assert "落地" in web.text(f"/reserve/{rid}")
     enterprise = _signed_in(concierge_app, "qiye")
     assert "石羊镇生物医药项目" in enterprise.text("/portal")
