@@ -206,3 +206,23 @@ def test_a_terminated_case_gets_no_after_care_and_a_county_sets_its_own_months(
     assert project["milestones"]["start_work"][0] == aftercare.add_months(done, 6)
     assert project["milestones"]["production"][0] == aftercare.add_months(done, 18)
     assert walker.run(lambda: db.session.get(Case, walker.case_id).status) == "completed"
+
+
+def test_beat_sends_the_daily_sweep_and_the_worker_task_runs_it(make_app: Any,
+                                                                frozen_clock: Any) -> None:
+    from tests.scenarios.conftest import ROOT
+    from workers.dispatch import celery_of
+    from workers.schedule import beat_schedule
+    from workers.settings import WorkerSettings
+
+    app = make_app(GUANJIA_PROCESSES_DIR=str(ROOT / "processes"),
+                   GUANJIA_FORMS_DIR=str(ROOT / "forms"), GUANJIA_CELERY_EAGER="1")
+    entry = beat_schedule(WorkerSettings.from_env({}))["sweep-aftercare-milestones"]
+    task = celery_of(app).tasks[entry["task"]]
+    walker = Walker(app, frozen_clock)
+    _complete(walker)
+    with app.app_context():
+        assert task.apply().get() == {"started": 1, "warned": 0, "missed": 0}
+        assert task.apply().get() == {"started": 0, "warned": 0, "missed": 0}
+        db.session.remove()
+    assert _project(walker)["leader"] == "lingdao"
