@@ -282,6 +282,42 @@ def record_progress(user: User, aftercare_id: int, *, milestone: str, happened_o
     return entry
 
 
+def save_promise(user: User, aftercare_id: int, *, intensity: str,
+                 land_mu: str) -> AftercareProject:
+    """Record the investment intensity promised in the investment contract (万元/亩) and the
+    land area (亩), so the page compares it with the amount invested (seed 002 §三(四):
+    在项目签约时制定明确的投资强度). Audited ``aftercare_promise_recorded``.
+
+    Raises ``PermissionDeniedError`` and ``ValidationFailedError`` (not positive numbers).
+    """
+    if not user.in_group(*RECORDERS):
+        raise PermissionDeniedError("the steward, window or bureau records the promise")
+    project = get_project(user, aftercare_id)
+    errors: dict[str, list[str]] = {}
+    values: dict[str, float] = {}
+    for key, raw in (("promised_intensity", intensity), ("land_mu", land_mu)):
+        try:
+            values[key] = float(raw)
+            if values[key] <= 0:
+                raise ValueError
+        except ValueError:
+            errors[key] = ["应为大于0的数 / a number above 0"]
+    if errors:
+        raise ValidationFailedError("the promise is not valid", errors)
+    project.promised_intensity, project.land_mu = values["promised_intensity"], values["land_mu"]
+    record_event(None, "aftercare_promise_recorded", actor=user.username,
+                 payload={"aftercare_id": project.id, "case_id": project.case_id, **values})
+    db.session.commit()
+    return project
+
+
+def intensity_reached(project: AftercareProject) -> float | None:
+    """The investment intensity reached so far (万元/亩), when the land area is known."""
+    if not project.land_mu:
+        return None
+    return round(project.invested_wan / project.land_mu, 1)
+
+
 def supervision_tasks(user: User, *, open_only: bool = True) -> list[SupervisionTask]:
     """The supervision tasks assigned to ``user`` (leaders see theirs)."""
     stmt = select(SupervisionTask).where(SupervisionTask.assignee == user.username)

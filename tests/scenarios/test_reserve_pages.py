@@ -164,6 +164,16 @@ def test_the_after_care_page_refuses_a_date_before_completion_and_records_progre
         Milestone.kind == "start_work")).scalar_one().isoformat()) == done
     listing = _signed_in(app, "lingdao").text("/reserve/aftercare")
     assert f"✓ {done}" in listing and "3000 万元" in listing
+    bad = steward.post(f"/reserve/aftercare/{aid}/promise", {"intensity": "0", "land_mu": "x"},
+                       token_from=f"/reserve/aftercare/{aid}")
+    assert bad.status_code == 422 and "应为大于0的数" in bad.get_data(as_text=True)
+    promised = steward.post(f"/reserve/aftercare/{aid}/promise",
+                            {"intensity": "300", "land_mu": "50"},
+                            token_from=f"/reserve/aftercare/{aid}")
+    assert promised.status_code == 302
+    page = steward.text(f"/reserve/aftercare/{aid}")
+    # 3000 万元 over 50 亩 is 60 万元/亩, below the 300 promised.
+    assert "承诺 300 万元/亩（用地 50 亩） · 已达 60 万元/亩" in page and "未达承诺" in page
 
 
 def test_an_administrator_sets_the_countys_milestone_months(concierge_app: Flask) -> None:
@@ -187,3 +197,4 @@ def test_an_administrator_sets_the_countys_milestone_months(concierge_app: Flask
     assert saved.status_code == 302
     assert 'value="6"' in admin.text("/reserve/aftercare/settings")
     assert "办结后 6 个月开工" in leader.text("/reserve/aftercare")
+

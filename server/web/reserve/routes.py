@@ -214,6 +214,7 @@ def _aftercare_page(aftercare_id: int, errors: dict[str, Any] | None = None,
     return render_template("reserve/aftercare_show.html", project=project, case=case,
                            tasks=aftercare.tasks_of(project), names=aftercare.MILESTONE_NAMES,
                            errors=errors or {}, today=aftercare.local_today(),
+                           intensity=aftercare.intensity_reached(project),
                            may_record=user.in_group(*aftercare.RECORDERS)), status
 
 
@@ -236,6 +237,19 @@ def aftercare_progress(aftercare_id: int) -> Any:
     except ValidationFailedError as exc:
         return _aftercare_page(aftercare_id, field_errors(exc.errors), 422)
     flash("已记录建设进展 / progress recorded", "success")
+    return redirect(url_for("reserve.aftercare_show", aftercare_id=aftercare_id))
+
+
+@bp.post("/aftercare/<int:aftercare_id>/promise")
+@login_required
+def aftercare_promise(aftercare_id: int) -> Any:
+    """Record the promised investment intensity and the land area."""
+    try:
+        aftercare.save_promise(me(), aftercare_id, intensity=request.form.get("intensity", ""),
+                               land_mu=request.form.get("land_mu", ""))
+    except ValidationFailedError as exc:
+        return _aftercare_page(aftercare_id, field_errors(exc.errors), 422)
+    flash("已记录承诺投资强度 / promise recorded", "success")
     return redirect(url_for("reserve.aftercare_show", aftercare_id=aftercare_id))
 
 
