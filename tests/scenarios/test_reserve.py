@@ -107,6 +107,31 @@ def test_a_reserve_project_moves_from_talks_to_signed_and_becomes_the_investors_
                                            enterprise_id=_enterprise("企业甲").id))
 
 
+def test_a_projects_facts_are_corrected_with_an_audited_change(walker: Walker) -> None:
+    rid = walker.run(lambda: reserve.record_project(_user("zhaoshang"), RESERVE).id)
+    before = table_counts(walker.app)
+    with pytest.raises(ValidationFailedError) as refused:
+        walker.run(lambda: reserve.update_project(_user("zhaoshang"), rid,
+                                                  {**RESERVE, "area": "火星"}))
+    assert list(refused.value.errors) == ["area"]
+    with pytest.raises(PermissionDeniedError):
+        walker.run(lambda: reserve.update_project(_user("fgj"), rid,
+                                                  {**RESERVE, "liaison": "zhuanchuang"}))
+    assert table_counts(walker.app) == before
+    walker.run(lambda: reserve.update_project(_user("zhaoshang"), rid,
+                                              {**RESERVE, "liaison": "zhuanchuang",
+                                               "investment_wan": "150000"}))
+
+    def seen() -> tuple[str, float, list[dict[str, Any]]]:
+        project = db.session.get(ReserveProject, rid)
+        assert project is not None
+        events = db.session.execute(select(AuditEvent).where(
+            AuditEvent.type == "reserve_project_updated")).scalars().all()
+        return project.liaison, project.investment_wan, [e.payload for e in events]
+    assert walker.run(seen) == ("zhuanchuang", 150000.0, [
+        {"reserve_id": rid, "liaison": "zhuanchuang", "investment_wan": 150000.0}])
+
+
 @pytest.mark.parametrize(("field", "value"), [
     ("industry", "mining"), ("area", "北京市"), ("leader", "nobody"), ("leader", "qiye"),
     ("department", "dept_none"), ("investment_wan", "-5"), ("credit_code", "12345"),

@@ -52,6 +52,11 @@ def test_the_bureau_records_moves_and_converts_a_reserve_project_on_its_pages(
     talks = board.split('id="column-talks"')[1].split("</section>")[0]
     assert "石羊镇生物医药项目" in talks
 
+    assert 'value="实地考察"' in web.text(f"/reserve/{rid}/edit")
+    edited = web.post(f"/reserve/{rid}/edit", {**FORM, "next_step": "签订投资协议"},
+                      token_from=f"/reserve/{rid}/edit")
+    assert edited.status_code == 302 and "签订投资协议" in web.text(f"/reserve/{rid}")
+
     no_reason = web.post(f"/reserve/{rid}/stage", {"to_stage": "signed", "reason": ""},
                          token_from=f"/reserve/{rid}")
     assert no_reason.status_code == 422 and "请填写调整原因" in no_reason.get_data(as_text=True)

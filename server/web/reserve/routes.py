@@ -77,6 +77,27 @@ def new() -> Any:
     return render_template("reserve/edit.html", values=values, errors={}, **_choices())
 
 
+@bp.route("/<int:reserve_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(reserve_id: int) -> Any:
+    """Correct a project's facts, leader, department, liaison or next step (动态调整)."""
+    user = me()
+    project = reserve.get_project(user, reserve_id)
+    values = {k: getattr(project, k) for k in RESERVE_FIELDS}
+    values["next_step_on"] = project.next_step_on.isoformat() if project.next_step_on else ""
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in RESERVE_FIELDS}
+        try:
+            reserve.update_project(user, reserve_id, values)
+        except ValidationFailedError as exc:
+            return render_template("reserve/edit.html", values=values, project=project,
+                                   errors=field_errors(exc.errors), **_choices()), 422
+        flash("已更新 / updated", "success")
+        return redirect(url_for("reserve.show", reserve_id=reserve_id))
+    return render_template("reserve/edit.html", values=values, project=project, errors={},
+                           **_choices())
+
+
 def _show(reserve_id: int, errors: dict[str, Any] | None = None, status: int = 200) -> Any:
     project = reserve.get_project(me(), reserve_id)
     return render_template("reserve/show.html", project=project, errors=errors or {},
