@@ -27,4 +27,7 @@ def beat_schedule(settings: WorkerSettings) -> dict[str, dict[str, Any]]:
         "sweep-return-visits": {"task": "guanjia.return_visits.sweep", "schedule": 3600.0},
         "monthly-report": {"task": "guanjia.reports.previous_month",
                            "schedule": crontab(minute=0, hour=0, day_of_month=1)},
+        # Seed 002 §三(四): milestones count in days, so one sweep a day is enough (01:30 UTC).
+        "sweep-aftercare-milestones": {"task": "guanjia.aftercare.sweep",
+                                       "schedule": crontab(minute=30, hour=1)},
     }

@@ -182,3 +182,13 @@ def sweep_return_visits(self: Task) -> dict[str, int]:
 
     result = _run_step(self, [], return_visits.sweep)
     return dict(result or {})
+
+
+@shared_task(name="guanjia.aftercare.sweep", bind=True, ignore_result=True)
+def sweep_aftercare(self: Task) -> dict[str, int]:
+    """Start after-care of completed cases, warn before milestones, open supervision tasks
+    for missed ones (seed 002 §三(四))."""
+    from server.services import aftercare
+
+    result = _run_step(self, [], aftercare.sweep_milestones)
+    return dict(result.__dict__) if result is not None else {}

@@ -1,5 +1,12 @@
 """Typed SQLAlchemy models, one aggregate per module; importing this registers them all."""
 
+from server.models.aftercare import (
+    AftercareProject,
+    AftercareSetting,
+    Milestone,
+    ProgressEntry,
+    SupervisionTask,
+)
 from server.models.attachments import Attachment
 from server.models.audit import AuditEvent
 from server.models.calendar import CalendarDay, CalendarYear
@@ -13,6 +20,7 @@ from server.models.notifications import MailAddress, Notification
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.projects import CaseProject
 from server.models.proxy import ProxyCode, ReturnVisit, TerminationRequest
+from server.models.reserve import ReserveEvaluation, ReserveProject, ReserveStageChange
 from server.models.teams import CaseTeam
 from server.models.timers import PendingTimer
 from server.models.users import ApiToken, Enterprise, Group, User
@@ -30,4 +38,6 @@ __all__ = [
     "CaseTeam",
     "Complaint", "ComplaintSetting",
     "ProxyCode", "ReturnVisit", "TerminationRequest",
+    "ReserveEvaluation", "ReserveProject", "ReserveStageChange",
+    "AftercareProject", "AftercareSetting", "Milestone", "ProgressEntry", "SupervisionTask",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -13,7 +14,7 @@ from server.engine import clock
 from server.engine.errors import ScriptError
 from server.engine.runtime import StepResult
 from server.extensions import db
-from server.models import AuditEvent, Case, Deployment, User, WorkItem
+from server.models import AuditEvent, Case, Deployment, Enterprise, User, WorkItem
 from server.services import access
 from server.services.audit import record_event
 from server.services.clock_pauses import record_clock_events
@@ -76,8 +77,13 @@ def _check_instance_counts(data: dict[str, Any], cap: int) -> None:
 
 
 def start_case(user: User, process_id: str, data: dict[str, Any], *,
-               deployment_number: int | None = None) -> Case:
+               deployment_number: int | None = None, for_enterprise: Enterprise | None = None,
+               also: Callable[[Case], None] | None = None) -> Case:
     """Start a case on the newest deployment of ``process_id`` (or the one named).
+
+    ``for_enterprise``: the bureau or window files for that enterprise, which owns the case as
+    if it had applied itself; ``also`` writes the caller's own rows and audit events in the
+    same transaction (``server.services.filing``).
 
     Raises ``NotFoundError`` (no such process or version), ``ValidationFailedError`` (start
     form), ``PermissionDeniedError`` (the user may not apply).
@@ -112,7 +118,8 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
         reference=f"GJ-{now:%Y%m%d}-{uuid.uuid4().hex[:6].upper()}",
         deployment_id=deployment.id, process_id=process_id,
         title=str(data.get("project_name") or spec_set.names.get(process_id, process_id)),
-        enterprise_id=user.enterprise_id, area=str(data.get("area") or user.area or ""),
+        enterprise_id=for_enterprise.id if for_enterprise is not None else user.enterprise_id,
+        area=str(data.get("area") or user.area or ""),
         started_by=user.username, started_at=now,
     )
     from server.engine.scripting import counting_for
@@ -137,6 +144,8 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
                           "new": _jsonable(data)})
     store.save(case, result, context=summary_of(data))
     record_step_events(case, result, actor=None)
+    if also is not None:
+        also(case)
     db.session.commit()
     runtime.version = case.state_version
     store.keep(case.id, runtime)
