@@ -471,7 +471,7 @@ def current_county() -> str | None:
 
 def _installed() -> WorkingDayCalendar:
     if _calendar is None:
-        raise RuntimeError("no working-day calendar installed (server.setup installs it)")
+        raise RuntimeError("no working-day calendar installed (server.assembly installs it)")
     return _calendar
 
 
