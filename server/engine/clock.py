@@ -84,7 +84,7 @@ def now() -> datetime:
 
 class _ClockDatetime(datetime):
     @classmethod
-    def now(cls, tz=None):  # type: ignore[no-untyped-def,override]
+    def now(cls, tz=None):  # type: ignore[no-untyped-def]
         current = active().now()
         return current.astimezone(tz) if tz is not None else current.replace(tzinfo=None)
 

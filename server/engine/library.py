@@ -97,10 +97,10 @@ def install_change_hooks() -> None:
             changes.removed.append((self, task_id, self.tasks.get(task_id)))
         original_remove(self, task_id)
 
-    Task.__init__ = init  # type: ignore[method-assign]
-    Task._set_state = set_state  # type: ignore[method-assign]
-    Workflow._remove_task = remove  # type: ignore[method-assign]
-    Task._guanjia_hooked = True  # type: ignore[attr-defined]
+    Task.__init__ = init
+    Task._set_state = set_state
+    Workflow._remove_task = remove
+    Task._guanjia_hooked = True
 
 
 # ---- 2. a task's links, without loading the tasks (docs/engine.md §2) ------------------------
@@ -166,12 +166,12 @@ def route_timer_clock(datetime_class: type[datetime]) -> None:
     The timer module calls ``datetime.now(timezone.utc)`` on its module-level name and offers
     no hook; replacing that name is the only way to move the engine's time.
     """
-    _timer_module.datetime = datetime_class  # type: ignore[attr-defined,misc]
+    _timer_module.datetime = datetime_class
 
 
 def timer_clock() -> type[datetime]:
     """The ``datetime`` class the library's timer module reads now (contract tests)."""
-    value: type[datetime] = _timer_module.datetime  # type: ignore[attr-defined]
+    value: type[datetime] = _timer_module.datetime
     return value
 
 

@@ -46,14 +46,14 @@ def _camunda_attributes(node: etree._Element) -> dict[str, str]:
     return found
 
 
-class GuanjiaUserTaskParser(UserTaskParser):
+class GuanjiaUserTaskParser(UserTaskParser):  # type: ignore[misc]
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
         extensions: dict[str, Any] = super().parse_extensions(node)
         extensions.update(_camunda_attributes(self.node if node is None else node))
         return extensions
 
 
-class GuanjiaBusinessRuleTaskParser(BusinessRuleTaskParser):
+class GuanjiaBusinessRuleTaskParser(BusinessRuleTaskParser):  # type: ignore[misc]
     def create_task(self) -> Any:
         if self.node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef") is None:
             # The library raises a bare KeyError here; say what is missing and where.
@@ -63,7 +63,7 @@ class GuanjiaBusinessRuleTaskParser(BusinessRuleTaskParser):
         return super().create_task()
 
 
-class GuanjiaCallActivityParser(CallActivityParser):
+class GuanjiaCallActivityParser(CallActivityParser):  # type: ignore[misc]
     def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
         # Camunda's reading writes the unchanged element back into the collection and drops
         # each instance's output; when the diagram carries the standard BPMN loop references
@@ -74,7 +74,7 @@ class GuanjiaCallActivityParser(CallActivityParser):
             super()._add_multiinstance_task(loop_characteristics)
 
 
-class GuanjiaParser(CamundaParser):
+class GuanjiaParser(CamundaParser):  # type: ignore[misc]
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("callActivity"): (GuanjiaCallActivityParser, CallActivity),
