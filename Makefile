@@ -21,6 +21,7 @@ run: setup
 test: setup services browser-deps
 	$(PY) -m pytest -q -p no:cacheprovider
 
+## ruff on the code and the tests, mypy (strict for server/engine, rules, ledger, workers).
 lint: setup
 	$(VENV)/bin/ruff check server workers tests bench
 	$(VENV)/bin/mypy

@@ -11,7 +11,7 @@ from server.config import Settings
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Build the Flask application; the only way an app comes to exist."""
-    from server.setup import register_blueprints, register_errors, register_extensions
+    from server.assembly import register_blueprints, register_errors, register_extensions
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder="web/static")

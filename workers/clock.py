@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from server.config import ConfigError
-from server.engine import clock
+from server.services.background import set_process_clock
 
 
 class FileClock:
@@ -42,5 +42,5 @@ def install_file_clock(path: Path | None, *, mode: str) -> FileClock | None:
     if mode == "production":
         raise ConfigError("GUANJIA_FAKE_NOW_FILE must not be set in production")
     file_clock = FileClock(path)
-    clock.set_clock(file_clock)
+    set_process_clock(file_clock)
     return file_clock

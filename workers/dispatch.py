@@ -29,7 +29,7 @@ def celery_of(app: Flask) -> Celery:
         from workers import celery_init_app
 
         celery = celery_init_app(app)
-    return celery  # type: ignore[no-any-return]
+    return celery
 
 
 def send(name: str, args: list[Any], **options: Any) -> None:

@@ -16,9 +16,9 @@ from celery import Task, shared_task
 from celery.exceptions import Retry
 from flask import current_app
 
-from server.engine.errors import ScriptLimitError
 from server.extensions import db
 from server.services import incidents, ledger, notifications, reports, timers
+from server.services.background import fails_every_time
 from workers.dispatch import send
 from workers.settings import WorkerSettings
 
@@ -43,7 +43,7 @@ def _run_step(task: Task, args: list[Any], step: Callable[[], Any], *,
         db.session.rollback()
         attempt = task.request.retries
         # A script over its time or size limit fails the same way every time: no retries.
-        if attempt < settings.max_retries and not isinstance(exc, ScriptLimitError):
+        if attempt < settings.max_retries and not fails_every_time(exc):
             countdown = min(settings.retry_backoff_seconds * (2 ** attempt), 3600.0)
             log.warning("%s%r failed (attempt %d): %s; retrying in %.1fs",
                         task.name, args, attempt + 1, exc, countdown)

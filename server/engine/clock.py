@@ -1,8 +1,8 @@
 """The engine's time source, injectable so tests can move time.
 
 SpiffWorkflow's timers call ``datetime.now(timezone.utc)`` inside its timer module and offer no
-hook; ``install`` replaces that module's ``datetime`` name with one whose ``now`` reads the
-active clock. This is the only place that reaches into the library's internals for time.
+hook; ``install`` has that module's ``datetime`` name replaced (``library.route_timer_clock``,
+docs/engine.md §5) with one whose ``now`` reads the active clock.
 
 Two levels: ``set_clock`` sets the process's clock (a test's frozen clock, the workers' file
 clock); ``using_clock`` overrides it for the current context only (a thread, or an asyncio
@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from server.engine import library
 
 
 class Clock(Protocol):
@@ -84,11 +84,11 @@ def now() -> datetime:
 
 class _ClockDatetime(datetime):
     @classmethod
-    def now(cls, tz=None):  # type: ignore[no-untyped-def,override]
+    def now(cls, tz=None):  # type: ignore[no-untyped-def]
         current = active().now()
         return current.astimezone(tz) if tz is not None else current.replace(tzinfo=None)
 
 
 def install() -> None:
     """Route SpiffWorkflow's timer module through the active clock (idempotent)."""
-    _timer_module.datetime = _ClockDatetime  # type: ignore[attr-defined,misc]
+    library.route_timer_clock(_ClockDatetime)

@@ -40,3 +40,9 @@ class ScriptLimitError(ScriptError):
 
 class TaskNotReadyError(EngineError):
     """The task does not exist in the case or is not waiting for a person."""
+
+
+class StepNotSettledError(ScriptLimitError):
+    """A step kept finding work of its own (e.g. a timer loop that fires at once) and was
+    stopped. Like a script over its budget it fails the same way every time: the case gets
+    an incident instead of retries (docs/engine.md, "A step that does not settle")."""

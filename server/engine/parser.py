@@ -15,7 +15,6 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
@@ -29,6 +28,7 @@ from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from server.engine import library
 from server.engine.errors import DiagramError
 from server.engine.xml import DEFAULT_MAX_BYTES, parse_xml
 
@@ -46,14 +46,14 @@ def _camunda_attributes(node: etree._Element) -> dict[str, str]:
     return found
 
 
-class GuanjiaUserTaskParser(UserTaskParser):
+class GuanjiaUserTaskParser(UserTaskParser):  # type: ignore[misc]
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
         extensions: dict[str, Any] = super().parse_extensions(node)
         extensions.update(_camunda_attributes(self.node if node is None else node))
         return extensions
 
 
-class GuanjiaBusinessRuleTaskParser(BusinessRuleTaskParser):
+class GuanjiaBusinessRuleTaskParser(BusinessRuleTaskParser):  # type: ignore[misc]
     def create_task(self) -> Any:
         if self.node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef") is None:
             # The library raises a bare KeyError here; say what is missing and where.
@@ -63,18 +63,18 @@ class GuanjiaBusinessRuleTaskParser(BusinessRuleTaskParser):
         return super().create_task()
 
 
-class GuanjiaCallActivityParser(CallActivityParser):
+class GuanjiaCallActivityParser(CallActivityParser):  # type: ignore[misc]
     def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
         # Camunda's reading writes the unchanged element back into the collection and drops
         # each instance's output; when the diagram carries the standard BPMN loop references
         # (loopDataInputRef/outputDataItem), read those so results are collected in order.
         if loop_characteristics.find(f"{{{BPMN_NS}}}loopDataInputRef") is not None:
-            TaskParser._add_multiinstance_task(self, loop_characteristics)
+            library.read_standard_loop_references(self, loop_characteristics)
         else:
             super()._add_multiinstance_task(loop_characteristics)
 
 
-class GuanjiaParser(CamundaParser):
+class GuanjiaParser(CamundaParser):  # type: ignore[misc]
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("callActivity"): (GuanjiaCallActivityParser, CallActivity),
@@ -224,24 +224,9 @@ def _parse_files(raw: dict[str, bytes], *, max_bytes: int) -> SpecSet:
 
 
 def connect_multi_instance_merges(spec_set: SpecSet) -> None:
-    """Wire each multi-instance body's completion to its parent's merge, up front.
-
-    The library connects ``merge_child`` only when it creates a child; a case restored from
-    storage onto freshly parsed specs would otherwise never see its instances merge and would
-    wait forever.
-    """
-    from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
-
-    seen: set[int] = set()
+    """Wire each multi-instance body's completion to its parent's merge, up front, so a case
+    restored onto freshly parsed specs sees its instances merge (docs/engine.md §6)."""
     all_specs = list(spec_set.specs.values())
     for subs in spec_set.subprocess_specs.values():
         all_specs.extend(s for s in subs.values() if s is not None)
-    for spec in all_specs:
-        if id(spec) in seen:
-            continue
-        seen.add(id(spec))
-        for task_spec in spec.task_specs.values():
-            if isinstance(task_spec, MultiInstanceTask):
-                body = spec.task_specs[task_spec.task_spec]
-                if not body.completed_event.is_connected(task_spec.merge_child):
-                    body.completed_event.connect(task_spec.merge_child)
+    library.connect_multi_instance_merges(all_specs)

@@ -10,7 +10,6 @@ does not depend on how long the case has been running.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -30,10 +29,16 @@ from SpiffWorkflow.camunda.specs.event_definitions import (
 )
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task, TaskState
-from SpiffWorkflow.workflow import Workflow
 
-from server.engine import clock
-from server.engine.errors import DiagramError, ScriptError, ScriptLimitError, TaskNotReadyError
+from server.engine import clock, library
+from server.engine.errors import (
+    DiagramError,
+    ScriptError,
+    ScriptLimitError,
+    StepNotSettledError,
+    TaskNotReadyError,
+)
+from server.engine.library import TaskChanges
 from server.engine.parser import SpecSet
 from server.engine.scripting import ScriptLimitExceeded, make_script_engine, step_budget
 
@@ -52,8 +57,8 @@ class FullDataTaskConverter(TaskConverter):  # type: ignore[misc]
     def to_dict(self, task: Task) -> dict[str, Any]:
         return {
             "id": str(task.id),
-            "parent": str(task._parent) if task._parent is not None else None,
-            "children": [str(child) for child in task._children],
+            "parent": str(parent) if (parent := library.parent_id(task)) is not None else None,
+            "children": [str(child) for child in library.child_ids(task)],
             "last_state_change": task.last_state_change,
             "state": task.state,
             "task_spec": task.task_spec.name,
@@ -83,7 +88,7 @@ class DataSafeRegistry(DefaultRegistry):  # type: ignore[misc]
 
     def convert(self, obj: Any) -> Any:
         if (type(obj) is dict and SERIALIZER_TAG in obj  # noqa: E721 - exactly a plain dict
-                and not self._encoder_mode):
+                and not library.encoding_for_json(self)):
             return self.convert_to_dict[_ESCAPED_DICT](obj)
         return super().convert(obj)
 
@@ -98,7 +103,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[Task] = FullDataTaskConverter
     registry = BpmnWorkflowSerializer.configure(config, DataSafeRegistry())
-    # Pitfall 12: dates and decimals raise in the stock registry.
+    # Dates and decimals raise in the stock registry (docs/engine.md, pitfall 12).
     registry.register(date, lambda v: {"value": v.isoformat()},
                       lambda v: date.fromisoformat(v["value"]), typename="date")
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]),
@@ -197,55 +202,15 @@ def _is_timer(task: Task) -> bool:
     return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
 
 
-class _Changes:
-    """Tasks a step created, moved or removed, as the library reports them to the hooks."""
-
-    def __init__(self) -> None:
-        self.touched: list[Task] = []
-        self.removed: list[tuple[Any, UUID, Task | None]] = []  # workflow, id, the task
-        # Tasks rewritten in place (data, a timer's instant) that did not move: saved, but
-        # nobody is told they opened or closed.
-        self.rewritten: list[Task] = []
+def _changes() -> TaskChanges:
+    """The changes the running step records (always called inside ``Engine._step``)."""
+    changes = library.current_changes()
+    assert changes is not None, "only inside a step"
+    return changes
 
 
-_recording = threading.local()
-
-
-def _install_change_hooks() -> None:
-    """Record every task the library creates, moves or drops while a step runs.
-
-    Finding changes by scanning would cost the size of the whole case on every step; these
-    hooks make it cost what the step did. ``last_state_change`` moves exactly when
-    ``_set_state`` changes the state or a task is created, so nothing else can be missed.
-    """
-    if getattr(Task, "_guanjia_hooked", False):
-        return
-    original_init = Task.__init__
-    original_set_state = Task._set_state
-    original_remove = Workflow._remove_task
-
-    def init(self: Task, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        changes = getattr(_recording, "changes", None)
-        if changes is not None:
-            changes.touched.append(self)
-
-    def set_state(self: Task, value: int) -> None:
-        changes = getattr(_recording, "changes", None)
-        if changes is not None and value != self._state:
-            changes.touched.append(self)
-        original_set_state(self, value)
-
-    def remove(self: Any, task_id: UUID) -> None:
-        changes = getattr(_recording, "changes", None)
-        if changes is not None:
-            changes.removed.append((self, task_id, self.tasks.get(task_id)))
-        original_remove(self, task_id)
-
-    Task.__init__ = init  # type: ignore[method-assign]
-    Task._set_state = set_state  # type: ignore[method-assign]
-    Workflow._remove_task = remove  # type: ignore[method-assign]
-    Task._guanjia_hooked = True  # type: ignore[attr-defined]
+#: How many refresh-and-run passes one step may take before it counts as not settling.
+SETTLE_PASSES = 20
 
 
 @contextmanager
@@ -264,12 +229,13 @@ class Engine:
     def __init__(self) -> None:
         self.around_step: Callable[[], AbstractContextManager[Callable[[], object] | None]] = \
             _no_hook
+        #: Refresh-and-run passes one step may take before it counts as not settling.
+        self.settle_passes = SETTLE_PASSES
         clock.install()
-        _install_change_hooks()
+        library.install_change_hooks()
         self.serializer = _make_serializer()
         self.registry = self.serializer.registry
-        self._wf_converter = self.registry.convert_from_dict[
-            self.registry.typenames[BpmnWorkflow]].args[0].__self__
+        self._wf_converter = library.workflow_converter(self.registry)
         self._typenames = self.registry.typenames
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -305,15 +271,12 @@ class Engine:
                 top_tasks[row_id] = json.loads(body)
             else:
                 sub_tasks.setdefault(wf_key, {})[row_id] = json.loads(body)
-        conv = self._wf_converter
         workflow = BpmnWorkflow(spec_set.specs[process_id], spec_set.subprocess_specs[process_id],
                                 script_engine=make_script_engine(), deserializing=True)
-        workflow.tasks = conv.mapping_from_dict(top_tasks, UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(env["root"]))
-        conv.set_default_attributes(workflow, dict(env))
         subs = {sp_id: {**sp_env, "tasks": sub_tasks.get(sp_id, {})}
                 for sp_id, sp_env in sub_envs.items()}
-        conv.subprocesses_from_dict(subs, workflow)
+        library.rebuild_workflow(self._wf_converter, workflow, tasks=top_tasks, envelope=env,
+                                 subprocesses=subs)
         workflow.bpmn_events = self.registry.restore(env.get("bpmn_events", []))
         runtime = Runtime(workflow, spec_set, process_id)
         runtime.subprocess_ids = set(workflow.subprocesses)
@@ -326,7 +289,8 @@ class Engine:
         task = self.find_ready_human_task(runtime, task_id)
 
         def act() -> None:
-            # Pitfall 8: assign submitted values ourselves instead of the library's form merge.
+            # Assign submitted values ourselves: the library's form merge mangles lists
+            # (docs/engine.md, pitfall 8).
             task.data.update(data)
             task.run()
             self._advance(runtime)
@@ -365,7 +329,7 @@ class Engine:
         task = self.find_ready_human_task(runtime, task_id)
 
         def act() -> None:
-            changes: _Changes = _recording.changes
+            changes = _changes()
             task.data.update(data)
             fixed = task.internal_data.get("guanjia_assignment")
             if fixed is not None:
@@ -375,7 +339,7 @@ class Engine:
             for sibling in task.parent.children if task.parent is not None else []:
                 name = sibling.task_spec.name
                 if name in timers and _is_timer(sibling) and sibling.state == TaskState.WAITING:
-                    sibling._set_internal_data(event_value=timers[name].isoformat())
+                    library.set_internal_values(sibling, event_value=timers[name].isoformat())
                     changes.rewritten.append(sibling)
 
         return self._step(runtime, act)
@@ -393,8 +357,8 @@ class Engine:
             raise TaskNotReadyError(f"task {task_id} is not a waiting timer")
 
         def act() -> None:
-            task._set_internal_data(event_value=at.isoformat())
-            _recording.changes.rewritten.append(task)
+            library.set_internal_values(task, event_value=at.isoformat())
+            _changes().rewritten.append(task)
 
         return self._step(runtime, act)
 
@@ -438,27 +402,39 @@ class Engine:
         return self._step(runtime, act)
 
     def _advance(self, runtime: Runtime) -> None:
+        """Fire due timers and run engine steps until nothing but people and waits is left.
+
+        Raises ``StepNotSettledError`` when the case still has work of its own to do after
+        ``settle_passes`` passes (a timer loop that fires at once, again and again).
+        """
         workflow = runtime.workflow
-        changes: _Changes = _recording.changes  # always inside _step
-        # Pitfall 2: a timer that fires in the engine's last refresh is left READY with its
-        # path not run; step again while any such task stands ready. Only tasks that moved in
-        # this pass can be one (a scan of every waiting task grew with the case).
-        for _ in range(20):
+        changes = _changes()
+        # A timer that fires in the engine's last refresh is left READY with its path not run
+        # (docs/engine.md, pitfall 2): step again while any such task stands ready. Only tasks
+        # that moved in this pass can be one (a scan of every waiting task grew with the case).
+        restless: list[Task] = []
+        for _ in range(self.settle_passes):
             start = len(changes.touched)
             workflow.refresh_timers()
             workflow.do_engine_steps()
-            if not any(t.state == TaskState.READY and not _is_human(t)
-                       for t in changes.touched[start:]):
-                break
+            restless = [t for t in changes.touched[start:]
+                        if t.state == TaskState.READY and not _is_human(t)]
+            if not restless:
+                return
+        names = sorted({t.task_spec.name for t in restless})
+        raise StepNotSettledError(
+            f"the step did not settle after {self.settle_passes} passes"
+            + (f": {', '.join(names)} kept getting ready again" if names else ""),
+            element_id=names[0] if names else None)
 
     def _step(self, runtime: Runtime, act: Any, created: list[Task] | None = None
               ) -> StepResult:
-        changes = _Changes()
+        changes = TaskChanges()
         changes.touched.extend(created or [])
         with self.around_step() as on_slow, step_budget(on_slow):
-            _recording.changes = changes
             try:
-                act()
+                with library.recording_changes(changes):
+                    act()
             except SpiffWorkflowException as exc:
                 element = getattr(getattr(exc, "task_spec", None), "name", None)
                 raise ScriptError(_reason(exc), element_id=element) from exc
@@ -466,12 +442,10 @@ class Engine:
                 raise ScriptError(exc.message) from exc
             except ScriptLimitExceeded as exc:
                 raise ScriptLimitError(exc.message, element_id=exc.element_id) from None
-            finally:
-                _recording.changes = None
             return self._collect(runtime, changes)
 
     # ---- persistence ------------------------------------------------------------------
-    def _collect(self, runtime: Runtime, changes: _Changes) -> StepResult:
+    def _collect(self, runtime: Runtime, changes: TaskChanges) -> StepResult:
         upserts: list[tuple[str, str, str]] = []
         deletes: list[str] = []
         human: list[HumanTask] = []
@@ -643,7 +617,7 @@ class Engine:
                 for t in runtime.workflow.get_tasks(state=TaskState.READY, manual=True)]
 
     def _timer_view(self, task: Task) -> PendingTimerView | None:
-        value = task._get_internal_data("event_value")
+        value = library.internal_value(task, "event_value")
         if isinstance(value, dict):
             value = value.get("next")
         if not value:

@@ -273,7 +273,7 @@ def _binop(symbol: str, a: Any, b: Any) -> Any:
     return _BY_SYMBOL[symbol](a, b)
 
 
-_INPLACE = {
+_INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "+=": _add, "-=": lambda a, b: a - b, "*=": _mul, "/=": lambda a, b: a / b,
     "//=": lambda a, b: a // b, "%=": _mod, "|=": lambda a, b: a | b, "&=": lambda a, b: a & b,
 }
@@ -285,7 +285,7 @@ def _inplacevar(op: str, a: Any, b: Any) -> Any:
     return _INPLACE[op](a, b)
 
 
-class _GuardedOperators(RestrictingNodeTransformer):  # type: ignore[misc]
+class _GuardedOperators(RestrictingNodeTransformer):
     """RestrictedPython's policy, plus: operators that can build huge values are checked."""
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
@@ -312,9 +312,11 @@ class _GuardedOperators(RestrictingNodeTransformer):  # type: ignore[misc]
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
         spec = node.format_spec
-        if spec is not None and not all(isinstance(v, ast.Constant) for v in spec.values):
+        parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
+        constants = [v for v in parts if isinstance(v, ast.Constant)]
+        if spec is not None and len(constants) != len(parts):
             self.error(node, "a computed format width in an f-string is not allowed")
-        elif spec is not None and _WIDTH.search("".join(str(v.value) for v in spec.values)):
+        elif spec is not None and _WIDTH.search("".join(str(v.value) for v in constants)):
             self.error(node, "a format width of a million or more is not allowed")
         return self.node_contents_visit(node)
 
@@ -354,7 +356,7 @@ _TEXT_METHODS: dict[str, Any] = {
 def _getattr(obj: Any, name: str, *default: Any) -> Any:
     if isinstance(obj, str | bytes) and name in _TEXT_METHODS:
         return functools.partial(_TEXT_METHODS[name], obj)
-    return safer_getattr(obj, name, *default)
+    return safer_getattr(obj, name, *default)  # type: ignore[no-untyped-call]
 
 
 def _sum(values: Any, start: Any = 0) -> Any:
@@ -471,7 +473,7 @@ def current_county() -> str | None:
 
 def _installed() -> WorkingDayCalendar:
     if _calendar is None:
-        raise RuntimeError("no working-day calendar installed (server.setup installs it)")
+        raise RuntimeError("no working-day calendar installed (server.assembly installs it)")
     return _calendar
 
 
@@ -486,7 +488,7 @@ def due_in_minutes(n: int | float | str) -> str:
     """
     calendar = _calendar
     if calendar is not None and hasattr(calendar, "office_minutes_due"):
-        return calendar.office_minutes_due(clock.now(), int(float(n))).isoformat()
+        return str(calendar.office_minutes_due(clock.now(), int(float(n))).isoformat())
     return (clock.now() + timedelta(minutes=float(n))).isoformat()
 
 

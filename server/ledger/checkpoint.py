@@ -72,7 +72,7 @@ def _ed25519_public(key: str | bytes) -> bytes | None:
     seed = _ed25519_seed(key)
     if seed is None:
         return None
-    return _private(seed).public_key().public_bytes_raw()
+    return bytes(_private(seed).public_key().public_bytes_raw())
 
 
 @functools.lru_cache(maxsize=8)  # deriving the key costs more than signing with it

@@ -129,4 +129,4 @@ def to_xes(cases: Sequence[Mapping[str, Any]], *, log_name: str = "guanjia") -> 
                 _attr(trace, _key(str(k)), v)
         for event in sorted(case.get("events") or [], key=lambda e: e["seq"]):
             event_element(trace, event)
-    return etree.tostring(log, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return bytes(etree.tostring(log, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -36,8 +36,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from server.rules.workdays import REFERRAL as REFERRAL  # the law's pause kinds, named here
 from server.rules.workdays import (
-    REFERRAL,
     ClockPauses,
     Deadline,
     LimitKind,

@@ -51,7 +51,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from server.rules.calendar_data import CalendarDataError
+from server.rules.calendar_data import CalendarDataError as CalendarDataError
 from server.rules.office_hours import DEFAULT_OFFICE_HOURS, OfficeHours
 from server.rules.statutory_holidays import statutory_holiday
 

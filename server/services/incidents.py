@@ -120,7 +120,7 @@ def retry_incident(incident_id: int, *, actor: str | None = None) -> Incident:
 
     Raises ``NotFoundError``, ``ConflictError`` (already resolved).
     """
-    from workers.dispatch import send_after_commit
+    from server.services.background import send_after_commit
 
     def change(case: Case | None) -> Incident:
         incident = get_incident(incident_id)

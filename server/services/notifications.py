@@ -160,7 +160,7 @@ def forget_directory() -> None:
 
 
 def _insert_notices(rows: list[dict[str, Any]], *, want_ids: bool = True) -> list[int]:
-    from workers.dispatch import send_after_commit
+    from server.services.background import send_after_commit
 
     # Two statements compiled once per dialect and run with many parameter sets: a step's
     # notices cost one round trip, however many people they reach. Only rows that will be

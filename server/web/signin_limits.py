@@ -8,7 +8,7 @@ one address. A refusal is a 429 with ``Retry-After``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, request
 
@@ -46,9 +46,9 @@ def _not_a_post() -> bool:
 
 def sign_in_limited(view: F) -> F:
     """Put both sign-in limits on a view (its GET, showing the form, is never limited)."""
-    view = limiter.shared_limit(_failures_per_name, scope="sign-in-name",
-                                key_func=attempted_name, deduct_when=_failed,
-                                exempt_when=_not_a_post)(view)
-    view = limiter.shared_limit(_attempts_per_address, scope="sign-in-address",
-                                exempt_when=_not_a_post)(view)
-    return view
+    limited = limiter.shared_limit(_failures_per_name, scope="sign-in-name",
+                                   key_func=attempted_name, deduct_when=_failed,
+                                   exempt_when=_not_a_post)(view)
+    limited = limiter.shared_limit(_attempts_per_address, scope="sign-in-address",
+                                   exempt_when=_not_a_post)(limited)
+    return cast(F, limited)

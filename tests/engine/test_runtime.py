@@ -12,7 +12,8 @@ from server.engine import parser as parser_module
 from server.engine.clock import FrozenClock
 from server.engine.errors import DiagramError, TaskNotReadyError
 from server.engine.parser import parse_files
-from server.engine.runtime import Engine, Runtime, StepResult
+from server.engine.runtime import Engine
+from tests.helpers.engine_rows import RowStore, snapshot
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "processes" / \
     "parallel_items.bpmn"
@@ -21,41 +22,9 @@ ANSWERS = {"review": {"approved": True}, "take_sheet": {"receiver": "x"},
            "urge_department": {}}
 
 
-class RowStore:
-    """What the database would hold: the envelope plus one row per task."""
-
-    def __init__(self) -> None:
-        self.envelope = "{}"
-        self.rows: dict[str, tuple[str, str, str]] = {}
-
-    def apply(self, result: StepResult) -> None:
-        self.envelope = result.envelope
-        gone = set(result.deleted_workflows)
-        self.rows = {k: v for k, v in self.rows.items()
-                     if v[1] not in gone and k[2:] not in gone}
-        for row_id in result.deletes:
-            self.rows.pop(row_id, None)
-        for row_id, workflow, body in result.upserts:
-            self.rows[row_id] = (row_id, workflow, body)
-
-
 def items(n: int) -> list[dict[str, Any]]:
     return [{"code": f"i{i}", "name": f"事项{i}", "department": "dept_fgj",
              "promised_days": 3} for i in range(n)]
-
-
-def snapshot(engine: Engine, runtime: Runtime) -> dict[str, Any]:
-    """What people and the engine would notice: ready tasks, their data, timers, the end."""
-    ready = sorted((t.id, t.element_id, tuple(t.candidate_groups), str(t.due_at),
-                    repr(sorted(t.data.items()))) for t in engine.ready_human_tasks(runtime))
-    state = engine.full_state(runtime)
-    tasks = {tid: (t["state"], t["task_spec"], sorted(t["children"]))
-             for tid, t in state["tasks"].items()}
-    subs = {sid: {tid: (t["state"], t["task_spec"]) for tid, t in sp["tasks"].items()}
-            for sid, sp in state["subprocesses"].items()}
-    timers = sorted((t.task_id, t.due_at) for t in engine.waiting_timers(runtime))
-    return {"ready": ready, "tasks": tasks, "subs": subs, "timers": timers,
-            "completed": runtime.workflow.completed}
 
 
 def test_rows_restore_to_the_live_workflow_at_every_step() -> None:

@@ -1,20 +1,16 @@
-"""The diagrams parse, carry full BPMN-DI, and run: walked by element id on SpiffWorkflow."""
+"""The diagrams parse, carry full BPMN-DI, and run: walked by element id through guanjia's
+engine, each step written to rows and the case rebuilt from them before the next."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from lxml import etree
-from process_harness import PROCESSES, Case, Clock, parse_all
-from SpiffWorkflow.bpmn import BpmnEvent
-from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
-from SpiffWorkflow.bpmn.specs.defaults import CallActivity
-from SpiffWorkflow.camunda.parser import CamundaParser
-from SpiffWorkflow.camunda.parser.task_spec import CallActivityParser
-from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.util.task import TaskState
+
+from server.engine.clock import FrozenClock
+from tests.helpers.diagram_walk import PROCESSES, EngineCase, shipped_specs
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -96,12 +92,13 @@ def diagrams() -> list:
 # ---- static checks ----------------------------------------------------------------------------
 
 
-def test_all_diagrams_parse_with_the_camunda_parser() -> None:
-    parser = parse_all()
-    assert set(parser.get_process_ids()) >= {"concierge_service", "department_item"}
-    specs = parser.get_subprocess_specs("concierge_service")
-    assert "department_item" in specs
-    assert "deliver_service" in specs  # the embedded sub-process that holds the service
+def test_all_diagrams_parse_as_a_deployment_parses_them() -> None:
+    specs = shipped_specs()
+    assert set(specs.process_ids()) >= {"concierge_service", "department_item"}
+    subprocesses = specs.subprocess_specs["concierge_service"]
+    assert "department_item" in subprocesses
+    assert "deliver_service" in subprocesses  # the embedded sub-process that holds the service
+    assert specs.names["concierge_service"] == "重大招商引资项目帮办代办服务"
 
 
 @pytest.mark.parametrize("path", diagrams(), ids=lambda p: p.name)
@@ -201,7 +198,7 @@ def test_service_scope_decision(
 # ---- walks -------------------------------------------------------------------------------------
 
 
-def accept(case: Case) -> None:
+def accept(case: EngineCase) -> None:
     case.start(APPLICATION)
     case.complete(
         "review_application", {"review_decision": "approve", "review_opinion": "已签约，成熟度高"}
@@ -217,7 +214,7 @@ def accept(case: Case) -> None:
     )
 
 
-def hand_over(case: Case) -> None:
+def hand_over(case: EngineCase) -> None:
     case.complete("draft_service_plan", {"plan_items": "三项", "lead_agent": "赵管家"})
     case.complete("agree_service_plan", {"plan_decision": "agree"})
     case.complete("hand_over_to_window", {"handover_summary": "当面交接"})
@@ -228,14 +225,14 @@ def hand_over(case: Case) -> None:
     case.complete("issue_task_sheets", {"task_sheet_no": "RW-001", "dispatch_method": "phone"})
 
 
-def handle_item(case: Case, mode: str = "accepted") -> None:
+def handle_item(case: EngineCase, mode: str = "accepted") -> None:
     case.complete("review_item_materials", {"acceptance_mode": mode})
     if mode == "supplement":
         case.complete("supply_materials", {"supplied_materials": "补正材料"})
         case.complete("review_item_materials", {"acceptance_mode": "accepted"})
     elif mode == "missing_materials":
         case.complete(
-            "record_missing_pledge", {"pledge_signed": True, "pledge_due_date": "2024-06-14"}
+            "record_missing_pledge", {"pledge_signed": True, "pledge_due_date": "2026-12-04"}
         )
         # The item is handled while the missing materials are awaited; both must finish.
         case.complete("submit_missing_materials", {"missing_materials_supplied": "消防图纸"})
@@ -252,38 +249,34 @@ def test_happy_path_with_three_items(new_case) -> None:
     case.complete("draft_service_plan", {"plan_items": "三项"})
     case.complete("agree_service_plan", {"plan_decision": "revise", "plan_feedback": "调整时序"})
     assert case.ready_ids() == ["draft_service_plan"]
-    case.roundtrip()
     hand_over(case)
 
     # 专窗吹哨: one task sheet per item, each routed to its department.
-    sheets = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
-    assert sorted(t.data["item"]["department"] for t in sheets) == [
+    sheets = [t for t in case.ready() if t.element_id == "take_task_sheet"]
+    assert sorted(t.candidate_groups[0] for t in sheets) == [
         "dept_fgj",
         "dept_sthj",
         "dept_zrzy",
     ]
     for _ in ITEMS:
         case.complete("take_task_sheet", {"receiver_name": "部门代办员", "receipt_signed": True})
-    case.roundtrip()
     # The three items go through the three special acceptance modes, interleaved.
     assert case.ready_ids() == ["review_item_materials"] * 3
     handle_item(case, "supplement")
     handle_item(case, "missing_materials")
-    case.roundtrip()
     handle_item(case, "commitment")
 
     assert case.ready_ids() == ["fill_completion_sheet"]
-    mi_task = case.wf.get_next_task(spec_name="handle_items")
-    instances = [c for c in mi_task.children if c.task_spec.name != "fill_completion_sheet"]
-    assert len(instances) == 3
+    results = case.ready()[0].data["item_results"]
+    assert [r["code"] for r in results] == [i["code"] for i in ITEMS]
     case.complete("fill_completion_sheet", {"completion_summary": "三项均已办结"})
     case.complete("sign_completion_sheet", {"completion_confirmed": True})
     case.complete("evaluate_service", {"satisfaction_level": "5"})
     assert case.ready_ids() == ["return_visit"]
     case.complete("return_visit", {"visit_record": "企业满意"})
     case.complete("archive_case", {"archive_no": "DA-2024-001"})
-    assert case.wf.completed
-    assert case.wf.data["case_outcome"] == "completed"
+    assert case.completed
+    assert case.data()["case_outcome"] == "completed"
     assert "call_back_and_rectify" not in case.completed_ids()
     assert {"service_completed", "case_archived"} <= case.completed_ids()
 
@@ -294,7 +287,7 @@ def test_rejection_at_intake_out_of_scope(new_case) -> None:
     assert case.ready_ids() == ["notify_rejection"]
     assert "5000" in case.ready()[0].data["scope"]["reason"]
     case.complete("notify_rejection", {"rejection_reason": "投资规模低于5000万元"})
-    assert case.wf.completed
+    assert case.completed
     assert "application_rejected" in case.completed_ids()
     assert "review_application" not in case.completed_ids()
 
@@ -312,7 +305,7 @@ def test_rejection_by_bureau_or_leader(new_case, stage: str) -> None:
         case.complete("sign_acceptance", {"sign_decision": "reject", "sign_opinion": "暂缓"})
     assert case.ready_ids() == ["notify_rejection"]
     case.complete("notify_rejection", {"rejection_reason": "项目成熟度不足"})
-    assert case.wf.completed
+    assert case.completed
     assert "form_steward_team" not in case.completed_ids()
 
 
@@ -322,7 +315,6 @@ def test_termination_at_any_time_cancels_open_work(new_case) -> None:
     hand_over(case)
     case.complete("take_task_sheet", {"receiver_name": "x"})
     assert "review_item_materials" in case.ready_ids()
-    case.roundtrip()
     case.send_message("terminate_service", {"reason": "enterprise_request"})
     assert case.ready_ids() == ["fill_termination_sheet"]
     case.complete(
@@ -338,7 +330,7 @@ def test_termination_at_any_time_cancels_open_work(new_case) -> None:
     )
     case.complete("return_visit", {"visit_record": "回访"})
     case.complete("archive_case", {"archive_no": "DA-2024-002"})
-    assert case.wf.completed
+    assert case.completed
     assert "service_completed" not in case.completed_ids()
     assert "fill_completion_sheet" not in case.completed_ids()
 
@@ -353,21 +345,21 @@ def test_termination_during_plan(new_case) -> None:
 # ---- the department item on its own ----------------------------------------------------
 
 
-def start_item(new_case, promised_days: int = 3) -> Case:
+def start_item(new_case, promised_days: int = 3) -> EngineCase:
     case = new_case("department_item")
     case.start({"item": {**ITEMS[0], "promised_days": promised_days}})
     return case
 
 
 def test_department_not_reporting_in_30_minutes_is_escalated_to_the_steward(
-    new_case, clock: Clock
+    new_case, clock: FrozenClock
 ) -> None:
     case = start_item(new_case)
-    task = case.ready()[0]
-    assert task.task_spec.bpmn_id == "take_task_sheet"
+    [task] = case.ready()
+    assert task.element_id == "take_task_sheet"
+    assert task.candidate_groups == ["dept_fgj"]
     case.advance(minutes=29)
     assert case.ready_ids() == ["take_task_sheet"]
-    case.roundtrip()
     case.advance(minutes=2)
     assert case.ready_ids() == ["urge_department_report"]
     case.complete("urge_department_report", {"report_urge_note": "已电话催促"})
@@ -377,18 +369,22 @@ def test_department_not_reporting_in_30_minutes_is_escalated_to_the_steward(
     assert case.ready_ids() == ["review_item_materials"]
 
 
-def test_due_warning_overdue_urging_and_joint_meeting(new_case, clock: Clock) -> None:
+def test_due_warning_overdue_urging_and_joint_meeting(new_case, clock: FrozenClock) -> None:
     case = start_item(new_case, promised_days=3)  # Monday: due Thursday
     case.complete("take_task_sheet", {"receiver_name": "x"})
     case.complete("review_item_materials", {"acceptance_mode": "accepted"})
     assert case.ready_ids() == ["handle_item"]
     case.advance(days=1, hours=1)  # Tuesday: nothing yet
     assert case.ready_ids() == ["handle_item"]
-    case.advance(days=1)  # Wednesday: yellow
+    # Due at the close of Thursday's office day (17:30 in the county), the yellow light a
+    # working day before: Wednesday 17:30.
+    [handling] = case.ready()
+    assert handling.due_at is not None and handling.due_at.isoformat() == \
+        "2026-11-26T09:30:00+00:00"
+    case.advance(days=1, hours=8)  # Wednesday 18:00 in the county: yellow
     assert case.ready_ids() == ["handle_item", "remind_item_due"]
     case.complete("remind_item_due", {"due_reminder_note": "已提醒"})
-    case.roundtrip()
-    case.advance(days=1)  # Thursday after the due time: red
+    case.advance(days=1)  # Thursday 18:00, after the due time: red
     assert case.ready_ids() == ["handle_item", "urge_overdue_item"]
     case.complete("urge_overdue_item", {"overdue_reason": "材料复杂"})
     case.complete("supervise_overdue_item", {"supervision_opinion": "加快办理"})
@@ -402,39 +398,29 @@ def test_due_warning_overdue_urging_and_joint_meeting(new_case, clock: Clock) ->
     case.complete("supervise_overdue_item", {"supervision_opinion": "限期办结"})
     case.complete("handle_item", {"item_outcome": "approved", "handling_opinion": "准予许可"})
     case.complete("notify_enterprise_of_result", {"notify_method": "document"})
-    assert case.wf.completed
-    result = case.wf.data["item_result"]
+    assert case.completed
+    result = case.data()["item_result"]
     assert result["code"] == ITEMS[0]["code"]
     assert result["outcome"] == "approved"
     assert result["notify_method"] == "document"
 
 
-def test_item_results_are_collected_with_the_standard_loop_refs(clock: Clock) -> None:
-    """handle_items also carries loopDataOutputRef item_results / outputDataItem item_result.
+def test_item_results_are_collected_with_the_standard_loop_refs(new_case) -> None:
+    """handle_items carries loopDataOutputRef item_results / outputDataItem item_result.
 
-    Plain CamundaParser reads only camunda:collection/elementVariable (and writes the unchanged
-    `item` back into `items`); a parser that reads the standard refs collects every instance's
-    `item_result` into `item_results`. This shows the second works with these diagrams.
+    Camunda's own reading writes the unchanged ``item`` back into ``items``; guanjia's parser
+    reads the standard references (docs/engine.md §6), so every instance's ``item_result`` is
+    collected into ``item_results``, in the order of the items.
     """
-
-    class StandardLoopCallActivityParser(CallActivityParser):
-        _add_multiinstance_task = TaskParser._add_multiinstance_task
-
-    class Parser(CamundaParser):
-        OVERRIDE_PARSER_CLASSES = {
-            **CamundaParser.OVERRIDE_PARSER_CLASSES,
-            full_tag("callActivity"): (StandardLoopCallActivityParser, CallActivity),
-        }
-
-    case = Case(clock, parser_class=Parser)
+    case = new_case()
     accept(case)
     hand_over(case)
     for _ in ITEMS:
         case.complete("take_task_sheet", {"receiver_name": "x"})
     for _ in ITEMS:
         handle_item(case)
-    task = case.ready()[0]
-    assert task.task_spec.bpmn_id == "fill_completion_sheet"
+    [task] = case.ready()
+    assert task.element_id == "fill_completion_sheet"
     results = task.data["item_results"]
     assert [r["code"] for r in results] == [i["code"] for i in ITEMS]
     assert {r["outcome"] for r in results} == {"approved"}
@@ -455,55 +441,54 @@ def test_an_item_waits_for_its_prerequisites_until_released(new_case) -> None:
     case.complete("sign_acceptance", {"sign_decision": "approve"})
     case.complete("form_steward_team", {"steward_name": "赵管家"})
     hand_over(case)
-    sheets = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
+    sheets = [t for t in case.ready() if t.element_id == "take_task_sheet"]
     assert [t.data["item"]["code"] for t in sheets] == [first["code"]]
-    waiting = [t for t in case.wf.get_tasks(state=TaskState.WAITING)
-               if t.task_spec.bpmn_id == "wait_for_prerequisites"]
-    assert sorted(t.data["item"]["code"] for t in waiting) == sorted(
+    waiting = case.engine.message_waits(case.live, "item_released")
+    assert [w.element_id for w in waiting] == ["wait_for_prerequisites"] * 2
+    assert sorted(w.data["item"]["code"] for w in waiting) == sorted(
         [second["code"], third["code"]])
-    case.roundtrip()
 
     case.complete("take_task_sheet", {"receiver_name": "部门代办员"})
-    [review] = [t for t in case.ready() if t.task_spec.bpmn_id == "review_item_materials"]
-    assert review.data["item_clock"]["received_at"] == case.clock.now.isoformat()
+    [review] = [t for t in case.ready() if t.element_id == "review_item_materials"]
+    assert review.data["item_clock"]["received_at"] == case.clock.now().isoformat()
     assert review.data["item_clock"]["started_at"] is None  # not yet 受理
-    case.clock.advance(hours=2)
+    case.clock.advance(timedelta(hours=2))
     case.complete("review_item_materials", {"acceptance_mode": "accepted"})
-    [handling] = [t for t in case.ready() if t.task_spec.bpmn_id == "handle_item"]
-    assert handling.data["item_clock"]["started_at"] == case.clock.now.isoformat()
+    [handling] = [t for t in case.ready() if t.element_id == "handle_item"]
+    assert handling.data["item_clock"]["started_at"] == case.clock.now().isoformat()
     case.complete("handle_item", {"item_outcome": "approved", "handling_opinion": "准予"})
     case.complete("notify_enterprise_of_result", {"notify_method": "phone"})
     assert case.ready_ids() == []
 
     # Released to one instance only: the other still waits.
-    target = next(t for t in case.wf.get_tasks(state=TaskState.WAITING)
-                  if t.task_spec.bpmn_id == "wait_for_prerequisites"
-                  and t.data["item"]["code"] == second["code"])
-    event = BpmnEvent(MessageEventDefinition("item_released"),
-                      payload={"payload": {"reason": "prerequisites_done"},
-                               "result_var": "item_released_payload"},
-                      target=target.workflow)
-    case.wf.event_manager.catch(event, internal=False)
-    case.steps()
-    sheets = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
+    [target] = [w for w in case.engine.message_waits(case.live, "item_released")
+                if w.data["item"]["code"] == second["code"]]
+    case.release(target.task_id, "item_released", {"reason": "prerequisites_done"})
+    sheets = [t for t in case.ready() if t.element_id == "take_task_sheet"]
     assert [t.data["item"]["code"] for t in sheets] == [second["code"]]
-    case.roundtrip()
-    [last] = [t for t in case.wf.get_tasks(state=TaskState.WAITING)
-              if t.task_spec.bpmn_id == "wait_for_prerequisites"]
+    [last] = case.engine.message_waits(case.live, "item_released")
     assert last.data["item"]["code"] == third["code"]
 
     # The plan drops the last waiting item: no task sheet, a result that says so.
-    event = BpmnEvent(MessageEventDefinition("item_released"),
-                      payload={"payload": {"dropped": True, "reason": "并入联合验收"},
-                               "result_var": "item_released_payload"},
-                      target=last.workflow)
-    case.wf.event_manager.catch(event, internal=False)
-    case.steps()
-    [sheet] = [t for t in case.ready() if t.task_spec.bpmn_id == "take_task_sheet"]
+    case.release(last.task_id, "item_released", {"dropped": True, "reason": "并入联合验收"})
+    [sheet] = [t for t in case.ready() if t.element_id == "take_task_sheet"]
     assert sheet.data["item"]["code"] == second["code"]
-    assert not [t for t in case.wf.get_tasks(state=TaskState.WAITING)
-                if t.task_spec.bpmn_id == "wait_for_prerequisites"]
-    # The dropped instance has ended, as the first (handled) one has; the second is working.
-    mi_task = case.wf.get_task_from_id(sheet.workflow.parent_task_id).parent
-    ended = [c for c in mi_task.children if c.state == TaskState.COMPLETED]
-    assert len(ended) == 2
+    assert case.engine.message_waits(case.live, "item_released") == []
+    # The second item is handled; the service goes on with all three results, the dropped
+    # one saying so.
+    case.complete("take_task_sheet", {"receiver_name": "部门代办员"})
+    handle_item(case)
+    [completion] = case.ready()
+    assert completion.element_id == "fill_completion_sheet"
+    results = {r["code"]: r for r in completion.data["item_results"]}
+    assert sorted(results) == sorted(i["code"] for i in ITEMS)
+    assert results[third["code"]]["outcome"] == "dropped"
+    assert results[third["code"]]["opinion"] == "并入联合验收"
+    assert results[second["code"]]["outcome"] == "approved"
+
+
+def test_every_shipped_process_has_a_walk_here() -> None:
+    """A diagram added to processes/ fails this until a walk above runs it through the engine
+    (the walks above: concierge_service from intake to archive, rejection and termination;
+    department_item on its own and as the call activity of every item)."""
+    assert set(shipped_specs().process_ids()) == {"concierge_service", "department_item"}

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 from lxml import etree
-from process_harness import FORMS, PROCESSES
+
+from tests.helpers.diagram_walk import FORMS, PROCESSES
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",

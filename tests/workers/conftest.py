@@ -12,21 +12,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 from flask import Flask
 
 from tests.conftest import FIXTURES, ROOT
-
-WORKER_FIXTURES = Path(__file__).resolve().parent / "fixtures"
-REDIS_URL = os.environ.get("GUANJIA_TEST_REDIS", "redis://127.0.0.1:6379/0")
+from tests.workers.helpers import REDIS_URL
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -43,25 +38,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-
-
-def write_now(path: Path, moment: datetime) -> None:
-    """Move a worker's clock (see ``workers.clock.FileClock``)."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(moment.isoformat(), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 60.0, every: float = 0.2,
-             what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
 
 
 class WorkerProcess:

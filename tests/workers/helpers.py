@@ -1,13 +1,23 @@
-"""Starting cases and reading what the workers did, shared by the worker tests."""
+"""Starting cases, moving the workers' clock and reading what the workers did, shared by the
+worker tests (fixtures stay in conftest.py; test modules import helpers from here only)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 
 from tests.conftest import Api
+
+WORKER_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REDIS_URL = os.environ.get("GUANJIA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 ITEMS = [
     {"code": "project_filing", "name": "企业投资项目备案", "department": "dept_fgj",
@@ -54,3 +64,40 @@ def open_items(app: Flask, element_id: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in query(
         app, "SELECT case_id, id FROM work_items WHERE element_id = :e AND state = 'ready'",
         e=element_id)]
+
+
+def deploy_timer_paths(app: Flask) -> None:
+    """Deploy ``timer_paths.bpmn`` (a 30-minute and a working-day timer path)."""
+    from server.extensions import db
+    from server.services import processes
+
+    with app.app_context():
+        path = WORKER_FIXTURES / "timer_paths.bpmn"
+        processes.deploy({path.name: path.read_bytes()}, author="test")
+        db.session.remove()
+
+
+def write_now(path: Path, moment: datetime) -> None:
+    """Move a worker's clock (see ``workers.clock.FileClock``)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(moment.isoformat(), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def wait_for(check: Callable[[], Any], *, timeout: float = 60.0, every: float = 0.2,
+             what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something true; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,15 +1,19 @@
 """The production layout (docker-compose.yml, Dockerfile, .env.example) is coherent.
 
-Docker cannot run here; these checks catch what a reader would: broken YAML, a service that
-starts before the schema exists, a second beat, a setting the code reads but nobody documents.
+Docker (and ``docker compose config``) cannot run here: the compose file is read as YAML and
+the Dockerfile as its instructions, and their structure is checked: a service that starts
+before the schema exists, a second beat, a secret with a fallback, a COPY of a missing path,
+the server running as root, a setting the code reads but nobody documents.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import yaml
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,17 +45,68 @@ def test_compose_runs_postgres_redis_migration_web_workers_and_one_beat() -> Non
     assert {"postgres-data", "redis-data", "guanjia-data"} <= set(compose()["volumes"])
 
 
+#: The secrets production needs; compose must require each from the environment.
+SECRETS = ("POSTGRES_PASSWORD", "GUANJIA_SECRET_KEY", "GUANJIA_CHECKPOINT_KEY")
+
+
 def test_no_secret_is_written_into_the_compose_file() -> None:
-    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
-    assert "${GUANJIA_SECRET_KEY:?" in text and "${POSTGRES_PASSWORD:?" in text
+    given = {name: f"given-{name.lower()}" for name in SECRETS}
+    seen: set[str] = set()
+    for name, service in compose()["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            value = str(value)
+            if key in SECRETS:
+                # Exactly a required interpolation: nothing to fall back on.
+                assert re.fullmatch(rf"\$\{{{key}:\?[^}}]+\}}", value), (name, key, value)
+                seen.add(key)
+            if key == "GUANJIA_DATABASE_URL":
+                url = make_url(_interpolate(value, given))
+                assert url.password == given["POSTGRES_PASSWORD"], name
+    assert seen == set(SECRETS)
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions in order, continuation lines joined, comments dropped."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    logical, current = [], ""
+    for line in text.splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        current += line.rstrip()
+        if current.endswith("\\"):
+            current = current[:-1] + " "
+            continue
+        logical.append(current.strip())
+        current = ""
+    instructions = []
+    for line in logical:
+        keyword, _, args = line.partition(" ")
+        instructions.append((keyword.upper(), args.strip()))
+    return instructions
 
 
 def test_dockerfile_copies_what_the_app_needs_and_runs_the_factory() -> None:
-    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    for path in re.findall(r"^COPY (\S+) ", text, flags=re.M):
-        assert (ROOT / path).exists(), path
-    assert "server:create_app()" in text
-    assert "USER guanjia" in text
+    instructions = dockerfile()
+    keywords = [k for k, _ in instructions]
+    assert keywords[0] == "FROM"
+    for keyword, args in instructions:
+        if keyword == "COPY":
+            *sources, _target = args.split()
+            for source in sources:
+                assert (ROOT / source).exists(), source
+    copied = {args.split()[0] for k, args in instructions if k == "COPY"}
+    assert {"server", "workers", "processes", "forms"} <= copied
+    env = " ".join(args for k, args in instructions if k == "ENV").split()
+    assert "GUANJIA_MODE=production" in env
+    # The server runs as the unprivileged user: the last USER comes before the command.
+    users = [i for i, k in enumerate(keywords) if k == "USER"]
+    assert users and instructions[users[-1]][1] == "guanjia"
+    [cmd] = [i for i, k in enumerate(keywords) if k == "CMD"]
+    assert users[-1] < cmd and "ENTRYPOINT" not in keywords
+    command = json.loads(instructions[cmd][1])
+    assert command[0] == "gunicorn" and command[-1] == "server:create_app()"
+    assert command[command.index("--bind") + 1] == "0.0.0.0:8000"
+    assert ("EXPOSE", "8000") in instructions
 
 
 def test_every_worker_setting_is_documented_in_env_example() -> None:

@@ -16,8 +16,14 @@ import pytest
 from server.config import Settings
 from server.engine.clock import FrozenClock
 from tests.conftest import Api
-from tests.workers.conftest import wait_for, write_now
-from tests.workers.helpers import approve_review, fired_events, open_items, start_case
+from tests.workers.helpers import (
+    approve_review,
+    fired_events,
+    open_items,
+    start_case,
+    wait_for,
+    write_now,
+)
 from workers.embedded import start_embedded_workers
 
 

@@ -12,8 +12,7 @@ from server.extensions import db
 from server.models import AuditEvent
 from server.services import incidents
 from tests.conftest import Api
-from tests.workers.helpers import approve_review, start_case
-from tests.workers.test_notifications import free_port
+from tests.workers.helpers import approve_review, free_port, start_case
 
 CONTINUE = "guanjia.cases.continue_case"
 SWEEP = "guanjia.deadlines.sweep"

@@ -6,18 +6,29 @@ the frozen engine clock, and the test moves both together.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+import sqlalchemy as sa
 from flask import Flask
 
 from server.engine.clock import FrozenClock
 from tests.conftest import Api
-from tests.workers.conftest import wait_for, write_now
-from tests.workers.helpers import approve_review, fired_events, open_items, query, start_case
-from tests.workers.test_timers import deploy_timer_paths
+from tests.workers.helpers import (
+    REDIS_URL,
+    approve_review,
+    deploy_timer_paths,
+    fired_events,
+    open_items,
+    query,
+    start_case,
+    wait_for,
+    write_now,
+)
 
 
 def move_time(clock: FrozenClock, now_file: Path, moment: datetime) -> None:
@@ -73,9 +84,26 @@ def test_thirty_minute_and_working_day_timers_fire_through_a_worker(
     assert_no_case_is_locked(api.app)
 
 
+def waiting_on_a_lock(app: Flask) -> int:
+    """How many sessions of this test's database wait for a row lock right now."""
+    return int(query(app, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                          "current_database() AND wait_event_type = 'Lock'")[0][0])
+
+
+def unacked(queue: str) -> int:
+    """Messages of our queue that a worker took and has not acknowledged (kombu's
+    ``unacked`` hash; other sessions' queues on the shared Redis are left out)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        return sum(1 for raw in client.hvals("unacked") if json.loads(raw)[-1] == queue)
+    finally:
+        client.close()
+
+
 @pytest.mark.worker
 def test_a_worker_killed_while_firing_loses_nothing_and_fires_nothing_twice(
-        api: Api, frozen_clock: FrozenClock, now_file: Path, start_worker: Any) -> None:
+        api: Api, frozen_clock: FrozenClock, now_file: Path, start_worker: Any,
+        redis_queue: str) -> None:
     move_time(frozen_clock, now_file, frozen_clock.now())
     cases = []
     for _ in range(40):
@@ -83,28 +111,47 @@ def test_a_worker_killed_while_firing_loses_nothing_and_fires_nothing_twice(
         approve_review(api, case_id)
         cases.append(case_id)
     expected = 2 * len(cases)
+    held = cases[::4]  # the test holds these cases' rows: the worker must stop at them
     settings = {"GUANJIA_TIMER_STUCK_SECONDS": "3",
                 "GUANJIA_CELERY_BROKER_TRANSPORT_OPTIONS": '{"visibility_timeout": 5}'}
-    worker = start_worker(concurrency=2, **settings)
-    wait_for(lambda: "ready" in worker.output(), what="the worker to start")
-    move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(minutes=31))
-    # Kill it in the middle: some timers have fired, others not yet.
-    wait_for(lambda: len(fired_events(api.app)) >= 4, timeout=60, every=0.02,
-             what=f"the first firings\n{worker.output()}")
-    worker.kill9()
-    at_kill = len(fired_events(api.app))
-    assert 0 < at_kill < expected, "the kill came too late to test anything"
+    engine = sa.create_engine(api.app.config["GUANJIA"].database_url)
+    holder = engine.connect()
+    try:
+        holder.execute(sa.text("SELECT id FROM cases WHERE id = ANY(:ids) FOR UPDATE"),
+                       {"ids": held}).all()
+        worker = start_worker(concurrency=2, **settings)
+        wait_for(lambda: "ready" in worker.output(), what="the worker to start")
+        move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(minutes=31))
+        # Mid-run, for certain: timers have fired and the worker waits on a held case.
+        wait_for(lambda: fired_events(api.app) and waiting_on_a_lock(api.app), timeout=60,
+                 every=0.05, what=f"firings and a worker waiting on a held case\n"
+                                  f"{worker.output()}")
+        worker.kill9()
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+    at_kill = fired_events(api.app)
+    assert 0 < len(at_kill) <= expected - 2 * len(held)
+    assert not {e[0] for e in at_kill} & set(held)
     stuck = query(api.app, "SELECT count(*) FROM pending_timers WHERE state = 'enqueued'")
     assert stuck[0][0] > 0
 
     restarted = start_worker(concurrency=2, **settings)
     wait_for(lambda: len(fired_events(api.app)) >= expected, timeout=120,
              what=f"all timers after the restart\n{restarted.output()}")
-    # Let redelivered and re-swept duplicates arrive: they must change nothing.
-    wait_for(lambda: "guanjia.timers.sweep" in restarted.output(), what="a sweep")
-    import time
-
-    time.sleep(8)
+    # Let redelivered and re-swept duplicates arrive: they must change nothing. Done when
+    # nothing of ours is left unacknowledged or queued and a sweep ran after that.
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        wait_for(lambda: unacked(redis_queue) == 0 and client.llen(redis_queue) == 0,
+                 timeout=60, what=f"the killed worker's messages to be redelivered and "
+                                  f"handled\n{restarted.output()}")
+    finally:
+        client.close()
+    sweeps = restarted.output().count("guanjia.timers.sweep")
+    wait_for(lambda: restarted.output().count("guanjia.timers.sweep") > sweeps + 1,
+             what="two more sweeps")
     events = fired_events(api.app)
     assert len(events) == expected
     assert len({e[1] for e in events}) == expected  # each timer exactly once

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import socket
+import email
+import email.policy
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,8 +17,7 @@ from server.extensions import db
 from server.models import MailAddress, Notification, User
 from server.services import incidents, notifications, timers
 from tests.conftest import Api
-from tests.workers.helpers import approve_review, start_case
-from tests.workers.test_timers import deploy_timer_paths
+from tests.workers.helpers import approve_review, deploy_timer_paths, free_port, start_case
 
 
 def user(name: str) -> User:
@@ -93,12 +93,6 @@ class Inbox:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_port() -> int:
     return free_port()
@@ -134,7 +128,10 @@ def test_notices_are_mailed_once_after_the_commit(eager_app: Flask, inbox: Inbox
     assert len(inbox.messages) == 1
     message = inbox.messages[0]
     assert message.rcpt_tos == ["wang@example.cn"]
-    assert "新任务" in message.content.decode("utf-8", "replace") or message.content
+    mail = email.message_from_bytes(message.content, policy=email.policy.default)
+    assert mail["Subject"].startswith("[管家·新任务] 新任务：")
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None and "有一项新任务" in body.get_content()
     with eager_app.app_context():
         note = db.session.execute(db.select(Notification).where(
             Notification.username == "zhaoshang", Notification.case_id == case_id)).scalar_one()

@@ -15,8 +15,7 @@ from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.services import reports
 from tests.conftest import Api
-from tests.workers.conftest import write_now
-from tests.workers.helpers import approve_review, start_case
+from tests.workers.helpers import approve_review, start_case, write_now
 from workers.clock import FileClock, install_file_clock
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
-
-from flask import Flask
 
 from server.engine.clock import FrozenClock
 from server.extensions import db
-from server.services import processes, timers
+from server.services import timers
 from tests.conftest import Api, table_counts
-from tests.workers.conftest import WORKER_FIXTURES
-from tests.workers.helpers import approve_review, fired_events, open_items, query, start_case
+from tests.workers.helpers import (
+    approve_review,
+    deploy_timer_paths,
+    fired_events,
+    open_items,
+    query,
+    start_case,
+)
 
 
 def test_sweep_claims_due_timers_once_and_reclaims_stuck_ones(
@@ -95,10 +98,3 @@ def test_a_working_day_timer_waits_for_the_next_working_day(
 
 def _json(value: object) -> dict[str, str]:
     return json.loads(value) if isinstance(value, str) else value  # type: ignore[return-value]
-
-
-def deploy_timer_paths(app: Flask) -> None:
-    with app.app_context():
-        path = WORKER_FIXTURES / "timer_paths.bpmn"
-        processes.deploy({Path(path).name: path.read_bytes()}, author="test")
-        db.session.remove()

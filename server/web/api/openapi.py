@@ -15,7 +15,8 @@ _PROBLEM = {"description": "RFC 9457 problem details",
                                                                  "#/components/schemas/Problem"}}}}
 
 
-def _op(summary: str, *, body: str | None = None, ok: str | None = None, status: str = "200",
+def _op(summary: str, *, body: str | None = None, ok: str | dict[str, Any] | None = None,
+        status: str = "200",
         errors: tuple[int, ...] = (401, 403, 404), params: list[dict[str, Any]] | None = None,
         secured: bool = True) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "responses": {}}

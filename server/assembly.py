@@ -1,4 +1,5 @@
-"""The pieces ``create_app`` assembles: extensions, blueprints, error handlers."""
+"""The assembly of the app: the extensions, blueprints and error handlers ``create_app``
+puts together (named for what it is; it was ``server/setup.py``, not a packaging script)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from sqlalchemy import event
 
 from server.engine.scripting import configure_limits
 from server.extensions import db, limiter, migrate
+from server.services.background import register_dispatcher
 from server.services.forms import FormRegistry
 from server.services.store import CaseStore, track_writes
+from workers.dispatch import send_after_commit
 
 
 def _tune_sqlite(engine: Any) -> None:
@@ -49,6 +52,8 @@ def register_extensions(app: Flask) -> None:
             _tune_sqlite(db.engine)
         track_writes(db.engine)
     app.extensions["guanjia.store"] = CaseStore()
+    # Services send background work through this; the workers deliver it.
+    register_dispatcher(app, send_after_commit)
     from server.services.catalog import EXTENSION, load_catalog
 
     catalog = load_catalog(settings.catalog_file)
@@ -94,6 +99,9 @@ def _catalog_expander() -> Any:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Every blueprint, always: the HTML workspace is part of the app, so a broken import in
+    # it fails start-up loudly instead of serving the API alone.
+    from server.web import register_web
     from server.web.api import bp as api_bp
     from server.web.headers import init_security_headers
     from server.web.jsonguard import init_request_guards
@@ -101,10 +109,6 @@ def register_blueprints(app: Flask) -> None:
     init_security_headers(app)
     init_request_guards(app)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
-    try:
-        from server.web import register_web
-    except ImportError:
-        return
     register_web(app)
 
 
