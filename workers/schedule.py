@@ -25,4 +25,9 @@ def beat_schedule(settings: WorkerSettings) -> dict[str, dict[str, Any]]:
         # 1st at 01:00 Beijing time (17:00 UTC the day before is simpler to avoid: 1st 00:00).
         "monthly-report": {"task": "guanjia.reports.previous_month",
                            "schedule": crontab(minute=0, hour=0, day_of_month=1)},
+        # Seeds 001 四（四） and 004 六: the reports due this month, prepared as drafts for the
+        # stewards' feedback and the 主要负责人's sign-off (00:05 UTC is 08:05 on the 1st in
+        # Beijing: the local date is the 1st, the month before is complete).
+        "prepare-reports": {"task": "guanjia.reports.prepare_due",
+                            "schedule": crontab(minute=5, hour=0, day_of_month=1)},
     }

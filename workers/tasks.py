@@ -18,7 +18,7 @@ from flask import current_app
 
 from server.engine.errors import ScriptLimitError
 from server.extensions import db
-from server.services import incidents, ledger, notifications, reports, timers
+from server.services import incidents, ledger, notifications, report_books, reports, timers
 from workers.dispatch import send
 from workers.settings import WorkerSettings
 
@@ -173,3 +173,11 @@ def previous_month_report(self: Task) -> str:
     year, month = reports.previous_month()
     send("guanjia.reports.monthly", [year, month])
     return f"{year}-{month:02d}"
+
+
+@shared_task(name="guanjia.reports.prepare_due", bind=True, ignore_result=True)
+def prepare_due_reports(self: Task) -> list[int]:
+    """Beat's trigger on the 1st: prepare the reports due this month (seeds 001, 004) as
+    drafts; a redelivery finds them prepared and changes nothing. Returns their ids."""
+    made = _run_step(self, [], report_books.prepare_due)
+    return [r.id for r in made] if made else []

@@ -11,6 +11,7 @@ from server.models.incidents import Incident
 from server.models.notifications import MailAddress, Notification
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.projects import CaseProject
+from server.models.reports import Report
 from server.models.teams import CaseTeam
 from server.models.timers import PendingTimer
 from server.models.users import ApiToken, Enterprise, Group, User
@@ -26,4 +27,5 @@ __all__ = [
     "County",
     "CaseProject",
     "CaseTeam",
+    "Report",
 ]

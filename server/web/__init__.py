@@ -20,6 +20,7 @@ def register_web(app: Flask) -> None:
     from server.web.pages import init_pages
     from server.web.portal import bp as portal_bp
     from server.web.records import bp as records_bp
+    from server.web.reports import bp as reports_bp
     from server.web.session import init_session
     from server.web.tasklist import bp as tasklist_bp
 
@@ -37,6 +38,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(records_bp, url_prefix="/cases")
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
     from server.web.audit import register_audit
     from server.web.designer import register_designer
 
