@@ -345,3 +345,34 @@ def test_a_clerk_prepares_a_report_by_hand_and_a_bad_period_is_refused(
         assert db.session.execute(select(Notification.username).where(
             Notification.title.like("待审定：季度%"))).scalars().all() == ["juzhang"]
         db.session.remove()
+
+
+def test_the_pdf_is_the_printed_report_with_its_unit_period_and_sign_off_lines(
+        app: Flask, web: Any, frozen_clock: FrozenClock, tmp_path: Any) -> None:
+    from tests.web.test_records_pdf import pdf_text, squeeze
+
+    county(app)
+    report_id = _prepare(app, "quarterly", "2026-Q4")
+    leader = web()
+    leader.login("lingdao")
+    response = leader.get(f"/reports/{report_id}/print?format=pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = squeeze(pdf_text(response.data, tmp_path))
+    assert "季度招商引资情况报告（2026年第4季度）" in text
+    assert "填报单位（盖章）" in text and "主要负责人审定" in text and "报送日期" in text
+    # The total row of the quarter: 6 new, 2 finished, 1 terminated, 0 refused, 2 items.
+    assert "合计62102" in text
+
+
+def test_beat_prepares_the_reports_on_the_first_of_each_month() -> None:
+    from celery.schedules import crontab
+
+    from workers.schedule import beat_schedule
+    from workers.settings import WorkerSettings
+    from workers.tasks import prepare_due_reports
+
+    entry = beat_schedule(WorkerSettings.from_env({}))["prepare-reports"]
+    assert entry["task"] == prepare_due_reports.name == "guanjia.reports.prepare_due"
+    assert entry["schedule"] == crontab(minute=5, hour=0, day_of_month=1)
+    # The month's table is still written to files by the task that did so before.
+    assert "monthly-report" in beat_schedule(WorkerSettings.from_env({}))

@@ -9,12 +9,13 @@ from urllib.parse import quote
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from server.engine import clock
 from server.models import Report
 from server.services import records, report_books, report_exports
 from server.services.errors import ValidationFailedError
 from server.services.report_figures import KIND_SOURCES, KIND_TITLES, KINDS, period_of
 from server.services.spreadsheet import XLSX_MIMETYPE
-from server.services.workspace import display_names, group_names
+from server.services.workspace import calendar, display_names, group_names
 from server.web.i18n import EN, field_errors, t
 from server.web.reports import bp
 from server.web.session import me
@@ -101,7 +102,8 @@ def _show(report: Report, **extra: Any) -> str:
         lines=report_exports.sign_lines(report, unit=_unit(), people=names),
         writable=stewards, notes=report.case_notes, names=names,
         signer=report_books.SIGNER in user.group_codes,
-        clerk=bool(user.group_codes & report_books.CLERKS), **extra)
+        clerk=bool(user.group_codes & report_books.CLERKS),
+        today=calendar().local_date(clock.now()).isoformat(), **extra)
 
 
 @bp.get("/<int:report_id>")
