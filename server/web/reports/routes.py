@@ -35,7 +35,14 @@ EN.update({
     "已生成": "Prepared", "已保存": "Saved", "已审定同意": "Signed off",
     "已标记报送": "Marked handed in", "已生成新版本": "New version prepared",
     "已重新统计": "Recounted", "请检查标红的内容": "Please check the fields marked in red",
-    "本县设置": "county setting", "返回": "Back",
+    "本县设置": "county setting", "返回": "Back", "第{n}版": "version {n}",
+    "报送要求": "What is due, and where the documents say so", "本期无数据": "Nothing this period",
+    "尚未填写": "Not written yet", "跟踪反馈（项目管家填写）": "Tracking feedback (by the steward)",
+    "已被新版本更正": "Corrected by a newer version", "主要负责人审定": "Signed off by",
+    "黄灯按本县设置的预警天数": "yellow by the county's warning days",
+    "种子文件001 四（四）：《重点招商信息跟踪反馈单》；审定前由各项目的牵头管家填写。":
+        "Seed 001 IV(4): the tracking feedback sheet, written by each case's lead steward "
+        "before sign-off.",
 })
 
 
