@@ -159,7 +159,7 @@ def month_summary(year: int, month: int) -> dict[str, Any]:
                 WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed",
                 WorkItem.completed_at >= start, WorkItem.completed_at < end)).all():
         out["items_done"] += 1
-        if due_at is not None and completed_at > due_at:
+        if due_at is not None and completed_at is not None and completed_at > due_at:
             out["items_late"] += 1
     out["investment_new"] = _whole(investment)
     return out
@@ -192,9 +192,11 @@ def service_list(year: int, month: int, case_ids: list[str]) -> list[dict[str, A
         item = (json.loads(context or "{}") or {}).get("item") or {}
         code = str(item.get("code") or "")
         known = catalog.get(code) if code in catalog else None
-        done = state == "completed" and completed_at is not None and completed_at < end
-        late = due_at is not None and ((done and completed_at > due_at)
-                                       or (not done and due_at < end))
+        finished = completed_at if state == "completed" and completed_at is not None \
+            and completed_at < end else None
+        done = finished is not None
+        late = due_at is not None and ((finished is not None and finished > due_at)
+                                       or (finished is None and due_at < end))
         rows.append({
             "case_id": case_id, "item": str(item.get("name") or (known.name if known else code)),
             "department": str(item.get("department") or (known.department if known else "")
@@ -218,18 +220,19 @@ def department_summary(months: tuple[tuple[int, int], ...],
                    WorkItem.created_at, WorkItem.due_at, WorkItem.completed_at)
             .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state != "cancelled",
                    WorkItem.created_at < end)).all():
-        done = state == "completed" and completed_at is not None and completed_at < end
-        done_here = done and completed_at >= start
-        open_at_end = not done and state in ("ready", "completed")
+        finished = completed_at if state == "completed" and completed_at is not None \
+            and completed_at < end else None
+        done_here = finished is not None and finished >= start
+        open_at_end = finished is None and state in ("ready", "completed")
         if not (done_here or open_at_end or created_at >= start):
             continue
         item = (json.loads(context or "{}") or {}).get("item") or {}
         code = str(item.get("department") or (groups or "").split(",")[0])
         row = found.setdefault(code, {"department": code, **{k: 0 for k in DEPARTMENT_FIELDS}})
         row["started"] += int(created_at >= start)
-        if done_here:
+        if finished is not None and done_here:
             row["done"] += 1
-            row["late" if due_at is not None and completed_at > due_at else "on_time"] += 1
+            row["late" if due_at is not None and finished > due_at else "on_time"] += 1
         if open_at_end:
             row["open_at_end"] += 1
             row["open_late_at_end"] += int(due_at is not None and due_at < end)
