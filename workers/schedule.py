@@ -30,4 +30,9 @@ def beat_schedule(settings: WorkerSettings) -> dict[str, dict[str, Any]]:
         # Seed 002 §三(四): milestones count in days, so one sweep a day is enough (01:30 UTC).
         "sweep-aftercare-milestones": {"task": "guanjia.aftercare.sweep",
                                        "schedule": crontab(minute=30, hour=1)},
+        # Seeds 001 四（四） and 004 六: the reports due this month, prepared as drafts for the
+        # stewards' feedback and the 主要负责人's sign-off (00:05 UTC is 08:05 on the 1st in
+        # Beijing: the local date is the 1st, the month before is complete).
+        "prepare-reports": {"task": "guanjia.reports.prepare_due",
+                            "schedule": crontab(minute=5, hour=0, day_of_month=1)},
     }

@@ -17,7 +17,7 @@ from celery.exceptions import Retry
 from flask import current_app
 
 from server.extensions import db
-from server.services import incidents, ledger, notifications, reports, timers
+from server.services import incidents, ledger, notifications, report_books, reports, timers
 from server.services.background import fails_every_time
 from workers.dispatch import send
 from workers.settings import WorkerSettings
@@ -192,3 +192,11 @@ def sweep_aftercare(self: Task) -> dict[str, int]:
 
     result = _run_step(self, [], aftercare.sweep_milestones)
     return dict(result.__dict__) if result is not None else {}
+
+
+@shared_task(name="guanjia.reports.prepare_due", bind=True, ignore_result=True)
+def prepare_due_reports(self: Task) -> list[int]:
+    """Beat's trigger on the 1st: prepare the reports due this month (seeds 001, 004) as
+    drafts; a redelivery finds them prepared and changes nothing. Returns their ids."""
+    made = _run_step(self, [], report_books.prepare_due)
+    return [r.id for r in made] if made else []

@@ -20,6 +20,7 @@ from server.models.notifications import MailAddress, Notification
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.projects import CaseProject
 from server.models.proxy import ProxyCode, ReturnVisit, TerminationRequest
+from server.models.reports import Report
 from server.models.reserve import ReserveEvaluation, ReserveProject, ReserveStageChange
 from server.models.teams import CaseTeam
 from server.models.timers import PendingTimer
@@ -40,4 +41,5 @@ __all__ = [
     "ProxyCode", "ReturnVisit", "TerminationRequest",
     "ReserveEvaluation", "ReserveProject", "ReserveStageChange",
     "AftercareProject", "AftercareSetting", "Milestone", "ProgressEntry", "SupervisionTask",
+    "Report",
 ]

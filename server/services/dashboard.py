@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import DateTime, case, func, select, type_coerce
 
 from server.engine import clock
 from server.extensions import db
@@ -34,6 +34,8 @@ HANDLING_ELEMENT = "handle_item"
 #: Items further out than this are green without being lit one by one: yellow is at most a
 #: few working days before the due day, and 15 calendar days cover the longest holiday.
 HORIZON = timedelta(days=15)
+#: Deadlines as stored (naive UTC), without the per-row conversion of ``UTCDateTime``.
+_NAIVE_DUE = type_coerce(WorkItem.due_at, DateTime()).label("due_at")
 NO_STAGE = "其他"
 NO_INDUSTRY = "未填写"
 
@@ -180,6 +182,16 @@ class _Lighter:
         self.fallback = default_county()
         self.calendars: dict[str | None, tuple[Any, int]] = {}
         self.lit: dict[tuple[str | None, datetime], tuple[str, int]] = {}
+        self.zoned: dict[datetime, datetime] = {}
+
+    def aware(self, naive: datetime | None) -> datetime | None:
+        """A stored (naive UTC) deadline with its zone, made once per distinct value."""
+        if naive is None:
+            return None
+        found = self.zoned.get(naive)
+        if found is None:
+            found = self.zoned[naive] = naive.replace(tzinfo=UTC)
+        return found
 
     def __call__(self, due_at: datetime | None, county: str | None) -> tuple[str, int]:
         """(light code, working days overdue) of a deadline in ``county``."""
@@ -204,14 +216,29 @@ class _Lighter:
 
 def _open_rows(*columns: Any, case_ids: list[str] | None = None) -> Any:
     """Core rows (not ORM ones: a third of the time) of the open handling tasks of running
-    cases, oldest due first."""
+    cases, oldest due first. ``due_at`` comes back naive (UTC, as stored): of 16,000 rows
+    there are a few dozen distinct deadlines, and ``_Lighter.aware`` zones each once."""
     return db.session.connection().execute(
-        select(WorkItem.id, WorkItem.case_id, WorkItem.due_at, Case.county, *columns)
+        select(WorkItem.id, WorkItem.case_id, _NAIVE_DUE, Case.county, *columns)
         .join(Case, Case.id == WorkItem.case_id)
         .where(WorkItem.state == "ready", WorkItem.element_id == HANDLING_ELEMENT,
                Case.status == "running",
                *([WorkItem.case_id.in_(case_ids)] if case_ids is not None else []))
         .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)).all()
+
+
+def _contexts_of(ids: list[str]) -> dict[str, _Context]:
+    """The contexts of ``ids``: from the process's cache, reading from the database only
+    those not seen yet (a context is about 300 bytes of JSON; 16,000 of them fetched on
+    every dashboard request were a third of its time)."""
+    found = {i: c for i in ids if (c := _CONTEXTS.get(i)) is not None}
+    missing = [i for i in ids if i not in found]
+    for start in range(0, len(missing), 1000):
+        for task_id, text in db.session.connection().execute(
+                select(WorkItem.id, WorkItem.context)
+                .where(WorkItem.id.in_(missing[start:start + 1000]))).all():
+            found[task_id] = _context_of(task_id, text)
+    return found
 
 
 def open_items(now: datetime | None = None, *,
@@ -221,29 +248,28 @@ def open_items(now: datetime | None = None, *,
     from server.services.catalog import current_catalog
 
     now = now or clock.now()
-    rows = _open_rows(WorkItem.context, WorkItem.assignee, WorkItem.claimed_by,
-                      WorkItem.candidate_groups, Case.reference, Case.title, Case.area,
-                      case_ids=case_ids)
+    rows = _open_rows(WorkItem.assignee, WorkItem.claimed_by, WorkItem.candidate_groups,
+                      Case.reference, Case.title, Case.area, case_ids=case_ids)
+    contexts = _contexts_of([row.id for row in rows])
     catalog = current_catalog()
     words = industry_words()
     light_of = _Lighter(now)
     out = []
     for row in rows:
-        context = _context_of(row.id, row.context)
+        context = contexts[row.id]
         code = context.code
         known = catalog.get(code) if code in catalog else None
         department = (context.department or (known.department if known else "")
                       or row.candidate_groups.split(",")[0])
         industry = context.industry
-        light, overdue = light_of(row.due_at, row.county)
+        due_at = light_of.aware(row.due_at)
+        light, overdue = light_of(due_at, row.county)
+        # Positional arguments: cheaper than fifteen keywords, 16,000 times a request.
         out.append(OpenItem(
-            task_id=row.id, case_id=row.case_id, reference=row.reference, project=row.title,
-            enterprise=context.enterprise, area=row.area or "",
-            code=code, name=context.name or (known.name if known else code),
-            department=department, stage=known.stage if known else NO_STAGE,
-            industry=words.get(industry, industry) or NO_INDUSTRY, light=light,
-            overdue_days=overdue, owner=row.assignee or row.claimed_by or "",
-            due_at=row.due_at))
+            row.id, row.case_id, row.reference, row.title, context.enterprise, row.area or "",
+            code, context.name or (known.name if known else code), department,
+            known.stage if known else NO_STAGE, words.get(industry, industry) or NO_INDUSTRY,
+            light, overdue, row.assignee or row.claimed_by or "", due_at))
     return out
 
 
@@ -255,7 +281,7 @@ def case_lights(now: datetime | None = None, *,
     rank = {"green": 0, "yellow": 1, "red": 2}
     worst: dict[str, str] = {}
     for row in _open_rows(case_ids=case_ids):
-        light = light_of(row.due_at, row.county)[0]
+        light = light_of(light_of.aware(row.due_at), row.county)[0]
         if rank[light] >= rank[worst.get(row.case_id, "green")]:
             worst[row.case_id] = light
     return worst
@@ -366,9 +392,11 @@ def overview(user: User, now: datetime | None = None) -> Overview:
     now = now or clock.now()
     items = open_items(now)
     by_light = Counter(i.light for i in items)
+    # One count per (department, light) pair: a Counter per item was a tenth of the time.
+    pairs = Counter((i.department, i.light) for i in items)
     departments: dict[str, Counter[str]] = {}
-    for i in items:
-        departments.setdefault(i.department, Counter())[i.light] += 1
+    for (code, light), n in pairs.items():
+        departments.setdefault(code, Counter())[light] = n
     by_department = sorted(
         ((code, {**{k: c[k] for k in ("red", "yellow", "green")}, "total": sum(c.values())})
          for code, c in departments.items()),

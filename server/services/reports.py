@@ -50,6 +50,7 @@ class ReportRow:
     open_items: int
     late_items: int
     ended: str
+    case_id: str = ""
 
 
 def previous_month(today: date | None = None) -> tuple[int, int]:
@@ -108,7 +109,8 @@ def monthly_rows(year: int, month: int) -> list[ReportRow]:
             started=_local_day(case.started_at), status=STATUS_ZH.get(status, status),
             items=max(int(summary.get("item_count") or 0), entry["handled"]),
             done_items=entry["done"], open_items=entry["open"], late_items=entry["late"],
-            ended=_local_day(case.ended_at) if case.ended_at and case.ended_at < end else ""))
+            ended=_local_day(case.ended_at) if case.ended_at and case.ended_at < end else "",
+            case_id=case.id))
     return rows
 
 

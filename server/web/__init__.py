@@ -20,6 +20,7 @@ def register_web(app: Flask) -> None:
     from server.web.pages import init_pages
     from server.web.portal import bp as portal_bp
     from server.web.records import bp as records_bp
+    from server.web.reports import bp as reports_bp
     from server.web.reserve import bp as reserve_bp
     from server.web.session import init_session
     from server.web.supervision import bp as supervision_bp
@@ -41,6 +42,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(supervision_bp)  # /supervision/… and /portal/complaints
     app.register_blueprint(reserve_bp, url_prefix="/reserve")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
     from server.web.audit import register_audit
     from server.web.designer import register_designer
 

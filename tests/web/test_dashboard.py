@@ -147,3 +147,18 @@ def test_case_lights_agree_with_the_items_they_come_from(
         assert lights == dashboard.project_lights(dashboard.open_items())
         assert lights == {ids[0]: "red", ids[1]: "red"}
         assert dashboard.case_lights(case_ids=[ids[2]]) == {}  # nothing open: not listed
+
+
+@pytest.mark.parametrize("username", ["zhaoshang", "juzhang"])
+def test_bureau_staff_see_the_county_wide_figures_the_leader_sees(
+        app: Flask, web: Any, frozen_clock: FrozenClock, username: str) -> None:
+    county(app)
+    leader, bureau = web(), web()
+    leader.login("lingdao")
+    bureau.login(username)
+    theirs = counts(bureau.text("/dashboard"))
+    # Not their own cases only: the whole county, every number as the leader has it.
+    assert theirs == counts(leader.text("/dashboard"))
+    assert theirs["items-total"][1] == 4 and theirs["projects-total"][1] == 3
+    listed = TOTAL.search(bureau.text(theirs["items-red"][0]))
+    assert listed and int(listed.group(1)) == 2
