@@ -5,7 +5,7 @@ from __future__ import annotations
 from server.models import Case, User, WorkItem
 
 STAFF_READERS = frozenset({"bureau", "bureau_head", "leader", "window", "steward", "expert",
-                           "auditor", "admin"})
+                           "supervision", "auditor", "admin"})
 AREA_BOUND = frozenset({"bureau", "street"})
 ENTERPRISE = "enterprise"
 

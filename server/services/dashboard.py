@@ -28,7 +28,7 @@ from server.rules.lights import Light, item_light, time_left
 from server.services.errors import PermissionDeniedError
 
 #: Who may open the dashboard: leaders, the bureau and the supervision office (督查室).
-VIEWERS = frozenset({"leader", "bureau", "bureau_head", "auditor", "admin"})
+VIEWERS = frozenset({"leader", "bureau", "bureau_head", "supervision", "auditor", "admin"})
 #: The task an approval item is handled in; while it is ready the item is open.
 HANDLING_ELEMENT = "handle_item"
 #: Items further out than this are green without being lit one by one: yellow is at most a
