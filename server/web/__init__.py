@@ -18,6 +18,7 @@ def register_web(app: Flask) -> None:
     from server.web.dashboard import bp as dashboard_bp
     from server.web.i18n import init_i18n
     from server.web.pages import init_pages
+    from server.web.policies import bp as policies_bp
     from server.web.portal import bp as portal_bp
     from server.web.records import bp as records_bp
     from server.web.session import init_session
@@ -37,6 +38,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(records_bp, url_prefix="/cases")
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(policies_bp, url_prefix="/policies")
     from server.web.audit import register_audit
     from server.web.designer import register_designer
 
