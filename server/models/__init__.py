@@ -8,6 +8,12 @@ from server.models.checkpoints import Checkpoint
 from server.models.counties import County
 from server.models.designer import DesignDraft
 from server.models.incidents import Incident
+from server.models.intermediaries import (
+    Agency,
+    AgencyEngagement,
+    AgencyRegistration,
+    IntermediaryService,
+)
 from server.models.notifications import MailAddress, Notification
 from server.models.policies import Policy, PolicyDelivery
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
@@ -28,4 +34,5 @@ __all__ = [
     "CaseProject",
     "CaseTeam",
     "Policy", "PolicyDelivery",
+    "Agency", "AgencyEngagement", "AgencyRegistration", "IntermediaryService",
 ]

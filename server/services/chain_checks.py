@@ -29,7 +29,8 @@ NO_CASE = chain.NO_CASE  # the pseudo case of events that belong to no case
 #: The event that seals a case: after it only these may still be recorded for the case.
 SEAL_TYPE = "case_ended"
 AFTER_SEAL = frozenset({"case_opened_by_auditor", "case_exported", "incident_opened",
-                        "incident_resolved", "incident_retried", coverage.STATE_EVENT})
+                        "incident_resolved", "incident_retried", coverage.STATE_EVENT,
+                        "agency_work_delivered", "agency_rated"})
 STALE, SEALED, UNSEALED = "stale", "after_seal", "unsealed"
 ADOPTED_EVENT = "ledger_chain_adopted"
 

@@ -12,6 +12,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 def register_web(app: Flask) -> None:
     """Register the HTML blueprints with sign-in, CSRF, language and the HTML error page."""
     from server.web.admin import bp as admin_bp
+    from server.web.agencies import bp as agencies_bp
     from server.web.api import bp as api_bp
     from server.web.auth import bp as auth_bp
     from server.web.cases import bp as cases_bp
@@ -39,6 +40,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(policies_bp, url_prefix="/policies")
+    app.register_blueprint(agencies_bp, url_prefix="/agencies")
     from server.web.audit import register_audit
     from server.web.designer import register_designer
 
