@@ -246,7 +246,7 @@ def publish(user: User, policy_id: int) -> list[PolicyDelivery]:
     db.session.add_all(deliveries)
     policy.state, policy.published_by, policy.published_at = "published", user.username, now
     title = f"政策推送：{policy.title}"
-    body = policy.summary or policy.title
+    body = (policy.summary or policy.title) + "（请在「为您推荐的政策」中阅读并确认已阅）"
     people = [d.username for d in deliveries if d.username]
     if people:
         notify(kind="policy", title=title, body=body, users=people,

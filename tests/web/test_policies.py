@@ -104,6 +104,8 @@ def test_a_new_energy_policy_for_jinbi_reaches_exactly_the_matching_enterprise_a
 
     enterprise: Web = web()
     enterprise.login("qiye")
+    inbox = enterprise.text("/inbox")
+    assert "政策推送：新能源产业扶持政策（2026）" in inbox and "为您推荐的政策" in inbox
     mine = enterprise.text("/policies/for-me")
     assert "为您推荐的政策" in mine and "新能源产业扶持政策（2026）" in mine and "未读" in mine
     assert "第一条" in enterprise.text(page)
