@@ -1,4 +1,4 @@
-"""The county's intermediary service market (中介超市, seed 004 §(六) and 附件6; seed 003 §四(四)).
+"""The county's intermediary market (中介超市, seed 004 §五(六) and 附件6; seed 003 §四(四)).
 
 ``IntermediaryService`` is one line of the list (中介服务事项清单: 设定依据、办理时限、取费标准、
 监管部门、投诉电话), named as the catalog's ``intermediaries`` column names it. An ``Agency``

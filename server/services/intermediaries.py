@@ -1,7 +1,7 @@
 """The intermediary service market (中介超市): the list, registered agencies, the enterprise's
 choice, the agency's own dates and light, ratings, and the agencies' record.
 
-Seeds: 004 §(六) — 投资审批中介服务事项，由委托方自主选择中介机构，县投资审批中介超市提供政策
+Seeds: 004 §五(六) — 投资审批中介服务事项，由委托方自主选择中介机构，县投资审批中介超市提供政策
 解答、信息查询、业务指导服务 (附件6); 003 §四(四) — the list carries 设定依据、办理时限、取费标准、
 监管部门、投诉电话, and agencies are rated (考核评价: 定期考评、信息公示).
 
@@ -257,7 +257,7 @@ def own_enterprise(user: User, case: Case) -> bool:
 def choose_agency(user: User, case_id: str, data: dict[str, Any]) -> AgencyEngagement:
     """The enterprise's own choice of agency for a service one item of its case needs.
 
-    Only the case's enterprise chooses (委托方自主选择, 004 §(六)): anyone else gets 403. An
+    Only the case's enterprise chooses (委托方自主选择, 004 §五(六)): anyone else gets 403. An
     agency not registered for the service, a service the item does not need, or a second
     choice for the same need is refused (422/409) and nothing is written.
     """

@@ -1,4 +1,4 @@
-"""中介超市 (seed 004 §(六) and 附件6; seed 003 §四(四)): the enterprise chooses its own agency for
+"""中介超市 (seed 004 §五(六), 附件6; seed 003 §四(四)): the enterprise chooses its own agency for
 the 环评 report its 环评 item needs; the agency's due date runs on its own clock beside the plan's
 timeline, and its lateness never turns the department's item red; the enterprise rates it and
 the bureau reviews the agencies' record."""

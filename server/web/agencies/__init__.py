@@ -1,4 +1,4 @@
-"""The intermediary market (中介超市, seed 004 §(六) 附件6; 003 §四(四)): list, choice, record."""
+"""The intermediary market (中介超市, seed 004 §五(六) 附件6; 003 §四(四)): list, choice, record."""
 
 from flask import Blueprint
 
