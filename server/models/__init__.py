@@ -16,7 +16,14 @@ from server.models.complaints import Complaint, ComplaintSetting
 from server.models.counties import County
 from server.models.designer import DesignDraft
 from server.models.incidents import Incident
+from server.models.intermediaries import (
+    Agency,
+    AgencyEngagement,
+    AgencyRegistration,
+    IntermediaryService,
+)
 from server.models.notifications import MailAddress, Notification
+from server.models.policies import Policy, PolicyDelivery
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.projects import CaseProject
 from server.models.proxy import ProxyCode, ReturnVisit, TerminationRequest
@@ -42,4 +49,6 @@ __all__ = [
     "ReserveEvaluation", "ReserveProject", "ReserveStageChange",
     "AftercareProject", "AftercareSetting", "Milestone", "ProgressEntry", "SupervisionTask",
     "Report",
+    "Policy", "PolicyDelivery",
+    "Agency", "AgencyEngagement", "AgencyRegistration", "IntermediaryService",
 ]

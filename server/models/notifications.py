@@ -16,7 +16,8 @@ from server.extensions import db
 from server.models.types import UTCDateTime, utcnow
 
 # Checked in Python only (the column is a plain string): a new kind needs no migration.
-KINDS = ("new_task", "warning", "overdue", "result_ready", "urging", "reassigned")
+KINDS = ("new_task", "warning", "overdue", "result_ready", "urging", "reassigned",
+         "policy")
 
 
 class Notification(db.Model):  # type: ignore[name-defined,misc]

@@ -36,7 +36,9 @@ AFTER_SEAL = frozenset({"case_opened_by_auditor", "case_exported", "incident_ope
                         "complaint_rated",
                         # Periodic return visits come months after the case ended (issue 13).
                         "return_visits_scheduled", "return_visit_opened",
-                        "return_visit_recorded"})
+                        "return_visit_recorded",
+                        # An agency delivers and is rated after the case ended (issue 17).
+                        "agency_work_delivered", "agency_rated"})
 STALE, SEALED, UNSEALED = "stale", "after_seal", "unsealed"
 ADOPTED_EVENT = "ledger_chain_adopted"
 

@@ -30,7 +30,8 @@ from server.services.errors import ValidationFailedError
 SEND_EMAIL = "guanjia.notifications.send_email"
 ENTERPRISE = "enterprise"
 KIND_LABELS = {"new_task": "新任务", "warning": "到期预警", "overdue": "超期警示",
-               "result_ready": "办理结果", "urging": "催办", "reassigned": "转办"}
+               "result_ready": "办理结果", "urging": "催办", "reassigned": "转办",
+               "policy": "政策推送"}
 
 
 def recipients(users: Iterable[str] = (), groups: Iterable[str] = (), *,

@@ -12,12 +12,14 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 def register_web(app: Flask) -> None:
     """Register the HTML blueprints with sign-in, CSRF, language and the HTML error page."""
     from server.web.admin import bp as admin_bp
+    from server.web.agencies import bp as agencies_bp
     from server.web.api import bp as api_bp
     from server.web.auth import bp as auth_bp
     from server.web.cases import bp as cases_bp
     from server.web.dashboard import bp as dashboard_bp
     from server.web.i18n import init_i18n
     from server.web.pages import init_pages
+    from server.web.policies import bp as policies_bp
     from server.web.portal import bp as portal_bp
     from server.web.records import bp as records_bp
     from server.web.reports import bp as reports_bp
@@ -43,6 +45,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(supervision_bp)  # /supervision/… and /portal/complaints
     app.register_blueprint(reserve_bp, url_prefix="/reserve")
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(policies_bp, url_prefix="/policies")
+    app.register_blueprint(agencies_bp, url_prefix="/agencies")
     from server.web.audit import register_audit
     from server.web.designer import register_designer
 
