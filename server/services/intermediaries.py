@@ -113,14 +113,15 @@ def save_service(user: User, data: dict[str, Any]) -> IntermediaryService:
     _require_editor(user)
     errors: dict[str, list[str]] = {}
     name = _text(data, "name", 200, errors, required=True)
-    fields = {"basis": _text(data, "basis", 2000, errors, required=True),
+    fields: dict[str, Any] = {"basis": _text(data, "basis", 2000, errors, required=True),
               "fee_standard": _text(data, "fee_standard", 2000, errors, required=True),
               "regulator": _text(data, "regulator", 200, errors, required=True),
               "complaint_phone": _text(data, "complaint_phone", 50, errors, required=True)}
     try:
-        fields["limit_days"] = int(str(data.get("limit_days") or ""))
-        if not 1 <= fields["limit_days"] <= 365:
+        limit_days = int(str(data.get("limit_days") or ""))
+        if not 1 <= limit_days <= 365:
             raise ValueError
+        fields["limit_days"] = limit_days
     except ValueError:
         errors["limit_days"] = ["1–365 个工作日 / 1 to 365 working days"]
     if name and name not in catalog_service_names() and not errors.get("name"):

@@ -115,7 +115,8 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     out["body"] = str(data.get("body") or "").strip()
     if not out["body"] and not out["file_url"]:
         errors["body"] = ["请填写全文或文件地址 / give the full text or the file"]
-    industries, unknown = [], []
+    industries: list[str] = []
+    unknown: list[str] = []
     for word in split_words(data.get("industries")):
         code = word if word in INDUSTRIES else INDUSTRY_WORDS.get(word)
         (industries if code else unknown).append(code or word)
@@ -235,8 +236,9 @@ def publish(user: User, policy_id: int) -> list[PolicyDelivery]:
                                               enterprise_id=case.enterprise_id, case_id=case.id,
                                               delivered_at=now))
     open_ids = [c.id for c in cases if c.status == "running"]
-    teams = db.session.execute(select(CaseTeam).where(CaseTeam.case_id.in_(open_ids))
-                               .order_by(CaseTeam.case_id)).scalars() if open_ids else []
+    teams: list[CaseTeam] = list(db.session.execute(
+        select(CaseTeam).where(CaseTeam.case_id.in_(open_ids))
+        .order_by(CaseTeam.case_id)).scalars()) if open_ids else []
     for team in teams:
         if team.steward and team.steward not in seen_stewards:
             seen_stewards.add(team.steward)
@@ -327,7 +329,7 @@ def receipts(user: User, policy_id: int) -> list[Receipt]:
             Case.id.in_([d.case_id for d in policy.deliveries if d.case_id]))).all())
     out = []
     for d in policy.deliveries:
-        who = (names.get(d.enterprise_id, str(d.enterprise_id)) if d.audience == "enterprise"
-               else people.get(d.username, d.username or ""))
+        who = (names.get(d.enterprise_id or 0, str(d.enterprise_id))
+               if d.audience == "enterprise" else people.get(d.username or "", d.username or ""))
         out.append(Receipt(d, who, titles.get(d.case_id, "") if d.case_id else ""))
     return out
