@@ -49,6 +49,11 @@ def group_names() -> dict[str, str]:
     return {g.code: g.name for g in db.session.execute(select(Group)).scalars()}
 
 
+def user_names() -> set[str]:
+    """Who a literal ``camunda:assignee`` may name."""
+    return set(db.session.execute(select(User.username)).scalars())
+
+
 # ---- reading the library --------------------------------------------------------------
 @dataclass
 class LibraryEntry:
@@ -159,7 +164,8 @@ def validate(files: dict[str, bytes | str]) -> SpecSet:
             # The library's message may not say where; our checks often can.
             problems = _located(files) + problems
         raise _invalid(problems) from exc
-    found = check_model(spec_set, groups=group_names(), forms=_forms().ids())
+    found = check_model(spec_set, groups=group_names(), forms=_forms().ids(),
+                        users=user_names())
     if found:
         raise _invalid([p.as_dict() for p in found])
     try:
@@ -172,7 +178,8 @@ def validate(files: dict[str, bytes | str]) -> SpecSet:
 
 def _located(files: dict[str, bytes | str]) -> list[dict[str, Any]]:
     found = check_raw_files(files, groups=group_names(), forms=_forms().ids(),
-                            max_bytes=current_app.config["GUANJIA"].max_xml_bytes)
+                            max_bytes=current_app.config["GUANJIA"].max_xml_bytes,
+                            users=user_names())
     return [p.as_dict() for p in found]
 
 

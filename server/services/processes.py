@@ -11,7 +11,7 @@ from server.engine.errors import DiagramError
 from server.engine.parser import SpecSet, parse_files
 from server.engine.validation import Problem, check_model
 from server.extensions import db
-from server.models import Deployment, DeploymentFile, Group, ProcessDefinition
+from server.models import Deployment, DeploymentFile, Group, ProcessDefinition, User
 from server.services.audit import record_event
 from server.services.errors import InvalidDiagramError, NotFoundError
 from server.services.forms import FormRegistry, form_registry
@@ -24,7 +24,8 @@ def check_spec_set(spec_set: SpecSet, registry: FormRegistry) -> list[Problem]:
     """Our own rules beyond the library's parse: forms, groups, timers, sandboxed code,
     called processes and decisions. Returns every problem, each naming its element."""
     groups = {g.code: g.name for g in db.session.execute(select(Group)).scalars()}
-    return check_model(spec_set, groups=groups, forms=registry.ids())
+    users = set(db.session.execute(select(User.username)).scalars())
+    return check_model(spec_set, groups=groups, forms=registry.ids(), users=users)
 
 
 def validate_files(files: dict[str, bytes | str]) -> SpecSet:
