@@ -128,7 +128,8 @@ def test_a_fresh_registry_answers_whole_to_its_first_concurrent_requests(app: Fl
         seen: list[set[str]] = []
         errors: list[BaseException] = []
 
-        def ask(registry: FormRegistry = fresh, b: threading.Barrier = barrier) -> None:
+        def ask(registry: FormRegistry = fresh, b: threading.Barrier = barrier,
+                seen: list[set[str]] = seen, errors: list[BaseException] = errors) -> None:
             try:
                 with app.app_context():
                     b.wait()
