@@ -138,33 +138,42 @@ def init_db() -> None:
 def set_password_command(username: str, create_admin: bool, password: str) -> None:
     """Set a user's password under the password rules (the first administrator, a reset)."""
     from server.extensions import db
-    from server.models import Group, User
-    from server.services.errors import ValidationFailedError
-    from server.services.users import end_sessions, set_password
 
     app = create_app()
     with app.app_context():
-        user = db.session.execute(db.select(User).where(User.username == username)
-                                  ).scalar_one_or_none()
-        if user is None and not create_admin:
-            raise click.ClickException(f"没有用户 {username} / no user {username} "
-                                       "(--create-admin creates one)")
-        if user is None:
-            from server.services.directory import ensure_standard_groups
-
-            ensure_standard_groups()
-            user = User(username=username, display_name=username,
-                        groups=[db.session.get(Group, "admin")])
-            db.session.add(user)
         try:
-            set_password(user, password, by="cli")
-        except ValidationFailedError as exc:
-            db.session.rollback()
-            raise click.ClickException("; ".join(exc.errors["password"])) from None
-        if user.id is not None:
-            end_sessions(user)
-        db.session.commit()
+            _set_password(username, password, create_admin=create_admin)
+        finally:  # a short command: its connections close on the way out
+            db.session.remove()
+            db.engine.dispose()
     click.echo(f"密码已设置 / password set for {username}")
+
+
+def _set_password(username: str, password: str, *, create_admin: bool) -> None:
+    from server.extensions import db
+    from server.models import Group, User
+    from server.services.directory import ensure_standard_groups
+    from server.services.errors import ValidationFailedError
+    from server.services.users import end_sessions, set_password
+
+    user = db.session.execute(db.select(User).where(User.username == username)
+                              ).scalar_one_or_none()
+    if user is None and not create_admin:
+        raise click.ClickException(f"没有用户 {username} / no user {username} "
+                                   "(--create-admin creates one)")
+    if user is None:
+        ensure_standard_groups()
+        user = User(username=username, display_name=username,
+                    groups=[db.session.get(Group, "admin")])
+        db.session.add(user)
+    try:
+        set_password(user, password, by="cli")
+    except ValidationFailedError as exc:
+        db.session.rollback()
+        raise click.ClickException("; ".join(exc.errors["password"])) from None
+    if user.id is not None:
+        end_sessions(user)
+    db.session.commit()
 
 
 @main.command("seed-demo")

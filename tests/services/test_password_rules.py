@@ -144,3 +144,15 @@ def test_the_command_line_sets_passwords_under_the_rules(
     done = runner.invoke(main, ["set-password", name, "--password", "Strong-pass-1"])
     assert done.exit_code == 0, done.output
     assert Web(app).login(name, "Strong-pass-1").status_code == 302
+    # The first administrator of a production installation is made the same way.
+    first = f"a{uuid.uuid4().hex[:8]}"
+    weak_admin = runner.invoke(main, ["set-password", first, "--create-admin",
+                                      "--password", "adminadmin"])
+    assert weak_admin.exit_code != 0 and "至少三类" in weak_admin.output
+    assert Web(app).login(first, "adminadmin").status_code == 401  # nobody was made
+    made = runner.invoke(main, ["set-password", first, "--create-admin", "--password",
+                                "Admin-pass-2026"])
+    assert made.exit_code == 0, made.output
+    admin = Web(app)
+    assert admin.login(first, "Admin-pass-2026").status_code == 302
+    assert admin.get("/admin/users").status_code == 200
