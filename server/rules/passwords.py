@@ -34,9 +34,9 @@ def password_problems(password: str, username: str, *, min_length: int = MIN_LEN
     min_length = max(MIN_LENGTH, min_length)
     problems = []
     if len(password) < min_length:
-        problems.append(f"密码至少 {min_length} 位 / at least {min_length} characters")
+        problems.append(f"密码至少{min_length}位 / at least {min_length} characters")
     if len(password) > MAX_LENGTH:
-        problems.append(f"密码最多 {MAX_LENGTH} 位 / at most {MAX_LENGTH} characters")
+        problems.append(f"密码最多{MAX_LENGTH}位 / at most {MAX_LENGTH} characters")
     if character_classes(password) < CLASSES_REQUIRED:
         problems.append("密码须含小写字母、大写字母、数字、符号四类中的至少三类 / use at least "
                         "three of: lower-case letters, upper-case letters, digits, symbols")
