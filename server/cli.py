@@ -131,6 +131,52 @@ def init_db() -> None:
     click.echo(f"database ready; deployment {deploy_shipped(app)} is current")
 
 
+@main.command("set-password")
+@click.argument("username")
+@click.option("--create-admin", is_flag=True,
+              help="create USERNAME as an administrator when there is no such user")
+@click.password_option("--password", help="the new password (asked for when not given)")
+def set_password_command(username: str, create_admin: bool, password: str) -> None:
+    """Set a user's password under the password rules (the first administrator, a reset)."""
+    from server.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        try:
+            _set_password(username, password, create_admin=create_admin)
+        finally:  # a short command: its connections close on the way out
+            db.session.remove()
+            db.engine.dispose()
+    click.echo(f"密码已设置 / password set for {username}")
+
+
+def _set_password(username: str, password: str, *, create_admin: bool) -> None:
+    from server.extensions import db
+    from server.models import Group, User
+    from server.services.directory import ensure_standard_groups
+    from server.services.errors import ValidationFailedError
+    from server.services.users import end_sessions, set_password
+
+    user = db.session.execute(db.select(User).where(User.username == username)
+                              ).scalar_one_or_none()
+    if user is None and not create_admin:
+        raise click.ClickException(f"没有用户 {username} / no user {username} "
+                                   "(--create-admin creates one)")
+    if user is None:
+        ensure_standard_groups()
+        user = User(username=username, display_name=username,
+                    groups=[db.session.get(Group, "admin")])
+        db.session.add(user)
+    try:
+        set_password(user, password, by="cli")
+    except ValidationFailedError as exc:
+        db.session.rollback()
+        raise click.ClickException("; ".join(exc.errors["password"])) from None
+    if user.id is not None:
+        end_sessions(user)
+    db.session.commit()
+
+
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Create demo users (password guanjia-demo) and a sample case."""

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def shipped(name: str) -> Path:
+    """The shipped ``processes``/``forms`` folder: the checkout's, else the installed wheel's
+    (``<prefix>/share/guanjia/<name>``, see pyproject's data-files)."""
+    here = ROOT / name
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "guanjia" / name
 
 
 class ConfigError(RuntimeError):
@@ -95,6 +105,11 @@ class Settings:
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     login_rate: str = "30 per minute"
+    #: Password rules (等保 2.0 basics, ``server/rules/passwords.py``): the shortest length
+    #: (never under 8) and how many earlier passwords of a user a new one may not repeat.
+    #: Installation settings, not county ones: one rule for everyone who signs in here.
+    password_min_length: int = 8
+    password_history: int = 5
     ratelimit_storage_url: str = "memory://"
     #: The most entries a list in a case's starting data may hold: each becomes a parallel
     #: branch (multi-instance) of the case, and a case of thousands takes minutes to start.
@@ -148,8 +163,8 @@ class Settings:
                 secret_key=secret_key,
                 broker_url=broker_url,
                 result_backend=env.get("GUANJIA_RESULT_BACKEND") or None,
-                processes_dir=Path(env.get("GUANJIA_PROCESSES_DIR", str(ROOT / "processes"))),
-                forms_dir=Path(env.get("GUANJIA_FORMS_DIR", str(ROOT / "forms"))),
+                processes_dir=Path(env.get("GUANJIA_PROCESSES_DIR", str(shipped("processes")))),
+                forms_dir=Path(env.get("GUANJIA_FORMS_DIR", str(shipped("forms")))),
                 instance_dir=instance_dir,
                 token_ttl_hours=int(env.get("GUANJIA_TOKEN_TTL_HOURS", "12")),
                 max_upload_bytes=int(env.get("GUANJIA_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
@@ -167,6 +182,8 @@ class Settings:
                 login_max_failures=int(env.get("GUANJIA_LOGIN_MAX_FAILURES") or 5),
                 login_lock_minutes=int(env.get("GUANJIA_LOGIN_LOCK_MINUTES") or 15),
                 login_rate=env.get("GUANJIA_LOGIN_RATE") or "30 per minute",
+                password_min_length=max(8, int(env.get("GUANJIA_PASSWORD_MIN_LENGTH") or 8)),
+                password_history=max(0, int(env.get("GUANJIA_PASSWORD_HISTORY") or 5)),
                 ratelimit_storage_url=env.get("GUANJIA_RATELIMIT_STORAGE_URL") or (
                     broker_url if broker_url.startswith(("redis://", "rediss://"))
                     else "memory://"),

@@ -24,6 +24,8 @@ from server.engine.xml import parse_xml
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
+#: Camunda's ways to call Java or an expression from a task; guanjia implements none.
+_IMPLEMENTATIONS = ("delegateExpression", "class", "expression")
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,11 @@ def check_timer_text(kind: str, text: str) -> str | None:
 
 
 class _Checker:
-    def __init__(self, spec_set: SpecSet, groups: Mapping[str, str], forms: set[str]) -> None:
+    def __init__(self, spec_set: SpecSet, groups: Mapping[str, str], forms: set[str],
+                 users: set[str] | None = None) -> None:
         self.spec_set = spec_set
         self.groups = groups
+        self.users = users
         self.forms = forms
         self.problems: list[Problem] = []
         self.file = ""
@@ -118,26 +122,26 @@ class _Checker:
             self.add(node, f"{what}: {exc.message}")
 
     # ---- BPMN ------------------------------------------------------------------------
-    def lane_groups(self, root: etree._Element) -> dict[str, str | None]:
-        """Element id → the group code its lane maps to (None: the lane maps to no group)."""
-        by_name = {name: code for code, name in self.groups.items()}
-        mapped: dict[str, str | None] = {}
-        for lane in root.iter():
-            if _local(lane) != "lane":
-                continue
-            lane_id, name = lane.get("id", ""), (lane.get("name") or "").strip()
-            code = next((c for c in (lane_id.removeprefix("lane_"), name, by_name.get(name))
-                         if c and c in self.groups), None)
-            for ref in lane:
-                if _local(ref) == "flowNodeRef" and ref.text:
-                    mapped[ref.text.strip()] = code
-        return mapped
-
-    def user_task(self, node: etree._Element, lanes: dict[str, str | None]) -> None:
+    def user_task(self, node: etree._Element) -> None:
         form = _camunda(node, "formKey")
         if form and form not in self.forms:
             self.add(node, f"form {form!r} does not exist (forms/{form}.form)")
-        groups = _camunda(node, "candidateGroups")
+        self.takers(node, "user task")
+        for attr in ("assignee", "dueDate", "candidateUsers"):
+            value = _camunda(node, attr)
+            inner = _unwrap(value) if value else None
+            if inner is not None:
+                self.expression(node, inner, attr)
+
+    def takers(self, node: etree._Element, what: str) -> None:
+        """Someone must be able to take the task: a known group or a known assignee.
+
+        Lanes route no work at run time (a task's takers are its candidate groups and its
+        assignee, ``server/services/access.py``), so a lane is no substitute; and
+        ``camunda:candidateUsers`` is not read by guanjia. An expression cannot be known
+        here: it is compiled now and evaluated when the case reaches the task.
+        """
+        groups, assignee = _camunda(node, "candidateGroups"), _camunda(node, "assignee")
         if groups:
             inner = _unwrap(groups)
             if inner is not None:
@@ -148,21 +152,40 @@ class _Checker:
                 if unknown:
                     self.add(node, f"candidate group {', '.join(unknown)} does not exist "
                                    f"(known groups: {', '.join(sorted(self.groups))})")
-        elif not _camunda(node, "assignee") and lanes.get(node.get("id", "")) is None:
-            self.add(node, "user task has no candidate group and its lane maps to no group; "
-                           "set camunda:candidateGroups")
-        for attr in ("assignee", "dueDate", "candidateUsers"):
-            value = _camunda(node, attr)
-            inner = _unwrap(value) if value else None
-            if inner is not None:
-                self.expression(node, inner, attr)
+        if assignee and _unwrap(assignee) is None and self.users is not None \
+                and assignee not in self.users:
+            self.add(node, f"assignee {assignee!r} is not a user of this installation")
+        if not groups and not assignee:
+            extra = " (camunda:candidateUsers is not supported)" \
+                if _camunda(node, "candidateUsers") else ""
+            self.add(node, f"{what} names no candidate group and no assignee, so no one "
+                           f"could take it{extra}; set camunda:candidateGroups")
+
+    def unimplemented(self, node: etree._Element, kind: str) -> None:
+        """Service and send tasks: guanjia runs none (no Java delegates, no external workers)."""
+        how = next((f"camunda:{a}={_camunda(node, a)!r}" for a in _IMPLEMENTATIONS
+                    if _camunda(node, a)), None)
+        if how is None and _camunda(node, "type") == "external":
+            how = f"external topic {_camunda(node, 'topic') or ''!r}"
+        label = {"serviceTask": "service task", "sendTask": "send task"}[kind]
+        self.add(node, f"{label} {'with ' + how + ' ' if how else ''}has no implementation "
+                       "in guanjia, so a case reaching it would stall; use a script task, a "
+                       "user task or a message throw event")
 
     def bpmn(self, root: etree._Element) -> None:
-        lanes = self.lane_groups(root)
         for node in root.iter():
             kind = _local(node)
             if kind == "userTask":
-                self.user_task(node, lanes)
+                self.user_task(node)
+            elif kind in {"task", "manualTask"}:
+                # The library makes both into work for a person, but only a user task's
+                # camunda:candidateGroups/assignee are read: no one could ever take it.
+                label = "manual task" if kind == "manualTask" else "plain task"
+                self.add(node, f"{label} would become work no group can take (guanjia routes "
+                               "only user tasks); make it a user task with "
+                               "camunda:candidateGroups")
+            elif kind in {"serviceTask", "sendTask"}:
+                self.unimplemented(node, kind)
             elif kind == "startEvent":
                 form = _camunda(node, "formKey")
                 if form and form not in self.forms:
@@ -188,7 +211,12 @@ class _Checker:
                     self.add(node, f"called process {called!r} is not in this deployment")
             elif kind == "businessRuleTask":
                 ref = _camunda(node, "decisionRef")
-                if ref and ref not in self.decisions:
+                how = next((a for a in _IMPLEMENTATIONS if _camunda(node, a)), None)
+                if how and not ref:
+                    self.add(node, f"business rule task with camunda:{how} has no "
+                                   "implementation in guanjia; name a DMN decision "
+                                   "(camunda:decisionRef)")
+                elif ref and ref not in self.decisions:
                     self.add(node, f"decision {ref!r} is not in this deployment")
 
     # ---- DMN -------------------------------------------------------------------------
@@ -219,17 +247,20 @@ class _Checker:
         return self.problems
 
 
-def check_model(spec_set: SpecSet, *, groups: Mapping[str, str],
-                forms: Iterable[str]) -> list[Problem]:
+def check_model(spec_set: SpecSet, *, groups: Mapping[str, str], forms: Iterable[str],
+                users: Iterable[str] | None = None) -> list[Problem]:
     """Every fault our rules find in a parsed set, in file order; empty when it may deploy.
 
-    ``groups`` maps each existing group code to its name; ``forms`` holds the form ids.
+    ``groups`` maps each existing group code to its name; ``forms`` holds the form ids;
+    ``users`` the user names a literal assignee must be one of (None: not checked).
     """
-    return _Checker(spec_set, groups, set(forms)).run()
+    return _Checker(spec_set, groups, set(forms),
+                    None if users is None else set(users)).run()
 
 
 def check_raw_files(raw: Mapping[str, bytes | str], *, groups: Mapping[str, str],
-                    forms: Iterable[str], max_bytes: int) -> list[Problem]:
+                    forms: Iterable[str], max_bytes: int,
+                    users: Iterable[str] | None = None) -> list[Problem]:
     """Our checks on files the library refused, to name the element its message leaves out.
 
     Returns nothing when a file is not even well-formed XML (the parse error says enough).
@@ -243,4 +274,5 @@ def check_raw_files(raw: Mapping[str, bytes | str], *, groups: Mapping[str, str]
                                       hashlib.sha256(text.encode()).hexdigest()))
         except DiagramError:
             return []
-    return check_model(SpecSet(content_hash="", files=sources), groups=groups, forms=forms)
+    return check_model(SpecSet(content_hash="", files=sources), groups=groups, forms=forms,
+                       users=users)

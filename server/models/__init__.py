@@ -23,6 +23,7 @@ from server.models.intermediaries import (
     IntermediaryService,
 )
 from server.models.notifications import MailAddress, Notification
+from server.models.passwords import PasswordHistory
 from server.models.policies import Policy, PolicyDelivery
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.projects import CaseProject
@@ -51,4 +52,5 @@ __all__ = [
     "Report",
     "Policy", "PolicyDelivery",
     "Agency", "AgencyEngagement", "AgencyRegistration", "IntermediaryService",
+    "PasswordHistory",
 ]

@@ -15,11 +15,10 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.users import end_sessions, forget_directory, hash_password
+from server.services.users import end_sessions, forget_directory, password_errors, set_password
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
 GROUP_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-MIN_PASSWORD = 8
 
 
 def require_admin(user: User) -> None:
@@ -76,8 +75,12 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
         errors["username"] = ["用户名须为2–80位小写字母、数字、下划线、点或连字符"]
     if not display_name.strip():
         errors["display_name"] = ["此项为必填"]
-    if (user_id is None or password) and len(password) < MIN_PASSWORD:
-        errors["password"] = [f"密码至少{MIN_PASSWORD}位"]
+    existing = get_user(user_id) if user_id is not None else None
+    if user_id is None or password:
+        problems = password_errors(password, existing.username if existing else username,
+                                   existing)
+        if problems:
+            errors["password"] = problems
     group_list = _groups(groups)
     if "enterprise" in {g.code for g in group_list} and enterprise_id is None:
         errors["enterprise_id"] = ["企业用户须选择所属企业"]
@@ -101,7 +104,7 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
         # A new password or a deactivation ends the user's sessions on every device.
         end_sessions(user)
     if password:
-        user.password_hash = hash_password(password)
+        set_password(user, password, by=admin.username, checked=True)
     user.groups = group_list
     user.area = area.strip()
     user.enterprise_id = enterprise_id

@@ -101,7 +101,7 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     spec_set = store.spec_set(deployment)
     form_key = spec_set.start_forms.get(process_id)
     if form_key:
-        data = form_registry().get(form_key).validate(data)
+        data = form_registry().get(form_key, deployment_id=deployment.id).validate(data)
     prepare = current_app.extensions.get("guanjia.prepare_case_data")
     if prepare is not None:
         data = prepare(data)

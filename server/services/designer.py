@@ -21,14 +21,13 @@ from server.engine.validation import check_model, check_raw_files
 from server.extensions import db
 from server.models import Deployment, DesignDraft, Group, User
 from server.services import processes
-from server.services.audit import record_event
 from server.services.errors import (
     InvalidDiagramError,
     NotFoundError,
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.forms import FormRegistry, form_registry, parse_form
+from server.services.forms import FormRegistry, form_file_name, form_registry, parse_form
 from server.services.store import case_store
 
 DESIGN_GROUPS = ("designer", "admin")
@@ -47,6 +46,11 @@ def _forms() -> FormRegistry:
 
 def group_names() -> dict[str, str]:
     return {g.code: g.name for g in db.session.execute(select(Group)).scalars()}
+
+
+def user_names() -> set[str]:
+    """Who a literal ``camunda:assignee`` may name."""
+    return set(db.session.execute(select(User.username)).scalars())
 
 
 # ---- reading the library --------------------------------------------------------------
@@ -125,11 +129,14 @@ def deployment_file(number: int | None, name: str) -> tuple[Deployment, str]:
 
 
 def form_source(form_id: str) -> str:
+    """The newest deployment's text of a form; raises ``NotFoundError``."""
     form = _forms().get(form_id)
-    path = getattr(form, "path", None)
-    if path is None:
+    newest = processes.latest_deployment()
+    texts = _forms().files_of(newest.id if newest is not None else None)
+    text = texts.get(form_file_name(form.id))
+    if text is None:
         raise NotFoundError(f"form {form_id!r} has no file")
-    return Path(path).read_text(encoding="utf-8")
+    return text
 
 
 # ---- validation and deployment --------------------------------------------------------
@@ -159,7 +166,8 @@ def validate(files: dict[str, bytes | str]) -> SpecSet:
             # The library's message may not say where; our checks often can.
             problems = _located(files) + problems
         raise _invalid(problems) from exc
-    found = check_model(spec_set, groups=group_names(), forms=_forms().ids())
+    found = check_model(spec_set, groups=group_names(), forms=_forms().ids(),
+                        users=user_names())
     if found:
         raise _invalid([p.as_dict() for p in found])
     try:
@@ -172,7 +180,8 @@ def validate(files: dict[str, bytes | str]) -> SpecSet:
 
 def _located(files: dict[str, bytes | str]) -> list[dict[str, Any]]:
     found = check_raw_files(files, groups=group_names(), forms=_forms().ids(),
-                            max_bytes=current_app.config["GUANJIA"].max_xml_bytes)
+                            max_bytes=current_app.config["GUANJIA"].max_xml_bytes,
+                            users=user_names())
     return [p.as_dict() for p in found]
 
 
@@ -213,32 +222,31 @@ def deploy_changes(user: User, changes: dict[str, bytes | str], *, comment: str 
 
 
 def deploy_form(user: User, content: str) -> str:
-    """Write a form-js file into the forms folder (new tasks use it at once); audited.
+    """Deploy a form-js form as a new version of the library (the diagrams unchanged).
 
-    Raises ``PermissionDeniedError``, ``ValidationFailedError`` (not a valid form).
+    Cases already running keep the form versions of the deployment they started on; new
+    cases and the newest deployment's tasks use this one. Audited with the deployment.
+    Raises ``PermissionDeniedError``, ``ValidationFailedError`` (not a valid form, or the
+    library would not deploy with it).
     """
     require_designer(user)
     try:
         form = parse_form(content, source="upload.form")
     except ValueError as exc:
         raise ValidationFailedError(str(exc), {"form": [str(exc)]}) from exc
-    forms_dir: Path = current_app.config["GUANJIA"].forms_dir
-    target = forms_dir / f"{form.id}.form"
-    if target.resolve().parent != forms_dir.resolve():  # parse_form's id rule makes it so
-        raise ValidationFailedError(f"form id {form.id!r} leaves the forms folder",
-                                    {"form": ["not a plain name"]})
-    forms_dir.mkdir(parents=True, exist_ok=True)
-    import hashlib
-
-    record_event(None, "form_deployed", actor=user.username, payload={
-        "form": form.id, "sha256": hashlib.sha256(content.encode()).hexdigest()})
+    newest = processes.latest_deployment()
+    files: dict[str, bytes | str] = {}
+    if newest is not None:
+        files = {f.name: f.content for f in newest.files if f.kind in {"bpmn", "dmn"}}
+    name = form_file_name(form.id)
+    files[name] = content
+    try:
+        processes.deploy(files, author=user.username, comment=f"form {form.id}")
+    except InvalidDiagramError as exc:
+        raise ValidationFailedError(exc.detail, {"form": [exc.detail]}) from exc
     db.session.execute(delete(DesignDraft).where(DesignDraft.author == user.username,
-                                                 DesignDraft.name == f"{form.id}.form"))
-    tmp = target.with_suffix(".form.tmp")
-    tmp.write_text(content, encoding="utf-8")
-    tmp.replace(target)
+                                                 DesignDraft.name == name))
     db.session.commit()
-    form_registry().reload()
     return form.id
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -47,6 +47,8 @@ class FormDefinition:
     components: list[dict[str, Any]]
     fields: list[FormField]
     path: Path | None = None
+    #: the document's ``properties`` object (title, paper record number, …)
+    properties: dict[str, Any] = field(default_factory=dict)
     _schema: type[Schema] | None = None
 
     def schema(self) -> type[Schema]:
@@ -135,6 +137,7 @@ def parse_form(raw: str | bytes, *, source: str = "<form>",
         id=str(form_id), title=str(props.get("title") or form_id),
         title_en=str(props.get("title_en") or props.get("title") or form_id),
         components=doc["components"], fields=form_fields,
+        properties=props if isinstance(props, dict) else {},
     )
 
 
@@ -183,59 +186,123 @@ def _build_schema(form: FormDefinition) -> type[Schema]:
     return Schema.from_dict(attrs, name=f"Form_{form.id}")
 
 
-RECHECK_SECONDS = 2.0
+FORM_SUFFIX = ".form"
+
+
+def form_file_name(form_id: str) -> str:
+    """The name a form is stored under in a deployment (``<id>.form``)."""
+    return f"{form_id}{FORM_SUFFIX}"
 
 
 class FormRegistry:
-    """Every form in the forms folder, keyed by form id (the ``camunda:formKey``)."""
+    """The forms of each deployment, keyed by form id (the ``camunda:formKey``).
+
+    Forms are part of a deployment's immutable version, like its diagrams: a case keeps the
+    form versions of the deployment it was started on, and a new form version is a new
+    deployment. The ``forms/`` folder is only the seed of the first deployment (and of a
+    deployment stored before forms were versioned, which holds none of its own).
+
+    Every set is read whole before anyone sees it, and the seed at construction, so no
+    request can meet an empty or half-read registry (a fresh worker once answered valid
+    completions with "form does not exist").
+    """
 
     def __init__(self, forms_dir: Path,
                  value_sources: dict[str, list[tuple[str, str]]] | None = None) -> None:
         self.forms_dir = forms_dir
         # Options a form names by ``valuesKey`` (e.g. the item catalog), filled at load time.
         self.value_sources = value_sources or {}
-        self._forms: dict[str, FormDefinition] = {}
-        self._stamp: tuple[tuple[str, float], ...] = ()
-        self._checked = float("-inf")
+        self._lock = threading.Lock()
+        self._by_deployment: dict[int, dict[str, FormDefinition]] = {}
+        self._seed_texts = self._read_seed()
+        self._seed = self._parse_all(self._seed_texts)
+
+    # ---- loading --------------------------------------------------------------------
+    def _read_seed(self) -> dict[str, str]:
+        if not self.forms_dir.is_dir():
+            return {}
+        return {p.name: p.read_text(encoding="utf-8")
+                for p in sorted(self.forms_dir.glob(f"*{FORM_SUFFIX}"))}
+
+    def _parse_all(self, texts: dict[str, str]) -> dict[str, FormDefinition]:
+        forms = {}
+        for name, text in texts.items():
+            form = parse_form(text, source=name, value_sources=self.value_sources)
+            forms[form.id] = form
+        return forms
+
+    def seed_files(self) -> dict[str, str]:
+        """The ``forms/`` folder as read at start: file name → content."""
+        return dict(self._seed_texts)
+
+    def stored_files(self, deployment_id: int) -> dict[str, str]:
+        """A deployment's own form files (name → content); empty for one stored before."""
+        from sqlalchemy import select
+
+        from server.extensions import db
+        from server.models import DeploymentFile
+
+        rows = db.session.execute(select(DeploymentFile.name, DeploymentFile.content).where(
+            DeploymentFile.deployment_id == deployment_id,
+            DeploymentFile.kind == "form")).all()
+        return {name: content for name, content in rows}
+
+    def files_of(self, deployment_id: int | None) -> dict[str, str]:
+        """The form files a deployment runs with (its own, else the seed)."""
+        if deployment_id is None:
+            return self.seed_files()
+        return self.stored_files(deployment_id) or self.seed_files()
+
+    def _newest_deployment_id(self) -> int | None:
+        from flask import has_app_context
+        from sqlalchemy import func, select
+
+        if not has_app_context():
+            return None  # a tool reading the shipped forms, not a served request
+        from server.extensions import db
+        from server.models import Deployment
+
+        value = db.session.execute(select(func.max(Deployment.id))).scalar()
+        return int(value) if value is not None else None
+
+    def forms_of(self, deployment_id: int | None = None) -> dict[str, FormDefinition]:
+        """Form id → form of a deployment (the newest by default); read once, kept."""
+        if deployment_id is None:
+            deployment_id = self._newest_deployment_id()
+            if deployment_id is None:
+                return self._seed
+        found = self._by_deployment.get(deployment_id)
+        if found is None:
+            with self._lock:
+                found = self._by_deployment.get(deployment_id)
+                if found is None:
+                    texts = self.stored_files(deployment_id)
+                    found = self._parse_all(texts) if texts else self._seed
+                    # Published whole: a deployment never changes once stored.
+                    self._by_deployment[deployment_id] = found
+        return found
 
     def reload(self) -> None:
-        """Read the folder again now (after this process wrote a form into it)."""
-        self._load(force=True)
+        """Forget what was read of the deployments (kept for callers; they are immutable)."""
+        with self._lock:
+            self._by_deployment = {}
 
-    def _load(self, *, force: bool = False) -> None:
-        # Every task completion looks a form up: the folder is listed at most every few
-        # seconds, which is how soon other processes see a form a designer deployed.
-        now = time.monotonic()
-        if not force and now - self._checked < RECHECK_SECONDS:
-            return
-        self._checked = now
-        paths = sorted(self.forms_dir.glob("*.form")) if self.forms_dir.is_dir() else []
-        stamp = tuple((p.name, p.stat().st_mtime) for p in paths)
-        if stamp == self._stamp:
-            return
-        forms = {}
-        for path in paths:
-            form = parse_form(path.read_bytes(), source=path.name,
-                              value_sources=self.value_sources)
-            form.path = path
-            forms[form.id] = form
-        self._forms, self._stamp = forms, stamp
+    # ---- answering ------------------------------------------------------------------
+    def get(self, form_id: str, *, deployment_id: int | None = None) -> FormDefinition:
+        """Return a form by id, as of a deployment (the newest by default).
 
-    def get(self, form_id: str) -> FormDefinition:
-        """Return a form by id; raises ``NotFoundError``."""
-        self._load()
+        Raises ``NotFoundError``.
+        """
         try:
-            return self._forms[form_id]
+            return self.forms_of(deployment_id)[form_id]
         except KeyError:
             raise NotFoundError(f"form {form_id!r} does not exist") from None
 
-    def ids(self) -> set[str]:
-        self._load()
-        return set(self._forms)
+    def ids(self, *, deployment_id: int | None = None) -> set[str]:
+        return set(self.forms_of(deployment_id))
 
-    def all(self) -> list[FormDefinition]:
-        self._load()
-        return list(self._forms.values())
+    def all(self, *, deployment_id: int | None = None) -> list[FormDefinition]:
+        return list(self.forms_of(deployment_id).values())
 
 
 def form_registry() -> FormRegistry:

@@ -8,9 +8,7 @@ WeasyPrint's rendering of the same HTML the browser prints, so the two never dis
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from server.services.errors import ServiceError
@@ -102,13 +100,10 @@ def code_labels(forms: list[FormDefinition]) -> dict[str, dict[str, str]]:
 
 def form_properties(form: FormDefinition | None) -> dict[str, Any]:
     """The form's ``properties`` object (record number, …); {} when unreadable."""
-    if form is None or form.path is None:
+    if form is None:
         return {}
-    try:
-        props = json.loads(Path(form.path).read_text(encoding="utf-8")).get("properties")
-    except (OSError, ValueError):
-        return {}
-    return props if isinstance(props, dict) else {}
+    # Read with the form (it may live in a deployment, not in a file).
+    return dict(form.properties)
 
 
 def record_number(form: FormDefinition | None) -> str:

@@ -125,7 +125,11 @@ def get_work_item(user: User, task_id: str) -> WorkItem:
 
 
 def form_for(item: WorkItem) -> FormDefinition | None:
-    return forms().get(item.form_key) if item.form_key else None
+    """The task's form as deployed with its case's version (a later form version does not
+    change a running case's form)."""
+    if not item.form_key:
+        return None
+    return forms().get(item.form_key, deployment_id=item.case.deployment_id)
 
 
 def _require_role(user: User, item: WorkItem) -> str:

@@ -16,13 +16,96 @@ from sqlalchemy.orm import joinedload, lazyload
 from server.engine import clock
 from server.extensions import db
 from server.models import ApiToken, Enterprise, Group, User
-from server.services.errors import AuthenticationError
+from server.services.errors import AuthenticationError, ValidationFailedError
 
 _hasher = PasswordHasher()
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def _settings() -> tuple[int, int]:
+    from flask import current_app
+
+    settings = current_app.config["GUANJIA"]
+    return settings.password_min_length, settings.password_history
+
+
+def _recent_hashes(user: User, count: int) -> list[str]:
+    """The user's password now and before it, newest first, ``count`` in all."""
+    from server.models import PasswordHistory
+
+    if count <= 0 or user.id is None:
+        return []
+    hashes = [user.password_hash] if user.password_hash else []
+    hashes += db.session.execute(
+        select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.id.desc()).limit(count)).scalars().all()
+    return hashes[:count]
+
+
+def password_errors(password: str, username: str, user: User | None = None) -> list[str]:
+    """Every password rule ``password`` breaks for this user (empty: it may be used).
+
+    The rules of ``server/rules/passwords.py`` and, for an existing user, not one of the last
+    ``GUANJIA_PASSWORD_HISTORY`` passwords (the one in use included).
+    """
+    from server.rules.passwords import password_problems
+
+    min_length, history = _settings()
+    problems = password_problems(password, username, min_length=min_length)
+    if not problems and user is not None:
+        for old in _recent_hashes(user, history):
+            with contextlib.suppress(VerificationError, InvalidHashError):
+                if _hasher.verify(old, password):
+                    problems.append(f"不能与最近 {history} 次使用过的密码相同 / must not "
+                                    f"repeat one of the last {history} passwords")
+                    break
+    return problems
+
+
+def set_password(user: User, password: str, *, by: str, checked: bool = False) -> None:
+    """Give ``user`` a new password in the caller's transaction, audited with it.
+
+    Every path that sets a password comes here (an administrator's create or reset, the
+    user's own change, ``guanjia set-password``). The old hash joins the history. Ending
+    the user's sessions is the caller's (it knows whether the user exists yet).
+    Raises ``ValidationFailedError`` naming each broken rule under ``password``.
+    """
+    from server.models import PasswordHistory
+    from server.services.audit import record_event
+
+    if not checked:
+        problems = password_errors(password, user.username,
+                                   user if user.id is not None else None)
+        if problems:
+            raise ValidationFailedError("密码不符合要求 / the password breaks the rules",
+                                        {"password": problems})
+    _min_length, history = _settings()
+    if user.id is not None and user.password_hash:
+        db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
+        db.session.flush()
+        keep = select(PasswordHistory.id).where(PasswordHistory.user_id == user.id).order_by(
+            PasswordHistory.id.desc()).limit(max(history, 1))
+        db.session.execute(delete(PasswordHistory).where(
+            PasswordHistory.user_id == user.id, PasswordHistory.id.not_in(keep.scalar_subquery())
+        ), execution_options={"synchronize_session": False})
+    user.password_hash = hash_password(password)
+    record_event(None, "password_changed", actor=by, payload={
+        "username": user.username, "by": "self" if by == user.username else by})
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """A signed-in user's own change: the current password first; ends every session of the
+    user (this one too) and commits. Raises ``ValidationFailedError``."""
+    if not check_password(user, current):
+        raise ValidationFailedError("当前密码不正确 / the current password is wrong",
+                                    {"current_password": ["当前密码不正确 / the current "
+                                                          "password is wrong"]})
+    set_password(user, new, by=user.username)
+    end_sessions(user)
+    db.session.commit()
 
 
 def check_password(user: User, password: str) -> bool:

@@ -21,6 +21,10 @@ EN: dict[str, str] = {
     "待办": "Tasks", "案件": "Cases", "企业门户": "Enterprise portal", "收件箱": "Inbox",
     "管理": "Admin", "退出": "Sign out", "登录": "Sign in", "用户名": "Username",
     "密码": "Password", "用户名或密码错误": "Wrong username or password",
+    "修改密码": "Change password", "当前密码": "Current password", "新密码": "New password",
+    "再次输入新密码": "New password again", "两次输入的新密码不一致": "The new passwords differ",
+    "密码已修改，请用新密码登录": "Password changed; sign in with the new password",
+    "密码规则": "Password rules",
     "登录尝试过多，请 {minutes} 分钟后再试":
         "Too many sign-in attempts; try again in {minutes} minutes",
     "我的待办": "My tasks", "组内待办": "My groups' tasks", "全部待办": "All my tasks",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
 from server.services import users
-from server.services.errors import AuthenticationError
+from server.services.errors import AuthenticationError, ValidationFailedError
 from server.web.auth import bp
 from server.web.i18n import LANGUAGES, t
 from server.web.session import SESSION_VERSION, SignedIn, me
@@ -69,6 +69,35 @@ def logout() -> Any:
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    """The signed-in user's own password change (current password first). A broken rule
+    shows the form again naming it (422); success ends every session, this one too, and
+    asks for a sign-in with the new password."""
+    settings = current_app.config["GUANJIA"]
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("new_password_again", ""):
+            errors = {"new_password_again": [t("两次输入的新密码不一致")]}
+        else:
+            try:
+                users.change_own_password(me(), request.form.get("current_password", ""),
+                                          new)
+            except ValidationFailedError as exc:
+                errors = {("new_password" if k == "password" else k): v
+                          for k, v in exc.errors.items()}
+            else:
+                logout_user()
+                session.clear()
+                flash(t("密码已修改，请用新密码登录"), "success")
+                return redirect(url_for("auth.login"))
+    return render_template("auth/password.html", errors=errors,
+                           min_length=settings.password_min_length,
+                           history=settings.password_history), 422 if errors else 200
 
 
 @bp.errorhandler(RateLimitExceeded)

@@ -33,9 +33,9 @@ def record(case_id: str, form_key: str) -> Any:
     found = workspace.submissions(case, form_key)
     if not found:
         raise NotFoundError(f"nothing was submitted with form {form_key} in this case")
-    registry = form_registry()
-    form = registry.get(form_key) if form_key in registry.ids() else None
-    codes = records.code_labels(registry.all())
+    known = form_registry().forms_of(case.deployment_id)  # the forms the case was run with
+    form = known.get(form_key)
+    codes = records.code_labels(list(known.values()))
     as_pdf = request.args.get("format") == "pdf"
     record_no = records.record_number(form)
     # 附件2 names its 经办人 and the signing 主要领导 (issue 13).

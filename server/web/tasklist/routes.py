@@ -111,7 +111,8 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
     earlier = []
     for event in workspace.decisions(case):
         key = by_task.get(event.task_id or "")
-        earlier_form = _registry().get(key) if key and key in _registry().ids() else None
+        known = _registry().forms_of(case.deployment_id)  # the case's own form versions
+        earlier_form = known.get(key) if key else None
         earlier.append((event, formview.labelled(earlier_form, (event.payload or {}).get("new")
                                                  or {})))
     from server.services import access
