@@ -17,7 +17,6 @@ from server.models import AuditEvent, Case, Notification, User
 from server.models.aftercare import AftercareProject, SupervisionTask
 from server.services import aftercare, ledger
 from server.services.errors import PermissionDeniedError, ValidationFailedError
-from server.services.termination import terminate_case
 from tests.conftest import table_counts
 from tests.scenarios.conftest import Walker
 
@@ -176,7 +175,7 @@ def test_a_terminated_case_gets_no_after_care_and_a_county_sets_its_own_months(
     walker.start(item_codes=["project_filing"])
     walker.accept()
     walker.hand_over()
-    walker.run(lambda: terminate_case(_user("qiye"), walker.case_id, "企业调整投资计划"))
+    walker.terminate(detail="企业调整投资计划")
     walker.do("guanjia", "fill_termination_sheet")
     walker.do("qiye", "sign_termination_sheet")
     walker.close()
