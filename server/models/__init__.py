@@ -9,6 +9,7 @@ from server.models.counties import County
 from server.models.designer import DesignDraft
 from server.models.incidents import Incident
 from server.models.notifications import MailAddress, Notification
+from server.models.preferences import FieldVisibility, SavedFilter
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.projects import CaseProject
 from server.models.teams import CaseTeam
@@ -26,4 +27,5 @@ __all__ = [
     "County",
     "CaseProject",
     "CaseTeam",
+    "FieldVisibility", "SavedFilter",
 ]
