@@ -227,3 +227,32 @@ def test_an_internal_opinion_never_reaches_the_enterprise(
     assert admin.post("/settings/field-visibility", {},
                       token_from="/settings/field-visibility").status_code == 302
     assert "内部掌握：用地指标紧张" in enterprise.text(record)
+
+
+def test_the_shipped_review_opinion_is_internal_by_default(
+        make_app: Any, frozen_clock: FrozenClock) -> None:
+    """application_review.form marks 审核意见 internal: the enterprise's own task page (its
+    agreement to the service plan) and its print of the review leave it out; staff see it."""
+    from tests.scenarios.conftest import ROOT, Walker
+
+    app: Flask = make_app(GUANJIA_PROCESSES_DIR=str(ROOT / "processes"),
+                          GUANJIA_FORMS_DIR=str(ROOT / "forms"))
+    walker = Walker(app, frozen_clock)
+    case_id = walker.start()
+    walker.accept()
+    walker.do("zhuanchuang", "form_steward_team")
+    walker.do("guanjia", "draft_service_plan")
+    opinion = "已签约，成熟度高"  # FORM_DATA's review opinion
+    [agree] = walker.ready("agree_service_plan")
+    record = f"/cases/{case_id}/records/application_review"
+
+    enterprise = Web(app)
+    enterprise.login("qiye")
+    task_page = enterprise.text(f"/tasks/{agree['id']}")
+    assert "此前的决定" in task_page and opinion not in task_page
+    assert opinion not in enterprise.text(f"/portal/cases/{case_id}")
+    assert opinion not in enterprise.text(record)
+
+    staff = Web(app)
+    staff.login("zhuanchuang")
+    assert opinion in staff.text(record)
