@@ -63,7 +63,7 @@
   });
   const picker = document.getElementById('sub-picker');
   const select = document.getElementById('sub-select');
-  function picked() { return sub.items[Number(select.value)] || null; }
+  function picked() { return select.value === '' ? null : sub.items[Number(select.value)] || null; }
   if (picker && select && sub.items.length) {
     sub.items.forEach(function (item, i) {
       const opt = document.createElement('option');
