@@ -25,6 +25,7 @@ from server.models.intermediaries import (
 from server.models.notifications import MailAddress, Notification
 from server.models.passwords import PasswordHistory
 from server.models.policies import Policy, PolicyDelivery
+from server.models.preferences import FieldVisibility, SavedFilter
 from server.models.processes import Deployment, DeploymentFile, ProcessDefinition
 from server.models.projects import CaseProject
 from server.models.proxy import ProxyCode, ReturnVisit, TerminationRequest
@@ -53,4 +54,5 @@ __all__ = [
     "Policy", "PolicyDelivery",
     "Agency", "AgencyEngagement", "AgencyRegistration", "IntermediaryService",
     "PasswordHistory",
+    "FieldVisibility", "SavedFilter",
 ]

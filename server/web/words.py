@@ -88,6 +88,65 @@ def state_name(code: str | None) -> str:
     return t(_STATES.get(code or "", code or ""))
 
 
+def unread_notices() -> int:
+    """The signed-in user's unread notices about work still open (0 when signed out)."""
+    from flask_login import current_user
+
+    from server.services import inbox
+
+    if not current_user.is_authenticated:
+        return 0
+    return _cached("unread", lambda: inbox.unread_open_count(current_user.user))  # type: ignore[no-any-return]
+
+
+def words_json() -> str:
+    """The code → word tables as JSON, for pages that draw recorded data in the browser (the
+    audit replay): users, groups, industries, stages and states, in the page's language."""
+    import json
+
+    from server.models import User
+
+    users = _cached("users", lambda: dict(db.session.execute(
+        select(User.username, User.display_name)).all()))
+    groups = {code: group_name(code) for code in _cached("groups", group_names)}
+    industry_name("_")  # loads the industry table into this request's cache
+    industries = dict(g.get("_guanjia_words", {}).get("industry", {}))
+    return json.dumps({"users": {u: n for u, n in users.items() if n},
+                       "groups": groups, "industries": industries,
+                       "stages": {c: stage_name(c) for c in records.STAGES},
+                       "states": {c: state_name(c) for c in _STATES}},
+                      ensure_ascii=False).replace("</", "<\\/")
+
+
+# The English of the words this layer and the first-hour pages add (the i18n table's form).
+FIRST_HOUR_EN = {
+    "未读": "Unread", "全部标为已读": "Mark all read", "已全部标为已读": "All marked read",
+    "已关闭：任务已办理": "Closed: the task is done", "流程设计": "Designer", "审计": "Audit",
+    "格式": "Format", "年-月-日": "yyyy-mm-dd", "年-月-日 时:分": "yyyy-mm-dd hh:mm",
+    "时:分": "hh:mm", "内部字段": "Internal fields", "内部": "Internal", "公开": "Shown",
+    "表单": "Form", "字段": "Field", "表单默认": "Form default", "本县设置": "County setting",
+    "没有这些表单字段": "No such form fields", "已保存": "Saved",
+    "请先勾选要认领的任务": "Tick the tasks to claim first", "已认领": "Claimed", "项": "",
+    "未能认领": "Not claimed", "筛选已保存": "Filter saved", "筛选已删除": "Filter deleted",
+    "我的筛选": "My filters", "删除": "Delete", "暂无": "None yet", "筛选名称": "Filter name",
+    "保存当前筛选": "Save this filter", "放大": "Zoom in", "缩小": "Zoom out",
+    "当前环节": "Current steps", "全图": "Whole diagram", "查看事项子流程": "Item sub-process",
+    "主流程": "Main process", "认领所选": "Claim selected", "选择": "Select",
+    "勾选的字段为内部意见：只有本县工作人员可见，企业的任务页面、企业门户和打印的记录中都不显示。"
+    "种子材料未规定哪些意见对企业公开，由本县设置；表单中标为内部的字段默认勾选。":
+        "Ticked fields are internal opinions: only the county's staff see them; the "
+        "enterprise's task pages, portal and printed records leave them out. The seeds do not "
+        "say which opinions the enterprise may read, so the county sets it; fields the form "
+        "marks internal start ticked.",
+}
+
+
 def init_words(app: Flask) -> None:
+    from server.web.i18n import EN
+
+    for zh, en in FIRST_HOUR_EN.items():
+        EN.setdefault(zh, en)
     app.jinja_env.filters.update(stage=stage_name, industry=industry_name, person=person_name,
                                  group=group_name, task_title=task_title, state=state_name)
+    app.jinja_env.globals["nav_unread"] = unread_notices
+    app.jinja_env.globals["words_json"] = words_json

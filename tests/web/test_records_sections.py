@@ -75,9 +75,10 @@ def test_two_departments_handling_prints_both_submissions_in_order(
     base = f"/cases/{case['id']}/records"
 
     first, second = sections_of(w.text(f"{base}/handle"))
-    assert "建设用地规划许可证" in first and "自然资源局" in first and "zrzy" in first
+    # the submitter by name; the login stays off paper (issue 19)
+    assert "建设用地规划许可证" in first and "自然资源局" in first and "zrzy" not in first
     assert "不予" in first and "denied" not in first
-    assert "企业投资项目备案" in second and "发改局" in second and "fgj" in second
+    assert "企业投资项目备案" in second and "发改局" in second and "fgj" not in second
     assert "准予" in second and "approved" not in second
     for section in (first, second):
         assert "2026-11-23 09:00" in section  # submitted at 01:00 UTC, printed in China time

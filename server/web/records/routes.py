@@ -13,7 +13,7 @@ from urllib.parse import quote
 from flask import current_app, render_template, request
 from flask_login import login_required
 
-from server.services import cases, records, workspace
+from server.services import cases, records, visibility, workspace
 from server.services.errors import NotFoundError
 from server.services.forms import form_registry
 from server.web.records import bp, values
@@ -35,6 +35,8 @@ def record(case_id: str, form_key: str) -> Any:
         raise NotFoundError(f"nothing was submitted with form {form_key} in this case")
     known = form_registry().forms_of(case.deployment_id)  # the forms the case was run with
     form = known.get(form_key)
+    for s in found:  # internal opinions stay off the enterprise's prints
+        s.data = visibility.visible_data(me(), form, s.data)
     codes = records.code_labels(list(known.values()))
     as_pdf = request.args.get("format") == "pdf"
     record_no = records.record_number(form)

@@ -50,7 +50,7 @@ def sections(form: FormDefinition | None, found: list[Submission],
         out.append(Section(
             s, record_pairs(form, s.data, codes), str(s.approval_item.get("name") or ""),
             en if lang() == "en" else zh,
-            f"{names[who]}（{who}）" if who in names and names[who] != who else who))
+            names.get(who) or who))  # the person's name; the login stays off paper
     return out
 
 

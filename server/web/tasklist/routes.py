@@ -19,7 +19,17 @@ from flask import (
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from server.services import attachments, cases, plan, tasks, teams, workspace
+from server.services import (
+    attachments,
+    cases,
+    plan,
+    tasks,
+    teams,
+    visibility,
+    worklist,
+    workspace,
+)
+from server.services import inbox as inbox_service
 from server.services.catalog import current_catalog
 from server.services.errors import ValidationFailedError
 from server.services.forms import FormRegistry, form_registry
@@ -72,7 +82,52 @@ def tasks_page() -> Any:
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("tasklist/index.html", page=page, query=query, args=args,
                            departments=workspace.departments(), stages=workspace.stages(),
-                           groups=workspace.group_names())
+                           groups=workspace.group_names(), saved=worklist.filters_of(me()),
+                           current_filter=worklist.clean_query(request.query_string.decode()))
+
+
+@bp.post("/tasks/claim-many")
+@login_required
+def claim_many() -> Any:
+    """Claim the ticked group tasks; each refused one is reported with its reason."""
+    back = request.form.get("back") or url_for("tasklist.tasks_page")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("tasklist.tasks_page")
+    try:
+        outcome = worklist.claim_many(me(), request.form.getlist("task_ids"))
+    except ValidationFailedError:
+        flash(t("请先勾选要认领的任务"), "error")
+        return redirect(back)
+    if outcome.claimed:
+        flash(t("已认领") + f" {len(outcome.claimed)} " + t("项"), "success")
+    for _, name, why in outcome.refused:
+        flash(t("未能认领") + f"：{name}（{why}）", "error")
+    return redirect(back)
+
+
+@bp.post("/tasks/filters")
+@login_required
+def save_filter() -> Any:
+    """Save the list's current filter under a name (the user's own); a bad one is refused."""
+    try:
+        saved = worklist.save_filter(me(), request.form.get("name", ""),
+                                     request.form.get("query", ""))
+    except ValidationFailedError as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("tasklist.tasks_page") + "?" +
+                        worklist.clean_query(request.form.get("query", "")))
+    flash(t("筛选已保存") + f"：{saved.name}", "success")
+    return redirect(url_for("tasklist.tasks_page") + "?" + saved.query)
+
+
+@bp.post("/tasks/filters/<int:filter_id>/delete")
+@login_required
+def delete_filter(filter_id: int) -> Any:
+    worklist.delete_filter(me(), filter_id)
+    flash(t("筛选已删除"), "success")
+    return redirect(url_for("tasklist.tasks_page"))
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -113,8 +168,8 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         key = by_task.get(event.task_id or "")
         known = _registry().forms_of(case.deployment_id)  # the case's own form versions
         earlier_form = known.get(key) if key else None
-        earlier.append((event, formview.labelled(earlier_form, (event.payload or {}).get("new")
-                                                 or {})))
+        data = visibility.visible_data(user, earlier_form, (event.payload or {}).get("new") or {})
+        earlier.append((event, formview.labelled(earlier_form, data)))
     from server.services import access
 
     return render_template(
@@ -220,7 +275,16 @@ def inbox() -> Any:
     if service is not None and hasattr(service, "list_for_user"):
         entries = list(service.list_for_user(me()))
     return render_template("tasklist/inbox.html", available=service is not None,
-                           entries=entries)
+                           entries=entries, closed=inbox_service.closed_tasks(entries))
+
+
+@bp.post("/inbox/read-all")
+@login_required
+def inbox_read_all() -> Any:
+    """Mark every notice of the signed-in user read; the header's count goes to nothing."""
+    marked = inbox_service.mark_all_read(me())
+    flash(t("已全部标为已读") + f"（{marked}）", "success")
+    return redirect(url_for("tasklist.inbox"))
 
 
 @bp.post("/inbox/<int:notification_id>/read")
@@ -231,3 +295,31 @@ def inbox_read(notification_id: int) -> Any:
         abort(404)
     service.mark_read(me(), [notification_id])
     return redirect(url_for("tasklist.inbox"))
+
+
+@bp.get("/settings/field-visibility")
+@login_required
+def field_visibility() -> Any:
+    """The county's setting of which form fields are internal; 403 unless an administrator."""
+    user = me()
+    if not user.in_group(*visibility.SETTERS):
+        abort(403)
+    return render_template("tasklist/field_visibility.html", rows=visibility.field_rows())
+
+
+@bp.post("/settings/field-visibility")
+@login_required
+def field_visibility_save() -> Any:
+    """Save the ticked fields as internal (403 unless an administrator, 422 for unknown ones)."""
+    chosen = set()
+    for value in request.form.getlist("internal"):
+        form_key, _, field_key = value.partition(".")
+        chosen.add((form_key, field_key))
+    try:
+        changed = visibility.set_internal(me(), chosen)
+    except ValidationFailedError as exc:
+        flash(t("没有这些表单字段") + "：" + "、".join(exc.errors.get("fields", [])), "error")
+        return render_template("tasklist/field_visibility.html",
+                               rows=visibility.field_rows()), 422
+    flash(t("已保存") + f"（{changed}）", "success")
+    return redirect(url_for("tasklist.field_visibility"))
