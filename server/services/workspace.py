@@ -314,10 +314,11 @@ def task_context(item: WorkItem) -> dict[str, Any]:
     from server.services.store import case_store
 
     store = case_store()
-    for human in store.engine.ready_human_tasks(store.load(item.case)):
-        if human.id == item.id and isinstance(human.data.get("item"), dict):
-            context["item"] = human.data["item"]
-            break
+    with store.reading(item.case) as runtime:
+        for human in store.engine.ready_human_tasks(runtime):
+            if human.id == item.id and isinstance(human.data.get("item"), dict):
+                context["item"] = dict(human.data["item"])
+                break
     return context
 
 
