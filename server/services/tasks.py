@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy import false as sa_false
+from sqlalchemy.orm import joinedload
 
 from server.engine import clock
 from server.engine.errors import ScriptError, ScriptLimitError, TaskNotReadyError
@@ -86,27 +87,58 @@ def visible_tasks(user: User, scope: str) -> Select[WorkItem]:
                                                   select(ids.subquery().c[0])))
 
 
+#: The most tasks one page shows, on the API and on the pages alike.
+MAX_PER_PAGE = 200
+#: Due first (no due date last); created and id break ties, so pages neither repeat nor skip.
+BY_DUE: tuple[Any, ...] = (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at,
+                           WorkItem.id)
+
+
+def task_query(user: User, *, scope: str = "all", department: str | None = None,
+               stage: str | None = None, due_before: datetime | None = None,
+               case_id: str | None = None) -> Select[WorkItem]:
+    """The one task-list query: ready tasks ``user`` may work on (``visible_tasks``),
+    narrowed by a department that is offered the task, a stage, a due date, a case."""
+    query = visible_tasks(user, scope)
+    if department:
+        query = query.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
+            WorkItemGroup.group_code == department, WorkItemGroup.state == "ready")))
+    if stage:
+        query = query.where(WorkItem.stage == stage)
+    if due_before:
+        query = query.where(WorkItem.due_at <= due_before)
+    if case_id:
+        query = query.where(WorkItem.case_id == case_id)
+    return query
+
+
+def page_of(query: Select[WorkItem], order: tuple[Any, ...], page: int,
+            per_page: int) -> TaskPage:
+    """The one pagination of task lists: a page of ``query`` in ``order`` with the true total.
+
+    Pages run over narrow id rows; only the page's items are loaded, with their cases. A
+    first page that is not full is its own total, so the count is skipped.
+    """
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    ids = list(db.session.execute(query.with_only_columns(WorkItem.id).order_by(*order)
+                                  .limit(per_page).offset((page - 1) * per_page)).scalars())
+    if page == 1 and len(ids) < per_page:
+        total = len(ids)
+    else:
+        total = db.session.execute(
+            query.with_only_columns(func.count(WorkItem.id))).scalar_one()
+    loaded = {i.id: i for i in db.session.execute(
+        select(WorkItem).where(WorkItem.id.in_(ids)).options(joinedload(WorkItem.case))
+    ).scalars()} if ids else {}
+    return TaskPage([loaded[i] for i in ids if i in loaded], int(total), page, per_page)
+
+
 def list_tasks(user: User, flt: TaskFilter) -> TaskPage:
     """The ready tasks a user may work on, sorted by due date, with a true total count."""
-    query = visible_tasks(user, flt.scope)
-    if flt.department:
-        query = query.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
-            WorkItemGroup.group_code == flt.department)))
-    if flt.stage:
-        query = query.where(WorkItem.stage == flt.stage)
-    if flt.due_before:
-        query = query.where(WorkItem.due_at <= flt.due_before)
-    if flt.case_id:
-        query = query.where(WorkItem.case_id == flt.case_id)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    per_page = max(1, min(flt.per_page, 200))
-    page = max(1, flt.page)
-    rows: list[WorkItem] = list(db.session.execute(
-        query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at,
-                       WorkItem.id)
-        .limit(per_page).offset((page - 1) * per_page)
-    ).scalars())
-    return TaskPage(rows, int(total), page, per_page)
+    query = task_query(user, scope=flt.scope, department=flt.department, stage=flt.stage,
+                       due_before=flt.due_before, case_id=flt.case_id)
+    return page_of(query, BY_DUE, flt.page, flt.per_page)
 
 
 forms = form_registry
