@@ -22,7 +22,7 @@ from server.rules.workdays import WorkCalendar
 from server.services import access
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
-from server.services.tasks import BY_DUE, page_of, task_query
+from server.services.tasks import BY_DUE, TaskQuery, page_of, task_query
 
 LIGHTS = ("red", "yellow", "green")
 SORTS = ("due", "-due", "created")
@@ -121,21 +121,24 @@ def task_rows(user: User, query: ListQuery) -> RowPage:
     """Ready tasks the user may work on, filtered and sorted, with the true total (the same
     query and pagination as the API's task list, plus lights and search)."""
     now = clock.now()
-    stmt: Select[WorkItem] = task_query(user, scope=query.scope, department=query.department,
-                                        stage=query.stage, due_before=query.due_before)
+    found_query = task_query(user, scope=query.scope, department=query.department,
+                             stage=query.stage, due_before=query.due_before)
+    stmt = found_query.statement
     if query.light in LIGHTS:
         stmt = stmt.where(_light_condition(query.light, now))
     if query.q.strip():
         stmt = stmt.where(WorkItem.case_id.in_(_search(select(Case.id), query.q)))
     order: tuple[Any, ...]
+    order_key = query.sort
     if query.sort == "-due":
         order = (WorkItem.due_at.is_(None), WorkItem.due_at.desc(), WorkItem.created_at,
                  WorkItem.id)
     elif query.sort == "created":
         order = (WorkItem.created_at.desc(), WorkItem.id)
     else:
-        order = BY_DUE
-    found = page_of(stmt, order, query.page, query.per_page)
+        order, order_key = BY_DUE, "due"
+    found = page_of(TaskQuery(stmt, found_query.params, kept=stmt is found_query.statement),
+                    order, query.page, query.per_page, order_key=order_key)
     return RowPage([row_for(i, now) for i in found.items], found.total, found.page,
                    found.per_page)
 
