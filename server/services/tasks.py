@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, bindparam, func, or_, select, union
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.elements import BindParameter
 
 from server.engine import clock
 from server.engine.errors import ScriptError, ScriptLimitError, TaskNotReadyError
@@ -65,7 +66,8 @@ def visible_tasks(user: User, scope: str) -> Select[WorkItem]:
 def _visible(scope: str, enterprise: bool) -> Select[WorkItem]:
     # Built once per shape with bound parameters (``me``, ``codes``, ``enterprise_id``):
     # building the statement cost more than running it (issue 18's profile).
-    me, codes = bindparam("me"), bindparam("codes", expanding=True)
+    me: BindParameter[str] = bindparam("me")
+    codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
     parts = []
     if scope in {"mine", "all"}:
         parts.append(select(WorkItem.id).where(

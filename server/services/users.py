@@ -16,7 +16,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, event, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, joinedload, lazyload, make_transient_to_detached
+from sqlalchemy.orm import (
+    InstanceState,
+    Session,
+    joinedload,
+    lazyload,
+    make_transient_to_detached,
+)
 
 from server.engine import clock
 from server.extensions import db
@@ -192,7 +198,7 @@ class _Principals:
 
 
 def _detached_copy(user: User) -> User | None:
-    state = sa_inspect(user)
+    state: InstanceState[User] = sa_inspect(user)
     if state.modified or "groups" not in state.dict:
         return None  # only a clean, fully loaded row is a snapshot
     copy = User(**{a.key: state.dict[a.key] for a in sa_inspect(User).column_attrs
