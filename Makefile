@@ -27,6 +27,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 bench: setup services
+	$(PY) bench/http.py
 	$(PY) bench/engine.py
 
 services:

@@ -242,6 +242,11 @@ def bench_http(app: Any, n: int) -> list[float]:
     return times
 
 
+def shown(value: float) -> str:
+    """A figure with two decimals, or "—" where it was not measured (never "nan")."""
+    return "—" if value != value else f"{value:.2f}"
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -306,8 +311,9 @@ def main() -> None:
                 if n <= 30:
                     rows["d"] += bench_http(sqlite_app, n)
             m = found[n] = {k: median(v) for k, v in rows.items()}
-            print(f"{n:>5} {tasks:>5} {m['a']:>9.2f} {m['b']:>10.2f} {m['cs']:>11.2f} "
-                  f"{m['cp']:>8.2f} {m['d']:>9.2f} {m['cs'] - m['a']:>15.2f}", flush=True)
+            print(f"{n:>5} {tasks:>5} {shown(m['a']):>9} {shown(m['b']):>10} "
+                  f"{shown(m['cs']):>11} {shown(m['cp']):>8} {shown(m['d']):>9} "
+                  f"{shown(m['cs'] - m['a']):>15}", flush=True)
         print("ms per task completion, medians over all completions of "
               f"{args.rounds} case(s) per row; (d) measured for cases up to 30 items")
         verdicts(found)

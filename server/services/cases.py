@@ -181,11 +181,13 @@ def case_work_items(case: Case) -> list[WorkItem]:
 def case_data(case: Case) -> dict[str, Any]:
     """The case's current variables, from its live workflow."""
     store = case_store()
-    return _jsonable(store.engine.case_data(store.load(case)))
+    with store.reading(case) as runtime:  # not while another thread steps the case
+        return _jsonable(store.engine.case_data(runtime))
 
 
 def live_data(case: Case) -> dict[str, Any]:
     """The variables where the case stands now, including those of the service sub-process
     (the plan's items and timetable, the one-time notice) before it ends."""
     store = case_store()
-    return _jsonable(store.engine.scope_data(store.load(case)))
+    with store.reading(case) as runtime:
+        return _jsonable(store.engine.scope_data(runtime))

@@ -478,11 +478,12 @@ def _task_data(task_id: str) -> dict[str, Any] | None:
     case = db.session.get(Case, item.case_id)
     if case is None:
         return None
-    try:
-        task = store.engine.find_ready_human_task(store.load(case), task_id)
-    except TaskNotReadyError:
-        return None
-    return dict(task.data)
+    with store.reading(case) as runtime:
+        try:
+            task = store.engine.find_ready_human_task(runtime, task_id)
+        except TaskNotReadyError:
+            return None
+        return dict(task.data)
 
 
 def clock_of(task_id: str) -> dict[str, Any] | None:

@@ -79,7 +79,8 @@ def item_progress(case: Case, rows: list[WorkItem],
     names = {str(i.get("code")): str(i.get("name") or i.get("code")) for i in items}
     waiting = {}
     if case.status == "running":
-        waiting = {w.code: w for w in waiting_items(case_store().load(case))}
+        with case_store().reading(case) as runtime:
+            waiting = {w.code: w for w in waiting_items(runtime)}
     by_code: dict[str, list[WorkItem]] = {}
     for row in rows:
         code = _item_code(row)

@@ -99,7 +99,9 @@ class CaseStore:
         self.engine.around_step = self._outside_transaction
         self._spec_sets: dict[int, SpecSet] = {}
         self._live: OrderedDict[str, Runtime] = OrderedDict()
-        self._locks: dict[str, threading.Lock] = {}
+        # The lock of each case some thread holds or waits for, with how many do: an entry
+        # goes when its last user lets go, so the map never outgrows the cases in flight.
+        self._locks: dict[str, list[Any]] = {}
         self._guard = threading.Lock()
         self._lock_queries: dict[tuple[str, bool], Any] = {}
         # Timers the steps under a case's lock started that count office time (by case).
@@ -120,11 +122,57 @@ class CaseStore:
 
     # ---- live cases -------------------------------------------------------------------
     def _lock_for(self, case_id: str) -> threading.Lock:
+        """The case's in-process lock, counted as used until ``_done_with`` (not yet held)."""
         with self._guard:
-            lock = self._locks.get(case_id)
-            if lock is None:
-                lock = self._locks[case_id] = threading.Lock()
+            entry = self._locks.get(case_id)
+            if entry is None:
+                entry = self._locks[case_id] = [threading.Lock(), 0]
+            entry[1] += 1
+            lock: threading.Lock = entry[0]
             return lock
+
+    def _done_with(self, case_id: str) -> None:
+        with self._guard:
+            entry = self._locks.get(case_id)
+            if entry is not None:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del self._locks[case_id]
+
+    def lock_count(self) -> int:
+        """How many case locks this process keeps now (one per case in use)."""
+        with self._guard:
+            return len(self._locks)
+
+    def _acquire(self, case_id: str) -> threading.Lock:
+        lock = self._lock_for(case_id)
+        try:
+            if not lock.acquire(blocking=False):
+                # On SQLite every transaction holds the write lock, and a slow step holding
+                # this case's lock lets go of its transaction and takes it again: never wait
+                # for the case while holding the database.
+                if db.engine.dialect.name == "sqlite":
+                    release_read_transaction()
+                lock.acquire()
+        except BaseException:
+            self._done_with(case_id)
+            raise
+        return lock
+
+    @contextmanager
+    def reading(self, case: Case) -> Iterator[Runtime]:
+        """The live workflow of a case for reading, under the case's lock: no step of
+        another thread changes it meanwhile. Keep the body short and do not write."""
+        step = getattr(_active, "step", None)
+        if step is not None and step[0] == case.id:  # this thread runs a step of it already
+            yield self.load(case)
+            return
+        lock = self._acquire(case.id)
+        try:
+            yield self.load(case)
+        finally:
+            lock.release()
+            self._done_with(case.id)
 
     def forget(self, case_id: str) -> None:
         with self._guard:
@@ -172,14 +220,7 @@ class CaseStore:
         each step result. Raises ``NotFoundError``; retries by itself when another process
         wrote first.
         """
-        lock = self._lock_for(case_id)
-        if not lock.acquire(blocking=False):
-            # On SQLite every transaction holds the write lock, and a slow step holding this
-            # case's lock lets go of its transaction and takes it again: never wait for the
-            # case while holding the database.
-            if db.engine.dialect.name == "sqlite":
-                release_read_transaction()
-            lock.acquire()
+        lock = self._acquire(case_id)
         self._locks_held.add(case_id)
         try:
             yield from self._locked(case_id, item_id)
@@ -187,6 +228,7 @@ class CaseStore:
             self._locks_held.discard(case_id)
             self._started_timers.pop(case_id, None)
             lock.release()
+            self._done_with(case_id)
 
     def _locked(self, case_id: str, item_id: str | None) -> Iterator[LiveCase]:
         query = self._lock_query(with_item=item_id is not None)

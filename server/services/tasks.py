@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, union
+from sqlalchemy import Integer, Select, bindparam, func, or_, select, union
 from sqlalchemy import false as sa_false
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.elements import BindParameter
 
 from server.engine import clock
 from server.engine.errors import ScriptError, ScriptLimitError, TaskNotReadyError
@@ -55,12 +58,20 @@ def visible_tasks(user: User, scope: str) -> Select[WorkItem]:
     Built as a union of id lists, each served by its own index, so counting thousands of
     open tasks never scans the task table once per group.
     """
-    codes = sorted(user.group_codes - {access.ENTERPRISE})
+    query = task_query(user, scope=scope)
+    return query.statement.params(**query.params)
+
+
+@functools.cache
+def _visible(scope: str, enterprise: bool) -> Select[WorkItem]:
+    # Built once per shape with bound parameters (``me``, ``codes``, ``enterprise_id``):
+    # building the statement cost more than running it (issue 18's profile).
+    me: BindParameter[str] = bindparam("me")
+    codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
     parts = []
     if scope in {"mine", "all"}:
         parts.append(select(WorkItem.id).where(
-            WorkItem.state == "ready",
-            or_(WorkItem.assignee == user.username, WorkItem.claimed_by == user.username)))
+            WorkItem.state == "ready", or_(WorkItem.assignee == me, WorkItem.claimed_by == me)))
     if scope in {"groups", "all"}:
         offered = (select(WorkItemGroup.work_item_id)
                    .join(WorkItem, WorkItem.id == WorkItemGroup.work_item_id)
@@ -68,16 +79,16 @@ def visible_tasks(user: User, scope: str) -> Select[WorkItem]:
         if scope == "groups":
             offered = offered.where(WorkItem.claimed_by.is_(None))
         parts.append(offered)
-        if access.ENTERPRISE in user.group_codes and user.enterprise_id is not None:
-            enterprise = (select(WorkItemGroup.work_item_id)
-                          .join(WorkItem, WorkItem.id == WorkItemGroup.work_item_id)
-                          .join(Case, Case.id == WorkItem.case_id)
-                          .where(WorkItemGroup.group_code == access.ENTERPRISE,
-                                 WorkItemGroup.state == "ready",
-                                 Case.enterprise_id == user.enterprise_id))
+        if enterprise:
+            own = (select(WorkItemGroup.work_item_id)
+                   .join(WorkItem, WorkItem.id == WorkItemGroup.work_item_id)
+                   .join(Case, Case.id == WorkItem.case_id)
+                   .where(WorkItemGroup.group_code == access.ENTERPRISE,
+                          WorkItemGroup.state == "ready",
+                          Case.enterprise_id == bindparam("enterprise_id")))
             if scope == "groups":
-                enterprise = enterprise.where(WorkItem.claimed_by.is_(None))
-            parts.append(enterprise)
+                own = own.where(WorkItem.claimed_by.is_(None))
+            parts.append(own)
     if not parts:
         return select(WorkItem).where(sa_false())
     ids = union(*parts) if len(parts) > 1 else parts[0]
@@ -86,27 +97,100 @@ def visible_tasks(user: User, scope: str) -> Select[WorkItem]:
                                                   select(ids.subquery().c[0])))
 
 
+#: The most tasks one page shows, on the API and on the pages alike.
+MAX_PER_PAGE = 200
+#: Due first (no due date last); created and id break ties, so pages neither repeat nor skip.
+BY_DUE: tuple[Any, ...] = (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at,
+                           WorkItem.id)
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """A task-list statement and the values of its bound parameters."""
+
+    statement: Select[WorkItem]
+    params: dict[str, Any]
+    #: The statement is one of the few kept for the process (its pages are kept too).
+    kept: bool = False
+
+
+@functools.cache
+def _narrowed(scope: str, enterprise: bool, department: bool, stage: bool, due_before: bool,
+              case_id: bool) -> Select[WorkItem]:
+    query = _visible(scope, enterprise)
+    if department:
+        query = query.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
+            WorkItemGroup.group_code == bindparam("department"),
+            WorkItemGroup.state == "ready")))
+    if stage:
+        query = query.where(WorkItem.stage == bindparam("stage"))
+    if due_before:
+        query = query.where(WorkItem.due_at <= bindparam("due_before", type_=WorkItem.due_at.type))
+    if case_id:
+        query = query.where(WorkItem.case_id == bindparam("case_id"))
+    return query
+
+
+def task_query(user: User, *, scope: str = "all", department: str | None = None,
+               stage: str | None = None, due_before: datetime | None = None,
+               case_id: str | None = None) -> TaskQuery:
+    """The one task-list query: ready tasks ``user`` may work on (``visible_tasks``),
+    narrowed by a department that is offered the task, a stage, a due date, a case."""
+    enterprise = access.ENTERPRISE in user.group_codes and user.enterprise_id is not None
+    statement = _narrowed(scope, enterprise, bool(department), bool(stage), bool(due_before),
+                          bool(case_id))
+    params: dict[str, Any] = {"me": user.username,
+                              "codes": sorted(user.group_codes - {access.ENTERPRISE}),
+                              "enterprise_id": user.enterprise_id, "department": department,
+                              "stage": stage, "due_before": due_before, "case_id": case_id}
+    return TaskQuery(statement, params, kept=True)
+
+
+_PAGE = bindparam("page_size", type_=Integer()), bindparam("page_start", type_=Integer())
+_LOAD_PAGE = (select(WorkItem).where(WorkItem.id.in_(bindparam("ids", expanding=True)))
+              .options(joinedload(WorkItem.case)))
+_paging: dict[tuple[int, str], tuple[Select[Any], Select[Any], Select[Any]]] = {}
+
+
+def _paged(query: Select[WorkItem], order_key: str, order: tuple[Any, ...], kept: bool
+           ) -> tuple[Select[Any], Select[Any]]:
+    """The id page and the count of ``query``: built once for each statement kept above."""
+    entry = _paging.get((id(query), order_key))
+    if entry is not None and entry[0] is query:
+        return entry[1], entry[2]
+    ids = query.with_only_columns(WorkItem.id).order_by(*order).limit(_PAGE[0]).offset(_PAGE[1])
+    count = query.with_only_columns(func.count(WorkItem.id))
+    if kept and len(_paging) < 512:
+        _paging[(id(query), order_key)] = (query, ids, count)
+    return ids, count
+
+
+def page_of(query: TaskQuery, order: tuple[Any, ...], page: int, per_page: int, *,
+            order_key: str = "due") -> TaskPage:
+    """The one pagination of task lists: a page of ``query`` in ``order`` with the true total.
+
+    Pages run over narrow id rows; only the page's items are loaded, with their cases. A
+    first page that is not full is its own total, so the count is skipped.
+    """
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    ids_of, count = _paged(query.statement, order_key, order, query.kept)
+    ids = list(db.session.execute(ids_of, {**query.params, "page_size": per_page,
+                                           "page_start": (page - 1) * per_page}).scalars())
+    if page == 1 and len(ids) < per_page:
+        total = len(ids)
+    else:
+        total = db.session.execute(count, query.params).scalar_one()
+    loaded = {i.id: i for i in db.session.execute(_LOAD_PAGE, {"ids": ids}).scalars()} \
+        if ids else {}
+    return TaskPage([loaded[i] for i in ids if i in loaded], int(total), page, per_page)
+
+
 def list_tasks(user: User, flt: TaskFilter) -> TaskPage:
     """The ready tasks a user may work on, sorted by due date, with a true total count."""
-    query = visible_tasks(user, flt.scope)
-    if flt.department:
-        query = query.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
-            WorkItemGroup.group_code == flt.department)))
-    if flt.stage:
-        query = query.where(WorkItem.stage == flt.stage)
-    if flt.due_before:
-        query = query.where(WorkItem.due_at <= flt.due_before)
-    if flt.case_id:
-        query = query.where(WorkItem.case_id == flt.case_id)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    per_page = max(1, min(flt.per_page, 200))
-    page = max(1, flt.page)
-    rows: list[WorkItem] = list(db.session.execute(
-        query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at,
-                       WorkItem.id)
-        .limit(per_page).offset((page - 1) * per_page)
-    ).scalars())
-    return TaskPage(rows, int(total), page, per_page)
+    query = task_query(user, scope=flt.scope, department=flt.department, stage=flt.stage,
+                       due_before=flt.due_before, case_id=flt.case_id)
+    return page_of(query, BY_DUE, flt.page, flt.per_page)
 
 
 forms = form_registry

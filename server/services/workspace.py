@@ -22,7 +22,7 @@ from server.rules.workdays import WorkCalendar
 from server.services import access
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
-from server.services.tasks import visible_tasks
+from server.services.tasks import BY_DUE, TaskQuery, page_of, task_query
 
 LIGHTS = ("red", "yellow", "green")
 SORTS = ("due", "-due", "created")
@@ -118,41 +118,29 @@ def _light_condition(light: str, now: datetime) -> Any:
 
 
 def task_rows(user: User, query: ListQuery) -> RowPage:
-    """Ready tasks the user may work on, filtered and sorted, with the true total."""
+    """Ready tasks the user may work on, filtered and sorted, with the true total (the same
+    query and pagination as the API's task list, plus lights and search)."""
     now = clock.now()
-    stmt: Select[WorkItem] = visible_tasks(user, query.scope)
-    if query.department:
-        stmt = stmt.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
-            WorkItemGroup.group_code == query.department, WorkItemGroup.state == "ready")))
-    if query.stage:
-        stmt = stmt.where(WorkItem.stage == query.stage)
+    found_query = task_query(user, scope=query.scope, department=query.department,
+                             stage=query.stage, due_before=query.due_before)
+    stmt = found_query.statement
     if query.light in LIGHTS:
         stmt = stmt.where(_light_condition(query.light, now))
-    if query.due_before:
-        stmt = stmt.where(WorkItem.due_at <= query.due_before)
     if query.q.strip():
         stmt = stmt.where(WorkItem.case_id.in_(_search(select(Case.id), query.q)))
-    # Count and page over narrow id rows; only the page's items are loaded with their case,
-    # so neither query drags 10,000 wide rows (and their joined cases) through a sort.
-    total = db.session.execute(stmt.with_only_columns(func.count(WorkItem.id))).scalar_one()
-    per_page = max(1, min(query.per_page, 100))
-    page = max(1, query.page)
     order: tuple[Any, ...]
+    order_key = query.sort
     if query.sort == "-due":
         order = (WorkItem.due_at.is_(None), WorkItem.due_at.desc(), WorkItem.created_at,
                  WorkItem.id)
     elif query.sort == "created":
         order = (WorkItem.created_at.desc(), WorkItem.id)
     else:
-        # The id breaks ties, so pages neither repeat nor skip a task.
-        order = (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.created_at,
-                 WorkItem.id)
-    ids = list(db.session.execute(stmt.with_only_columns(WorkItem.id).order_by(*order)
-                                  .limit(per_page).offset((page - 1) * per_page)).scalars())
-    loaded = {i.id: i for i in db.session.execute(
-        select(WorkItem).where(WorkItem.id.in_(ids))).scalars()} if ids else {}
-    items = [loaded[i] for i in ids if i in loaded]
-    return RowPage([row_for(i, now) for i in items], int(total), page, per_page)
+        order, order_key = BY_DUE, "due"
+    found = page_of(TaskQuery(stmt, found_query.params, kept=stmt is found_query.statement),
+                    order, query.page, query.per_page, order_key=order_key)
+    return RowPage([row_for(i, now) for i in found.items], found.total, found.page,
+                   found.per_page)
 
 
 def stages() -> list[str]:
@@ -314,10 +302,11 @@ def task_context(item: WorkItem) -> dict[str, Any]:
     from server.services.store import case_store
 
     store = case_store()
-    for human in store.engine.ready_human_tasks(store.load(item.case)):
-        if human.id == item.id and isinstance(human.data.get("item"), dict):
-            context["item"] = human.data["item"]
-            break
+    with store.reading(item.case) as runtime:
+        for human in store.engine.ready_human_tasks(runtime):
+            if human.id == item.id and isinstance(human.data.get("item"), dict):
+                context["item"] = dict(human.data["item"])
+                break
     return context
 
 

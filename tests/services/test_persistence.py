@@ -6,6 +6,7 @@ workflows in memory, so a process must notice when another one moved a case on.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,9 @@ def sheets(api: Api, case_id: str) -> list[tuple[str, dict[str, Any]]]:
             if t["case_id"] == case_id and t["element_id"] == "take_sheet"]
 
 
+PRINCIPAL = re.compile(r"\b(api_tokens|users|user_groups|groups|enterprises)\b")
+
+
 def test_a_completion_writes_the_same_early_and_late_in_a_case(api: Api) -> None:
     from server.extensions import db
 
@@ -39,6 +43,8 @@ def test_a_completion_writes_the_same_early_and_late_in_a_case(api: Api) -> None
 
     def count(_conn: Any, _cursor: Any, statement: str, params: Any, _context: Any,
               _many: bool) -> None:
+        if PRINCIPAL.search(statement):
+            return  # who is calling: a token checked a moment ago costs no query (issue 18)
         current[0] += 1
         current[1] += len(statement) + len(repr(params))
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import current_app, jsonify, request
+from marshmallow import Schema
 
 from server.schemas.api import (
     CaseResponse,
@@ -30,6 +32,14 @@ from server.web.api.openapi import build_openapi
 from server.web.signin_limits import sign_in_limited
 
 
+@functools.cache
+def _schema(cls: type[Schema], *, many: bool = False) -> Schema:
+    """One instance per schema class, built at first use: building one cost more than the
+    load or dump itself (issue 18's profile). Marshmallow 4 schemas keep no per-call state,
+    so threads share them."""
+    return cls(many=many)
+
+
 def _body(schema: Any) -> dict[str, Any]:
     payload = request.get_json(silent=True)
     if payload is None:
@@ -40,7 +50,7 @@ def _body(schema: Any) -> dict[str, Any]:
             reason = str(exc)
         raise ValidationFailedError(f"the request body must be JSON ({reason})",
                                     {"_schema": [reason]})
-    loaded: dict[str, Any] = schema().load(payload)
+    loaded: dict[str, Any] = _schema(schema).load(payload)
     return loaded
 
 
@@ -54,7 +64,7 @@ def issue_token() -> Any:
                          address=request.remote_addr)
     ttl = current_app.config["GUANJIA"].token_ttl_hours
     token = users.issue_token(user, ttl_hours=ttl)
-    return TokenResponse().dump({"token": token, "expires_in": ttl * 3600,
+    return _schema(TokenResponse).dump({"token": token, "expires_in": ttl * 3600,
                                  "username": user.username})
 
 
@@ -67,7 +77,7 @@ def openapi() -> Any:
 @token_required
 def list_processes() -> Any:
     latest = processes.latest_deployment()
-    return {"deployment": DeploymentResponse().dump(latest) if latest else None}
+    return {"deployment": _schema(DeploymentResponse).dump(latest) if latest else None}
 
 
 @bp.post("/deployments")
@@ -79,7 +89,7 @@ def deploy() -> Any:
         raise PermissionDeniedError("only designers and administrators deploy")
     body = _body(DeployRequest)
     deployment = processes.deploy(body["files"], author=user.username, comment=body["comment"])
-    return DeploymentResponse().dump(deployment), 201
+    return _schema(DeploymentResponse).dump(deployment), 201
 
 
 @bp.post("/cases")
@@ -89,7 +99,7 @@ def start_case() -> Any:
     body = _body(StartCaseRequest)
     case = cases.start_case(current_user(), body["process_id"], body["data"],
                             deployment_number=body["deployment"])
-    return CaseResponse().dump(case), 201
+    return _schema(CaseResponse).dump(case), 201
 
 
 @bp.get("/cases/<case_id>")
@@ -97,10 +107,10 @@ def start_case() -> Any:
 def show_case(case_id: str) -> Any:
     """A case with its data, tasks and full history; 403/404 as the case allows."""
     case = cases.get_case(current_user(), case_id)
-    body = CaseResponse().dump(case)
+    body = _schema(CaseResponse).dump(case)
     body["data"] = cases.case_data(case)
-    body["tasks"] = WorkItemResponse(many=True).dump(cases.case_work_items(case))
-    body["history"] = EventResponse(many=True).dump(cases.case_history(case))
+    body["tasks"] = _schema(WorkItemResponse, many=True).dump(cases.case_work_items(case))
+    body["history"] = _schema(EventResponse, many=True).dump(cases.case_history(case))
     return body
 
 
@@ -112,22 +122,22 @@ def terminate_case(case_id: str) -> Any:
     body = _body(TerminateCaseRequest)
     termination.propose_termination(current_user(), case_id, body["reason_code"],
                                     body["reason"])
-    return CaseResponse().dump(cases.get_case(current_user(), case_id)), 202
+    return _schema(CaseResponse).dump(cases.get_case(current_user(), case_id)), 202
 
 
 @bp.get("/tasks")
 @token_required
 def list_tasks() -> Any:
-    query = TaskQuery().load(request.args.to_dict())
+    query = _schema(TaskQuery).load(request.args.to_dict())
     page = tasks.list_tasks(current_user(), tasks.TaskFilter(**query))
-    return TaskPageResponse().dump(page)
+    return _schema(TaskPageResponse).dump(page)
 
 
 @bp.get("/tasks/<task_id>")
 @token_required
 def show_task(task_id: str) -> Any:
     item = tasks.get_work_item(current_user(), task_id)
-    body = TaskDetailResponse().dump(item)
+    body = _schema(TaskDetailResponse).dump(item)
     form = tasks.form_for(item)
     body["form"] = None if form is None else {
         "id": form.id, "title": form.title, "components": form.components,
@@ -143,19 +153,19 @@ def complete_task(task_id: str) -> Any:
     """Complete a task; 403 not yours, 409 already done, 422 form errors by field."""
     body = _body(CompleteTaskRequest)
     item = tasks.complete_task(current_user(), task_id, body["data"])
-    return WorkItemResponse().dump(item)
+    return _schema(WorkItemResponse).dump(item)
 
 
 @bp.post("/tasks/<task_id>/claim")
 @token_required
 def claim_task(task_id: str) -> Any:
-    return WorkItemResponse().dump(tasks.claim_task(current_user(), task_id))
+    return _schema(WorkItemResponse).dump(tasks.claim_task(current_user(), task_id))
 
 
 @bp.post("/tasks/<task_id>/release")
 @token_required
 def release_task(task_id: str) -> Any:
-    return WorkItemResponse().dump(tasks.claim_task(current_user(), task_id, release=True))
+    return _schema(WorkItemResponse).dump(tasks.claim_task(current_user(), task_id, release=True))
 
 
 @bp.post("/tasks/<task_id>/reassign")
@@ -168,4 +178,4 @@ def reassign_task(task_id: str) -> Any:
     body = _body(ReassignTaskRequest)
     item = tasks.reassign_task(current_user(), task_id, to_username=body["to"],
                                reason=body["reason"])
-    return WorkItemResponse().dump(item)
+    return _schema(WorkItemResponse).dump(item)
