@@ -30,6 +30,9 @@ export const DROPPED_GROUPS = new Set([
 // Entries inside kept groups that are job-executor options (async
 // continuations, exclusive jobs, retries) — guanjia has no job executor.
 const DROPPED_ENTRY = /asynchronous|exclusive$|RetryTimeCycle|jobPriority|taskPriority/i;
+// User-task entries the conventions do not name: guanjia reads assignee,
+// candidateGroups/candidateUsers and dueDate, not a follow-up date or priority.
+const DROPPED_ENTRY_IDS = new Set(['followUpDate', 'priority']);
 
 const FILTER_PRIORITY = 100;
 
@@ -44,7 +47,8 @@ GuanjiaPropertiesFilter.prototype.getGroups = function getGroups() {
     .filter((group) => !DROPPED_GROUPS.has(group.id))
     .map((group) => {
       if (!Array.isArray(group.entries)) return group;
-      const entries = group.entries.filter((entry) => !DROPPED_ENTRY.test(entry.id || ''));
+      const entries = group.entries.filter((entry) => !DROPPED_ENTRY.test(entry.id || '')
+        && !DROPPED_ENTRY_IDS.has(entry.id));
       return entries.length === group.entries.length ? group : { ...group, entries };
     })
     .filter((group) => !Array.isArray(group.entries) || group.entries.length > 0

@@ -128,6 +128,21 @@ export const ZH_CN = {
   'Data store reference': '数据存储引用',
   'Empty pool/participant': '空泳池/参与者',
   'Expanded pool/participant': '展开的泳池/参与者',
+  // panel header type labels not above (after normalizing, see below)
+  'Process': '流程',
+  'Participant': '参与者',
+  'Lane': '泳道',
+  'Collaboration': '协作',
+  'Text annotation': '文本注释',
+  'Group': '分组',
+  'Association': '关联',
+  'Message flow': '消息流',
+  'Data input': '数据输入',
+  'Data output': '数据输出',
+  'Data object': '数据对象',
+  'Intermediate catch event': '中间捕获事件',
+  'Collapsed sub-process': '子流程（折叠）',
+  'Expanded sub-process': '子流程（展开）',
 
   // properties panel: frame
   'Select an element to edit its properties.': '选择一个元素以编辑其属性。',
@@ -276,10 +291,18 @@ export const ZH_CN = {
   'Scope': '作用域',
 };
 
+/** The panel header asks for 'User Task', 'Timer Boundary Event (Non Interrupting)',
+ * 'Collapsed Sub Process': find them under the menu's spelling. */
+function typeLabel(template) {
+  if (typeof template !== 'string' || !/^[A-Z][A-Za-z ()]*$/.test(template)) return template;
+  return template.charAt(0) + template.slice(1).toLowerCase()
+    .replace('non interrupting', 'non-interrupting').replace('sub process', 'sub-process');
+}
+
 /** bpmn-js `translate` override: zh-CN where known, English otherwise. */
 export function customTranslate(template, replacements) {
   const reps = replacements || {};
-  const text = ZH_CN[template] || template;
+  const text = ZH_CN[template] || ZH_CN[typeLabel(template)] || template;
   return text.replace(/{([^}]+)}/g, (_, key) => (key in reps ? reps[key] : '{' + key + '}'));
 }
 

@@ -86,12 +86,19 @@ def test_modeler_panel_is_chinese_without_listeners_or_async(
     panel = page.locator("#panel .bio-properties-panel")
     assert panel.get_by_text("办理人", exact=True).count() == 1
     assert panel.get_by_text("候选组", exact=True).count() == 1
+    header = page.locator("#panel .bio-properties-panel-header-type")
+    assert header.inner_text().strip() == "用户任务"
     # The candidate groups of the diagram are shown in the Chinese entry.
     page.click("#panel [data-group-id='group-CamundaPlatform__UserAssignment'] "
                ".bio-properties-panel-group-header")
     field = panel.locator("[data-entry-id='candidateGroups'] input")
     field.wait_for()
     assert "bureau" in field.input_value()
+    assert panel.locator("[data-entry-id='dueDate'] input").input_value() == (
+        "${due_in_working_days(1)}")
+    # Follow-up date and priority are not read by guanjia: not offered.
+    assert panel.locator("[data-entry-id='followUpDate']").count() == 0
+    assert panel.locator("[data-entry-id='priority']").count() == 0
     page.screenshot(path=str(screenshots_dir / "modeler-panel-user-task.png"))
 
     # The call activity keeps its multi-instance collection but no async options in it.
