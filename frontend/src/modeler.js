@@ -1,4 +1,5 @@
-// window.GuanjiaModeler: BPMN editor with the Camunda 7 properties panel.
+// window.GuanjiaModeler: BPMN editor with the Camunda 7 properties panel, in
+// Chinese (modeler-zh.js) and limited to what guanjia runs (modeler-filter.js).
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import {
   BpmnPropertiesPanelModule,
@@ -7,6 +8,8 @@ import {
 } from 'bpmn-js-properties-panel';
 import CamundaPlatformBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdleDescriptor from 'camunda-bpmn-moddle/resources/camunda.json';
+import { ZhTranslateModule } from './modeler-zh.js';
+import { GuanjiaPropertiesFilterModule } from './modeler-filter.js';
 
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
@@ -56,6 +59,8 @@ function open(canvasEl, panelEl, xml) {
       BpmnPropertiesProviderModule,
       CamundaPlatformPropertiesProviderModule,
       CamundaPlatformBehaviorsModule,
+      GuanjiaPropertiesFilterModule,
+      ZhTranslateModule,
     ],
     moddleExtensions: { camunda: camundaModdleDescriptor },
   });

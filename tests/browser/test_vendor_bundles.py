@@ -173,7 +173,7 @@ def test_modeler_edits_and_saves(page: Any, base_url: str, screenshots_dir: Path
     )
     panel = page.locator("#panel .bio-properties-panel")
     panel.wait_for()
-    for heading in ("User assignment", "Forms"):
+    for heading in ("分配", "表单"):  # zh-CN panel (issue 19)
         assert panel.get_by_text(heading, exact=True).count() >= 1, heading
 
     found = page.evaluate("window.demoHandle.highlight('Task_Permit', 'Missing form key')")
