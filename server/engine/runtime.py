@@ -23,6 +23,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.event_definitions import (
     MessageEventDefinition as CamundaMessageEventDefinition,
@@ -200,6 +202,78 @@ def _is_human(task: Task) -> bool:
 
 def _is_timer(task: Task) -> bool:
     return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+
+
+#: Internal-data key of a multi-instance call activity's instance listing the case variables
+#: it no longer holds itself because they are the same as its multi-instance parent's.
+SHARED_KEYS = "guanjia_shared_keys"
+
+
+def _shareable_instance(task: Task) -> set[str] | None:
+    """The variables an instance of a multi-instance call activity must keep itself, or
+    ``None`` when the task is no such instance (then it keeps its whole data).
+
+    Each instance starts as a copy of the activity's data, the whole ``items`` list included,
+    so storing every instance in full cost the square of the item count (issue 15). An
+    instance whose called process has an ioSpecification with inputs and outputs reads only
+    the named inputs and hands back only the named outputs; every other variable it holds
+    stays equal to its parent's for as long as the parent runs (only instances' merges change
+    the parent, and they bring nothing but the element variable and the outputs), so merging
+    it back is a no-op and it can be read from the parent instead.
+    """
+    spec = task.task_spec
+    parent = task.parent
+    if parent is None or not isinstance(spec, CallActivity):
+        return None
+    mi = parent.task_spec
+    if not isinstance(mi, MultiInstanceTask) or mi.task_spec != spec.name:
+        return None
+    called = task.workflow.top_workflow.subprocess_specs.get(spec.spec)
+    io = getattr(called, "io_specification", None)
+    if io is None or not io.data_inputs or not io.data_outputs:
+        return None
+    keep = {var.bpmn_id for var in (*io.data_inputs, *io.data_outputs)}
+    for ref in (mi.input_item, mi.output_item):
+        if ref is not None:
+            keep.add(ref.bpmn_id)
+    # A separate output collection grows on the parent as instances finish: an instance keeps
+    # its own copy of it. Camunda's ``collection`` is read and written back in place (each
+    # finished instance puts its element variable back at its index, equal to what was there
+    # unless a script changed the element in place), so the input collection is shared.
+    data_input = mi.data_input.bpmn_id if mi.data_input is not None else None
+    if mi.data_output is not None and mi.data_output.bpmn_id != data_input:
+        keep.add(mi.data_output.bpmn_id)
+    return keep
+
+
+def _share_with_parent(task: Task) -> None:
+    """Drop from a multi-instance call activity's instance the variables it holds equal to
+    its parent's (see ``_shareable_instance``) and note their names; ``task_data`` puts them
+    back for reading."""
+    keep = _shareable_instance(task)
+    if keep is None:
+        return
+    parent_data = task.parent.data
+    shared = [key for key, value in task.data.items()
+              if key not in keep and key in parent_data and parent_data[key] == value]
+    if not shared:
+        return
+    for key in shared:
+        del task.data[key]
+    known = task.internal_data.get(SHARED_KEYS) or []
+    task.internal_data[SHARED_KEYS] = known + [key for key in shared if key not in known]
+
+
+def task_data(task: Task) -> dict[str, Any]:
+    """A task's variables as a script on it sees them: its own data, with the variables a
+    multi-instance instance shares with its parent put back (a new dict)."""
+    shared = task.internal_data.get(SHARED_KEYS)
+    if not shared or task.parent is None:
+        return dict(task.data)
+    parent_data = task.parent.data
+    data = {key: parent_data[key] for key in shared if key in parent_data}
+    data.update(task.data)
+    return data
 
 
 def _changes() -> TaskChanges:
@@ -488,6 +562,7 @@ class Engine:
                 changed_tasks.extend(dirty.values())
                 continue
             for task in dirty.values():
+                _share_with_parent(task)
                 if _is_human(task) and task.state == TaskState.READY:
                     # Fix who and by when at the moment the task opens, inside the step, so
                     # the answer is stored with the task and never drifts on a later read.
@@ -659,7 +734,7 @@ class Engine:
         task = wf.last_task
         while task is not None and task.workflow is not wf:
             task = wf.get_task_from_id(task.workflow.parent_task_id)
-        return dict(task.data) if task is not None else {}
+        return task_data(task) if task is not None else {}
 
     def scope_data(self, runtime: Runtime) -> dict[str, Any]:
         """The variables where the case stands now, inside embedded sub-processes (a
@@ -676,7 +751,7 @@ class Engine:
                 continue
             if latest is None or sub.last_task.last_state_change > latest.last_state_change:
                 latest = sub.last_task
-        return dict(latest.data) if latest is not None else {}
+        return task_data(latest) if latest is not None else {}
 
     def full_state(self, runtime: Runtime) -> dict[str, Any]:
         """The library's own whole serialization (tests compare restores against it)."""
