@@ -32,14 +32,14 @@ from server.services.errors import PermissionDeniedError, ValidationFailedError
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,19}$")
 FIELDS = ("code", "name", "prefecture", "office_hours", "light_share_percent", "light_min_days",
           "art32_mode", "late_call_grace_minutes", "publicity_cap_days", "enterprise_reply_days",
-          "is_default")
+          "return_visit_months", "is_default")
 
 #: The demo county of the seeds (大姚县, seed 004), office hours as the issue gives them.
 DAYAO: dict[str, Any] = {
     "code": "dayao", "name": "大姚县", "prefecture": "楚雄彝族自治州",
     "office_hours": "09:00-12:00 14:30-18:00", "light_share_percent": 20, "light_min_days": 1,
     "art32_mode": "restart", "late_call_grace_minutes": 30, "publicity_cap_days": 10,
-    "enterprise_reply_days": 5,
+    "enterprise_reply_days": 5, "return_visit_months": "1,3,6,12",
     "is_default": False,
 }
 
@@ -68,6 +68,24 @@ def _int(data: dict[str, Any], key: str, low: int, high: int,
     if not low <= value <= high:
         errors[key] = [f"must lie between {low} and {high}, got {value}"]
     return value
+
+
+def _visit_months(data: dict[str, Any], errors: dict[str, list[str]]) -> str:
+    """The months after a completed case's end at which it is visited (004 §五(九) asks for
+    回访 but names no intervals: the county's setting). Blank keeps the default 1,3,6,12."""
+    raw = str(data.get("return_visit_months") or "").replace("，", ",").replace(" ", "")
+    if not raw:
+        return "1,3,6,12"
+    try:
+        months = sorted({int(part) for part in raw.split(",") if part})
+    except ValueError:
+        months = []
+    if not months or not all(1 <= m <= 120 for m in months):
+        errors["return_visit_months"] = [
+            f"回访月份应为 1–120 的整数，用逗号分隔 / whole months 1 to 120, comma-separated: "
+            f"{raw!r}"]
+        return "1,3,6,12"
+    return ",".join(str(m) for m in months)
 
 
 def validate_county(data: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +120,7 @@ def validate_county(data: dict[str, Any]) -> dict[str, Any]:
         "enterprise_reply_days": (_int(data, "enterprise_reply_days", 1, 60, errors)
                                   if str(data.get("enterprise_reply_days") or "").strip()
                                   else 5),
+        "return_visit_months": _visit_months(data, errors),
         "is_default": str(data.get("is_default") or "").lower() in {"1", "true", "on", "yes"},
     }
     if errors:

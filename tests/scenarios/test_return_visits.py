@@ -154,3 +154,20 @@ def test_the_case_page_shows_the_visits_and_takes_the_stewards_record(
     assert steward.post(action, {**RECORD, "visited_on": day}, token_from=page
                         ).status_code == 302
     assert "企业已投产，运行正常" in steward.text(page)
+
+
+def test_an_administrator_sets_the_countys_visit_months_and_a_bad_list_changes_nothing(
+        walker: Walker) -> None:
+    from server.services.counties import DAYAO, save_county
+
+    walker.run(lambda: save_county(_user("admin"), {**DAYAO, "is_default": "1",
+                                                    "return_visit_months": "24， 2,6"}))
+    assert walker.run(lambda: return_visits.schedule_of("dayao")) == (2, 6, 24)
+    for bad in ("0,3", "3,半年", "121"):
+        with pytest.raises(ValidationFailedError) as caught:
+            walker.run(lambda bad=bad: save_county(  # type: ignore[misc]
+                _user("admin"), {**DAYAO, "is_default": "1", "return_visit_months": bad}))
+        assert "return_visit_months" in caught.value.errors
+    assert walker.run(lambda: return_visits.schedule_of("dayao")) == (2, 6, 24)
+    with pytest.raises(PermissionDeniedError):
+        walker.run(lambda: save_county(_user("guanjia"), {**DAYAO, "return_visit_months": "1"}))
