@@ -19,7 +19,7 @@ run: setup
 
 ## Every test, on SQLite and PostgreSQL, with a real Celery worker on Redis and Chromium.
 test: setup services browser-deps
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 ## ruff on the code and the tests, mypy (strict for server/engine, rules, ledger, workers).
 lint: setup

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import DATABASES
+
 CHROMIUM = os.environ.get("GUANJIA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -30,13 +32,26 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Everything under tests/browser needs the browser, marked or not, so
     # ``-m "not browser"`` leaves it all out.
     here = Path(__file__).parent
+    # What a browser sees does not depend on the database: the web and scenario tests run every
+    # page and step on both; the browser tests run on the first listed database only (SQLite
+    # by default), which keeps the full run within its time. GUANJIA_BROWSER_DATABASES widens it.
+    wanted = set(os.environ.get("GUANJIA_BROWSER_DATABASES", DATABASES[0]).split(","))
+    kept, dropped = [], []
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+            db_param = getattr(item, "callspec", None) and item.callspec.params.get("database")
+            if db_param is not None and db_param not in wanted:
+                dropped.append(item)
+                continue
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
