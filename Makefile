@@ -27,7 +27,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 bench: setup services
-	$(PY) bench/http.py
+	$(PY) bench/http_load.py
 	$(PY) bench/engine.py
 
 services:

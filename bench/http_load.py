@@ -17,20 +17,14 @@ the list call that finds it and the complete call. Per database it prints
 then its verdict on the targets of issue 18 (medians over ``--rounds``). Figures depend on
 the machine's load: the line starts with ``uptime``'s load averages.
 
-Run: python bench/http.py [--seconds 6] [--rounds 1] [--clients 1 4] [--no-postgres]
+Run: python bench/http_load.py [--seconds 6] [--rounds 1] [--clients 1 4] [--no-postgres]
      [--workers 2] [--threads 4] [--tables]
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named like the standard library's ``http``: run as a script, its folder comes
-# first on the path and would shadow it.
-if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
-
+# (Named http_load.py, not http.py as issue 18 wrote: a bench/http.py shadowed the standard
+# library's ``http`` for every other script in bench/, which broke bench/dashboard.py.)
 import argparse  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
@@ -41,10 +35,12 @@ import socket  # noqa: E402
 import sqlite3  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import sys
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path
 from typing import Any  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,7 +256,7 @@ def deploy(port: int) -> None:
     client = Client(port)
     client.sign_in("bench-designer")
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(DIAGRAM.glob("*.bpmn"))}
-    client.call("POST", "/deployments", {"files": files, "comment": "bench/http.py"})
+    client.call("POST", "/deployments", {"files": files, "comment": "bench/http_load.py"})
     client.conn.close()
 
 
