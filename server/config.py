@@ -110,6 +110,10 @@ class Settings:
     #: Installation settings, not county ones: one rule for everyone who signs in here.
     password_min_length: int = 8
     password_history: int = 5
+    #: "standard": argon2-cffi's default argon2id (RFC 9106's low-memory profile, ~0.2 s a
+    #: check here). "light": one pass over 8 KiB, for the test suite only — it signs in
+    #: thousands of times; every check still runs the same code. Refused outside test mode.
+    password_hash: str = "standard"
     ratelimit_storage_url: str = "memory://"
     #: The most entries a list in a case's starting data may hold: each becomes a parallel
     #: branch (multi-instance) of the case, and a case of thousands takes minutes to start.
@@ -156,6 +160,12 @@ class Settings:
         if not broker_url:
             raise ConfigError("GUANJIA_BROKER_URL is required in production")
         _check_checkpoint_key(env.get("GUANJIA_CHECKPOINT_KEY", ""))
+        password_hash = env.get("GUANJIA_PASSWORD_HASH") or (
+            "light" if mode == "test" else "standard")
+        if password_hash not in {"standard", "light"} or (
+                password_hash == "light" and mode != "test"):
+            raise ConfigError("GUANJIA_PASSWORD_HASH must be standard (light is for the test "
+                              f"suite only), not {password_hash!r}")
         try:
             return cls(
                 mode=mode,
@@ -184,6 +194,7 @@ class Settings:
                 login_rate=env.get("GUANJIA_LOGIN_RATE") or "30 per minute",
                 password_min_length=max(8, int(env.get("GUANJIA_PASSWORD_MIN_LENGTH") or 8)),
                 password_history=max(0, int(env.get("GUANJIA_PASSWORD_HISTORY") or 5)),
+                password_hash=password_hash,
                 ratelimit_storage_url=env.get("GUANJIA_RATELIMIT_STORAGE_URL") or (
                     broker_url if broker_url.startswith(("redis://", "rediss://"))
                     else "memory://"),

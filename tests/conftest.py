@@ -60,6 +60,9 @@ class TestDatabase:
     kind: str
     url: str
     template: Path | None = None
+    #: PostgreSQL: the seeded tables' rows, in insert order, put back before every test (a test
+    #: that adds a member to a group or deactivates a user must not change the next test).
+    seeded_rows: list[tuple[sa.Table, list[dict[str, Any]]]] | None = None
 
 
 def _settings(url: str, instance: Path, **extra: str) -> Settings:
@@ -116,10 +119,21 @@ def database(request: pytest.FixtureRequest,
                     f"{PG_SERVER}: {exc}", pytrace=False)
     url = f"{PG_SERVER}/{name}"
     _seed_users(create_app(_settings(url, instance)))
-    yield TestDatabase(kind, url)
+    yield TestDatabase(kind, url, seeded_rows=_seeded_rows(url))
     with admin.connect() as conn:
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.dispose()
+
+
+def _seeded_rows(url: str) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
+    from server.extensions import db
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        snapshot = [(table, [dict(row) for row in conn.execute(sa.select(table)).mappings()])
+                    for table in db.metadata.sorted_tables if table.name in SEEDED_TABLES]
+    engine.dispose()
+    return snapshot
 
 
 def _fresh_url(database: TestDatabase, tmp_path: Path) -> str:
@@ -128,12 +142,20 @@ def _fresh_url(database: TestDatabase, tmp_path: Path) -> str:
         target = tmp_path / "guanjia.sqlite"
         shutil.copyfile(database.template, target)
         return f"sqlite:///{target}"
+    assert database.seeded_rows is not None
     engine = sa.create_engine(database.url)
     with engine.begin() as conn:
         tables = [t for t in sa.inspect(conn).get_table_names() if t not in SEEDED_TABLES]
+        seeded = [table for table, _rows in database.seeded_rows]
         # The audit table refuses TRUNCATE by trigger; tests clean it as the replica role.
         conn.exec_driver_sql("SET session_replication_role = replica")
         conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        # The seeded users, groups and memberships as they were seeded (ids kept, sequences
+        # left where they are so a new row never takes a seeded id).
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(t.name for t in seeded)} CASCADE")
+        for table, rows in database.seeded_rows:
+            if rows:
+                conn.execute(table.insert(), rows)
     engine.dispose()
     return database.url
 

@@ -39,6 +39,16 @@ def test_production_refuses_to_start_without_its_secrets(missing: str, value: st
     assert Settings.from_env(PRODUCTION).checkpoint_key == "c" * 64
 
 
+def test_the_light_password_hash_is_for_the_test_suite_only(tmp_path: Path) -> None:
+    assert Settings.from_env(PRODUCTION).password_hash == "standard"
+    assert Settings.from_env({"GUANJIA_INSTANCE_DIR": str(tmp_path)}).password_hash == "standard"
+    for mode in ("production", "embedded"):
+        with pytest.raises(ConfigError, match="GUANJIA_PASSWORD_HASH"):
+            Settings.from_env({**PRODUCTION, "GUANJIA_MODE": mode,
+                               "GUANJIA_INSTANCE_DIR": str(tmp_path),
+                               "GUANJIA_PASSWORD_HASH": "light"})
+
+
 def test_embedded_mode_keeps_its_generated_secret_in_the_instance_folder(tmp_path: Path
                                                                           ) -> None:
     env = {"GUANJIA_INSTANCE_DIR": str(tmp_path / "instance"), "GUANJIA_SECRET_KEY": ""}
