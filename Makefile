@@ -1,6 +1,8 @@
 # guanjia — the two commands: `make run` (embedded demo) and `make test` (everything).
 VENV   ?= .venv
 PYTHON ?= python3
+# Test processes (pytest-xdist): one a core; each has its own SQLite files and PostgreSQL database.
+TEST_PROCESSES ?= auto
 PY      = $(VENV)/bin/python
 
 .PHONY: setup run test lint bench services browser-deps
@@ -19,7 +21,7 @@ run: setup
 
 ## Every test, on SQLite and PostgreSQL, with a real Celery worker on Redis and Chromium.
 test: setup services browser-deps
-	$(PY) -m pytest -q -p no:cacheprovider --durations=15
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup --durations=15
 
 ## ruff on the code and the tests, mypy (strict for server/engine, rules, ledger, workers).
 lint: setup

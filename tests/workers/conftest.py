@@ -33,8 +33,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker is not None and kind is not None \
                 and kind != marker.kwargs.get("database", "postgresql"):
             dropped.append(item)
-        else:
-            kept.append(item)
+            continue
+        if "redis_queue" in getattr(item, "fixturenames", ()):
+            # Real Celery workers share one Redis (its unacked hash, its broadcast exchanges):
+            # under pytest-xdist they run one after another in one test process.
+            item.add_marker(pytest.mark.xdist_group("celery-workers"))
+        kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
