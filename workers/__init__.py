@@ -4,7 +4,8 @@ As in Flask's Celery example, every task runs inside the Flask app context and t
 app lives in ``app.extensions["celery"]``. Celery settings come from the Flask ``Settings``
 (broker, result backend, eager mode) plus any ``GUANJIA_CELERY_<NAME>`` variable, which sets
 Celery's lower-case ``<name>`` (values are read as JSON when they parse, e.g.
-``GUANJIA_CELERY_BROKER_TRANSPORT_OPTIONS='{"visibility_timeout": 600}'``).
+``GUANJIA_CELERY_BROKER_TRANSPORT_OPTIONS='{"visibility_timeout": 600}'``; on Redis these
+options are laid over guanjia's, see ``redis_transport_options``).
 """
 
 from __future__ import annotations
@@ -47,9 +48,6 @@ def celery_config(app: Flask, env: Mapping[str, str] | None = None) -> dict[str,
         "beat_schedule": beat_schedule(workers),
         "worker_hijack_root_logger": False,
     }
-    if settings.broker_url.startswith("redis"):
-        # A message taken by a worker that was killed comes back after this many seconds.
-        config["broker_transport_options"] = {"visibility_timeout": 3600}
     source = os.environ if env is None else env
     for name, raw in source.items():
         if name.startswith(CELERY_PREFIX) and name not in _NOT_CELERY:
@@ -58,7 +56,35 @@ def celery_config(app: Flask, env: Mapping[str, str] | None = None) -> dict[str,
             except ValueError:
                 value = raw
             config[name[len(CELERY_PREFIX):].lower()] = value
+    if settings.broker_url.startswith("redis"):
+        config["broker_transport_options"] = redis_transport_options(
+            config.get("broker_transport_options") or {})
     return config
+
+
+#: Seconds a message taken by a worker may stay unacknowledged before another worker is
+#: given it again (kombu's Redis ``visibility_timeout``); a task must finish well within it.
+VISIBILITY_TIMEOUT = 3600
+
+
+def redis_transport_options(given: Mapping[str, Any]) -> dict[str, Any]:
+    """kombu's Redis options: ``given`` laid over ours, so a killed worker's messages come
+    back about ``visibility_timeout`` seconds after it took them, whatever that is.
+
+    kombu looks for such messages every ``unacked_restore_interval`` (10 s) seconds but scans
+    only on every ``unacked_restore_throttle``-th (10th) look: up to 100 s late, longer than
+    the whole timeout when it is short. We scan on every look, at a tenth of the timeout
+    (1 to 100 s), unless ``given`` sets either option. A worker killed while scanning leaves
+    the scan's lock behind for ``unacked_mutex_expire`` (300 s), and no one scans until it
+    expires: we let it expire after the timeout, at most 300 s, unless ``given`` sets it.
+    """
+    options = {"visibility_timeout": VISIBILITY_TIMEOUT, **given}
+    timeout = float(options["visibility_timeout"])
+    if "unacked_restore_interval" not in given and "unacked_restore_throttle" not in given:
+        options["unacked_restore_interval"] = max(1, min(100, int(timeout // 10)))
+        options["unacked_restore_throttle"] = 1
+    options.setdefault("unacked_mutex_expire", max(1, min(300, int(timeout))))
+    return options
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -8,6 +8,7 @@ other database's variant of each is deselected rather than skipped.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,13 +16,14 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from flask import Flask
 
 from tests.conftest import FIXTURES, ROOT
-from tests.workers.helpers import REDIS_URL
+from tests.workers.helpers import REDIS_URL, redis_key
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -93,7 +95,13 @@ def now_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def redis_queue() -> Iterator[str]:
-    """A queue of our own on the test Redis, emptied afterwards (fails if no Redis)."""
+    """A queue of our own on the test Redis, whose name also prefixes every key the test's
+    workers write there (``redis_key``); all of them are deleted afterwards. Fails if no Redis.
+
+    The Redis is shared (pytest-xdist processes, other checkouts): with keys of their own,
+    a test's workers never restore another test's unacknowledged messages nor wait for a
+    restore lock another test's killed worker left behind.
+    """
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
@@ -102,7 +110,9 @@ def redis_queue() -> Iterator[str]:
                     f"{exc}", pytrace=False)
     queue = f"guanjia-test-{uuid.uuid4().hex[:8]}"
     yield queue
-    client.delete(queue)
+    keys = list(client.scan_iter(match=redis_key(queue, "*")))
+    if keys:
+        client.delete(*keys)
     client.close()
 
 
@@ -114,7 +124,9 @@ def start_worker(app: Flask, now_file: Path, tmp_path: Path,
     started: list[WorkerProcess] = []
 
     def start(*, beat: bool = True, pool: str = "prefork", concurrency: int = 2,
-              broker: str = REDIS_URL, **extra: str) -> WorkerProcess:
+              broker: str = REDIS_URL, transport_options: dict[str, Any] | None = None,
+              **extra: str) -> WorkerProcess:
+        options = {"global_keyprefix": redis_key(redis_queue, ""), **(transport_options or {})}
         env = dict(os.environ)
         env.update({
             "GUANJIA_MODE": "test",
@@ -126,6 +138,7 @@ def start_worker(app: Flask, now_file: Path, tmp_path: Path,
             "GUANJIA_BROKER_URL": broker,
             "GUANJIA_FAKE_NOW_FILE": str(now_file),
             "GUANJIA_CELERY_TASK_DEFAULT_QUEUE": redis_queue,
+            "GUANJIA_CELERY_BROKER_TRANSPORT_OPTIONS": json.dumps(options),
             "GUANJIA_TIMER_SWEEP_SECONDS": "0.5",
             "GUANJIA_RETRY_BACKOFF_SECONDS": "0.2",
         })

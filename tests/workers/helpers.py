@@ -19,6 +19,12 @@ from tests.conftest import Api
 WORKER_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REDIS_URL = os.environ.get("GUANJIA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
+
+def redis_key(queue: str, key: str) -> str:
+    """The Redis key ``key`` of the test whose queue is ``queue``: its workers prefix every
+    key with the queue's name (kombu's ``global_keyprefix``, see ``redis_queue``)."""
+    return f"{queue}:{key}"
+
 ITEMS = [
     {"code": "project_filing", "name": "企业投资项目备案", "department": "dept_fgj",
      "promised_days": 3},
