@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, case, func, select, type_coerce
+from sqlalchemy import (
+    DateTime,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 
 from server.engine import clock
 from server.extensions import db
@@ -369,6 +378,56 @@ def case_lights(now: datetime | None = None, *,
         if rank[light] >= rank[worst.get(row.case_id, "green")]:
             worst[row.case_id] = light
     return worst
+
+
+def case_light_filter(light: str, now: datetime | None = None) -> Any:
+    """A condition on ``Case``: the worst light of its open items is ``light`` (green for a
+    case with none, or not running), exactly as ``case_lights`` lights it.
+
+    The deadlines of open items fall on few distinct moments: those are read and lit once
+    per county, and the database is asked for the cases with an open item due at a red
+    (yellow) moment, instead of being sent thousands of case ids."""
+    now = now or clock.now()
+    light_of = _Lighter(now)
+    dues = [light_of.aware(due) for due in db.session.connection().execute(
+        select(_NAIVE_DUE).distinct()
+        .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "ready",
+               WorkItem.due_at.is_not(None), WorkItem.due_at < now + HORIZON)).scalars()]
+    counties = list(db.session.connection().execute(
+        select(Case.county).distinct().where(Case.status == "running")).scalars())
+    # light → county → the moments lit so there.
+    moments: dict[str, dict[str | None, list[datetime]]] = {"red": {}, "yellow": {}}
+    for county in counties:
+        for due in dues:
+            lit = light_of(due, county)[0]
+            if lit in moments and due is not None:
+                moments[lit].setdefault(county, []).append(due)
+
+    def cases_with(*lights: str) -> Any:
+        """The ids of running cases with an open item due at a moment lit one of ``lights``."""
+        by_county: dict[str | None, list[datetime]] = {}
+        for lit in lights:
+            for county, found in moments[lit].items():
+                by_county.setdefault(county, []).extend(found)
+        open_item = (WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "ready")
+        if len({tuple(sorted(v)) for v in by_county.values()}) <= 1 and (
+                len(by_county) == len(counties)):
+            # Every county lights the same moments so (one county, as a rule).
+            found = next(iter(by_county.values()), [])
+            return select(WorkItem.case_id).where(*open_item, WorkItem.due_at.in_(sorted(found)))
+        return (select(WorkItem.case_id).join(Case, Case.id == WorkItem.case_id)
+                .where(*open_item, Case.status == "running", or_(false(), *(
+                    and_(Case.county.is_(None) if county is None else Case.county == county,
+                         WorkItem.due_at.in_(sorted(found)))
+                    for county, found in by_county.items()))))
+
+    running = Case.status == "running"
+    if light == "red":
+        return and_(running, Case.id.in_(cases_with("red")))
+    if light == "yellow":
+        return and_(running, Case.id.in_(cases_with("yellow")),
+                    Case.id.not_in(cases_with("red")))
+    return or_(Case.status != "running", Case.id.not_in(cases_with("red", "yellow")))
 
 
 def project_lights(items: list[OpenItem]) -> dict[str, str]:

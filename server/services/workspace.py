@@ -235,14 +235,8 @@ def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
                 c for c, light in dashboard.project_lights(items).items()
                 if light == query.light)))
     elif query.light in LIGHTS:
-        lights = dashboard.case_lights()
-        if query.light == "green":
-            # A running case without an open item has nothing late: green.
-            stmt = stmt.where(Case.id.not_in(sorted(
-                c for c, light in lights.items() if light != "green")))
-        else:
-            stmt = stmt.where(Case.id.in_(sorted(
-                c for c, light in lights.items() if light == query.light)))
+        # A running case without an open item has nothing late: green.
+        stmt = stmt.where(dashboard.case_light_filter(query.light))
     return stmt
 
 
