@@ -490,20 +490,21 @@ def month_trends(now: datetime | None = None, months: int = 6) -> list[MonthTren
     def at(day: date) -> datetime:
         return datetime.combine(day, time(0), cal.tz).astimezone(UTC)
 
-    # One pass per column, a sum per month (no row comes back to Python).
-    def per_month(column: Any, *where: Any) -> list[int]:
-        sums = [func.sum(case(((column >= at(m.start)) & (column < at(m.end)), 1), else_=0))
-                for m in trends.values()]
-        found = db.session.execute(select(*sums).where(
-            column >= at(starts[0]), *where)).one()
-        return [int(n or 0) for n in found]
+    # One pass over the cases, a sum per month and figure (no row comes back to Python).
+    def in_month(column: Any, m: MonthTrend, *where: Any) -> Any:
+        return func.sum(case((and_((column >= at(m.start)) & (column < at(m.end)), *where), 1),
+                             else_=0))
 
-    for trend, n in zip(trends.values(), per_month(Case.started_at), strict=True):
-        trend.new = n
-    for status in ("completed", "terminated"):
-        for trend, n in zip(trends.values(), per_month(Case.ended_at, Case.status == status),
-                            strict=True):
-            setattr(trend, status, n)
+    figures = [("new", Case.started_at, ()),
+               ("completed", Case.ended_at, (Case.status == "completed",)),
+               ("terminated", Case.ended_at, (Case.status == "terminated",))]
+    found = db.session.execute(select(*(
+        in_month(column, m, *where) for _, column, where in figures for m in trends.values()))
+        .where(or_(Case.started_at >= at(starts[0]), Case.ended_at >= at(starts[0])))).one()
+    sums = iter(found)
+    for name, _, _ in figures:
+        for trend in trends.values():
+            setattr(trend, name, int(next(sums) or 0))
     return [trends[d] for d in starts]
 
 
@@ -568,7 +569,12 @@ def overview(user: User, now: datetime | None = None) -> Overview:
         select(func.count(Case.id)).where(Case.status == "running")).scalar_one()
     projects = Counter(_worst_lights(items).values())
     lit_projects = sum(projects.values())
-    first, month = month_counts(now)
+    trends = month_trends(now)
+    # This month's figures are the last month of the trends (the same local month bounds
+    # and statuses as ``month_counts``).
+    first = trends[-1].start
+    month = {"new": trends[-1].new, "completed": trends[-1].completed,
+             "terminated": trends[-1].terminated}
     red = sorted((i for i in items if i[LEAN_LIGHT] == "red"),
                  key=lambda i: (-i[LEAN_OVERDUE], i[LEAN_DUE] or now, i[LEAN_ID]))
     return Overview(
@@ -581,7 +587,7 @@ def overview(user: User, now: datetime | None = None) -> Overview:
                            # A running project with no open item has nothing late: green.
                            "green": projects.get("green", 0) + int(running) - lit_projects},
         projects_total=int(running), red=_details(red[:RED_SHOWN], now), red_total=len(red),
-        month=month, month_start=first, rates=department_rates(), trends=month_trends(now))
+        month=month, month_start=first, rates=department_rates(), trends=trends)
 
 
 def _worst_lights(items: list[Lean]) -> dict[str, str]:
