@@ -268,7 +268,8 @@ def _lit(rows: Any, now: datetime) -> list[Lean]:
     deadline) is lit once: the loop itself is the only per-item work."""
     from server.services.catalog import current_catalog
 
-    contexts = _contexts_of([row[0] for row in rows])
+    cache = _CONTEXTS
+    read = _contexts_of([row[0] for row in rows if row[0] not in cache])
     catalog = current_catalog()
     words = industry_words()
     light_of = _Lighter(now)
@@ -277,7 +278,10 @@ def _lit(rows: Any, now: datetime) -> list[Lean]:
     out: list[Lean] = []
     append = out.append
     for task_id, case_id, due, county, groups in rows:
-        context = contexts[task_id]
+        context = cache.get(task_id) or read.get(task_id)
+        if context is None:  # the bounded cache was cleared while the others were read
+            read = _contexts_of([row[0] for row in rows])
+            context = read[task_id]
         key = (context.code, context.department, context.industry, groups or "")
         kind = kinds.get(key)
         if kind is None:
