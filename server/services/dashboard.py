@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     DateTime,
@@ -258,8 +258,14 @@ def _contexts_of(ids: list[str]) -> dict[str, _Context]:
 #: (task id, case id, deadline (aware UTC), light, working days overdue, department, stage,
 #: industry in words): what the counts need of one open item, without names or titles.
 Lean = tuple[str, str, datetime | None, str, int, str, str, str]
-LEAN_ID, LEAN_CASE, LEAN_DUE, LEAN_LIGHT, LEAN_OVERDUE, LEAN_DEPT, LEAN_STAGE, LEAN_INDUSTRY = (
-    range(8))
+LEAN_ID: Final = 0
+LEAN_CASE: Final = 1
+LEAN_DUE: Final = 2
+LEAN_LIGHT: Final = 3
+LEAN_OVERDUE: Final = 4
+LEAN_DEPT: Final = 5
+LEAN_STAGE: Final = 6
+LEAN_INDUSTRY: Final = 7
 
 
 def _lit(rows: Any, now: datetime) -> list[Lean]:
