@@ -45,6 +45,8 @@ PAGES = [("dashboard", "/dashboard", r'data-count="items-total"[^>]*>(\d+)'),
          ("cases, running + red", "/cases?status=running&light=red", r'<b id="total">(\d+)</b>'),
          ("cases, search", "/cases?q=GJ-B-00123", r'<b id="total">(\d+)</b>'),
          ("cases, department", "/cases?department=dept_zjj", r'<b id="total">(\d+)</b>'),
+         ("cases, stage + red", "/cases?stage=%E6%96%BD%E5%B7%A5%E8%AE%B8%E5%8F%AF&light=red",
+          r'<b id="total">(\d+)</b>'),
          ("red items list", "/dashboard/items?light=red", r'<b id="total">(\d+)</b>')]
 
 

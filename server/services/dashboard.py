@@ -577,7 +577,7 @@ def overview(user: User, now: datetime | None = None) -> Overview:
     order = {s: n for n, s in enumerate(STAGES)}
     running = db.session.execute(
         select(func.count(Case.id)).where(Case.status == "running")).scalar_one()
-    projects = Counter(_worst_lights(items).values())
+    projects = Counter(worst_lights(items).values())
     lit_projects = sum(projects.values())
     trends = month_trends(now)
     # This month's figures are the last month of the trends (the same local month bounds
@@ -600,7 +600,7 @@ def overview(user: User, now: datetime | None = None) -> Overview:
         month=month, month_start=first, rates=department_rates(), trends=trends)
 
 
-def _worst_lights(items: list[Lean]) -> dict[str, str]:
+def worst_lights(items: list[Lean]) -> dict[str, str]:
     """Case id → the worst light of its open items (as ``project_lights``): the green, then
     the yellow, then the red items' cases, each light writing over the milder ones."""
     worst = {i[LEAN_CASE]: "green" for i in items if i[LEAN_LIGHT] == "green"}

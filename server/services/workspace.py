@@ -241,11 +241,13 @@ def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
         if end is not None:
             stmt = stmt.where(column < _day_start(end))
     if query.stage:
-        items = [i for i in dashboard.open_items() if i.stage == query.stage]
-        stmt = stmt.where(Case.id.in_(sorted({i.case_id for i in items})))
+        # The stage's open items, placed and lit as the dashboard counts them (lean: no
+        # names or titles are read for them).
+        lean = [i for i in dashboard.lean_items() if i[dashboard.LEAN_STAGE] == query.stage]
+        stmt = stmt.where(Case.id.in_(sorted({i[dashboard.LEAN_CASE] for i in lean})))
         if query.light in LIGHTS:
             stmt = stmt.where(Case.id.in_(sorted(
-                c for c, light in dashboard.project_lights(items).items()
+                c for c, light in dashboard.worst_lights(lean).items()
                 if light == query.light)))
     elif query.light in LIGHTS:
         # A running case without an open item has nothing late: green.
