@@ -84,7 +84,10 @@ class WorkItem(db.Model):  # type: ignore[name-defined,misc]
     context: Mapped[str] = mapped_column(Text, default="{}")
     case: Mapped[Case] = relationship(lazy="joined")
 
-    __table_args__ = (Index("ix_work_items_state_due", "state", "due_at"),)
+    __table_args__ = (Index("ix_work_items_state_due", "state", "due_at"),
+                      # Open approval items by deadline (0021_dashboard_indexes).
+                      Index("ix_work_items_element_state_due", "element_id", "state", "due_at",
+                            "case_id"))
 
     @property
     def group_codes(self) -> list[str]:

@@ -178,6 +178,19 @@ def case_work_items(case: Case) -> list[WorkItem]:
     ).scalars())
 
 
+def ready_work_items(case_ids: list[str]) -> dict[str, list[WorkItem]]:
+    """Case id → its open (ready) tasks, oldest first, as ``case_work_items`` orders them;
+    one query for a page of cases."""
+    found: dict[str, list[WorkItem]] = {}
+    if not case_ids:
+        return found
+    for item in db.session.execute(
+            select(WorkItem).where(WorkItem.case_id.in_(case_ids), WorkItem.state == "ready")
+            .order_by(WorkItem.created_at)).scalars():
+        found.setdefault(item.case_id, []).append(item)
+    return found
+
+
 def case_data(case: Case) -> dict[str, Any]:
     """The case's current variables, from its live workflow."""
     store = case_store()

@@ -8,11 +8,12 @@ default calendar and the engine clock, so the list, the case page and the portal
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Select, cast, func, or_, select, type_coerce
+from sqlalchemy import JSON, Select, and_, cast, func, or_, select, type_coerce
 
 from server.engine import clock
 from server.extensions import db
@@ -200,11 +201,23 @@ def _search(stmt: Select[Any], text: str) -> Select[Any]:
     from server.models import CaseProject
 
     pattern = _like(text.strip())
+    in_summary = or_(*(_summary_field(key).ilike(pattern, escape="\\")
+                       for key in SEARCHED_SUMMARY))
+    if not _JSON_ESCAPED.search(text):
+        # The summary is JSON written with ensure_ascii=False: a field holds the text only
+        # if the raw JSON does, and that test is far cheaper than parsing the JSON of every
+        # case (the search took 150 ms with 10,000 cases on PostgreSQL). A text JSON would
+        # escape (quote, backslash, control characters) is looked for in the fields only.
+        in_summary = and_(Case.summary.ilike(pattern, escape="\\"), in_summary)
     return stmt.where(or_(
         Case.title.ilike(pattern, escape="\\"), Case.reference.ilike(pattern, escape="\\"),
-        *(_summary_field(key).ilike(pattern, escape="\\") for key in SEARCHED_SUMMARY),
+        in_summary,
         Case.id.in_(select(CaseProject.case_id).where(
             CaseProject.project_code.ilike(pattern, escape="\\")))))
+
+
+#: What ``json.dumps(..., ensure_ascii=False)`` writes otherwise than as the character itself.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
@@ -228,21 +241,17 @@ def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
         if end is not None:
             stmt = stmt.where(column < _day_start(end))
     if query.stage:
-        items = [i for i in dashboard.open_items() if i.stage == query.stage]
-        stmt = stmt.where(Case.id.in_(sorted({i.case_id for i in items})))
+        # The stage's open items, placed and lit as the dashboard counts them (lean: no
+        # names or titles are read for them).
+        lean = [i for i in dashboard.lean_items() if i[dashboard.LEAN_STAGE] == query.stage]
+        stmt = stmt.where(Case.id.in_(sorted({i[dashboard.LEAN_CASE] for i in lean})))
         if query.light in LIGHTS:
             stmt = stmt.where(Case.id.in_(sorted(
-                c for c, light in dashboard.project_lights(items).items()
+                c for c, light in dashboard.worst_lights(lean).items()
                 if light == query.light)))
     elif query.light in LIGHTS:
-        lights = dashboard.case_lights()
-        if query.light == "green":
-            # A running case without an open item has nothing late: green.
-            stmt = stmt.where(Case.id.not_in(sorted(
-                c for c, light in lights.items() if light != "green")))
-        else:
-            stmt = stmt.where(Case.id.in_(sorted(
-                c for c, light in lights.items() if light == query.light)))
+        # A running case without an open item has nothing late: green.
+        stmt = stmt.where(dashboard.case_light_filter(query.light))
     return stmt
 
 
@@ -270,11 +279,18 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
     if status:
         query.status = status
     stmt = _filtered(stmt, query)
-    total = db.session.execute(stmt.with_only_columns(func.count(Case.id))).scalar_one()
-    ids = list(db.session.execute(stmt.with_only_columns(Case.id)
-                                  .order_by(Case.started_at.desc(), Case.id)
-                                  .limit(per_page).offset((max(1, page) - 1) * per_page))
-               .scalars())
+    # The page and the true total in one pass over the filtered cases (a search or a light
+    # filter is the expensive part; a count beside the page query did it twice).
+    found = db.session.execute(stmt.with_only_columns(Case.id, func.count().over())
+                               .order_by(Case.started_at.desc(), Case.id)
+                               .limit(per_page).offset((max(1, page) - 1) * per_page)).all()
+    ids = [row[0] for row in found]
+    if found:
+        total = found[0][1]
+    elif page <= 1:
+        total = 0
+    else:  # past the last page: count on their own
+        total = db.session.execute(stmt.with_only_columns(func.count(Case.id))).scalar_one()
     loaded = {c.id: c for c in db.session.execute(
         select(Case).where(Case.id.in_(ids))).scalars()} if ids else {}
     return [loaded[i] for i in ids if i in loaded], int(total)

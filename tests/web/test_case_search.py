@@ -49,6 +49,20 @@ def test_search_wildcards_are_taken_literally(
     assert listed(staff, {"q": "_"})[0] == 0
 
 
+def test_search_finds_names_json_escapes_and_not_the_summarys_field_names(
+        app: Flask, web: Any, frozen_clock: FrozenClock) -> None:
+    # The summary is stored as JSON: a quote or backslash in a name is escaped there, and
+    # the field names are in the text too; the box looks in the fields' values only.
+    seed_cases(app, [SeedCase("引号项目", '"滇中"\\新材料有限公司', "energy", at(11, 2)),
+                     SeedCase("平常项目", "平常有限公司", "energy", at(11, 3))])
+    staff = web()
+    staff.login("zhaoshang")
+    total, page = listed(staff, {"q": '"滇中"\\新材料'})
+    assert total == 1 and "引号项目" in page
+    assert listed(staff, {"q": "enterprise_name"})[0] == 0
+    assert listed(staff, {"q": "平常有限"})[0] == 1
+
+
 def test_filters_count_truly_and_combine(app: Flask, web: Any,
                                          frozen_clock: FrozenClock) -> None:
     county(app)
@@ -83,6 +97,8 @@ def test_paging_keeps_the_filters_and_the_true_total(
     assert nxt and "area=" in nxt.group(1) and "light=green" in nxt.group(1)
     second = leader.text(nxt.group(1).replace("&amp;", "&"))
     assert second.count("批量项目") == 5 and "批量项目00" in second
+    # Past the last page the total is still the true one.
+    assert listed(leader, {"area": "城关镇", "light": "green", "page": "3"})[0] == 30
 
 
 @pytest.mark.parametrize("key, found", [("文旅小镇", 2), ("山水文旅", 2), ("风电基地", 0),

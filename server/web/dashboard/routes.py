@@ -96,13 +96,12 @@ def items() -> Any:
     industry), paged; 403 as the dashboard."""
     wanted = dashboard.ItemFilter(**{k: request.args.get(k, "").strip()
                                      for k in ("light", "department", "stage", "industry")})
-    found = dashboard.filtered_items(me(), wanted)
     try:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    shown = found[(page - 1) * PER_PAGE:page * PER_PAGE]
-    return render_template("dashboard/items.html", items=shown, total=len(found), page=page,
-                           pages=max(1, -(-len(found) // PER_PAGE)), wanted=wanted,
+    shown, total = dashboard.filtered_page(me(), wanted, page, PER_PAGE)
+    return render_template("dashboard/items.html", items=shown, total=total, page=page,
+                           pages=max(1, -(-total // PER_PAGE)), wanted=wanted,
                            groups=group_names(),
                            owners=display_names(sorted({i.owner for i in shown if i.owner})))
