@@ -153,7 +153,6 @@ def test_no_cycle_between_packages() -> None:
 #: change this session; the calendar recount (recompute_open_deadlines) belongs in a module
 #: of its own above calendar, store and clock_pauses.
 KNOWN_SERVICE_CYCLES = {
-    ("server.services.audit", "server.services.ledger"),
     ("server.services.calendar", "server.services.clock_pauses"),
     ("server.services.calendar", "server.services.store"),
     ("server.services.clock_pauses", "server.services.store"),
