@@ -19,7 +19,8 @@ from server.extensions import db
 from server.models import AuditEvent, Case, Deployment, User, WorkItem, WorkItemGroup
 from server.rules.lights import WARN_WORKING_DAYS, Light, item_light, time_left
 from server.rules.workdays import WorkCalendar
-from server.services import access
+from server.services import access, dashboard
+from server.services.calendar import current_calendar
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
 from server.services.tasks import BY_DUE, TaskQuery, page_of, task_query
@@ -30,8 +31,6 @@ SORTS = ("due", "-due", "created")
 
 def calendar() -> WorkCalendar:
     """The calendar lights and days-left count with, including loaded notices."""
-    from server.services.calendar import current_calendar
-
     return current_calendar()
 
 
@@ -208,8 +207,6 @@ def _search(stmt: Select[Any], text: str) -> Select[Any]:
 
 
 def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
-    from server.services import dashboard
-
     if query.status:
         stmt = stmt.where(Case.status == query.status)
     if query.q.strip():
