@@ -156,7 +156,6 @@ KNOWN_SERVICE_CYCLES = {
     ("server.services.calendar", "server.services.clock_pauses"),
     ("server.services.calendar", "server.services.store"),
     ("server.services.clock_pauses", "server.services.store"),
-    ("server.services.store", "server.services.teams"),
 }
 
 

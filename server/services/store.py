@@ -36,6 +36,7 @@ from server.extensions import db
 from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, WorkItemGroup
 from server.models.sqlalchemy_internals import mark_as_saved
 from server.services.errors import ConflictError, NotFoundError
+from server.services.team_assignment import assign_new_tasks
 
 log = logging.getLogger(__name__)
 MAX_LIVE_CASES = 512
@@ -362,8 +363,6 @@ class CaseStore:
                 connection.execute(_upsert(db.engine.dialect.name, _TASKS, ("case_id", "id"),
                                            ("workflow", "body")), rows)
             case.envelope = result.envelope
-            from server.services.teams import assign_new_tasks
-
             # Steward and supervision tasks go to the case's named people (its team).
             assign_new_tasks(case, result.human)
             created = self._sync_work_items(case, result, context or {}, completion)

@@ -58,7 +58,7 @@ def proposing_role(user: User, case: Case) -> str | None:
 
 
 def responsible_leader(case: Case) -> str | None:
-    from server.services.teams import team_of
+    from server.services.team_assignment import team_of
 
     team = team_of(case.id)
     return team.leader if team is not None else None

@@ -219,7 +219,8 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     from server.services.calendar import case_county, county_settings
     from server.services.clock_pauses import late_call_grace_ends
     from server.services.notifications import notify
-    from server.services.teams import co_agents_for, team_of
+    from server.services.team_assignment import team_of
+    from server.services.teams import co_agents_for
 
     now = now or clock.now()
     # A yellow item is due within a working day or so; 15 calendar days covers the longest
