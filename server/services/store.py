@@ -36,6 +36,7 @@ from server.extensions import db
 from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, WorkItemGroup
 from server.models.sqlalchemy_internals import mark_as_saved
 from server.services.errors import ConflictError, NotFoundError
+from server.services.office_time import OFFICE_TIME_TIMERS, align_office_time_timers
 from server.services.team_assignment import assign_new_tasks
 
 log = logging.getLogger(__name__)
@@ -456,13 +457,11 @@ class CaseStore:
         before the case is written."""
         started = self._started_timers.pop(live.case.id, [])
         if started:
-            from server.services.clock_pauses import align_office_time_timers
-
-            align_office_time_timers(live, started)
+            align_office_time_timers(live, started, engine=self.engine, save=self.save)
+            # The rescheduled timers were saved again; they need no second alignment.
+            self._started_timers.pop(live.case.id, None)
 
     def _sync_timers(self, case: Case, result: StepResult) -> None:
-        from server.services.clock_pauses import OFFICE_TIME_TIMERS
-
         # Only under the case lock (``_after_step`` consumes them before the case is written).
         if case.id in self._locks_held:
             for timer in result.timers:

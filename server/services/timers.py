@@ -217,8 +217,8 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     from server.rules.assignment import answerable
     from server.rules.lights import Light, item_light, time_left
     from server.services.calendar import case_county, county_settings
-    from server.services.clock_pauses import late_call_grace_ends
     from server.services.notifications import notify
+    from server.services.office_time import late_call_grace_ends
     from server.services.team_assignment import team_of
     from server.services.teams import co_agents_for
 

@@ -80,7 +80,7 @@ def row_for(item: WorkItem, now: datetime | None = None) -> Row:
     if item.due_at is None or item.state != "ready":
         return Row(item, None, "", "", None, item.case.title, item.case.reference, item_name)
     from server.services.calendar import case_county, current_calendar
-    from server.services.clock_pauses import late_call_grace_ends
+    from server.services.office_time import late_call_grace_ends
 
     # Each case counts with its county's calendar (local days off, office hours).
     cal = current_calendar(county=case_county(item.case))
