@@ -19,7 +19,7 @@ from server.extensions import db
 from server.models import Case, User, WorkItem, WorkItemGroup
 from server.services import access, archive, plan, teams
 from server.services.audit import record_event
-from server.services.cases import record_step_events
+from server.services.case_state import record_step_events
 from server.services.errors import (
     ConflictError,
     NotFoundError,

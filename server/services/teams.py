@@ -153,7 +153,7 @@ def change_team(user: User, case_id: str, *, steward: str, leader: str,
     or an administrator), ``ConflictError`` (no team yet, the case has ended, nothing would
     change), ``ValidationFailedError`` (no reason; a person who cannot take the role).
     """
-    from server.services.cases import live_data
+    from server.services.case_state import live_data
     from server.services.notifications import notify
     from server.services.store import case_store, with_retries
 

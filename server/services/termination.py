@@ -25,7 +25,8 @@ from server.extensions import db
 from server.models import Case, TerminationRequest, User
 from server.services import access
 from server.services.audit import record_event
-from server.services.cases import get_case, record_step_events
+from server.services.case_state import record_step_events
+from server.services.cases import get_case
 from server.services.errors import (
     ConflictError,
     NotFoundError,

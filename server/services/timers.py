@@ -20,7 +20,7 @@ from server.extensions import db
 from server.models import PendingTimer, WorkItem
 from server.services.audit import record_event
 from server.services.calendar import current_calendar
-from server.services.cases import record_step_events
+from server.services.case_state import record_step_events
 from server.services.errors import NotFoundError
 from server.services.store import case_store, with_retries
 
