@@ -33,7 +33,8 @@ def summary_of(data: dict[str, Any]) -> dict[str, Any]:
     items = data.get("items")
     if isinstance(items, list):
         summary["item_count"] = len(items)
-    return jsonable(summary)
+    written: dict[str, Any] = jsonable(summary)
+    return written
 
 
 def record_step_events(case: Case, result: StepResult, *, actor: str | None) -> None:
@@ -65,7 +66,8 @@ def case_data(case: Case) -> dict[str, Any]:
     """The case's current variables, from its live workflow."""
     store = case_store()
     with store.reading(case) as runtime:  # not while another thread steps the case
-        return jsonable(store.engine.case_data(runtime))
+        data: dict[str, Any] = jsonable(store.engine.case_data(runtime))
+    return data
 
 
 def live_data(case: Case) -> dict[str, Any]:
@@ -73,4 +75,5 @@ def live_data(case: Case) -> dict[str, Any]:
     (the plan's items and timetable, the one-time notice) before it ends."""
     store = case_store()
     with store.reading(case) as runtime:
-        return jsonable(store.engine.scope_data(runtime))
+        data: dict[str, Any] = jsonable(store.engine.scope_data(runtime))
+    return data

@@ -235,7 +235,7 @@ def team_view(user: User, case: Case, data: dict[str, Any]) -> dict[str, Any] | 
     if row is None:
         return None
     named = [row.steward, row.leader, *row.co_agent_names]
-    names = dict(db.session.execute(  # type: ignore[arg-type]
+    names = dict(db.session.execute(
         select(User.username, User.display_name).where(User.username.in_(named))).all())
     may_change = changing_role(user) is not None and case.status == "running"
     return {"steward": (row.steward, names.get(row.steward, row.steward)),
