@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from server.engine.scripting import configure_limits
 from server.extensions import db, limiter, migrate
+from server.services import ledger  # noqa: F401  (it seals each case that ends, at its commit)
 from server.services.background import register_dispatcher
 from server.services.forms import FormRegistry
 from server.services.store import CaseStore, track_writes

@@ -66,7 +66,7 @@ def load_command(file: Path, county: str | None, username: str) -> None:
 
     from server.extensions import db
     from server.models import User
-    from server.services.calendar import load_notice
+    from server.services.calendar_changes import load_notice
     from server.services.errors import PermissionDeniedError, ValidationFailedError
 
     text = file.read_text(encoding="utf-8")

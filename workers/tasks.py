@@ -17,6 +17,7 @@ from celery.exceptions import Retry
 from flask import current_app
 
 from server.extensions import db
+from server.models import Notification
 from server.services import incidents, ledger, notifications, report_books, reports, timers
 from server.services.background import fails_every_time
 from workers.dispatch import send
@@ -133,8 +134,8 @@ def send_email(self: Task, notification_id: int) -> bool:
         notifications.mark_email_failed(notification_id)
 
     case_id = db.session.execute(
-        db.select(notifications.Notification.case_id)
-        .where(notifications.Notification.id == notification_id)).scalar_one_or_none()
+        db.select(Notification.case_id)
+        .where(Notification.id == notification_id)).scalar_one_or_none()
     db.session.rollback()
     return bool(_run_step(self, [notification_id],
                           lambda: notifications.send_email(notification_id),

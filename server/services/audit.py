@@ -38,7 +38,6 @@ from server.models.checkpoints import LedgerHead
 
 _PENDING = "guanjia.audit_rows"
 _SEAL = "guanjia.cases_to_seal"
-_ANCHOR = "guanjia.checkpoints_to_anchor"
 _HEADS = "guanjia.ledger_heads"  # scope -> chain.Head, valid while the transaction holds the lock
 _TABLE = AuditEvent.__table__
 _HEAD_TABLE = LedgerHead.__table__
@@ -181,18 +180,19 @@ def _upsert_heads(dialect: str) -> Any:
         index_elements=["scope"], set_={c: stmt.excluded[c] for c in ("count", "last_leaf", "mac")})
 
 
+def take_cases_ending(session: Session) -> list[str]:
+    """The cases that recorded ``case_ended`` in this transaction (each once taken).
+
+    The ledger seals them in the same transaction, at commit (``server.services.ledger``).
+    """
+    ending: list[str] = session.info.pop(_SEAL, None) or []
+    return ending
+
+
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    # Registered before the ledger's sealing (it imports this module), so it runs first.
     write_pending_events(session)
-    ending = session.info.pop(_SEAL, None)
-    if ending:
-        # A case that ends is sealed in the same transaction: a signed checkpoint of all its
-        # events, so any event added for it later is seen (server.services.ledger).
-        from server.services.ledger import seal_cases
-
-        run = seal_cases(ending)
-        write_pending_events(session)
-        session.info.setdefault(_ANCHOR, []).extend(run.made)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -211,15 +211,10 @@ def _tables_of(statement: Any) -> set[Any]:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
-    for name in (_PENDING, _HEADS, _SEAL, _ANCHOR):
+    for name in (_PENDING, _HEADS, _SEAL):
         session.info.pop(name, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     session.info.pop(_HEADS, None)
-    made = session.info.pop(_ANCHOR, None)
-    if made:
-        from server.services.ledger import write_anchor
-
-        write_anchor(made)

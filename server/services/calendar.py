@@ -1,8 +1,9 @@
 """The working-day calendar of this installation: the bundled years plus the notices loaded.
 
 The bundled file ends with the last year ``chinesecalendar`` knew. An administrator pastes each
-later year's State Council notice (:func:`load_notice`); the days are stored, the year becomes
-published, and the deadlines that were counted Mon–Fri for it ("provisional") are counted again.
+later year's State Council notice (``calendar_changes.load_notice``); the days are stored, the
+year becomes published, and the deadlines that were counted Mon–Fri for it ("provisional") are
+counted again.
 
 Every process counts with :func:`current_calendar`. It remembers the calendar it built together
 with the id of the newest ``calendar_years`` row, and compares that id with the database once
@@ -23,32 +24,31 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
-from server.engine import clock
 from server.extensions import db
-from server.models import AuditEvent, CalendarDay, CalendarYear, Case, County, User, WorkItem
-from server.rules.clock_law import Art32Mode, LightRule
+from server.models import CalendarDay, CalendarYear, Case, County, User
+from server.rules import clock_law
+from server.rules.clock_law import Art32Mode, LightRule, warning_instant
 from server.rules.office_hours import DEFAULT_OFFICE_HOURS, OfficeHours, parse_office_hours
 from server.rules.workdays import (
     CalendarDataError,
     DayKind,
+    Deadline,
+    LimitKind,
     Notice,
     SpecialDay,
     WorkCalendar,
     parse_notice,
 )
-from server.services.audit import record_event
-from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
+from server.services.errors import PermissionDeniedError, ValidationFailedError
 
 NAME_LENGTH = 100
-# A recomputation that loses a race with a step of the same case tries again this often.
-RECOMPUTE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -105,22 +105,6 @@ class PublishedYear:
     workdays: int = 0
 
 
-@dataclass(frozen=True)
-class RecomputedDeadline:
-    case_id: str
-    task_id: str
-    old_due_at: datetime
-    new_due_at: datetime
-    provisional: bool
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    years: tuple[int, ...]
-    days: int
-    recomputed: tuple[RecomputedDeadline, ...]
-
-
 # ---- the calendar every process counts with -----------------------------------------------
 class InstalledCalendar:
     """What the engine's clock functions count with: always the current calendar of the county
@@ -155,8 +139,6 @@ class InstalledCalendar:
 
     def item_schedule(self, item: dict[str, Any], item_clock: dict[str, Any],
                       now: datetime) -> tuple[datetime, datetime]:
-        from server.services.clock_pauses import item_schedule
-
         schedule = item_schedule(item, item_clock, now, calendar=self.calendar(),
                                  settings=self.settings())
         if schedule.deadline.provisional:
@@ -336,7 +318,7 @@ def preview_notice(text: str) -> Notice:
 
 
 # ---- loading -------------------------------------------------------------------------------
-def _require_admin(user: User) -> None:
+def require_admin(user: User) -> None:
     if not user.in_group("admin"):
         raise PermissionDeniedError("only administrators load holiday notices")
 
@@ -354,38 +336,7 @@ def require_county(code: str | None) -> County | None:
     return row
 
 
-def load_notice(user: User, text: str, *, county: str | None = None) -> LoadResult:
-    """Store a pasted holiday notice and recount the open deadlines it moves.
-
-    Without ``county`` it is the State Council's notice and publishes its years; with one it is
-    that county's local notice (its prefecture's days off, same format) and publishes nothing
-    nationally. Raises PermissionDeniedError for a non-administrator and ValidationFailedError
-    (with the line) for text that does not read as a notice or an unknown county; nothing is
-    stored then.
-    """
-    _require_admin(user)
-    require_county(county)
-    notice = preview_notice(text)
-    olds = _calendars_now()
-    now = clock.now()
-    years = tuple(sorted(notice.years))
-    db.session.add_all([CalendarYear(year=y, loaded_by=user.username, loaded_at=now,
-                                     source=text, county=county or None) for y in years])
-    db.session.add_all([CalendarDay(day=d.day, kind=d.kind.value, name=d.name[:NAME_LENGTH],
-                                    loaded_by=user.username, loaded_at=now,
-                                    county=county or None)
-                        for d in notice.days])
-    record_event(None, "calendar_notice_loaded", actor=user.username, at=now, payload={
-        "years": list(years), "days": len(notice.days), "county": county or None,
-        "holidays": sum(d.kind is DayKind.HOLIDAY for d in notice.days),
-        "workdays": sum(d.kind is DayKind.WORKDAY for d in notice.days)})
-    db.session.commit()
-    forget_calendars()
-    recomputed = recompute_open_deadlines(olds, actor=user.username, county=county or None)
-    return LoadResult(years, len(notice.days), tuple(recomputed))
-
-
-def _calendars_now() -> dict[str | None, WorkCalendar]:
+def calendars_now() -> dict[str | None, WorkCalendar]:
     """The calendar of every county (and the national one) before a change."""
     codes: list[str | None] = [None]
     if _newest_stamp(db.engine.url.render_as_string(hide_password=True)) is not None:
@@ -393,88 +344,41 @@ def _calendars_now() -> dict[str | None, WorkCalendar]:
     return {code: current_calendar(county=code, refresh=True) for code in codes}
 
 
-def recompute_open_deadlines(olds: dict[str | None, WorkCalendar], *, actor: str | None,
-                             county: str | None = None) -> list[RecomputedDeadline]:
-    """Count the open deadlines again after a calendar change, and move the engine timers that
-    wait on them.
-
-    ``olds`` are the calendars before the change, by county. A day-counted deadline keeps its
-    number of working days (as the old calendar counted them) from the moment its task opened;
-    an approval item being handled is recounted from its clock record
-    (:mod:`server.services.clock_pauses`), and its yellow and red timers move with it. With
-    ``county`` only that county's cases are recounted. One commit per case, under the case's
-    lock; each change is audited (``deadline_recomputed``, ``timer_rescheduled``).
-    """
-    from server.services.store import case_store
-
-    query = (select(WorkItem.id, WorkItem.case_id, Case.county)
-             .join(Case, Case.id == WorkItem.case_id)
-             .where(WorkItem.state == "ready", WorkItem.due_at.is_not(None))
-             .order_by(WorkItem.case_id, WorkItem.id))
-    fallback = default_county()
-    rows = [(i, c, k or fallback) for i, c, k in db.session.execute(query).all()]
-    if county is not None:
-        rows = [r for r in rows if r[2] == county]
-    db.session.rollback()
-    by_case: dict[str, tuple[str | None, list[str]]] = {}
-    for item_id, case_id, case_county_ in rows:
-        by_case.setdefault(case_id, (case_county_, []))[1].append(item_id)
-    out: list[RecomputedDeadline] = []
-    store = case_store()
-    for case_id, (code, item_ids) in by_case.items():
-        old = olds.get(code) or olds[None]
-        for attempt in range(RECOMPUTE_ATTEMPTS):
-            try:
-                with store.locked(case_id) as live:
-                    new = current_calendar(county=code, refresh=True)
-                    changed = _recompute_case(live, item_ids, old, new, actor)
-            except ConflictError:
-                if attempt == RECOMPUTE_ATTEMPTS - 1:
-                    raise
-                continue
-            out.extend(changed)
-            break
-    return out
+# ---- an approval item's schedule (its clock record in :mod:`server.services.clock_pauses`) ----
+#: While an item is with a higher level its county timers wait "forever": it cannot go red on
+#: the county (上级审批中); they move back when the item returns.
+REFERRED_UNTIL = datetime(2999, 12, 31, tzinfo=UTC)
 
 
-def _recompute_case(live: Any, item_ids: list[str], old: WorkCalendar, new: WorkCalendar,
-                    actor: str | None) -> list[RecomputedDeadline]:
-    from server.services.clock_pauses import reschedule_item_timers
+@dataclass(frozen=True)
+class ItemSchedule:
+    """An item's deadline, when its reminder fires, and what its engine timers wait for."""
 
-    case = live.case
-    items = db.session.execute(select(WorkItem).where(
-        WorkItem.id.in_(item_ids), WorkItem.state == "ready")).scalars().all()
-    # The deadline was counted from the engine's moment of the task's creation, which the
-    # audit trail keeps (created_at is the wall clock of the insert).
-    opened = dict(db.session.execute(
-        select(AuditEvent.task_id, func.min(AuditEvent.at)).where(
-            AuditEvent.case_id == case.id, AuditEvent.type == "task_created",
-            AuditEvent.task_id.in_(item_ids)).group_by(AuditEvent.task_id)).all())
-    out = []
-    handled = reschedule_item_timers(live, [i.id for i in items], actor=actor,
-                                     reason="calendar_changed")
-    for item in items:
-        if item.due_at is None:
-            continue
-        if item.id in handled:
-            moved = handled[item.id]
-            if moved is not None:
-                out.append(RecomputedDeadline(case.id, item.id, moved[0], moved[1].at,
-                                              moved[1].provisional))
-            continue
-        start = opened.get(item.id) or item.created_at
-        n = max(old.working_days_between(start, item.due_at), 0)
-        if old.add_working_days(start, n).at != item.due_at:
-            continue  # not a working-day deadline (office minutes, a date typed in a form)
-        due = new.add_working_days(start, n)
-        if due.at == item.due_at and due.provisional == item.due_provisional:
-            continue
-        record_event(case, "deadline_recomputed", actor=actor, task_id=item.id,
-                     element_id=item.element_id, element_name=item.name, payload={
-                         "old_due_at": item.due_at.isoformat(),
-                         "new_due_at": due.at.isoformat(), "working_days": n,
-                         "counted_from": start.isoformat(), "provisional": due.provisional})
-        out.append(RecomputedDeadline(case.id, item.id, item.due_at, due.at, due.provisional))
-        item.due_at = due.at
-        item.due_provisional = due.provisional
-    return out
+    deadline: Deadline
+    warning_at: datetime
+    limit_days: int
+    limit_kind: LimitKind
+    threshold: int
+
+    @property
+    def timer_at(self) -> datetime:
+        return REFERRED_UNTIL if self.deadline.referred else self.deadline.at
+
+    @property
+    def warning_timer_at(self) -> datetime:
+        return REFERRED_UNTIL if self.deadline.referred else min(self.warning_at,
+                                                                  self.deadline.at)
+
+
+def item_schedule(item: dict[str, Any], item_clock: dict[str, Any], now: datetime, *,
+                  calendar: WorkCalendar, settings: CountySettings = NATIONAL) -> ItemSchedule:
+    """Deadline and reminder of an item: ``promised_days`` in its ``limit_kind`` (missing:
+    working days), by the county's Art. 32 mode and light threshold. Raises ValueError on a
+    malformed record."""
+    kind = LimitKind.of(item.get("limit_kind"))
+    days = int(item.get("promised_days") or 0)
+    due = clock_law.item_deadline(item_clock, days, calendar, limit_kind=kind,
+                                  art32_mode=settings.art32_mode)
+    threshold = settings.light_rule.threshold(days)
+    warn = warning_instant(due, threshold, calendar, now, limit_kind=kind)
+    return ItemSchedule(due, warn, days, kind, threshold)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -12,58 +11,15 @@ from sqlalchemy import exists, select
 
 from server.engine import clock
 from server.engine.errors import ScriptError
-from server.engine.runtime import StepResult
 from server.extensions import db
 from server.models import AuditEvent, Case, Deployment, Enterprise, User, WorkItem
 from server.services import access
 from server.services.audit import record_event
-from server.services.clock_pauses import record_clock_events
+from server.services.case_state import jsonable, record_step_events, summary_of
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.forms import form_registry
-from server.services.notifications import notify_new_tasks
 from server.services.processes import get_deployment, latest_deployment
 from server.services.store import case_store
-
-# credit_code: the case list's search box finds a case by the enterprise's credit code.
-SUMMARY_KEYS = ("project_name", "enterprise_name", "credit_code", "industry", "investment_wan",
-                "area", "case_outcome")
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def summary_of(data: dict[str, Any]) -> dict[str, Any]:
-    summary = {k: data[k] for k in SUMMARY_KEYS if k in data}
-    items = data.get("items")
-    if isinstance(items, list):
-        summary["item_count"] = len(items)
-    return _jsonable(summary)
-
-
-def record_step_events(case: Case, result: StepResult, *, actor: str | None) -> None:
-    """Audit what the engine did on its own in a step: tasks opened or cancelled, the end."""
-    for human in result.human:
-        if human.state == "ready":
-            record_event(case, "task_created", actor=actor, task_id=human.id,
-                         element_id=human.element_id, element_name=human.name,
-                         payload={"candidate_groups": human.candidate_groups,
-                                  "assignee": human.assignee,
-                                  "due_at": human.due_at.isoformat() if human.due_at else None})
-        elif human.state == "cancelled":
-            record_event(case, "task_cancelled", actor=actor, task_id=human.id,
-                         element_id=human.element_id, element_name=human.name)
-    for event in result.events:
-        record_event(case, "bpmn_event_thrown", actor=actor, payload=_jsonable(event))
-    # A supplement request stops the item's clock and the returned materials restart it.
-    record_clock_events(case, result, actor=actor)
-    if result.completed and case.status == "running":
-        case.status = str(result.data.get("case_outcome") or "completed")
-        case.ended_at = clock.now()
-        record_event(case, "case_ended", actor=actor, payload={"status": case.status})
-    case.summary = json.dumps(summary_of(result.data), ensure_ascii=False)
-    # New tasks' notices commit with the step; their mail is sent after the commit.
-    notify_new_tasks(case, result.human)
 
 
 def _check_instance_counts(data: dict[str, Any], cap: int) -> None:
@@ -141,7 +97,7 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     record_event(case, "case_started", actor=user.username,
                  role=next(iter(sorted(user.group_codes)), None),
                  payload={"process_id": process_id, "deployment": deployment.number,
-                          "new": _jsonable(data)})
+                          "new": jsonable(data)})
     store.save(case, result, context=summary_of(data))
     record_step_events(case, result, actor=None)
     if also is not None:
@@ -190,17 +146,3 @@ def ready_work_items(case_ids: list[str]) -> dict[str, list[WorkItem]]:
         found.setdefault(item.case_id, []).append(item)
     return found
 
-
-def case_data(case: Case) -> dict[str, Any]:
-    """The case's current variables, from its live workflow."""
-    store = case_store()
-    with store.reading(case) as runtime:  # not while another thread steps the case
-        return _jsonable(store.engine.case_data(runtime))
-
-
-def live_data(case: Case) -> dict[str, Any]:
-    """The variables where the case stands now, including those of the service sub-process
-    (the plan's items and timetable, the one-time notice) before it ends."""
-    store = case_store()
-    with store.reading(case) as runtime:
-        return _jsonable(store.engine.scope_data(runtime))

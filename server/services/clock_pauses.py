@@ -9,19 +9,19 @@ The diagram ``department_item`` keeps each item's clock in its data (see
          "article": str}, ...]}
 
 The diagram records 补正 (``pause_item_clock`` / ``resume_item_clock``, 行政许可法 Art. 32) and
-asks :func:`item_schedule` (through the script functions ``item_due`` / ``item_warning``) when
-the item is due. A department stops the clock on its open 办理 task for an Art. 45 procedure or
-a 公示 (:func:`start_pause` / :func:`end_pause`) and sends an item up for the prefecture's or the
-province's decision (:func:`refer_upward` / :func:`return_from_referral`). Each of these, and
-every calendar change (:func:`reschedule_item_timers`), moves the task's deadline and the yellow
-and red timers already waiting on it, under the case lock, audited with the article.
+asks :func:`server.services.calendar.item_schedule` (through the script functions
+``item_due`` / ``item_warning``) when the item is due. A department stops the clock on its open
+办理 task for an Art. 45 procedure or a 公示 (:func:`start_pause` / :func:`end_pause`) and sends
+an item up for the prefecture's or the province's decision (:func:`refer_upward` /
+:func:`return_from_referral`). Each of these, and every calendar change
+(:func:`reschedule_item_timers`), moves the task's deadline and the yellow and red timers already
+waiting on it, under the case lock, audited with the article.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from server.engine import clock
@@ -36,17 +36,16 @@ from server.rules.clock_law import (
     Art32Mode,
     LightRule,
     pause_kind,
-    warning_instant,
 )
 from server.rules.workdays import Deadline, LimitKind, WorkCalendar
 from server.services import access
 from server.services.audit import record_event
 from server.services.calendar import (
-    NATIONAL,
-    CountySettings,
+    ItemSchedule,
     case_county,
     county_settings,
     current_calendar,
+    item_schedule,
 )
 from server.services.errors import (
     ConflictError,
@@ -62,45 +61,8 @@ PAUSING_ELEMENT = "supply_materials"
 HANDLING_ELEMENT = "handle_item"
 WARNING_TIMER = "item_due_warning"
 OVERDUE_TIMER = "item_overdue"
-#: While an item is with a higher level its county timers wait "forever": it cannot go red on
-#: the county (上级审批中); they move back when the item returns.
-REFERRED_UNTIL = datetime(2999, 12, 31, tzinfo=UTC)
 LEVELS = {"prefecture": "州（市）", "province": "省"}
 MAX_CAP_DAYS = 365
-
-
-@dataclass(frozen=True)
-class ItemSchedule:
-    """An item's deadline, when its reminder fires, and what its engine timers wait for."""
-
-    deadline: Deadline
-    warning_at: datetime
-    limit_days: int
-    limit_kind: LimitKind
-    threshold: int
-
-    @property
-    def timer_at(self) -> datetime:
-        return REFERRED_UNTIL if self.deadline.referred else self.deadline.at
-
-    @property
-    def warning_timer_at(self) -> datetime:
-        return REFERRED_UNTIL if self.deadline.referred else min(self.warning_at,
-                                                                  self.deadline.at)
-
-
-def item_schedule(item: dict[str, Any], item_clock: dict[str, Any], now: datetime, *,
-                  calendar: WorkCalendar, settings: CountySettings = NATIONAL) -> ItemSchedule:
-    """Deadline and reminder of an item: ``promised_days`` in its ``limit_kind`` (missing:
-    working days), by the county's Art. 32 mode and light threshold. Raises ValueError on a
-    malformed record."""
-    kind = LimitKind.of(item.get("limit_kind"))
-    days = int(item.get("promised_days") or 0)
-    due = clock_law.item_deadline(item_clock, days, calendar, limit_kind=kind,
-                                  art32_mode=settings.art32_mode)
-    threshold = settings.light_rule.threshold(days)
-    warn = warning_instant(due, threshold, calendar, now, limit_kind=kind)
-    return ItemSchedule(due, warn, days, kind, threshold)
 
 
 def item_deadline(item_clock: dict[str, Any], promised_days: int,
@@ -255,51 +217,6 @@ def reschedule_item_timers(live: Any, item_ids: list[str], *, actor: str | None,
             schedule.deadline.at != old
         out[task_id] = (old, schedule.deadline) if moved and old is not None else None
     return out
-
-
-# ---- the 30-minute call (专窗吹哨、部门报到, seed 004: 原则上应于30分钟内到达) -----------
-#: Minute timers that count office minutes, and the county's grace before they escalate: the
-#: boundary timer of the department's call (an interrupting escalation to the steward) by
-#: the task it guards. The task's own deadline (``due_in_minutes(30)``) is the 30 office
-#: minutes; until the grace has run out the late call is yellow with a reminder.
-OFFICE_TIME_TIMERS = {"report_timeout": "take_task_sheet"}
-
-
-def align_office_time_timers(live: Any, started: list[Any]) -> None:
-    """Move the minute timers a step started to office minutes plus the county's grace
-    (inside the step's case lock; audited ``timer_rescheduled``)."""
-    store = case_store()
-    county = case_county(live.case)
-    calendar = current_calendar(county=county)
-    grace = county_settings(county).late_call_grace_minutes
-    now = clock.now()
-    for timer in started:
-        minutes = max(round((timer.due_at - now).total_seconds() / 60), 0)
-        at = calendar.add_office_minutes(now, minutes + grace).at
-        if at == timer.due_at:
-            continue
-        try:
-            result = store.engine.reschedule_timer(live.runtime, timer.task_id, at)
-        except TaskNotReadyError:
-            continue
-        store.save(live.case, result)
-        record_event(live.case, "timer_rescheduled", actor=None, task_id=timer.task_id,
-                     element_id=timer.element_id, at=now, payload={
-                         "old_due_at": timer.due_at.isoformat(), "new_due_at": at.isoformat(),
-                         "reason": "office_minutes", "office_minutes": minutes,
-                         "grace_minutes": grace})
-    # The rescheduled timers were saved again; they need no second alignment.
-    store._started_timers.pop(live.case.id, None)
-
-
-def late_call_grace_ends(item: WorkItem) -> datetime | None:
-    """For a department's call (到专窗领受任务单) past its 30 office minutes: when the county's
-    grace runs out (原则上30分钟). None for other tasks."""
-    if item.element_id not in OFFICE_TIME_TIMERS.values() or item.due_at is None:
-        return None
-    county = case_county(item.case)
-    grace = county_settings(county).late_call_grace_minutes
-    return current_calendar(county=county).add_office_minutes(item.due_at, grace).at
 
 
 # ---- a department's actions on its open item --------------------------------------------------

@@ -21,12 +21,8 @@ from server.rules.calendar_data import CalendarDataError
 from server.rules.clock_law import Art32Mode
 from server.rules.office_hours import parse_office_hours
 from server.services.audit import record_event
-from server.services.calendar import (
-    RecomputedDeadline,
-    _calendars_now,
-    forget_calendars,
-    recompute_open_deadlines,
-)
+from server.services.calendar import calendars_now, forget_calendars
+from server.services.calendar_changes import RecomputedDeadline, recompute_open_deadlines
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,19}$")
@@ -139,7 +135,7 @@ def save_county(user: User, data: dict[str, Any]) -> SavedCounty:
     if not user.in_group("admin"):
         raise PermissionDeniedError("only administrators keep counties")
     cleaned = validate_county(data)
-    olds = _calendars_now()
+    olds = calendars_now()
     row = db.session.get(County, cleaned["code"])
     created = row is None
     before = {k: getattr(row, k) for k in FIELDS} if row is not None else {}

@@ -35,6 +35,7 @@ from server.engine import clock
 from server.extensions import db
 from server.models import Case, User, WorkItem
 from server.rules.lights import Light, item_light, time_left
+from server.services.calendar import current_calendar
 from server.services.errors import PermissionDeniedError
 
 #: Who may open the dashboard: leaders, the bureau and the supervision office (督查室).
@@ -452,9 +453,7 @@ def project_lights(items: list[OpenItem]) -> dict[str, str]:
 
 
 def _month_start(now: datetime) -> tuple[date, datetime, datetime]:
-    from server.services.workspace import calendar
-
-    cal = calendar()
+    cal = current_calendar()
     today = cal.local_date(now)
     first = today.replace(day=1)
     nxt = (first + timedelta(days=32)).replace(day=1)
@@ -488,9 +487,7 @@ class MonthTrend:
 
 def month_trends(now: datetime | None = None, months: int = 6) -> list[MonthTrend]:
     """The last ``months`` months (this one included), oldest first."""
-    from server.services.workspace import calendar
-
-    cal = calendar()
+    cal = current_calendar()
     first, _, _ = _month_start(now or clock.now())
     starts = [first]
     for _ in range(months - 1):

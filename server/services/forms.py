@@ -148,7 +148,7 @@ def _date_text(value: str) -> None:
         raise ValidationError("not an ISO-8601 date or date-time") from exc
 
 
-def _field_for(f: FormField) -> fields.Field:
+def _field_for(f: FormField) -> fields.Field[Any]:
     rules = f.component.get("validate") or {}
     checks: list[Any] = []
     kwargs: dict[str, Any] = {"required": f.required}
@@ -161,7 +161,7 @@ def _field_for(f: FormField) -> fields.Field:
     if f.type == "checkbox":
         return fields.Boolean(**kwargs)
     if f.type in {"checklist", "taglist"}:
-        inner: fields.Field = fields.String(
+        inner: fields.Field[Any] = fields.String(
             validate=validate.OneOf([v for v, _ in f.options]) if f.options else None)
         if f.required:
             checks.append(validate.Length(min=1))

@@ -221,7 +221,7 @@ class Need:
 
 
 def _case_items(case: Case) -> list[dict[str, Any]]:
-    from server.services.cases import live_data
+    from server.services.case_state import live_data
 
     return [i for i in live_data(case).get("items") or [] if isinstance(i, dict)]
 

@@ -16,7 +16,8 @@ from typing import Any
 from server.engine import clock
 from server.models import Case, WorkItem
 from server.rules.lights import item_light
-from server.services.cases import live_data
+from server.services.calendar import current_calendar
+from server.services.case_state import live_data
 from server.services.catalog import current_catalog
 from server.services.staging import FINISHING_ELEMENT, waiting_items
 from server.services.store import case_store
@@ -73,8 +74,6 @@ def item_progress(case: Case, rows: list[WorkItem],
                   dropped: set[str] | None = None) -> list[ItemProgress]:
     """Each item of ``case`` with its state, from the live workflow and its work items;
     ``dropped``: codes the plan withdrew while they waited (from the audit trail)."""
-    from server.services.workspace import calendar
-
     items = case_items(case) if items is None else items
     names = {str(i.get("code")): str(i.get("name") or i.get("code")) for i in items}
     waiting = {}
@@ -122,6 +121,6 @@ def item_progress(case: Case, rows: list[WorkItem],
                 due = open_handling[-1].due_at if open_handling else None
                 if due is not None:
                     progress.due_at = due
-                    progress.light = item_light(due, now, calendar()).code
+                    progress.light = item_light(due, now, current_calendar()).code
         out.append(progress)
     return out

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from server.engine import clock
 from server.extensions import db
@@ -45,7 +46,13 @@ from server.ledger.verify import (
 from server.models import AuditEvent, Case, Checkpoint
 from server.models.checkpoints import LedgerHead
 from server.services import coverage
-from server.services.audit import audit_key, hashed_record, record_event
+from server.services.audit import (
+    audit_key,
+    hashed_record,
+    record_event,
+    take_cases_ending,
+    write_pending_events,
+)
 from server.services.chain_checks import (
     ADOPTED_EVENT,
     NO_CASE,
@@ -181,7 +188,7 @@ def write_anchor(made: list[dict[str, Any]]) -> None:
 def seal_cases(case_ids: Sequence[str]) -> CheckpointRun:
     """Sign a checkpoint of each case that just ended, in the ending transaction (no commit).
 
-    Called by the audit service before the commit that writes ``case_ended``.
+    Called before the commit that writes ``case_ended`` (``_seal_ending_cases``).
     """
     key = checkpoint_key()
     now = clock.now()
@@ -193,6 +200,33 @@ def seal_cases(case_ids: Sequence[str]) -> CheckpointRun:
         _checkpoint_scope(case_id, events_of(case_id), key, _signed_at(now), now, run)
     db.session.flush()
     return run
+
+
+_ANCHOR = "guanjia.checkpoints_to_anchor"
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_ending_cases(session: Session) -> None:
+    # A case that ends is sealed in the same transaction: a signed checkpoint of all its
+    # events, so any event added for it later is seen. Runs after the audit service wrote
+    # the transaction's events (its listener was registered first: this module imports it).
+    ending = take_cases_ending(session)
+    if ending:
+        run = seal_cases(ending)
+        write_pending_events(session)
+        session.info.setdefault(_ANCHOR, []).extend(run.made)
+
+
+@event.listens_for(Session, "after_commit")
+def _anchor_new_seals(session: Session) -> None:
+    made = session.info.pop(_ANCHOR, None)
+    if made:
+        write_anchor(made)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_new_seals(session: Session) -> None:
+    session.info.pop(_ANCHOR, None)
 
 
 def make_checkpoints(now: datetime | None = None) -> CheckpointRun:

@@ -73,7 +73,7 @@ def notify(*, kind: str, title: str, dedupe_key: str, body: str = "",
     people = recipients(users, groups, case_id=case_id)
     if not people:
         return []
-    mail: dict[str, str] = dict(db.session.execute(  # type: ignore[arg-type]
+    mail: dict[str, str] = dict(db.session.execute(
         select(MailAddress.username, MailAddress.address)
         .where(MailAddress.username.in_(people))).all())
     now = clock.now()
@@ -150,7 +150,7 @@ def _directory() -> _Directory:
         else:
             members.setdefault(code, set()).add(username)
     mail = dict(db.session.execute(select(MailAddress.username, MailAddress.address)).all())
-    directory = _Directory(now, members, enterprise_members, mail)  # type: ignore[arg-type]
+    directory = _Directory(now, members, enterprise_members, mail)
     extensions["guanjia.notice_directory"] = directory
     return directory
 

@@ -17,6 +17,7 @@ from server.models import Case
 from server.rules.staging import stage_items
 from server.rules.timetable import plan_timetable
 from server.services.audit import record_event
+from server.services.calendar import current_calendar
 from server.services.catalog import case_items, current_catalog
 from server.services.errors import ValidationFailedError
 
@@ -53,16 +54,12 @@ def notice_text(notice: list[dict[str, Any]]) -> str:
 
 
 def _local_today() -> date:
-    from server.services.workspace import calendar
-
-    return calendar().local_date(clock.now())
+    return current_calendar().local_date(clock.now())
 
 
 def timetable(items: list[dict[str, Any]], target: date | None) -> list[dict[str, Any]]:
     """Planned start and end per item, from today (or worked back from ``target``)."""
-    from server.services.workspace import calendar
-
-    cal = calendar()
+    cal = current_calendar()
     return [p.as_data() for p in plan_timetable(items, _local_today(), cal.is_working_day,
                                                  target)]
 

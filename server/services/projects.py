@@ -30,6 +30,7 @@ from server.rules.project import (
 )
 from server.services import access
 from server.services.audit import record_event
+from server.services.calendar import current_calendar
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.item_progress import ItemProgress
 
@@ -41,9 +42,7 @@ FIELDS = ("project_code", "ownership", "project_type", "land_contract_on")
 
 
 def _today() -> date:
-    from server.services.workspace import calendar
-
-    return calendar().local_date(clock.now())
+    return current_calendar().local_date(clock.now())
 
 
 def check_facts(data: dict[str, Any]) -> dict[str, Any]:
@@ -123,11 +122,9 @@ class ProjectView:
 def project_view(case: Case, progress: list[ItemProgress],
                  targets: tuple[ProjectTarget, ...] | None = None) -> ProjectView:
     """The project's facts, target, clock and stage bar for the case page and the portal."""
-    from server.services.workspace import calendar
-
     row = db.session.get(CaseProject, case.id)
     done = {p.code: p for p in progress if p.state == "done"}
-    cal = calendar()
+    cal = current_calendar()
     land = row.land_contract_on if row is not None else None
     if land is None and LAND_CONTRACT_ITEM in done and done[LAND_CONTRACT_ITEM].finished_at:
         land = cal.local_date(done[LAND_CONTRACT_ITEM].finished_at)  # type: ignore[arg-type]

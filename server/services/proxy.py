@@ -42,7 +42,8 @@ from server.models import (
 )
 from server.services import access, archive, attachments, plan, teams
 from server.services.audit import record_event
-from server.services.cases import get_case, record_step_events
+from server.services.case_state import record_step_events
+from server.services.cases import get_case
 from server.services.errors import (
     ConflictError,
     NotFoundError,

@@ -28,7 +28,8 @@ from server.extensions import db
 from server.models import Case, Deployment, EngineTask, User
 from server.services import access
 from server.services.audit import record_event
-from server.services.cases import case_history, summary_of
+from server.services.case_state import summary_of
+from server.services.cases import case_history
 from server.services.errors import NotFoundError, PermissionDeniedError
 from server.services.store import case_store, with_retries
 from server.services.termination import MESSAGE as TERMINATION_MESSAGE

@@ -63,7 +63,7 @@ def add_months(at: datetime, n: int) -> datetime:
 
 
 def _steward_and_leader(case_id: str) -> tuple[str, str]:
-    from server.services.teams import team_of
+    from server.services.team_assignment import team_of
 
     team = team_of(case_id)
     return (team.steward, team.leader) if team is not None else ("", "")

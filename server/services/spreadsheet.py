@@ -49,7 +49,7 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
     if not sheets:
         raise ValueError("a workbook needs at least one sheet")
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     for spec in sheets:
         ws = book.create_sheet(title=spec.name[:31])
         widths = [_width(h) for h in spec.headers]

@@ -89,7 +89,7 @@ def _release_ready(case: Case, runtime: Runtime, *, actor: str | None) -> None:
 def _release(case: Case, runtime: Runtime, waiting: WaitingItem, *, actor: str | None,
              event: str, payload: dict[str, Any], role: str | None = None,
              message: dict[str, Any] | None = None) -> None:
-    from server.services.cases import record_step_events
+    from server.services.case_state import record_step_events
 
     store = case_store()
     try:

@@ -34,7 +34,10 @@ from server.engine.parser import SpecSet, parse_files
 from server.engine.runtime import ENVELOPE_PREFIX, Engine, Runtime, StepResult
 from server.extensions import db
 from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, WorkItemGroup
+from server.models.sqlalchemy_internals import mark_as_saved
 from server.services.errors import ConflictError, NotFoundError
+from server.services.office_time import OFFICE_TIME_TIMERS, align_office_time_timers
+from server.services.team_assignment import assign_new_tasks
 
 log = logging.getLogger(__name__)
 MAX_LIVE_CASES = 512
@@ -325,10 +328,9 @@ class CaseStore:
         if written.rowcount != 1:
             raise ConflictError("the case was changed by someone else; try again")
         case.state_version = version + 1
-        # Everything loaded is now what the database holds. SQLAlchemy has no public call for
-        # this; without it the case stays "modified" and commit runs a unit-of-work pass that
-        # finds nothing to write (a measured 0.5 ms per step).
-        state._commit_all(state.dict, db.session.identity_map)
+        # Everything loaded is now what the database holds; otherwise commit runs a
+        # unit-of-work pass that finds nothing to write (docs/engine.md, SQLAlchemy §1).
+        mark_as_saved(case)
 
     # ---- writing a step ---------------------------------------------------------------
     def save(self, case: Case, result: StepResult, *, context: dict[str, Any] | None = None,
@@ -362,8 +364,6 @@ class CaseStore:
                 connection.execute(_upsert(db.engine.dialect.name, _TASKS, ("case_id", "id"),
                                            ("workflow", "body")), rows)
             case.envelope = result.envelope
-            from server.services.teams import assign_new_tasks
-
             # Steward and supervision tasks go to the case's named people (its team).
             assign_new_tasks(case, result.human)
             created = self._sync_work_items(case, result, context or {}, completion)
@@ -457,13 +457,11 @@ class CaseStore:
         before the case is written."""
         started = self._started_timers.pop(live.case.id, [])
         if started:
-            from server.services.clock_pauses import align_office_time_timers
-
-            align_office_time_timers(live, started)
+            align_office_time_timers(live, started, engine=self.engine, save=self.save)
+            # The rescheduled timers were saved again; they need no second alignment.
+            self._started_timers.pop(live.case.id, None)
 
     def _sync_timers(self, case: Case, result: StepResult) -> None:
-        from server.services.clock_pauses import OFFICE_TIME_TIMERS
-
         # Only under the case lock (``_after_step`` consumes them before the case is written).
         if case.id in self._locks_held:
             for timer in result.timers:

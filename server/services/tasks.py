@@ -19,7 +19,7 @@ from server.extensions import db
 from server.models import Case, User, WorkItem, WorkItemGroup
 from server.services import access, archive, plan, teams
 from server.services.audit import record_event
-from server.services.cases import record_step_events
+from server.services.case_state import record_step_events
 from server.services.errors import (
     ConflictError,
     NotFoundError,
@@ -334,7 +334,7 @@ def eligible_assignees(item: WorkItem) -> dict[str, str]:
     names = recipients(groups=item.group_codes, case_id=item.case_id)
     if not names:
         return {}
-    return dict(db.session.execute(  # type: ignore[arg-type]
+    return dict(db.session.execute(
         select(User.username, User.display_name).where(User.username.in_(names))
         .order_by(User.username)).all())
 

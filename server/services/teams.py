@@ -4,7 +4,8 @@
 real users — the lead steward (牵头代办员) from the stewards, co-agents (协同代办员) from the
 departments that own the case's items, the responsible leader (包保/挂钩联系领导) from the
 leaders. New steward tasks of the case are then assigned to the lead steward, the overdue
-supervision to the leader (``server.rules.assignment``); overdue alerts reach both by name.
+supervision to the leader (``server.rules.assignment``, applied as the store writes each
+step: ``services/team_assignment.py``); overdue alerts reach both by name.
 A later change of the team is a decision of a leader or the window, audited ``team_changed``,
 and moves the open tasks the old people held to the new ones.
 """
@@ -18,15 +19,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from server.engine import clock
-from server.engine.runtime import HumanTask
 from server.extensions import db
 from server.models import Case, CaseTeam, Group, User, WorkItem
 from server.rules.assignment import (
     LEADER_GROUP,
-    LEADER_OWN_ELEMENTS,
     STEWARD_GROUP,
-    Team,
-    team_assignee,
 )
 from server.services.audit import record_event
 from server.services.errors import (
@@ -92,13 +89,6 @@ def _check_people(data: dict[str, Any], steward: str, leader: str,
 
 
 # ---- forming the team -------------------------------------------------------------------
-def team_of(case_id: str) -> Team | None:
-    row = db.session.get(CaseTeam, case_id)
-    if row is None:
-        return None
-    return Team(row.steward, row.leader, tuple(row.co_agent_names))
-
-
 def prepare_submission(case: Case, form_key: str | None, data: dict[str, Any],
                        cleaned: dict[str, Any], *, actor: str) -> dict[str, Any]:
     """The team form's submission with the chosen people's names filled in; the team row is
@@ -122,24 +112,6 @@ def prepare_submission(case: Case, form_key: str | None, data: dict[str, Any],
     return {**cleaned, "co_agent_usernames": co_agents, "steward_name": names[steward],
             "responsible_leader": names[leader],
             "co_agent_names": [names[a] for a in co_agents]}
-
-
-def assign_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
-    """Give the case's newly opened steward and supervision tasks to its named people (in
-    place, before they are written, notified and audited)."""
-    opened = [t for t in human if t.state == "ready" and not t.assignee
-              and (STEWARD_GROUP in t.candidate_groups
-                   or (LEADER_GROUP in t.candidate_groups
-                       and t.element_id in LEADER_OWN_ELEMENTS))]
-    if not opened:
-        return
-    # A team formed in this very step is still pending in the session (steps do not flush).
-    row = next((o for o in db.session.new
-                if isinstance(o, CaseTeam) and o.case_id == case.id), None)
-    team = (Team(row.steward, row.leader, tuple(row.co_agent_names)) if row is not None
-            else team_of(case.id))
-    for task in opened:
-        task.assignee = team_assignee(task.element_id, task.candidate_groups, team)
 
 
 # ---- co-agents (协同代办员) are told ------------------------------------------------------
@@ -181,7 +153,7 @@ def change_team(user: User, case_id: str, *, steward: str, leader: str,
     or an administrator), ``ConflictError`` (no team yet, the case has ended, nothing would
     change), ``ValidationFailedError`` (no reason; a person who cannot take the role).
     """
-    from server.services.cases import live_data
+    from server.services.case_state import live_data
     from server.services.notifications import notify
     from server.services.store import case_store, with_retries
 
@@ -263,7 +235,7 @@ def team_view(user: User, case: Case, data: dict[str, Any]) -> dict[str, Any] | 
     if row is None:
         return None
     named = [row.steward, row.leader, *row.co_agent_names]
-    names = dict(db.session.execute(  # type: ignore[arg-type]
+    names = dict(db.session.execute(
         select(User.username, User.display_name).where(User.username.in_(named))).all())
     may_change = changing_role(user) is not None and case.status == "running"
     return {"steward": (row.steward, names.get(row.steward, row.steward)),

@@ -25,7 +25,8 @@ from server.extensions import db
 from server.models import Case, TerminationRequest, User
 from server.services import access
 from server.services.audit import record_event
-from server.services.cases import get_case, record_step_events
+from server.services.case_state import record_step_events
+from server.services.cases import get_case
 from server.services.errors import (
     ConflictError,
     NotFoundError,
@@ -58,7 +59,7 @@ def proposing_role(user: User, case: Case) -> str | None:
 
 
 def responsible_leader(case: Case) -> str | None:
-    from server.services.teams import team_of
+    from server.services.team_assignment import team_of
 
     team = team_of(case.id)
     return team.leader if team is not None else None

@@ -20,7 +20,7 @@ from server.extensions import db
 from server.models import PendingTimer, WorkItem
 from server.services.audit import record_event
 from server.services.calendar import current_calendar
-from server.services.cases import record_step_events
+from server.services.case_state import record_step_events
 from server.services.errors import NotFoundError
 from server.services.store import case_store, with_retries
 
@@ -217,9 +217,10 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     from server.rules.assignment import answerable
     from server.rules.lights import Light, item_light, time_left
     from server.services.calendar import case_county, county_settings
-    from server.services.clock_pauses import late_call_grace_ends
     from server.services.notifications import notify
-    from server.services.teams import co_agents_for, team_of
+    from server.services.office_time import late_call_grace_ends
+    from server.services.team_assignment import team_of
+    from server.services.teams import co_agents_for
 
     now = now or clock.now()
     # A yellow item is due within a working day or so; 15 calendar days covers the longest

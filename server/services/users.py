@@ -240,7 +240,7 @@ def user_for_token(token: str) -> User:
     if not user.active:
         raise AuthenticationError("the account is disabled")
     _principals.keep(digest, user, expires_at)
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 #: How long (seconds) a process trusts a bearer token it has checked without asking the

@@ -20,7 +20,8 @@ from server.extensions import db
 from server.models import AuditEvent, Case, Deployment, User, WorkItem, WorkItemGroup
 from server.rules.lights import WARN_WORKING_DAYS, Light, item_light, time_left
 from server.rules.workdays import WorkCalendar
-from server.services import access
+from server.services import access, dashboard
+from server.services.calendar import current_calendar
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
 from server.services.tasks import BY_DUE, TaskQuery, page_of, task_query
@@ -31,8 +32,6 @@ SORTS = ("due", "-due", "created")
 
 def calendar() -> WorkCalendar:
     """The calendar lights and days-left count with, including loaded notices."""
-    from server.services.calendar import current_calendar
-
     return current_calendar()
 
 
@@ -82,7 +81,7 @@ def row_for(item: WorkItem, now: datetime | None = None) -> Row:
     if item.due_at is None or item.state != "ready":
         return Row(item, None, "", "", None, item.case.title, item.case.reference, item_name)
     from server.services.calendar import case_county, current_calendar
-    from server.services.clock_pauses import late_call_grace_ends
+    from server.services.office_time import late_call_grace_ends
 
     # Each case counts with its county's calendar (local days off, office hours).
     cal = current_calendar(county=case_county(item.case))
@@ -221,8 +220,6 @@ _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
-    from server.services import dashboard
-
     if query.status:
         stmt = stmt.where(Case.status == query.status)
     if query.q.strip():

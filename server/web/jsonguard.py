@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 MAX_DEPTH = 64
@@ -71,7 +72,7 @@ class GuardedJSONProvider(DefaultJSONProvider):
         return value
 
 
-def init_request_guards(app: Any) -> None:
+def init_request_guards(app: Flask) -> None:
     """Refuse (400) a NUL character in the path, the query or a posted form."""
     from flask import abort, request
 

@@ -9,7 +9,8 @@ Datetimes go through the ``local`` filter (``server/web/pages.py``): China time,
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Flask, g
 from sqlalchemy import select
@@ -19,13 +20,16 @@ from server.services import records
 from server.services.workspace import group_names, task_title
 from server.web.i18n import lang, t
 
+_Table = TypeVar("_Table")
 
-def _cached(name: str, load: Any) -> Any:
+
+def _cached(name: str, load: Callable[[], _Table]) -> _Table:
     """One lookup table per request (users, groups, form codes are read at most once)."""
     cache = g.setdefault("_guanjia_words", {})
     if name not in cache:
         cache[name] = load()
-    return cache[name]
+    table: _Table = cache[name]
+    return table
 
 
 def stage_name(code: str | None) -> str:
@@ -96,7 +100,7 @@ def unread_notices() -> int:
 
     if not current_user.is_authenticated:
         return 0
-    return _cached("unread", lambda: inbox.unread_open_count(current_user.user))  # type: ignore[no-any-return]
+    return _cached("unread", lambda: inbox.unread_open_count(current_user.user))
 
 
 def words_json() -> str:

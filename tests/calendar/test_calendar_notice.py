@@ -87,7 +87,7 @@ def _events(app: Flask, type_: str) -> list[Any]:
 
 def test_loading_the_2027_notice_moves_a_provisional_deadline_past_new_year(
         app: Flask, api: Api, before_new_year: FrozenClock) -> None:
-    from server.services.calendar import load_notice
+    from server.services.calendar_changes import load_notice
 
     task = _handle_item_for_fgj(api)
     assert _item(app, task["id"]) == (MON_FRI_DUE, True)
@@ -137,7 +137,7 @@ def test_a_notice_loaded_by_another_process_is_used_at_the_next_deadline(
 
 def test_a_bad_line_is_refused_by_number_and_nothing_changes(
         app: Flask, api: Api, before_new_year: FrozenClock) -> None:
-    from server.services.calendar import load_notice
+    from server.services.calendar_changes import load_notice
     from server.services.errors import ValidationFailedError
 
     task = _handle_item_for_fgj(api)
@@ -152,7 +152,7 @@ def test_a_bad_line_is_refused_by_number_and_nothing_changes(
 
 
 def test_only_an_administrator_loads_a_notice(app: Flask, before_new_year: FrozenClock) -> None:
-    from server.services.calendar import load_notice
+    from server.services.calendar_changes import load_notice
     from server.services.errors import PermissionDeniedError
 
     before = table_counts(app)

@@ -191,7 +191,7 @@ class Walker:
         return self.run(go)  # type: ignore[no-any-return]
 
     def data(self) -> dict[str, Any]:
-        from server.services.cases import live_data as case_data
+        from server.services.case_state import live_data as case_data
 
         def go() -> dict[str, Any]:
             case = db.session.get(Case, self.case_id)

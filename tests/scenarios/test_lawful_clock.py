@@ -106,7 +106,8 @@ def test_five_working_days_of_expert_review_move_a_20_day_item_by_five(walker: W
 
 def test_an_item_referred_to_the_prefecture_never_goes_red_on_the_county(walker: Walker
                                                                          ) -> None:
-    from server.services.clock_pauses import REFERRED_UNTIL, refer_upward, return_from_referral
+    from server.services.calendar import REFERRED_UNTIL
+    from server.services.clock_pauses import refer_upward, return_from_referral
     from server.services.timers import sweep_deadlines
 
     handling = to_handling(walker, promised_days=3)
@@ -140,7 +141,7 @@ def test_a_calendar_day_statute_counts_weekends(walker: Walker) -> None:
 
 
 def test_county_data_changes_the_deadline_and_moves_the_waiting_timer(walker: Walker) -> None:
-    from server.services.calendar import load_notice
+    from server.services.calendar_changes import load_notice
     from server.services.counties import DAYAO, save_county
 
     def admin() -> User:

@@ -26,7 +26,7 @@ def cst(*args: int) -> datetime:
 
 def test_a_loaded_notice_moves_a_waiting_timer(make_app: Any,
                                                frozen_clock: FrozenClock) -> None:
-    from server.services.calendar import load_notice
+    from server.services.calendar_changes import load_notice
 
     app = make_app(GUANJIA_PROCESSES_DIR=str(ROOT / "processes"),
                    GUANJIA_FORMS_DIR=str(ROOT / "forms"))

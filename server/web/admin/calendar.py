@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from server.rules.workdays import DayKind, Notice
-from server.services import calendar, counties
+from server.services import calendar, calendar_changes, counties
 from server.services.errors import ValidationFailedError
 from server.web.admin import bp
 from server.web.i18n import EN, t
@@ -84,7 +84,7 @@ def calendar_load() -> Any:
         if request.form.get("action") == "preview":
             calendar.require_county(county or None)
             return _page(text=text, notice=calendar.preview_notice(text), county=county)
-        result = calendar.load_notice(me(), text, county=county or None)
+        result = calendar_changes.load_notice(me(), text, county=county or None)
     except ValidationFailedError as exc:
         if "notice" not in exc.errors:
             exc.errors["notice"] = [str(exc)]

@@ -24,7 +24,7 @@ from server.schemas.api import (
     TokenResponse,
     WorkItemResponse,
 )
-from server.services import cases, processes, tasks, termination, users
+from server.services import case_state, cases, processes, tasks, termination, users
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.web.api import bp
 from server.web.api.auth import current_user, token_required
@@ -108,7 +108,7 @@ def show_case(case_id: str) -> Any:
     """A case with its data, tasks and full history; 403/404 as the case allows."""
     case = cases.get_case(current_user(), case_id)
     body = _schema(CaseResponse).dump(case)
-    body["data"] = cases.case_data(case)
+    body["data"] = case_state.case_data(case)
     body["tasks"] = _schema(WorkItemResponse, many=True).dump(cases.case_work_items(case))
     body["history"] = _schema(EventResponse, many=True).dump(cases.case_history(case))
     return body

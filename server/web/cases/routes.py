@@ -15,6 +15,7 @@ from server.rules.project import OWNERSHIPS, PROJECT_TYPES
 from server.services import (
     archive,
     attachments,
+    case_state,
     cases,
     dashboard,
     intermediaries,
@@ -81,7 +82,7 @@ def case_view(case_id: str) -> dict[str, Any]:
     items = cases.case_work_items(case)
     history = cases.case_history(case)
     diagram = workspace.diagram_for(case, items, history)
-    data = cases.live_data(case)
+    data = case_state.live_data(case)
     # Items the plan withdrew while they waited for their prerequisites (after hand-over).
     dropped = {str(d.get("code")) for e in history if e.type == "plan_items_changed"
                for d in (e.payload or {}).get("dropped", []) if isinstance(d, dict)}

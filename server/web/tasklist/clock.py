@@ -14,7 +14,12 @@ from server.engine import clock
 from server.rules.clock_law import PAUSE_KINDS, REFERRAL, SUPPLEMENT
 from server.rules.lights import explain_light
 from server.services import access, clock_pauses
-from server.services.calendar import case_county, county_settings, current_calendar
+from server.services.calendar import (
+    case_county,
+    county_settings,
+    current_calendar,
+    item_schedule,
+)
 from server.services.errors import ConflictError, ValidationFailedError
 from server.web.i18n import EN, lang, t
 from server.web.session import me
@@ -50,7 +55,7 @@ def item_clock_view(item: Any) -> dict[str, Any] | None:
     settings = county_settings(county)
     calendar = current_calendar(county=county)
     engine_item = clock_pauses.item_of(item.id) or {}
-    schedule = clock_pauses.item_schedule(engine_item, record, clock.now(), calendar=calendar,
+    schedule = item_schedule(engine_item, record, clock.now(), calendar=calendar,
                                           settings=settings)
     verdict = explain_light(schedule.deadline, clock.now(), calendar, rule=settings.light_rule,
                             limit_days=schedule.limit_days, limit_kind=schedule.limit_kind)

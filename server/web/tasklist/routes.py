@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 
 from server.services import (
     attachments,
+    case_state,
     cases,
     plan,
     tasks,
@@ -159,7 +160,7 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
     case = item.case
     if values is None and form is not None and item.state == "ready":
         # A plan or notice opens filled from the catalog and the case's items.
-        defaults = plan.form_defaults(form.id, cases.live_data(case))
+        defaults = plan.form_defaults(form.id, case_state.live_data(case))
         values = formview.values_from_data(form, defaults) if defaults else None
     items = cases.case_work_items(case)
     by_task = workspace.form_keys_of(items)
@@ -183,7 +184,7 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         allowed=", ".join(sorted(attachments.ALLOWED_TYPES)),
         catalog=formview.catalog_choices(), labelled=formview.labelled,
         catalog_item=_catalog_item(workspace.task_context(item)),
-        people=(teams.choices(cases.live_data(case))
+        people=(teams.choices(case_state.live_data(case))
                 if form is not None and form.id == teams.TEAM_FORM and item.state == "ready"
                 else {}),
     ), status

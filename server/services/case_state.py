@@ -1,0 +1,79 @@
+"""What a step leaves in a case, and the case's variables read back.
+
+Every service that steps a case (starting it, completing a task, firing a timer, staging items,
+terminating) audits what the engine did with :func:`record_step_events`; pages and services
+read where a case stands with :func:`live_data`. Below :mod:`server.services.cases` so those
+services need not import the case use cases.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from server.engine import clock
+from server.engine.runtime import StepResult
+from server.models import Case
+from server.services.audit import record_event
+from server.services.clock_pauses import record_clock_events
+from server.services.notifications import notify_new_tasks
+from server.services.store import case_store
+
+# credit_code: the case list's search box finds a case by the enterprise's credit code.
+SUMMARY_KEYS = ("project_name", "enterprise_name", "credit_code", "industry", "investment_wan",
+                "area", "case_outcome")
+
+
+def jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def summary_of(data: dict[str, Any]) -> dict[str, Any]:
+    summary = {k: data[k] for k in SUMMARY_KEYS if k in data}
+    items = data.get("items")
+    if isinstance(items, list):
+        summary["item_count"] = len(items)
+    written: dict[str, Any] = jsonable(summary)
+    return written
+
+
+def record_step_events(case: Case, result: StepResult, *, actor: str | None) -> None:
+    """Audit what the engine did on its own in a step: tasks opened or cancelled, the end."""
+    for human in result.human:
+        if human.state == "ready":
+            record_event(case, "task_created", actor=actor, task_id=human.id,
+                         element_id=human.element_id, element_name=human.name,
+                         payload={"candidate_groups": human.candidate_groups,
+                                  "assignee": human.assignee,
+                                  "due_at": human.due_at.isoformat() if human.due_at else None})
+        elif human.state == "cancelled":
+            record_event(case, "task_cancelled", actor=actor, task_id=human.id,
+                         element_id=human.element_id, element_name=human.name)
+    for event in result.events:
+        record_event(case, "bpmn_event_thrown", actor=actor, payload=jsonable(event))
+    # A supplement request stops the item's clock and the returned materials restart it.
+    record_clock_events(case, result, actor=actor)
+    if result.completed and case.status == "running":
+        case.status = str(result.data.get("case_outcome") or "completed")
+        case.ended_at = clock.now()
+        record_event(case, "case_ended", actor=actor, payload={"status": case.status})
+    case.summary = json.dumps(summary_of(result.data), ensure_ascii=False)
+    # New tasks' notices commit with the step; their mail is sent after the commit.
+    notify_new_tasks(case, result.human)
+
+
+def case_data(case: Case) -> dict[str, Any]:
+    """The case's current variables, from its live workflow."""
+    store = case_store()
+    with store.reading(case) as runtime:  # not while another thread steps the case
+        data: dict[str, Any] = jsonable(store.engine.case_data(runtime))
+    return data
+
+
+def live_data(case: Case) -> dict[str, Any]:
+    """The variables where the case stands now, including those of the service sub-process
+    (the plan's items and timetable, the one-time notice) before it ends."""
+    store = case_store()
+    with store.reading(case) as runtime:
+        data: dict[str, Any] = jsonable(store.engine.scope_data(runtime))
+    return data

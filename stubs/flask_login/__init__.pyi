@@ -1,0 +1,36 @@
+# Types for the parts of Flask-Login 0.6 guanjia uses: the package ships no hints, and its
+# untyped ``login_required`` would make every view it guards untyped under strict mypy.
+# Written against flask_login 0.6.3 (utils.py, login_manager.py, mixins.py).
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import Flask
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+# A LocalProxy to the signed-in user (guanjia's ``SignedIn``) or the anonymous user.
+current_user: Any
+
+def login_required(func: _F) -> _F: ...
+def login_user(user: Any, remember: bool = False, duration: timedelta | None = None,
+               force: bool = False, fresh: bool = True) -> bool: ...
+def logout_user() -> bool: ...
+
+class UserMixin:
+    __hash__: Any
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_anonymous(self) -> bool: ...
+    def get_id(self) -> str: ...
+
+class LoginManager:
+    login_view: str | None
+    session_protection: str | None
+    def __init__(self, app: Flask | None = None, add_context_processor: bool = True) -> None: ...
+    def init_app(self, app: Flask, add_context_processor: bool = True) -> None: ...
+    def user_loader(self, callback: Callable[[str], Any]) -> Callable[[str], Any]: ...
+    def unauthorized_handler(self, callback: Callable[[], Any]) -> Callable[[], Any]: ...
