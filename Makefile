@@ -23,7 +23,7 @@ run: setup
 test: setup services browser-deps
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup --durations=15
 
-## ruff on the code and the tests, mypy (strict for server/engine, rules, ledger, workers).
+## ruff on the code and the tests, mypy (strict for server/ and workers/).
 lint: setup
 	$(VENV)/bin/ruff check server workers tests bench
 	$(VENV)/bin/mypy
