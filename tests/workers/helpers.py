@@ -91,15 +91,17 @@ def write_now(path: Path, moment: datetime) -> None:
 
 
 def wait_for(check: Callable[[], Any], *, timeout: float = 60.0, every: float = 0.2,
-             what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something true; fail naming ``what`` after ``timeout``."""
+             what: str | Callable[[], str] = "condition") -> Any:
+    """Poll ``check`` until it returns something true; fail naming ``what`` after ``timeout``
+    (a callable ``what`` is called then, so a worker's output is read at the failure)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            said = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout}s waiting for {said}")
         time.sleep(every)
 
 

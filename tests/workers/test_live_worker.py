@@ -65,7 +65,7 @@ def test_thirty_minute_and_working_day_timers_fire_through_a_worker(
 
     move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(minutes=2))
     wait_for(lambda: len(open_items(api.app, "urge_department")) == 2, timeout=60,
-             what=f"the 30-minute timers\n{worker.output()}")
+             what=lambda: f"the 30-minute timers\n{worker.output()}")
     assert {e[2] for e in fired_events(api.app)} == {"sheet_not_taken"}
     # The working-day timer waits for the end of the next working day, not for 24 hours.
     move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(hours=24))
@@ -73,7 +73,7 @@ def test_thirty_minute_and_working_day_timers_fire_through_a_worker(
     assert open_items(api.app, "urge_reply") == []
     move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(days=2))
     wait_for(lambda: len(open_items(api.app, "urge_reply")) == 1, timeout=60,
-             what=f"the working-day timer due {due[0]}\n{worker.output()}")
+             what=lambda: f"the working-day timer due {due[0]}\n{worker.output()}")
     events = fired_events(api.app)
     assert sorted(e[2] for e in events) == ["reply_overdue", "sheet_not_taken",
                                             "sheet_not_taken"]
@@ -129,14 +129,18 @@ def test_a_killed_workers_messages_come_back_about_the_visibility_timeout_after_
 def test_a_worker_killed_while_firing_loses_nothing_and_fires_nothing_twice(
         api: Api, frozen_clock: FrozenClock, now_file: Path, start_worker: Any,
         redis_queue: str) -> None:
-    move_time(frozen_clock, now_file, frozen_clock.now())
     cases = []
     for _ in range(40):
+        # A second apart, so the sweep sends the cases out in this order (equal due times
+        # would leave the order, and whether anything fires before a held case, to chance).
+        move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(seconds=1))
         case_id = start_case(api)
         approve_review(api, case_id)
         cases.append(case_id)
     expected = 2 * len(cases)
-    held = cases[::4]  # the test holds these cases' rows: the worker must stop at them
+    # The test holds these cases' rows: the worker must stop at them. Never the first of
+    # its batch (batches of five here), so each batch fires something before it waits.
+    held = cases[2::4]
     # A killed worker's messages come back after 5 s; its claimed timers are re-swept after 3.
     settings: dict[str, Any] = {"transport_options": {"visibility_timeout": 5},
                                 "GUANJIA_TIMER_STUCK_SECONDS": "3"}
@@ -150,8 +154,8 @@ def test_a_worker_killed_while_firing_loses_nothing_and_fires_nothing_twice(
         move_time(frozen_clock, now_file, frozen_clock.now() + timedelta(minutes=31))
         # Mid-run, for certain: timers have fired and the worker waits on a held case.
         wait_for(lambda: fired_events(api.app) and waiting_on_a_lock(api.app), timeout=60,
-                 every=0.05, what=f"firings and a worker waiting on a held case\n"
-                                  f"{worker.output()}")
+                 every=0.05, what=lambda: f"firings and a worker waiting on a held case\n"
+                                              f"{worker.output()}")
         worker.kill9()
     finally:
         holder.rollback()
@@ -166,12 +170,12 @@ def test_a_worker_killed_while_firing_loses_nothing_and_fires_nothing_twice(
 
     restarted = start_worker(concurrency=2, **settings)
     wait_for(lambda: len(fired_events(api.app)) >= expected, timeout=120,
-             what=f"all timers after the restart\n{restarted.output()}")
+             what=lambda: f"all timers after the restart\n{restarted.output()}")
     # Let redelivered and re-swept duplicates arrive: they must change nothing. Done when
     # nothing of ours is left unacknowledged or queued and a sweep ran after that.
     wait_for(lambda: unacked(redis_queue) == 0 and queued(redis_queue) == 0, timeout=60,
-             what=f"the killed worker's messages to be redelivered and handled\n"
-                  f"{restarted.output()}")
+             what=lambda: f"the killed worker's messages to be redelivered and handled\n"
+                          f"{restarted.output()}")
     sweeps = restarted.output().count("guanjia.timers.sweep")
     wait_for(lambda: restarted.output().count("guanjia.timers.sweep") > sweeps + 1,
              what="two more sweeps")
