@@ -16,13 +16,15 @@ COPY server/__init__.py server/__init__.py
 COPY workers/__init__.py workers/__init__.py
 RUN pip install --upgrade pip "setuptools>=70.1" && pip install .
 
-# The application as a wheel, installed non-editable: the shipped processes and forms travel
-# inside it (<prefix>/share/guanjia), so nothing is read from a checkout (tests/test_packaging.py
-# installs the same wheel in a fresh venv outside the checkout and runs a case there).
+# The application as a wheel, installed non-editable: the shipped processes, forms and browser
+# bundles (frontend/dist) travel inside it (<prefix>/share/guanjia), so nothing is read from a
+# checkout (tests/test_packaging.py installs the same wheel in a fresh venv outside the
+# checkout, runs a case there and fetches a bundle).
 COPY server server
 COPY workers workers
 COPY processes processes
 COPY forms forms
+COPY frontend/dist frontend/dist
 RUN pip wheel --no-deps --no-build-isolation -w /tmp/wheels . \
     && pip install --no-deps --force-reinstall /tmp/wheels/guanjia-*.whl \
     && rm -rf /tmp/wheels /src && chown -R guanjia /var/lib/guanjia

@@ -1,4 +1,4 @@
-// Bundles src/*.js (and the CSS they import) into server/web/static/vendor/.
+// Bundles src/*.js (and the CSS they import) into dist/, which the app serves at /static/vendor/.
 // Run: npm ci && npm run build
 import * as esbuild from 'esbuild';
 import { rmSync, statSync, readdirSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outdir = join(here, '..', 'server', 'web', 'static', 'vendor');
+const outdir = join(here, 'dist');
 
 const entries = {
   'bpmn/viewer': 'src/viewer.js',

@@ -25,6 +25,17 @@ def shipped(name: str) -> Path:
     return Path(sys.prefix) / "share" / "guanjia" / name
 
 
+def shipped_bundles() -> Path:
+    """The built third-party browser bundles (bpmn-js, dmn-js, form-js, Chart.js), served at
+    ``/static/vendor/``: the checkout's ``frontend/dist`` (built there by ``frontend``'s
+    build), else the installed wheel's ``<prefix>/share/guanjia/vendor``. They stay out of
+    the Python sources, whose library internals are fenced (docs/engine.md)."""
+    here = ROOT / "frontend" / "dist"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "guanjia" / "vendor"
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or malformed."""
 

@@ -1,6 +1,7 @@
 """The wheel is the whole application: installed outside the checkout, it deploys its own
-processes and forms and runs a case (issue 15: the Docker image's non-editable install
-pointed its processes and forms folders into site-packages, and ``guanjia init-db`` failed).
+processes and forms, runs a case and serves the browser bundles (issue 15: the Docker image's
+non-editable install pointed its processes and forms folders into site-packages, and
+``guanjia init-db`` failed; issue 20: the bundles moved out of ``server/`` to frontend/dist).
 
 The wheel is built from a copy of the sources, installed without dependencies into a fresh
 venv in a temporary folder; the venv reaches the already installed dependencies through a
@@ -19,7 +20,8 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "README.md", "server", "workers", "processes", "forms")
+SOURCES = ("pyproject.toml", "README.md", "server", "workers", "processes", "forms",
+           "frontend/dist")
 
 STEP = textwrap.dedent('''
     import json, sys
@@ -38,9 +40,11 @@ STEP = textwrap.dedent('''
     done = client.post(f"/api/v1/tasks/{review['id']}/complete", headers=auth, json={"data": {
         "review_decision": "approve", "review_opinion": "材料齐全，同意受理"}})
     after = client.get(f"/api/v1/cases/{review['case_id']}", headers=auth)
+    bundle = client.get("/static/vendor/bpmn/viewer.js")
     print(json.dumps({"server": server.__file__, "processes": str(settings.processes_dir),
                       "forms": str(settings.forms_dir), "form": form["id"],
-                      "status": done.status_code, "case": after.status_code}))
+                      "status": done.status_code, "case": after.status_code,
+                      "bundle": [bundle.status_code, len(bundle.data)]}))
 ''')
 
 
@@ -98,3 +102,6 @@ def test_the_wheel_installed_outside_the_checkout_deploys_and_runs_a_case(
         assert not Path(result[folder]).is_relative_to(ROOT), result
     assert result["form"] == "application_review"
     assert result["status"] == 200 and result["case"] == 200, result
+    # The browser bundles come from the wheel's share/guanjia/vendor, byte for byte the build's.
+    viewer = ROOT / "frontend" / "dist" / "bpmn" / "viewer.js"
+    assert result["bundle"] == [200, viewer.stat().st_size], result

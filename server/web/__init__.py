@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     from server.web.agencies import bp as agencies_bp
     from server.web.api import bp as api_bp
     from server.web.auth import bp as auth_bp
+    from server.web.bundles import bundles_blueprint
     from server.web.cases import bp as cases_bp
     from server.web.dashboard import bp as dashboard_bp
     from server.web.i18n import init_i18n
@@ -35,6 +36,7 @@ def register_web(app: Flask) -> None:
     init_session(app, api_bp)
     init_i18n(app)
     init_pages(app)
+    app.register_blueprint(bundles_blueprint())
     app.register_blueprint(auth_bp)
     app.register_blueprint(tasklist_bp)
     app.register_blueprint(cases_bp, url_prefix="/cases")

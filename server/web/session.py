@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from server.extensions import db
 from server.models import User
+from server.web.bundles import ENDPOINT as BUNDLES
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -96,7 +97,7 @@ def take_rescued(path: str) -> dict[str, list[str]] | None:
 def _expire_idle(app: Flask) -> None:
     @app.before_request
     def _idle() -> None:
-        if request.blueprint == "api" or request.endpoint == "static":
+        if request.blueprint == "api" or request.endpoint in ("static", BUNDLES):
             return
         now = time.time()
         limit = 60 * float(app.config.get("WEB_IDLE_MINUTES", IDLE_MINUTES))

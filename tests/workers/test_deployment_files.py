@@ -95,7 +95,7 @@ def test_dockerfile_copies_what_the_app_needs_and_runs_the_factory() -> None:
             for source in sources:
                 assert (ROOT / source).exists(), source
     copied = {args.split()[0] for k, args in instructions if k == "COPY"}
-    assert {"server", "workers", "processes", "forms"} <= copied
+    assert {"server", "workers", "processes", "forms", "frontend/dist"} <= copied
     env = " ".join(args for k, args in instructions if k == "ENV").split()
     assert "GUANJIA_MODE=production" in env
     # The server runs as the unprivileged user: the last USER comes before the command.
