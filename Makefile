@@ -3,6 +3,8 @@ VENV   ?= .venv
 PYTHON ?= python3
 # Test processes (pytest-xdist): one a core; each has its own SQLite files and PostgreSQL database.
 TEST_PROCESSES ?= auto
+# The random order's seed (empty: a new one each run).
+TEST_SEED ?=
 PY      = $(VENV)/bin/python
 
 .PHONY: setup run test lint bench services browser-deps
@@ -20,8 +22,10 @@ run: setup
 	$(VENV)/bin/guanjia run
 
 ## Every test, on SQLite and PostgreSQL, with a real Celery worker on Redis and Chromium.
+## In random order (pytest-randomly): the run ends with its seed; `make test TEST_SEED=N` replays it.
 test: setup services browser-deps
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup --durations=15
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup --durations=15 \
+		-p randomly $(if $(TEST_SEED),--randomly-seed=$(TEST_SEED))
 
 ## ruff on the code and the tests, mypy (strict for server/ and workers/).
 lint: setup

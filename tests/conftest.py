@@ -55,6 +55,15 @@ TEST_USERS: list[tuple[str, str, list[str], str | None]] = [
 SEEDED_TABLES = {"users", "groups", "enterprises", "user_groups", "alembic_version"}
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """End every run with its random order's seed (the header is hidden under -q)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and getattr(config.option, "randomly_reorganize", True):
+        terminalreporter.write_line(
+            f"random order: --randomly-seed={seed} (replay: -p randomly --randomly-seed={seed}"
+            f" or make test TEST_SEED={seed})")
+
+
 @dataclass
 class TestDatabase:
     kind: str
