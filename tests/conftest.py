@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
 
 from server import create_app
 from server.config import Settings
@@ -72,6 +73,13 @@ class TestDatabase:
     #: PostgreSQL: the seeded tables' rows, in insert order, put back before every test (a test
     #: that adds a member to a group or deactivates a user must not change the next test).
     seeded_rows: list[tuple[sa.Table, list[dict[str, Any]]]] | None = None
+    #: PostgreSQL: a test committed for real since the tables were last emptied (the next
+    #: test that runs in a rolled-back transaction empties them first).
+    dirty: bool = False
+    #: PostgreSQL: the sequences of the emptied tables (a rolled-back test restarts them, as
+    #: TRUNCATE … RESTART IDENTITY does: a sequence is not rolled back, and the audit log's
+    #: numbering must start at 1 for its chain to verify).
+    sequences: list[str] | None = None
 
 
 def _settings(url: str, instance: Path, **extra: str) -> Settings:
@@ -128,7 +136,7 @@ def database(request: pytest.FixtureRequest,
                     f"{PG_SERVER}: {exc}", pytrace=False)
     url = f"{PG_SERVER}/{name}"
     _seed_users(create_app(_settings(url, instance)))
-    yield TestDatabase(kind, url, seeded_rows=_seeded_rows(url))
+    yield TestDatabase(kind, url, seeded_rows=_seeded_rows(url), sequences=_sequences(url))
     with admin.connect() as conn:
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.dispose()
@@ -143,6 +151,19 @@ def _seeded_rows(url: str) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
                     for table in db.metadata.sorted_tables if table.name in SEEDED_TABLES]
     engine.dispose()
     return snapshot
+
+
+def _sequences(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        names = list(conn.execute(sa.text(
+            "SELECT DISTINCT s.relname FROM pg_class s"
+            " JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')"
+            " JOIN pg_class t ON t.oid = d.refobjid"
+            " WHERE s.relkind = 'S' AND t.relname <> ALL(:seeded) ORDER BY 1"),
+            {"seeded": sorted(SEEDED_TABLES)}).scalars())
+    engine.dispose()
+    return names
 
 
 def _fresh_url(database: TestDatabase, tmp_path: Path) -> str:
@@ -169,17 +190,96 @@ def _fresh_url(database: TestDatabase, tmp_path: Path) -> str:
     return database.url
 
 
+class _OneConnectionSession(FlaskSession):
+    """The app's session class, always on the test's connection (Flask-SQLAlchemy's own picks
+    the app's engine and would open a second connection outside the test's transaction)."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None,
+                 **kwargs: Any) -> Any:
+        return bind if bind is not None else self.bind
+
+
+class _RolledBack:
+    """One connection and one transaction for the whole test, rolled back at its end.
+
+    Every session the app opens (a request, a service call, an app context in the test) joins
+    that transaction: ``session.commit()`` releases a savepoint, ``rollback()`` returns to it
+    (SQLAlchemy's ``join_transaction_mode="create_savepoint"``), so the app's code runs as it
+    does in production: it commits, its after-commit hooks run, its audit rows are written in
+    the step's transaction. Nothing outlives the test; no table is emptied.
+    """
+
+    def __init__(self, app: Flask, sequences: list[str]) -> None:
+        from server.extensions import db
+        from server.services import store
+
+        with app.app_context():
+            self.connection = db.engine.connect()
+        self.transaction = self.connection.begin()
+        self.connection.execute(sa.text(
+            "SELECT setval(name::regclass, 1, false) FROM unnest(CAST(:names AS text[])) name"),
+            {"names": sequences})
+        # A savepoint is a fresh transaction to the app: "has it written yet?" starts over
+        # (server/services/store.py lets a read-only step's transaction go while scripts run).
+        sa.event.listen(self.connection, "savepoint",
+                        lambda connection, _name: connection.info.pop(store._WROTE, None))
+        self.original = db.session
+        factory = self.original.session_factory
+        db.session = sa.orm.scoped_session(
+            sa.orm.sessionmaker(**{**factory.kw, "class_": _OneConnectionSession,
+                                   "bind": self.connection,
+                                   "join_transaction_mode": "create_savepoint"}),
+            scopefunc=self.original.registry.scopefunc)
+
+    def end(self) -> None:
+        from server.extensions import db
+
+        # Each app context closed its own session as it ended (Flask-SQLAlchemy's teardown).
+        db.session = self.original
+        self.transaction.rollback()
+        self.connection.close()
+
+
+#: Where every test needs real commits: worker processes, a live server in a thread.
+_REAL_COMMITS = (ROOT / "tests" / "workers", ROOT / "tests" / "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(folder in item.path.parents for folder in _REAL_COMMITS) \
+                or item.get_closest_marker("worker") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.real_commits)
+
+
+def _one_transaction(request: pytest.FixtureRequest, database: TestDatabase) -> bool:
+    """Whether this test runs inside one rolled-back transaction: on PostgreSQL, unless it is
+    marked ``real_commits`` (it needs several connections or processes). On SQLite each test
+    already has a fresh copy of the seeded file, which costs less than any transaction."""
+    return database.kind == "postgresql" and request.node.get_closest_marker(
+        "real_commits") is None
+
+
 @pytest.fixture
-def make_app(database: TestDatabase, tmp_path: Path) -> Iterator[Any]:
+def make_app(database: TestDatabase, tmp_path: Path,
+             request: pytest.FixtureRequest) -> Iterator[Any]:
     """Build an app on a clean database; keyword settings override the test defaults."""
     apps: list[Flask] = []
-    url = _fresh_url(database, tmp_path)
+    rolled_back: list[_RolledBack] = []
+    one_transaction = _one_transaction(request, database)
+    if one_transaction and not database.dirty:
+        url = database.url
+    else:
+        url = _fresh_url(database, tmp_path)
+        database.dirty = not one_transaction
 
     def build(deploy: bool = True, **env: str) -> Flask:
         from server.cli import deploy_shipped
 
         app = create_app(_settings(url, tmp_path / "instance", **env), TESTING=True)
         app.config["TEST_DATABASE_KIND"] = database.kind
+        if one_transaction and not rolled_back:
+            assert database.sequences is not None
+            rolled_back.append(_RolledBack(app, database.sequences))
         if deploy:
             deploy_shipped(app)
         apps.append(app)
@@ -188,6 +288,8 @@ def make_app(database: TestDatabase, tmp_path: Path) -> Iterator[Any]:
     yield build
     from server.extensions import db
 
+    for transaction in rolled_back:
+        transaction.end()
     for app in apps:
         with app.app_context():
             db.session.remove()

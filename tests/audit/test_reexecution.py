@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import select
@@ -205,6 +206,7 @@ def test_a_case_whose_engine_state_was_changed_does_not_reexecute_as_same(
     assert "data 'approved' is stored as false, the inputs give true" in result.detail
 
 
+@pytest.mark.real_commits  # two replays in two threads, each on its own connection
 def test_two_concurrent_replays_leave_everyone_elses_clock_alone(
         api: Api, frozen_clock: FrozenClock) -> None:
     first = walk_case(api, frozen_clock, 1)

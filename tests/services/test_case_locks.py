@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from server.extensions import db
 from server.models import Case
 from server.services.store import case_store
@@ -21,6 +23,7 @@ def start(api: Api, name: str) -> str:
     return case_id
 
 
+@pytest.mark.real_commits  # three threads completing steps, each on its own connection
 def test_no_lock_outlives_the_steps_of_its_case(api: Api) -> None:
     cases = [start(api, f"锁{i}") for i in range(6)]
     api.token("zhaoshang")
@@ -55,6 +58,7 @@ def _first_task(api: Api, case_id: str) -> str:
     return task_id
 
 
+@pytest.mark.real_commits  # a step and a read in two threads, each on its own connection
 def test_reading_a_live_workflow_waits_for_the_step_that_holds_it(api: Api) -> None:
     case_id = start(api, "读")
     app = api.app

@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import Api
@@ -16,6 +17,7 @@ USERS = {"dept_fgj": "fgj", "dept_zrzy": "zrzy", "dept_zjj": "zjj", "dept_sthj":
          "dept_scjg": "scjg"}
 
 
+@pytest.mark.real_commits  # ten client threads, each on a connection of its own
 def test_ten_clients_complete_thirty_parallel_tasks_at_once(api: Api) -> None:
     items = [{"code": f"item{i}", "name": f"事项{i}", "department": DEPARTMENTS[i % 5],
               "promised_days": 3} for i in range(10)]

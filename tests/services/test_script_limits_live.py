@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, Api, table_counts
@@ -42,6 +43,7 @@ def _looping_case(api: Api, script: str) -> tuple[str, dict[str, Any]]:
     return started.json["id"], only_task(api, "zhuanchuang", "go")
 
 
+@pytest.mark.real_commits  # a spinning step in a thread while others sign in and complete
 def test_a_looping_script_holds_up_neither_sign_in_nor_another_completion(
         make_app: Any) -> None:
     # A budget longer than the other user may wait: they must not wait for the loop at all.
@@ -108,6 +110,7 @@ def test_a_script_building_a_2_gb_string_is_refused(api: Api) -> None:
         assert "spin" in list_incidents(case_id)[0].error
 
 
+@pytest.mark.real_commits  # two completions in two threads, each on its own connection
 def test_two_people_on_one_looping_case_wait_for_each_other_not_for_the_database(
         make_app: Any) -> None:
     app = make_app(GUANJIA_SCRIPT_SECONDS="1")
