@@ -24,6 +24,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from server import create_app
 from server.config import Settings
 from server.engine import clock as engine_clock
+from server.engine import scripting
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -52,6 +53,8 @@ TEST_USERS: list[tuple[str, str, list[str], str | None]] = [
     ("sheji", "设计", ["designer"], None),
     ("admin", "管理员", ["admin", "designer"], None),
 ]
+# What the engine holds process-wide before any app exists (see _engine_as_imported).
+_ENGINE_AS_IMPORTED = (scripting._calendar, scripting._limits, engine_clock._process_clock)
 # Users, groups and enterprises are seeded once per session; every other table is emptied.
 SEEDED_TABLES = {"users", "groups", "enterprises", "user_groups", "alembic_version"}
 
@@ -305,6 +308,23 @@ def app(make_app: Any) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _engine_as_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with the engine as imported: no working-day calendar, the default
+    script limits, the system clock.
+
+    ``create_app`` installs the engine's calendar (with the county's office hours) and script
+    limits process-wide, and a test may set the process clock; in one test process a later
+    test (in random order, any test) would otherwise count with an earlier test's app, or
+    with the app the session's database fixture built. What a test installs is put back
+    after it.
+    """
+    calendar, limits, clock = _ENGINE_AS_IMPORTED
+    monkeypatch.setattr(scripting, "_calendar", calendar)
+    monkeypatch.setattr(scripting, "_limits", limits)
+    monkeypatch.setattr(engine_clock, "_process_clock", clock)
 
 
 @pytest.fixture

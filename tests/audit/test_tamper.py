@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -17,6 +18,10 @@ from server.ledger.verify import ALTERED, INSERTED, REMOVED
 from server.services import coverage, ledger
 from tests.audit.walk import walk_case
 from tests.conftest import Api
+
+# The tampering is done on a connection of its own, as an intruder's would be: the rows the
+# test wrote must be committed for it to see them.
+pytestmark = pytest.mark.real_commits
 
 
 @contextmanager
