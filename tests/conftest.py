@@ -1,8 +1,19 @@
 """Fixtures: every app-level test runs on SQLite and on PostgreSQL, with real migrations.
 
-Each database is migrated and seeded with users once per session; before every test the case
-tables are emptied (PostgreSQL) or a fresh copy of the seeded file is taken (SQLite). A
-missing PostgreSQL fails the run: it is never skipped.
+Each database is migrated and seeded with users once per session. Then, for every test:
+
+- SQLite: a fresh copy of the seeded file (a file copy costs less than any transaction).
+- PostgreSQL: one connection and one transaction, rolled back when the test ends; every
+  session the app opens joins it through a savepoint (``_RolledBack``). The app still
+  commits, runs its after-commit hooks and writes its audit rows in each step's transaction.
+- PostgreSQL, tests marked ``real_commits`` (threads, worker or server processes, a second
+  connection that changes rows behind the app's back; all of tests/workers and
+  tests/browser): the tables are emptied before the test, as every test's were before
+  issue 20. A second connection in a rolled-back test would wait for the test's own
+  transaction: such a test hangs until it is marked.
+
+A missing PostgreSQL fails the run: it is never skipped. Tests run in random order
+(pytest-randomly): nothing may depend on an earlier test (see ``_engine_as_imported``).
 """
 
 from __future__ import annotations

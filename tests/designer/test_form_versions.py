@@ -12,6 +12,7 @@ import json
 import threading
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -116,6 +117,7 @@ def test_the_forms_folder_is_only_the_seed_of_the_first_deployment(
         assert "sneaked_in" not in {f.key for f in form_registry().get("review").fields}
 
 
+@pytest.mark.real_commits  # eight threads read the forms, each on its own connection
 def test_a_fresh_registry_answers_whole_to_its_first_concurrent_requests(app: Flask) -> None:
     """A fresh worker answered valid completions with "form does not exist" (9 in a run)."""
     from server.services.forms import FormRegistry
