@@ -10,7 +10,7 @@ Each database is migrated and seeded with users once per session. Then, for ever
   connection that changes rows behind the app's back; all of tests/workers and
   tests/browser): the tables are emptied before the test, as every test's were before
   issue 20. A second connection in a rolled-back test would wait for the test's own
-  transaction: such a test hangs until it is marked.
+  transaction and hang: the app's engine refuses to open one and says to mark the test.
 
 A missing PostgreSQL fails the run: it is never skipped. Tests run in random order
 (pytest-randomly): nothing may depend on an earlier test (see ``_engine_as_imported``).
@@ -254,6 +254,13 @@ class _RolledBack:
         self.connection.close()
 
 
+def _second_connection(*_args: Any) -> None:
+    # It would wait for the test's own transaction (a row it wrote, a lock it holds): a hang.
+    raise RuntimeError("a test in one rolled-back transaction opened a second database "
+                       "connection (a thread, another session on the engine): mark it "
+                       "@pytest.mark.real_commits")
+
+
 #: Where every test needs real commits: worker processes, a live server in a thread.
 _REAL_COMMITS = (ROOT / "tests" / "workers", ROOT / "tests" / "browser")
 
@@ -288,12 +295,16 @@ def make_app(database: TestDatabase, tmp_path: Path,
 
     def build(deploy: bool = True, **env: str) -> Flask:
         from server.cli import deploy_shipped
+        from server.extensions import db
 
         app = create_app(_settings(url, tmp_path / "instance", **env), TESTING=True)
         app.config["TEST_DATABASE_KIND"] = database.kind
-        if one_transaction and not rolled_back:
-            assert database.sequences is not None
-            rolled_back.append(_RolledBack(app, database.sequences))
+        if one_transaction:
+            if not rolled_back:
+                assert database.sequences is not None
+                rolled_back.append(_RolledBack(app, database.sequences))
+            with app.app_context():
+                sa.event.listen(db.engine, "checkout", _second_connection)
         if deploy:
             deploy_shipped(app)
         apps.append(app)

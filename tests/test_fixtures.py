@@ -81,3 +81,11 @@ def test_every_test_finds_the_engine_as_imported(make_app: Any) -> None:
     make_app()
     # ...until this test's app installs its own (put back after the test).
     assert scripting.due_in_working_days(1)
+
+
+def test_a_second_connection_in_a_rolled_back_test_is_refused_instead_of_hanging(
+        api: Api) -> None:
+    _postgresql_only(api.app)
+    # It would wait for the rows and locks of the test's own transaction, for ever.
+    with api.app.app_context(), pytest.raises(RuntimeError, match="real_commits"):
+        db.engine.connect()
