@@ -39,6 +39,9 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("admin", "系统管理员", ["admin", "designer"]),
 ]
 
+#: The demo's prefecture-wide user (楚雄州, no county): sees every county's cases.
+PREFECTURE_DEMO_USER = ("zhoulingdao", "楚雄州 州领导")
+
 
 def upgrade_database(app: Flask) -> None:
     """Run every Alembic migration (SQLite and PostgreSQL alike)."""
@@ -70,15 +73,17 @@ def seed_demo(app: Flask) -> list[str]:
     with app.app_context():
         ensure_standard_groups()
         # The seeds' county (大姚县, 楚雄彝族自治州) counts the demo's cases.
-        ensure_demo_county(default=True)
+        county = ensure_demo_county(default=True)
         enterprise = ensure_enterprise("示例新能源科技有限公司", area="城关镇")
         ensure_enterprise("另一家制造有限公司", area="城关镇")
         for username, name, groups in DEMO_USERS:
             ensure_user(username, name, DEMO_PASSWORD, groups,
                         enterprise=enterprise if "enterprise" in groups else None,
-                        area="城关镇" if "street" in groups else "")
+                        area="城关镇" if "street" in groups else "", county=county.code)
+        # A 州 leader belongs to the prefecture: every county's cases (server.services.tenancy).
+        ensure_user(*PREFECTURE_DEMO_USER, DEMO_PASSWORD, ["leader"])
         db.session.commit()
-        return [u for u, _, _ in DEMO_USERS]
+        return [u for u, _, _ in DEMO_USERS] + [PREFECTURE_DEMO_USER[0]]
 
 
 def start_sample_case(app: Flask) -> str | None:

@@ -13,7 +13,7 @@ from server.engine import clock
 from server.engine.errors import ScriptError
 from server.extensions import db
 from server.models import AuditEvent, Case, Deployment, Enterprise, User, WorkItem
-from server.services import access
+from server.services import access, tenancy
 from server.services.audit import record_event
 from server.services.case_state import jsonable, record_step_events, summary_of
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
@@ -81,7 +81,7 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     from server.engine.scripting import counting_for
     from server.services.calendar import default_county, require_county
 
-    county = str(data.get("county") or "") or None
+    county = tenancy.filing_county(user, str(data.get("county") or "") or None)
     if county is not None:
         require_county(county)
     case.county = county
@@ -109,9 +109,10 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
 
 
 def get_case(user: User, case_id: str) -> Case:
-    """Return a case the user may see; raises ``NotFoundError`` / ``PermissionDeniedError``."""
+    """Return a case the user may see; raises ``NotFoundError`` (also for another county's
+    case) / ``PermissionDeniedError``."""
     case = db.session.get(Case, case_id)
-    if case is None:
+    if case is None or not tenancy.in_scope(user, case):
         raise NotFoundError(f"case {case_id} does not exist")
     has_work = db.session.execute(select(exists().where(
         WorkItem.case_id == case_id,

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -38,13 +38,18 @@ def recipients(users: Iterable[str] = (), groups: Iterable[str] = (), *,
                case_id: str | None = None) -> list[str]:
     """Active usernames among ``users`` and the members of ``groups``.
 
-    The ``enterprise`` group means only the case's own enterprise, never every applicant.
+    The ``enterprise`` group means only the case's own enterprise, never every applicant; for
+    a case, a group means its members of the case's county and of the prefecture
+    (``server.services.tenancy``), never another county's.
     """
     names = set(u for u in users if u)
     codes = sorted(set(groups) - {ENTERPRISE})
     if codes:
-        names.update(db.session.execute(
-            select(User.username).join(User.groups).where(Group.code.in_(codes))).scalars())
+        members = select(User.username).join(User.groups).where(Group.code.in_(codes))
+        county = _case_county(case_id)
+        if county is not None:
+            members = members.where(or_(User.county == county, User.county.is_(None)))
+        names.update(db.session.execute(members).scalars())
     if ENTERPRISE in set(groups) and case_id is not None:
         enterprise_id = db.session.execute(
             select(Case.enterprise_id).where(Case.id == case_id)).scalar_one_or_none()
@@ -56,6 +61,17 @@ def recipients(users: Iterable[str] = (), groups: Iterable[str] = (), *,
         return []
     return sorted(db.session.execute(
         select(User.username).where(User.username.in_(sorted(names)), User.active)).scalars())
+
+
+def _case_county(case_id: str | None) -> str | None:
+    """The county of case ``case_id`` (its own, else the default); None: no case or no
+    county at all (every member of a group is meant)."""
+    if case_id is None:
+        return None
+    from server.services.calendar import default_county
+
+    own = db.session.execute(select(Case.county).where(Case.id == case_id)).scalar_one_or_none()
+    return own or default_county()
 
 
 def notify(*, kind: str, title: str, dedupe_key: str, body: str = "",
@@ -100,6 +116,14 @@ def notify_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
                                     for code in codes if code != ENTERPRISE}
     if ENTERPRISE in codes and case.enterprise_id is not None:
         members[ENTERPRISE] = directory.enterprise_members.get(case.enterprise_id, set())
+    from server.services.calendar import default_county
+
+    # A group is its members of the case's county and of the prefecture (tenancy).
+    county = case.county or default_county()
+    if county is not None:
+        county_of = directory.county_of
+        members = {code: {u for u in people if county_of.get(u) in (None, county)}
+                   for code, people in members.items()}
     wanted: list[tuple[HumanTask, list[str]]] = []
     for task in opened:
         people = {task.assignee} if task.assignee else set().union(
@@ -130,6 +154,8 @@ class _Directory:
     members: dict[str, set[str]]
     enterprise_members: dict[int, set[str]]
     mail: dict[str, str]
+    #: Username → county (None: the prefecture), to keep a group's notices in its county.
+    county_of: dict[str, str | None]
 
 
 def _directory() -> _Directory:
@@ -141,16 +167,18 @@ def _directory() -> _Directory:
         return cached
     members: dict[str, set[str]] = {}
     enterprise_members: dict[int, set[str]] = {}
-    for username, code, enterprise_id in db.session.execute(
-            select(User.username, Group.code, User.enterprise_id).join(User.groups)
-            .where(User.active)):
+    county_of: dict[str, str | None] = {}
+    for username, code, enterprise_id, county in db.session.execute(
+            select(User.username, Group.code, User.enterprise_id, User.county)
+            .join(User.groups).where(User.active)):
+        county_of[username] = county
         if code == ENTERPRISE:
             if enterprise_id is not None:
                 enterprise_members.setdefault(enterprise_id, set()).add(username)
         else:
             members.setdefault(code, set()).add(username)
     mail = dict(db.session.execute(select(MailAddress.username, MailAddress.address)).all())
-    directory = _Directory(now, members, enterprise_members, mail)
+    directory = _Directory(now, members, enterprise_members, mail, county_of)
     extensions["guanjia.notice_directory"] = directory
     return directory
 

@@ -347,8 +347,10 @@ def ensure_enterprise(name: str, area: str = "") -> Enterprise:
 
 
 def ensure_user(username: str, display_name: str, password: str, groups: Iterable[str], *,
-                enterprise: Enterprise | None = None, area: str = "") -> User:
-    """Create or update a user (used by the demo seed and tests)."""
+                enterprise: Enterprise | None = None, area: str = "",
+                county: str | None = None) -> User:
+    """Create or update a user (used by the demo seed and tests); ``county`` None: the
+    prefecture (every county)."""
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         user = User(username=username, display_name=display_name,
@@ -356,6 +358,7 @@ def ensure_user(username: str, display_name: str, password: str, groups: Iterabl
         db.session.add(user)
     user.display_name = display_name
     user.area = area
+    user.county = county
     user.enterprise_id = enterprise.id if enterprise is not None else None
     user.groups = [db.session.get(Group, code) or ensure_group(code, code) for code in groups]
     db.session.flush()

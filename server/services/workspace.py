@@ -20,7 +20,7 @@ from server.extensions import db
 from server.models import AuditEvent, Case, Deployment, User, WorkItem, WorkItemGroup
 from server.rules.lights import WARN_WORKING_DAYS, Light, item_light, time_left
 from server.rules.workdays import WorkCalendar
-from server.services import access, dashboard
+from server.services import access, dashboard, tenancy
 from server.services.calendar import current_calendar
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
@@ -258,7 +258,8 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
     """Cases the user may read (the same rule as ``access.can_see_case``), filtered, newest
     first, with the true total."""
     groups = user.group_codes
-    stmt = select(Case)
+    # Only the user's counties' cases (the prefecture: every county's).
+    stmt = select(Case).where(tenancy.county_scope(user).case_condition())
     if access.ENTERPRISE in groups and not (groups & access.STAFF_READERS):
         stmt = stmt.where(Case.enterprise_id == (user.enterprise_id or -1))
     elif groups & (access.STAFF_READERS - access.AREA_BOUND):

@@ -29,13 +29,16 @@ def index() -> Any:
 
 @bp.get("/users")
 def users() -> Any:
-    return render_template("admin/users.html", users=accounts.list_users())
+    return render_template("admin/users.html", users=accounts.list_users(),
+                           counties={c.code: c.name for c in accounts.list_counties()})
 
 
 def _user_form(user: Any, *, errors: dict[str, list[str]] | None = None,
                status: int = 200) -> Any:
     return render_template("admin/user_edit.html", user=user, groups=accounts.list_groups(),
-                           enterprises=accounts.list_enterprises(), errors=errors or {}), status
+                           enterprises=accounts.list_enterprises(),
+                           counties=accounts.list_counties(), prefecture=accounts.PREFECTURE,
+                           errors=errors or {}), status
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -53,7 +56,8 @@ def user(user_id: int | None = None) -> Any:
             password=request.form.get("password", ""),
             groups=request.form.getlist("groups"), area=request.form.get("area", ""),
             enterprise_id=int(enterprise) if enterprise else None,
-            active=request.form.get("active") == "on")
+            active=request.form.get("active") == "on",
+            county=request.form.get("county"))
     except ValidationFailedError as exc:
         return _user_form(existing, errors=field_errors(exc.errors), status=422)
     except ConflictError as exc:

@@ -1,0 +1,39 @@
+"""tenancy: users belong to a county (or, with none, to the prefecture)
+
+``users.county`` names the county whose cases a user sees and works on; NULL is the
+prefecture (州 leaders and departments: every county). Existing users get the installation's
+default county, so an upgraded single-county installation behaves exactly as before: its
+cases (``cases.county`` NULL, i.e. the default county) stay visible to all its users. An
+installation with no default county keeps its users prefecture-wide, which is the same.
+``ix_cases_county`` serves every scoped list (``cases.county IN (...)``).
+
+Revision ID: 0022_tenancy
+Revises: 0021_dashboard_indexes
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0022_tenancy"
+down_revision = "0021_dashboard_indexes"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("county", sa.String(20), nullable=True))
+        batch.create_foreign_key("fk_users_county", "counties", ["county"], ["code"])
+        batch.create_index("ix_users_county", ["county"])
+    op.create_index("ix_cases_county", "cases", ["county"])
+    default = op.get_bind().execute(
+        sa.text("SELECT code FROM counties WHERE is_default ORDER BY code LIMIT 1")).scalar()
+    if default is not None:
+        op.get_bind().execute(sa.text("UPDATE users SET county = :code"), {"code": default})
+
+
+def downgrade():
+    op.drop_index("ix_cases_county", table_name="cases")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_index("ix_users_county")
+        batch.drop_constraint("fk_users_county", type_="foreignkey")
+        batch.drop_column("county")
