@@ -50,9 +50,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(default=True)
     area: Mapped[str] = mapped_column(String(100), default="")
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
-    # The user's county (tenant); None: the prefecture, every county (see the docstring).
-    county: Mapped[str | None] = mapped_column(ForeignKey("counties.code"), index=True,
-                                               default=None)
+    # The user's county (tenant, a ``counties.code`` as ``cases.county`` is: checked by the
+    # services that set it); None: the prefecture, every county (see the docstring).
+    county: Mapped[str | None] = mapped_column(String(20), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Moved on at sign-out, deactivation and a new password: every session signed in
     #: under an older version ends, on every device (``server/web/session.py``).

@@ -5,7 +5,9 @@ prefecture (州 leaders and departments: every county). Existing users get the i
 default county, so an upgraded single-county installation behaves exactly as before: its
 cases (``cases.county`` NULL, i.e. the default county) stay visible to all its users. An
 installation with no default county keeps its users prefecture-wide, which is the same.
-``ix_cases_county`` serves every scoped list (``cases.county IN (...)``).
+``ix_cases_county`` serves every scoped list (``cases.county IN (...)``). Like
+``cases.county``, ``users.county`` is a county code without a foreign key (the services that
+set it check it), so emptying the counties never cascades into the users.
 
 Revision ID: 0022_tenancy
 Revises: 0021_dashboard_indexes
@@ -22,7 +24,6 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("county", sa.String(20), nullable=True))
-        batch.create_foreign_key("fk_users_county", "counties", ["county"], ["code"])
         batch.create_index("ix_users_county", ["county"])
     op.create_index("ix_cases_county", "cases", ["county"])
     default = op.get_bind().execute(
@@ -35,5 +36,4 @@ def downgrade():
     op.drop_index("ix_cases_county", table_name="cases")
     with op.batch_alter_table("users") as batch:
         batch.drop_index("ix_users_county")
-        batch.drop_constraint("fk_users_county", type_="foreignkey")
         batch.drop_column("county")

@@ -1,0 +1,166 @@
+"""Counties as tenants (issue 21): a user of one county never sees, counts, is offered or is
+told about another county's cases; a prefecture user sees both. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEvent, Case, Notification, User
+from tests.conftest import Api, table_counts
+from tests.tenancy_helpers import A, B, TwoCounties, make_counties, two_counties
+
+
+@pytest.fixture
+def both(app: Flask, api: Api) -> TwoCounties:
+    return two_counties(app, api)
+
+
+def user(name: str) -> User:
+    found = db.session.execute(select(User).where(User.username == name)).scalar_one()
+    return found  # type: ignore[no-any-return]
+
+
+def test_a_case_belongs_to_its_filers_county(both: TwoCounties) -> None:
+    assert both.a.county == A and both.b.county == B
+
+
+def test_a_county_user_cannot_file_for_another_county(app: Flask) -> None:
+    from server.services.cases import start_case
+    from server.services.errors import ValidationFailedError
+
+    make_counties(app)
+    before = table_counts(app)
+    with app.app_context():
+        with pytest.raises(ValidationFailedError) as refused:
+            start_case(user("qiye"), "parallel_case", {
+                "project_name": "越界项目", "investment_wan": 1, "items": [], "county": B})
+        assert "county" in refused.value.errors
+        db.session.rollback()
+    assert table_counts(app) == before
+
+
+def test_task_lists_offer_only_the_users_county(both: TwoCounties, api: Api) -> None:
+    def open_ids(name: str) -> set[str]:
+        return {t["id"] for t in api.tasks(name)}
+
+    assert open_ids("fgj") == {both.a.tasks["dept_fgj"]}
+    assert open_ids("b_fgj") == {both.b.tasks["dept_fgj"]}
+    # The prefecture's 发改委 is offered both counties' items.
+    assert open_ids("zhou_fgj") == {both.a.tasks["dept_fgj"], both.b.tasks["dept_fgj"]}
+
+
+def test_another_countys_case_and_task_are_not_found(app: Flask, both: TwoCounties) -> None:
+    from server.services.cases import get_case
+    from server.services.errors import NotFoundError
+    from server.services.tasks import claim_task, complete_task, get_work_item, save_draft
+
+    with app.app_context():
+        for name in ("zhaoshang", "lingdao", "fgj", "shenji", "admin"):
+            with pytest.raises(NotFoundError):
+                get_case(user(name), both.b.id)
+            with pytest.raises(NotFoundError):
+                get_work_item(user(name), both.b.tasks["dept_fgj"])
+        db.session.rollback()  # table_counts reads in a context (a session) of its own
+        before = table_counts(app)
+        for action in (lambda u, t: complete_task(u, t, {"outcome": "approved"}),
+                       lambda u, t: claim_task(u, t), lambda u, t: save_draft(u, t, {"x": 1})):
+            with pytest.raises(NotFoundError):
+                action(user("fgj"), both.b.tasks["dept_fgj"])
+        db.session.rollback()
+        assert table_counts(app) == before
+        # The prefecture sees both; each county its own.
+        assert get_case(user("zhou"), both.b.id).id == both.b.id
+        assert get_case(user("zhou"), both.a.id).id == both.a.id
+        assert get_case(user("b_lingdao"), both.b.id).id == both.b.id
+
+
+def test_case_lists_and_search_keep_to_the_county(app: Flask, both: TwoCounties) -> None:
+    from server.services.workspace import CaseQuery, visible_cases
+
+    with app.app_context():
+        def listed(name: str, q: str = "") -> set[str]:
+            return {c.id for c in visible_cases(user(name), query=CaseQuery(q=q))[0]}
+
+        assert listed("lingdao") == {both.a.id}
+        assert listed("b_lingdao") == {both.b.id}
+        assert listed("zhou") == {both.a.id, both.b.id}
+        assert listed("lingdao", "姚安文旅") == set()
+        assert listed("lingdao", both.b.reference) == set()
+        assert listed("zhou", "姚安文旅") == {both.b.id}
+        assert visible_cases(user("lingdao"))[1] == 1
+
+
+def test_dashboard_counts_exclude_other_counties(app: Flask, both: TwoCounties) -> None:
+    from server.services.dashboard import ItemFilter, filtered_page, overview
+
+    with app.app_context():
+        mine, theirs, everyone = (overview(user(n)) for n in ("lingdao", "b_lingdao", "zhou"))
+        assert (mine.items_total, theirs.items_total, everyone.items_total) == (2, 2, 4)
+        assert (mine.projects_total, everyone.projects_total) == (1, 2)
+        assert mine.trends[-1].new == 1 and everyone.trends[-1].new == 2
+        page, total = filtered_page(user("lingdao"), ItemFilter(), 1, 50)
+        assert total == 2 and {i.case_id for i in page} == {both.a.id}
+
+
+def test_group_notices_reach_only_the_cases_county_and_the_prefecture(
+        app: Flask, both: TwoCounties) -> None:
+    with app.app_context():
+        told = set(db.session.execute(select(Notification.username).where(
+            Notification.case_id == both.b.id, Notification.kind == "new_task")).scalars())
+        assert {"b_zhaoshang", "b_fgj", "b_zrzy", "zhou_fgj"} <= told
+        assert not told & {"zhaoshang", "fgj", "zrzy", "lingdao"}
+
+
+def test_reassignment_offers_only_the_cases_county(app: Flask, both: TwoCounties) -> None:
+    from server.models import WorkItem
+    from server.services.tasks import eligible_assignees
+
+    with app.app_context():
+        item = db.session.get(WorkItem, both.b.tasks["dept_fgj"])
+        assert set(eligible_assignees(item)) == {"b_fgj", "zhou_fgj"}
+
+
+def test_admin_sets_a_users_county_with_an_audit_event(app: Flask) -> None:
+    from server.services.accounts import PREFECTURE, save_user
+    from server.services.errors import ValidationFailedError
+
+    make_counties(app)
+    with app.app_context():
+        created = save_user(user("admin"), user_id=None, username="new_clerk",
+                            display_name="新办事员", password="Str0ng-Passw0rd!x",
+                            groups=["bureau"])
+        assert created.county == A  # a new user is never prefecture-wide by omission
+        moved = save_user(user("admin"), user_id=created.id, username="new_clerk",
+                          display_name="新办事员", password="", groups=["bureau"], county=B)
+        assert moved.county == B
+        wide = save_user(user("admin"), user_id=created.id, username="new_clerk",
+                         display_name="新办事员", password="", groups=["bureau"],
+                         county=PREFECTURE)
+        assert wide.county is None
+        events = [e.payload for e in db.session.execute(select(AuditEvent).where(
+            AuditEvent.type == "user_county_changed")).scalars()]
+        assert [(p["old"], p["new"]) for p in events] == [(None, A), (A, B), (B, None)]
+        with pytest.raises(ValidationFailedError) as bad:
+            save_user(user("admin"), user_id=created.id, username="new_clerk",
+                      display_name="新办事员", password="", groups=["bureau"], county="nowhere")
+        assert "county" in bad.value.errors
+
+
+def test_cases_without_a_county_belong_to_the_default_county(app: Flask, api: Api) -> None:
+    # An upgraded single-county installation: its cases name no county, its users the default.
+    start = api.post("/cases", "qiye", json={"process_id": "parallel_case", "data": {
+        "project_name": "升级前的案件", "investment_wan": 1, "items": []}})
+    assert start.status_code == 201
+    make_counties(app)
+    with app.app_context():
+        row = db.session.get(Case, start.json["id"])
+        assert row is not None and row.county is None
+        from server.services.workspace import visible_cases
+
+        assert [c.id for c in visible_cases(user("lingdao"))[0]] == [row.id]
+        assert visible_cases(user("b_lingdao"))[0] == []
+
+
