@@ -28,6 +28,7 @@ from server.models.intermediaries import (
     AgencyRegistration,
     IntermediaryService,
 )
+from server.services import tenancy
 from server.services.audit import record_event
 from server.services.catalog import current_catalog
 from server.services.errors import (
@@ -263,7 +264,7 @@ def choose_agency(user: User, case_id: str, data: dict[str, Any]) -> AgencyEngag
     choice for the same need is refused (422/409) and nothing is written.
     """
     case = db.session.get(Case, case_id)
-    if case is None:
+    if case is None or not tenancy.in_scope(user, case):
         raise NotFoundError(f"no case {case_id}")
     if not own_enterprise(user, case):
         raise PermissionDeniedError("only the case's enterprise chooses its agency")

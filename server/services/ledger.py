@@ -43,7 +43,7 @@ from server.ledger.verify import (
     Finding,
     verify_events,
 )
-from server.models import AuditEvent, Case, Checkpoint
+from server.models import AuditEvent, Case, Checkpoint, User
 from server.models.checkpoints import LedgerHead
 from server.services import coverage
 from server.services.audit import (
@@ -429,15 +429,22 @@ def adopt_chain(actor: str) -> dict[str, int]:
 
 # ---- inclusion proofs -------------------------------------------------------------------------
 
-def event_proof(seq: int) -> dict[str, Any]:
+def event_proof(seq: int, user: User | None = None) -> dict[str, Any]:
     """A self-contained JSON proof that event ``seq`` is in the signed log.
 
     Holds the event as stored, its envelope (the leaf), the audit path and the newest log
-    checkpoint covering it. Raises ``NotFoundError`` (no such event), ``ConflictError`` (no
-    checkpoint covers it yet, or the log no longer matches that checkpoint).
+    checkpoint covering it. Raises ``NotFoundError`` (no such event, or for ``user`` an event
+    of a case of another county), ``ConflictError`` (no checkpoint covers it yet, or the log
+    no longer matches that checkpoint).
     """
     events = events_of()
     index = next((i for i, e in enumerate(events) if e.seq == seq), None)
+    if index is not None and user is not None and events[index].case_id is not None:
+        from server.services.tenancy import in_scope
+
+        case = db.session.get(Case, events[index].case_id)
+        if case is not None and not in_scope(user, case):
+            index = None
     if index is None:
         raise NotFoundError(f"event {seq} does not exist")
     cp = latest_checkpoint(LOG_SCOPE)

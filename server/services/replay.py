@@ -26,7 +26,7 @@ from server.engine.parser import SpecSet, parse_files
 from server.engine.runtime import Engine, Runtime, StepResult
 from server.extensions import db
 from server.models import Case, Deployment, EngineTask, User
-from server.services import access
+from server.services import access, tenancy
 from server.services.audit import record_event
 from server.services.case_state import summary_of
 from server.services.cases import case_history
@@ -48,6 +48,17 @@ def require_auditor(user: User) -> None:
         raise PermissionDeniedError("only auditors open the audit views")
 
 
+def cases_to_audit(user: User, q: str = "", *, limit: int, offset: int = 0) -> list[Case]:
+    """The cases of ``user``'s counties, newest first, found by reference or title; raises
+    ``PermissionDeniedError`` for anyone but auditors and administrators."""
+    require_auditor(user)
+    query = (select(Case).where(tenancy.county_scope(user).case_condition())
+             .order_by(Case.started_at.desc()))
+    if q:
+        query = query.where(Case.reference.contains(q) | Case.title.contains(q))
+    return list(db.session.execute(query.limit(limit).offset(offset)).scalars())
+
+
 def open_case_for_audit(user: User, case_id: str, *, purpose: str = "replay") -> Case:
     """The case, with its opening by an auditor written to its own history; commits.
 
@@ -57,6 +68,7 @@ def open_case_for_audit(user: User, case_id: str, *, purpose: str = "replay") ->
     case = db.session.get(Case, case_id)
     if case is None:
         raise NotFoundError(f"case {case_id} does not exist")
+    tenancy.require_in_scope(user, case)
     if not access.can_see_case(user, case):
         raise PermissionDeniedError("you may not see this case")
     if AUDITOR in user.group_codes:

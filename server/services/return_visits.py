@@ -24,7 +24,7 @@ from sqlalchemy import select
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, County, ReturnVisit, User
-from server.services import access
+from server.services import access, tenancy
 from server.services.audit import record_event
 from server.services.errors import (
     ConflictError,
@@ -157,6 +157,7 @@ def record_visit(user: User, visit_id: str, data: dict[str, Any]) -> ReturnVisit
         raise NotFoundError(f"return visit {visit_id} does not exist")
     case = db.session.get(Case, visit.case_id)
     assert case is not None
+    tenancy.require_in_scope(user, case, "return visit")
     if not access.can_see_case(user, case):
         raise PermissionDeniedError("you may not see this case")
     role = ("steward" if user.username == visit.assignee and "steward" in user.group_codes

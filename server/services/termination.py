@@ -23,7 +23,7 @@ from server.engine import clock
 from server.engine.errors import ScriptError, ScriptLimitError, TaskNotReadyError
 from server.extensions import db
 from server.models import Case, TerminationRequest, User
-from server.services import access
+from server.services import access, tenancy
 from server.services.audit import record_event
 from server.services.case_state import record_step_events
 from server.services.cases import get_case
@@ -174,6 +174,7 @@ def _decide_locked(user: User, case_id: str, approve: bool, note: str) -> Case:
     store = case_store()
     with store.locked(case_id) as live:
         case = live.case
+        tenancy.require_in_scope(user, case)
         if not access.can_see_case(user, case):
             raise PermissionDeniedError("you may not see this case")
         leader = responsible_leader(case)

@@ -7,11 +7,9 @@ from typing import Any
 
 from flask import Response, current_app, render_template, request
 from flask_login import login_required
-from sqlalchemy import select
 
-from server.extensions import db
 from server.models import Case
-from server.services import exports, ledger, replay, workspace
+from server.services import exports, ledger, replay, tenancy, workspace
 from server.services.errors import NotFoundError, ValidationFailedError
 from server.web.audit import bp
 from server.web.pages import MAX_PAGE
@@ -40,17 +38,14 @@ def _case_ids() -> list[str] | None:
 @login_required
 def index() -> Any:
     """Cases to audit, newest first; 403 for anyone but auditors and administrators."""
-    _auditor()
+    user = _auditor()
     try:
         page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         page = 1
     q = (request.args.get("q") or "").strip()
-    query = select(Case).order_by(Case.started_at.desc())
-    if q:
-        query = query.where(Case.reference.contains(q) | Case.title.contains(q))
-    rows = db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars()
-    return render_template("audit/index.html", cases=list(rows), page=page, q=q,
+    rows = replay.cases_to_audit(user, q, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("audit/index.html", cases=rows, page=page, q=q,
                            checkpoint=ledger.latest_checkpoint("log"))
 
 
@@ -96,8 +91,8 @@ def verify() -> Any:
 @login_required
 def event_proof(seq: int) -> Any:
     """Inclusion proof of one event in the signed log; 409 before a checkpoint covers it."""
-    _auditor()
-    return _download(json.dumps(ledger.event_proof(seq), ensure_ascii=False, indent=1)
+    user = _auditor()
+    return _download(json.dumps(ledger.event_proof(seq, user), ensure_ascii=False, indent=1)
                      .encode("utf-8"), f"event-{seq}-proof.json", "application/json")
 
 
@@ -132,12 +127,14 @@ def _printable_records(case: Case) -> dict[str, bytes]:
 @login_required
 def export(fmt: str) -> Any:
     """XES, OCEL 2.0 JSON or CSV of the chosen cases (``?case=ID``, repeatable) or of all."""
-    _auditor()
+    scope = tenancy.county_scope(_auditor())
     ids = _case_ids()
     if fmt == "xes":
-        return _download(exports.to_xes(ids), "guanjia.xes", "application/xml")
+        return _download(exports.to_xes(ids, scope=scope), "guanjia.xes", "application/xml")
     if fmt == "ocel":
-        return _download(exports.to_ocel(ids), "guanjia.ocel.json", "application/json")
+        return _download(exports.to_ocel(ids, scope=scope), "guanjia.ocel.json",
+                         "application/json")
     if fmt == "csv":
-        return _download(exports.to_csv(ids), "guanjia-events.csv", "text/csv; charset=utf-8")
+        return _download(exports.to_csv(ids, scope=scope), "guanjia-events.csv",
+                         "text/csv; charset=utf-8")
     raise ValidationFailedError(f"unknown export format {fmt!r}", {"fmt": ["xes, ocel or csv"]})
