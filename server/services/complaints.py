@@ -28,6 +28,7 @@ from server.extensions import db
 from server.models import Case, Complaint, ComplaintSetting, Group, User
 from server.services.audit import record_event
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from server.services.tenancy import CountyScope, county_scope
 
 OFFICE = "supervision"
 #: Staff who take a complaint by telephone, letter or visit (the 004 telephones ring at the
@@ -129,7 +130,8 @@ def role_towards(user: User, complaint: Complaint) -> str | None:
 def get_for(user: User, complaint_id: int) -> tuple[Complaint, str]:
     """The complaint and the viewer's role. Raises ``NotFoundError``, ``PermissionDeniedError``."""
     complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None:
+    if complaint is None or not county_scope(user).covers(complaint.county):
+        # Another county's complaint is as unknown as a made-up number.
         raise NotFoundError(f"complaint {complaint_id} does not exist")
     role = role_towards(user, complaint)
     if role is None:
@@ -140,7 +142,7 @@ def get_for(user: User, complaint_id: int) -> tuple[Complaint, str]:
 def visible_complaints(user: User) -> list[tuple[Complaint, str]]:
     """The complaints ``user`` may open, newest first, each with the viewer's role."""
     groups = user.group_codes
-    query = select(Complaint)
+    query = select(Complaint).where(county_scope(user).condition(Complaint.county))
     if OFFICE not in groups:
         mine = [Complaint.filed_by == user.username]
         if ENTERPRISE in groups and user.enterprise_id is not None:
@@ -201,7 +203,8 @@ def _notify(complaint: Complaint, title: str, *, users: Sequence[str] = (),
     portal = kind == "result_ready" and complaint.channel == "portal"
     path = f"/{'portal' if portal else 'supervision'}/complaints/{complaint.id}"
     notify(kind=kind, title=f"{title} {complaint.reference}", body=path, users=users,
-           groups=groups, dedupe_key=f"complaint:{complaint.id}:{title}")
+           groups=groups, dedupe_key=f"complaint:{complaint.id}:{title}",
+           county=complaint.county)
 
 
 def _commit(case_id: str | None, step: Callable[[], Complaint], type_: str, user: User,
@@ -272,15 +275,17 @@ def file_complaint(user: User, data: dict[str, Any]) -> Complaint:
                      limit=40)
     case = None
     if case_ref:
+        # Only a case of the filer's county: another county's number is unknown here.
         case = db.session.execute(select(Case).where(
-            or_(Case.id == case_ref, Case.reference == case_ref))).scalar_one_or_none()
+            or_(Case.id == case_ref, Case.reference == case_ref),
+            county_scope(user).case_condition())).scalar_one_or_none()
         if case is None:
             errors.setdefault("case", []).append("没有这个案件编号")
     if errors:
         raise ValidationFailedError("the complaint is incomplete", errors)
     if portal and case is not None and case.enterprise_id != user.enterprise_id:
         raise PermissionDeniedError("an enterprise complains about its own cases only")
-    county = case_county(case) if case is not None else default_county()
+    county = case_county(case) if case is not None else (user.county or default_county())
     setting = setting_for(county)
     now = clock.now()
     due = current_calendar(county=county).add_working_days(now, setting.handling_days).at
@@ -432,13 +437,16 @@ def rate(user: User, complaint_id: int, satisfaction: str, note: str = "") -> Co
                    lambda c: {"satisfaction": satisfaction})
 
 
-def upheld_by_department(start: datetime, end: datetime) -> dict[str, int]:
-    """Department → complaints decided 成立 or 部分成立 in [start, end) (for scorecards)."""
+def upheld_by_department(start: datetime, end: datetime,
+                         scope: CountyScope | None = None) -> dict[str, int]:
+    """Department → complaints decided 成立 or 部分成立 in [start, end) (for scorecards), of
+    ``scope``'s counties (None: every county)."""
     from sqlalchemy import func
 
     rows = db.session.execute(
         select(Complaint.department, func.count(Complaint.id))
         .where(Complaint.result.in_(UPHELD), Complaint.decided_at >= start,
-               Complaint.decided_at < end, Complaint.department != "")
+               Complaint.decided_at < end, Complaint.department != "",
+               *([] if scope is None else [scope.condition(Complaint.county)]))
         .group_by(Complaint.department)).all()
     return {d: int(n) for d, n in rows}

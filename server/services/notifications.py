@@ -35,18 +35,18 @@ KIND_LABELS = {"new_task": "新任务", "warning": "到期预警", "overdue": "�
 
 
 def recipients(users: Iterable[str] = (), groups: Iterable[str] = (), *,
-               case_id: str | None = None) -> list[str]:
+               case_id: str | None = None, county: str | None = None) -> list[str]:
     """Active usernames among ``users`` and the members of ``groups``.
 
     The ``enterprise`` group means only the case's own enterprise, never every applicant; for
-    a case, a group means its members of the case's county and of the prefecture
-    (``server.services.tenancy``), never another county's.
+    a case (or a ``county`` named), a group means its members of that county and of the
+    prefecture (``server.services.tenancy``), never another county's.
     """
     names = set(u for u in users if u)
     codes = sorted(set(groups) - {ENTERPRISE})
     if codes:
         members = select(User.username).join(User.groups).where(Group.code.in_(codes))
-        county = _case_county(case_id)
+        county = county or _case_county(case_id)
         if county is not None:
             members = members.where(or_(User.county == county, User.county.is_(None)))
         names.update(db.session.execute(members).scalars())
@@ -76,17 +76,18 @@ def _case_county(case_id: str | None) -> str | None:
 
 def notify(*, kind: str, title: str, dedupe_key: str, body: str = "",
            users: Iterable[str] = (), groups: Iterable[str] = (), case_id: str | None = None,
-           task_id: str | None = None) -> list[int]:
+           task_id: str | None = None, county: str | None = None) -> list[int]:
     """Add one notice per recipient to the caller's transaction; returns the new row ids.
 
-    Recipients who already have a notice with ``dedupe_key`` are left alone. Mail goes out
-    after the caller commits. Raises ``ValidationFailedError`` for an unknown ``kind``.
+    Recipients who already have a notice with ``dedupe_key`` are left alone. A group reaches
+    its members of the case's county (or of ``county``) and of the prefecture only. Mail goes
+    out after the caller commits. Raises ``ValidationFailedError`` for an unknown ``kind``.
     """
 
     if kind not in KINDS:
         raise ValidationFailedError(f"unknown notification kind {kind!r}",
                                     {"kind": [f"one of {', '.join(KINDS)}"]})
-    people = recipients(users, groups, case_id=case_id)
+    people = recipients(users, groups, case_id=case_id, county=county)
     if not people:
         return []
     mail: dict[str, str] = dict(db.session.execute(

@@ -173,8 +173,10 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
     from server.services.calendar import current_calendar, default_county
     from server.services.catalog import current_catalog
     from server.services.complaints import upheld_by_department
+    from server.services.tenancy import county_scope
 
     require_viewer(user)
+    scope = county_scope(user)  # a county's scorecard counts its own cases only
     now = now or clock.now()
     start, end = _utc(period.first), _utc(period.end)
     judge_at = min(end, now)
@@ -199,7 +201,7 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
                WorkItem.candidate_groups, WorkItem.context, Case.county)
         .join(Case, Case.id == WorkItem.case_id)
         .where(WorkItem.element_id.in_((HANDLING_ELEMENT, SUPPLEMENT_ELEMENT)),
-               WorkItem.created_at < end)
+               WorkItem.created_at < end, scope.case_condition())
         .order_by(WorkItem.created_at, WorkItem.id)).all()
     items: dict[tuple[str, str], list[Any]] = defaultdict(list)
     departments_of_case: dict[str, set[str]] = defaultdict(set)
@@ -252,7 +254,7 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
         for department in departments_of_case.get(case_id, ()):
             score(department).bad_ratings += 1
 
-    for department, n in upheld_by_department(start, end).items():
+    for department, n in upheld_by_department(start, end, scope).items():
         score(department).complaints_upheld += n
 
     # A department is listed when the period holds something of it.

@@ -41,14 +41,19 @@ class CountyScope:
 
     def case_condition(self) -> ColumnElement[bool]:
         """A condition on ``Case`` that keeps only the cases in the scope."""
+        return self.condition(Case.county)
+
+    def condition(self, county: Any) -> ColumnElement[bool]:
+        """A condition on a row's ``county`` column (NULL: the default county) that keeps
+        only the rows in the scope (cases, complaints …)."""
         if self.counties is None:
             return true()
         if not self.counties:
             return false()
         codes = sorted(self.counties)
         if self.default in self.counties:
-            return or_(Case.county.in_(codes), Case.county.is_(None))
-        return Case.county.in_(codes)
+            return or_(county.in_(codes), county.is_(None))
+        return county.in_(codes)  # type: ignore[no-any-return]
 
     def case_ids(self) -> Select[Any]:
         """The ids of the cases in the scope (a subquery for ``WorkItem.case_id.in_``)."""

@@ -164,3 +164,25 @@ def test_cases_without_a_county_belong_to_the_default_county(app: Flask, api: Ap
         assert visible_cases(user("b_lingdao"))[0] == []
 
 
+
+
+def test_complaints_stay_in_their_county(app: Flask, both: TwoCounties) -> None:
+    from server.services.complaints import file_complaint, visible_complaints
+    from server.services.errors import ValidationFailedError
+
+    with app.app_context():
+        filed = file_complaint(user("qiye_b"), {"subject": "case", "case": both.b.reference,
+                                                "content": "办理太慢"})
+        assert filed.county == B
+        assert [c.id for c, _ in visible_complaints(user("b_ducha"))] == [filed.id]
+        assert visible_complaints(user("ducha")) == []
+        told = set(db.session.execute(select(Notification.username).where(
+            Notification.dedupe_key.like(f"complaint:{filed.id}:%"))).scalars())
+        assert "b_ducha" in told and "ducha" not in told
+        # 大姚's window cannot name 姚安's case: it is unknown there.
+        with pytest.raises(ValidationFailedError) as unknown:
+            file_complaint(user("zhuanchuang"), {
+                "subject": "case", "case": both.b.reference, "content": "越界",
+                "channel": "phone", "complainant_name": "某人", "complainant_phone": "1"})
+        assert "case" in unknown.value.errors
+        db.session.rollback()

@@ -25,7 +25,7 @@ from tests.web.helpers import Web
 
 #: Arguments naming a case's data: each route with one of them is tried with 姚安's ids.
 CASE_ARGUMENTS = {"case_id", "task_id", "code", "form_key", "visit_id", "attachment_id",
-                  "seq"}
+                  "seq", "complaint_id"}
 #: Routes left out, each with its reason. Keep it honest: data of a county addressed by an
 #: id here is a leak until a later slice scopes it.
 NOT_CASE_DATA = {
@@ -66,13 +66,6 @@ LEFT_FOR_LATER = {
     "reserve.aftercare_progress": "after-care projects",
     "reserve.aftercare_promise": "after-care projects",
     "reserve.close_supervision": "after-care supervision tasks",
-    "supervision.portal_complaint": "complaints",
-    "supervision.portal_complaint_rate": "complaints",
-    "supervision.complaint_show": "complaints",
-    "supervision.complaint_decide": "complaints",
-    "supervision.complaint_department_answer": "complaints",
-    "supervision.complaint_rate": "complaints",
-    "supervision.complaint_refer": "complaints",
 }
 #: 大姚's people tried on every route: each role that reads or acts on cases.
 A_USERS = ("lingdao", "zhaoshang", "zhuanchuang", "guanjia", "fgj", "shenji", "ducha",
@@ -84,15 +77,23 @@ def both(app: Flask, api: Api) -> TwoCounties:
     return two_counties(app, api)
 
 
-def _values(app: Flask, case: CountyCase) -> dict[str, str]:
-    """A value for each argument of ``CASE_ARGUMENTS``, of ``case``."""
+def _values(app: Flask, case: CountyCase, enterprise: str) -> dict[str, str]:
+    """A value for each argument of ``CASE_ARGUMENTS``, of ``case`` (a complaint about it is
+    filed by its ``enterprise``)."""
+    from server.models import User
+    from server.services.complaints import file_complaint
+
     with app.app_context():
         seq = db.session.execute(select(AuditEvent.seq).where(
             AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).scalars().first()
+        filer = db.session.execute(select(User).where(User.username == enterprise)).scalar_one()
+        complaint = file_complaint(filer, {"subject": "case", "case": case.reference,
+                                           "content": f"{case.title} 办理太慢"})
+        complaint_id = complaint.id
         db.session.remove()
     return {"case_id": case.id, "task_id": case.tasks["dept_fgj"], "code": "project_filing",
             "form_key": "application", "visit_id": "1", "attachment_id": case.id,
-            "seq": str(seq)}
+            "seq": str(seq), "complaint_id": str(complaint_id)}
 
 
 def _rules(app: Flask) -> list[tuple[str, str, str]]:
@@ -147,7 +148,7 @@ def _ask(app: Flask, api: Api, web: Web, name: str, method: str, url: str) -> tu
 
 def test_another_countys_ids_are_not_found_on_any_route(
         app: Flask, api: Api, both: TwoCounties) -> None:
-    theirs, ours = _values(app, both.b), _values(app, both.a)
+    theirs, ours = _values(app, both.b, "qiye_b"), _values(app, both.a, "qiye")
     untouched = _fingerprint(app, both.b.id)
     rules = _rules(app)
     assert len(rules) > 25  # the url_map was read: cases, tasks, records, audit, API …
