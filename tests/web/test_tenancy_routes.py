@@ -209,3 +209,27 @@ def test_audit_pages_and_exports_keep_to_the_auditors_county(
     assert both.a.id in exported and both.b.id not in exported
     asked = auditor.get(f"/audit/export.csv?case={both.b.id}")
     assert asked.status_code == 404
+
+
+def test_the_admin_page_shows_and_sets_a_users_county(app: Flask) -> None:
+    from tests.tenancy_helpers import make_counties
+
+    make_counties(app)
+    admin = Web(app)
+    admin.login("admin")
+    form = admin.text("/admin/users/new")
+    assert "所属县" in form and "姚安县" in form and "州(市)级：所有县" in form
+    saved = admin.post("/admin/users/new", {
+        "username": "yaoan_clerk", "display_name": "姚安办事员", "password": "Str0ng-Passw0rd!x",
+        "groups": "bureau", "county": "yaoan", "active": "on"}, token_from="/admin/users/new")
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:400]
+    listed = admin.text("/admin/users")
+    row = next(r for r in listed.split("<tr") if ">yaoan_clerk</a>" in r)
+    assert "姚安县" in row
+    wrong = admin.post("/admin/users/new", {
+        "username": "nowhere_clerk", "display_name": "无县", "password": "Str0ng-Passw0rd!x",
+        "groups": "bureau", "county": "nowhere", "active": "on"}, token_from="/admin/users/new")
+    assert wrong.status_code == 422 and "未知的县" in wrong.get_data(as_text=True)
+    admin.get("/lang/en")
+    english = admin.text("/admin/users/new")
+    assert "County" in english and "Prefecture: every county" in english
