@@ -40,7 +40,7 @@ from server.models import (
     User,
     WorkItem,
 )
-from server.services import access, archive, attachments, plan, teams
+from server.services import access, archive, attachments, plan, teams, tenancy
 from server.services.audit import record_event
 from server.services.case_state import record_step_events
 from server.services.cases import get_case
@@ -149,7 +149,7 @@ def complete_on_behalf(user: User, task_id: str, data: dict[str, Any],
     ``ValidationFailedError`` (the form; no, expired, used or wrong confirmation).
     """
     item = db.session.get(WorkItem, task_id)
-    if item is None:
+    if item is None or not tenancy.in_scope(user, item.case):
         raise NotFoundError(f"task {task_id} does not exist")
     role = proxy_role(user, item.case)
     if role is None:

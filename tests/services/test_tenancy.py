@@ -186,3 +186,13 @@ def test_complaints_stay_in_their_county(app: Flask, both: TwoCounties) -> None:
                 "channel": "phone", "complainant_name": "某人", "complainant_phone": "1"})
         assert "case" in unknown.value.errors
         db.session.rollback()
+
+
+def test_a_bulk_claim_names_nothing_of_another_county(app: Flask, both: TwoCounties) -> None:
+    from server.services.worklist import claim_many
+
+    with app.app_context():
+        theirs = both.b.tasks["dept_fgj"]
+        outcome = claim_many(user("fgj"), [theirs, both.a.tasks["dept_fgj"]])
+        assert outcome.claimed == [both.a.tasks["dept_fgj"]]
+        assert outcome.refused == [(theirs, theirs, "任务不存在 / no such task")]
