@@ -313,6 +313,8 @@ def _engagement_for(user: User, engagement_id: int, *, stewards: bool) -> Agency
         raise NotFoundError(f"no agency engagement {engagement_id}")
     case = db.session.get(Case, engagement.case_id)
     assert case is not None
+    if not tenancy.in_scope(user, case):
+        raise NotFoundError(f"no agency engagement {engagement_id}")
     allowed = own_enterprise(user, case)
     if stewards and not allowed:
         from server.models.teams import CaseTeam

@@ -25,7 +25,9 @@ from tests.web.helpers import Web
 
 #: Arguments naming a case's data: each route with one of them is tried with 姚安's ids.
 CASE_ARGUMENTS = {"case_id", "task_id", "code", "form_key", "visit_id", "attachment_id",
-                  "seq", "complaint_id"}
+                  "seq", "complaint_id", "aftercare_id"}
+#: Routes whose argument of a shared name means another thing: its value's key instead.
+OTHER_MEANING = {("reserve.close_supervision", "task_id"): "supervision_id"}
 #: Routes left out, each with its reason. Keep it honest: data of a county addressed by an
 #: id here is a leak until a later slice scopes it.
 NOT_CASE_DATA = {
@@ -44,6 +46,8 @@ NOT_CASE_DATA = {
 #: Routes addressing county data by an id of their own, not yet scoped (issue 21, later
 #: slices): reported as left, and kept here so none is forgotten.
 LEFT_FOR_LATER = {
+    # Scoped in the service (intermediaries._engagement_for answers 404), not tried here
+    # yet: no engagement fixture.
     "agencies.delivered": "intermediary engagements",
     "agencies.rate": "intermediary engagements",
     "policies.show": "policies (政策推送) by area",
@@ -62,10 +66,6 @@ LEFT_FOR_LATER = {
     "reserve.edit": "project reserve (招商储备)",
     "reserve.evaluate": "project reserve (招商储备)",
     "reserve.move": "project reserve (招商储备)",
-    "reserve.aftercare_show": "after-care projects",
-    "reserve.aftercare_progress": "after-care projects",
-    "reserve.aftercare_promise": "after-care projects",
-    "reserve.close_supervision": "after-care supervision tasks",
 }
 #: 大姚's people tried on every route: each role that reads or acts on cases.
 A_USERS = ("lingdao", "zhaoshang", "zhuanchuang", "guanjia", "fgj", "shenji", "ducha",
@@ -77,10 +77,14 @@ def both(app: Flask, api: Api) -> TwoCounties:
     return two_counties(app, api)
 
 
-def _values(app: Flask, case: CountyCase, enterprise: str) -> dict[str, str]:
+def _values(app: Flask, case: CountyCase, enterprise: str, leader: str) -> dict[str, str]:
     """A value for each argument of ``CASE_ARGUMENTS``, of ``case`` (a complaint about it is
-    filed by its ``enterprise``)."""
+    filed by its ``enterprise``; its after-care, inserted as if it had been completed, has a
+    supervision task for its ``leader``)."""
+    from datetime import date
+
     from server.models import User
+    from server.models.aftercare import AftercareProject, Milestone, SupervisionTask
     from server.services.complaints import file_complaint
 
     with app.app_context():
@@ -90,10 +94,21 @@ def _values(app: Flask, case: CountyCase, enterprise: str) -> dict[str, str]:
         complaint = file_complaint(filer, {"subject": "case", "case": case.reference,
                                            "content": f"{case.title} 办理太慢"})
         complaint_id = complaint.id
+        project = AftercareProject(case_id=case.id, completed_on=date(2026, 1, 5),
+                                   leader=leader, steward="", invested_wan=0.0)
+        project.milestones = [Milestone(kind="start_work", due_on=date(2026, 7, 5))]
+        db.session.add(project)
+        db.session.flush()
+        supervision = SupervisionTask(milestone_id=project.milestones[0].id,
+                                      aftercare_id=project.id, assignee=leader)
+        db.session.add(supervision)
+        db.session.commit()
+        aftercare_id, supervision_id = project.id, supervision.id
         db.session.remove()
     return {"case_id": case.id, "task_id": case.tasks["dept_fgj"], "code": "project_filing",
             "form_key": "application", "visit_id": "1", "attachment_id": case.id,
-            "seq": str(seq), "complaint_id": str(complaint_id)}
+            "seq": str(seq), "complaint_id": str(complaint_id),
+            "aftercare_id": str(aftercare_id), "supervision_id": str(supervision_id)}
 
 
 def _rules(app: Flask) -> list[tuple[str, str, str]]:
@@ -107,8 +122,9 @@ def _rules(app: Flask) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
-def _url(rule: str, values: dict[str, str]) -> str:
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
+def _url(endpoint: str, rule: str, values: dict[str, str]) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>",
+                  lambda m: values[OTHER_MEANING.get((endpoint, m.group(1)), m.group(1))], rule)
 
 
 def _fingerprint(app: Flask, case_id: str) -> Any:
@@ -148,7 +164,8 @@ def _ask(app: Flask, api: Api, web: Web, name: str, method: str, url: str) -> tu
 
 def test_another_countys_ids_are_not_found_on_any_route(
         app: Flask, api: Api, both: TwoCounties) -> None:
-    theirs, ours = _values(app, both.b, "qiye_b"), _values(app, both.a, "qiye")
+    theirs = _values(app, both.b, "qiye_b", "b_lingdao")
+    ours = _values(app, both.a, "qiye", "lingdao")
     untouched = _fingerprint(app, both.b.id)
     rules = _rules(app)
     assert len(rules) > 25  # the url_map was read: cases, tasks, records, audit, API …
@@ -156,14 +173,14 @@ def test_another_countys_ids_are_not_found_on_any_route(
     for name in A_USERS:
         web = Web(app)
         web.login(name)
-        for _endpoint, method, rule in rules:
-            status, body = _ask(app, api, web, name, method, _url(rule, theirs))
+        for endpoint, method, rule in rules:
+            status, body = _ask(app, api, web, name, method, _url(endpoint, rule, theirs))
             shown = both.b.reference in body or both.b.title in body
             if status == 404 and not shown:
                 continue
             # A refusal that has nothing to do with the id (the role may not use the route
             # at all) is the same for the user's own county's ids.
-            own, _ = _ask(app, api, web, name, method, _url(rule, ours))
+            own, _ = _ask(app, api, web, name, method, _url(endpoint, rule, ours))
             if status == own and status in {400, 401, 403, 405, 422} and not shown:
                 continue
             leaks.append((name, method, rule, status, own, shown))
