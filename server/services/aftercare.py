@@ -225,7 +225,7 @@ def list_projects(user: User) -> list[AftercareProject]:
 
 def _in_scope(user: User, project: AftercareProject) -> bool:
     case = db.session.get(Case, project.case_id)
-    return case is not None and county_scope(user).covers(case.county)
+    return case is not None and county_scope(user).covers_case(case)
 
 
 def get_project(user: User, aftercare_id: int) -> AftercareProject:

@@ -130,7 +130,9 @@ def role_towards(user: User, complaint: Complaint) -> str | None:
 def get_for(user: User, complaint_id: int) -> tuple[Complaint, str]:
     """The complaint and the viewer's role. Raises ``NotFoundError``, ``PermissionDeniedError``."""
     complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None or not county_scope(user).covers(complaint.county):
+    scope = county_scope(user)
+    if complaint is None or not (scope.covers(complaint.county) or (
+            scope.enterprise_id is not None and complaint.enterprise_id == scope.enterprise_id)):
         # Another county's complaint is as unknown as a made-up number.
         raise NotFoundError(f"complaint {complaint_id} does not exist")
     role = role_towards(user, complaint)
@@ -142,7 +144,8 @@ def get_for(user: User, complaint_id: int) -> tuple[Complaint, str]:
 def visible_complaints(user: User) -> list[tuple[Complaint, str]]:
     """The complaints ``user`` may open, newest first, each with the viewer's role."""
     groups = user.group_codes
-    query = select(Complaint).where(county_scope(user).condition(Complaint.county))
+    query = select(Complaint).where(county_scope(user).condition(Complaint.county,
+                                                                 Complaint.enterprise_id))
     if OFFICE not in groups:
         mine = [Complaint.filed_by == user.username]
         if ENTERPRISE in groups and user.enterprise_id is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, or_, select, union
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_, select, union
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import BindParameter
@@ -116,14 +116,15 @@ class TaskQuery:
 
 #: How a task list is limited to the user's counties (``tenancy.county_scope``): not at all
 #: (the prefecture), to cases of the bound counties, or to those and the default county's
-#: cases that name none.
-COUNTY_SHAPES = ("everywhere", "in", "in_or_default")
+#: cases that name none; "+own" adds the user's enterprise's cases in every county.
+COUNTY_SHAPES = ("everywhere", "in", "in_or_default", "in+own", "in_or_default+own")
 
 
 def _county_shape(scope: tenancy.CountyScope) -> str:
     if scope.counties is None:
         return "everywhere"
-    return "in_or_default" if scope.default in scope.counties else "in"
+    shape = "in_or_default" if scope.default in scope.counties else "in"
+    return f"{shape}+own" if scope.enterprise_id is not None else shape
 
 
 @functools.cache
@@ -133,9 +134,12 @@ def _narrowed(scope: str, enterprise: bool, department: bool, stage: bool, due_b
     if county != "everywhere":
         # Group offers only from cases of the user's county: a department group in county A
         # is that group's users of county A.
-        in_county = Case.county.in_(bindparam("counties", expanding=True))
-        query = query.where(WorkItem.case_id.in_(select(Case.id).where(
-            or_(in_county, Case.county.is_(None)) if county == "in_or_default" else in_county)))
+        in_county: ColumnElement[bool] = Case.county.in_(bindparam("counties", expanding=True))
+        if county.startswith("in_or_default"):
+            in_county = or_(in_county, Case.county.is_(None))
+        if county.endswith("+own"):
+            in_county = or_(in_county, Case.enterprise_id == bindparam("own_enterprise"))
+        query = query.where(WorkItem.case_id.in_(select(Case.id).where(in_county)))
     if department:
         query = query.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
             WorkItemGroup.group_code == bindparam("department"),
@@ -160,6 +164,7 @@ def task_query(user: User, *, scope: str = "all", department: str | None = None,
                           bool(case_id), _county_shape(counties))
     params: dict[str, Any] = {"me": user.username,
                               "counties": sorted(counties.counties or ()),
+                              "own_enterprise": counties.enterprise_id,
                               "codes": sorted(user.group_codes - {access.ENTERPRISE}),
                               "enterprise_id": user.enterprise_id, "department": department,
                               "stage": stage, "due_before": due_before, "case_id": case_id}

@@ -6,6 +6,10 @@ the installation's default county (``Case.county`` NULL, as before tenancy). Eve
 that lists, counts, searches or addresses cases (and their tasks, items and notices) by id
 applies :func:`county_scope`; an id of another county is reported as not found, so ids leak
 nothing.
+
+An enterprise's own people are the one exception: an enterprise may invest in several
+counties, and sees its own cases (and complaints) wherever they were filed; of other
+enterprises' cases it sees nothing, as before.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from server.models import Case, User
 from server.services.calendar import default_county
 from server.services.errors import NotFoundError, ValidationFailedError
 
+ENTERPRISE = "enterprise"
+
 
 @dataclass(frozen=True)
 class CountyScope:
@@ -28,6 +34,8 @@ class CountyScope:
     #: The installation's default county when the scope was taken: it owns the cases whose
     #: ``county`` is NULL.
     default: str | None
+    #: For an enterprise's own people: its id, whose cases are in the scope in every county.
+    enterprise_id: int | None = None
 
     @property
     def everywhere(self) -> bool:
@@ -39,51 +47,46 @@ class CountyScope:
             return True
         return (county or self.default) in self.counties
 
+    def covers_case(self, case: Case) -> bool:
+        """True when ``case`` lies in the scope (its county, or the user's enterprise's)."""
+        return self.covers(case.county) or (
+            self.enterprise_id is not None and case.enterprise_id == self.enterprise_id)
+
     def case_condition(self) -> ColumnElement[bool]:
         """A condition on ``Case`` that keeps only the cases in the scope."""
-        return self.condition(Case.county)
+        return self.condition(Case.county, Case.enterprise_id)
 
-    def condition(self, county: Any) -> ColumnElement[bool]:
-        """A condition on a row's ``county`` column (NULL: the default county) that keeps
-        only the rows in the scope (cases, complaints …)."""
+    def condition(self, county: Any, enterprise_id: Any = None) -> ColumnElement[bool]:
+        """A condition on a row's ``county`` column (NULL: the default county) and, if
+        given, its ``enterprise_id`` column that keeps only the rows in the scope (cases,
+        complaints …)."""
         if self.counties is None:
             return true()
-        if not self.counties:
-            return false()
         codes = sorted(self.counties)
+        found: ColumnElement[bool] = county.in_(codes) if codes else false()
         if self.default in self.counties:
-            return or_(county.in_(codes), county.is_(None))
-        return county.in_(codes)  # type: ignore[no-any-return]
+            found = or_(found, county.is_(None))
+        if self.enterprise_id is not None and enterprise_id is not None:
+            found = or_(found, enterprise_id == self.enterprise_id)
+        return found
 
     def case_ids(self) -> Select[Any]:
         """The ids of the cases in the scope (a subquery for ``WorkItem.case_id.in_``)."""
         return select(Case.id).where(self.case_condition())
-
-    def user_condition(self, case_county: str | None) -> ColumnElement[bool]:
-        """A condition on ``User``: the people who may see a case of ``case_county`` (its own
-        county's and the prefecture's)."""
-        county = case_county or self.default
-        if county is None:
-            return true()
-        return or_(User.county == county, User.county.is_(None))
-
 
 
 def county_scope(user: User) -> CountyScope:
     """The counties whose cases ``user`` may see: the own county, or every county for a user
     of the prefecture (``county`` None)."""
     county = user.county
-    return CountyScope(None if county is None else frozenset({county}), default_county())
-
-
-def everywhere() -> CountyScope:
-    """The scope of the system itself (timers, beat, the audit and the CLI): every county."""
-    return CountyScope(None, default_county())
+    groups = user.group_codes
+    own = user.enterprise_id if ENTERPRISE in groups and not groups - {ENTERPRISE} else None
+    return CountyScope(None if county is None else frozenset({county}), default_county(), own)
 
 
 def in_scope(user: User, case: Case) -> bool:
     """True when ``case`` belongs to a county ``user`` may see."""
-    return county_scope(user).covers(case.county)
+    return county_scope(user).covers_case(case)
 
 
 def require_in_scope(user: User, case: Case, what: str = "case") -> None:

@@ -196,3 +196,35 @@ def test_a_bulk_claim_names_nothing_of_another_county(app: Flask, both: TwoCount
         outcome = claim_many(user("fgj"), [theirs, both.a.tasks["dept_fgj"]])
         assert outcome.claimed == [both.a.tasks["dept_fgj"]]
         assert outcome.refused == [(theirs, theirs, "任务不存在 / no such task")]
+
+
+def test_an_enterprise_sees_its_own_cases_in_every_county(app: Flask, both: TwoCounties) -> None:
+    # 企业甲 (its people in 大姚) also invests in 姚安: 姚安's bureau files that case.
+    from server.models import Enterprise
+    from server.services.cases import get_case, start_case
+    from server.services.errors import NotFoundError
+    from server.services.workspace import visible_cases
+
+    with app.app_context():
+        own = db.session.execute(select(Enterprise).where(Enterprise.name == "企业甲")).scalar_one()
+        filed = start_case(user("b_zhaoshang"), "parallel_case", {
+            "project_name": "企业甲姚安分厂", "investment_wan": 5000, "items": []},
+            for_enterprise=own)
+        assert filed.county == B
+        assert get_case(user("qiye"), filed.id).id == filed.id
+        assert {c.id for c in visible_cases(user("qiye"))[0]} == {both.a.id, filed.id}
+        # A step of the enterprise's on it is in its task list, wherever the case is.
+        from server.models import WorkItem, WorkItemGroup
+        from server.services.tasks import TaskFilter, list_tasks
+
+        db.session.add(WorkItem(id="ent-step-b", case_id=filed.id, element_id="sign_plan",
+                                name="企业确认服务方案", candidate_groups="enterprise"))
+        db.session.add(WorkItemGroup(work_item_id="ent-step-b", group_code="enterprise"))
+        db.session.commit()
+        assert [i.id for i in list_tasks(user("qiye"), TaskFilter()).items] == ["ent-step-b"]
+        assert list_tasks(user("qiye_b"), TaskFilter()).items == []
+        # Not 企业乙's case in 姚安, and not for 大姚's staff.
+        with pytest.raises(NotFoundError):
+            get_case(user("qiye"), both.b.id)
+        with pytest.raises(NotFoundError):
+            get_case(user("lingdao"), filed.id)
