@@ -228,3 +228,28 @@ def test_an_enterprise_sees_its_own_cases_in_every_county(app: Flask, both: TwoC
             get_case(user("qiye"), both.b.id)
         with pytest.raises(NotFoundError):
             get_case(user("lingdao"), filed.id)
+
+
+def test_each_county_keeps_its_own_reports(app: Flask, both: TwoCounties) -> None:
+    from datetime import date
+
+    from server.engine import clock
+    from server.services import report_books
+    from server.services.errors import NotFoundError
+    from server.services.workspace import calendar
+
+    with app.app_context():
+        made = report_books.prepare_due(date(2026, 12, 1))
+        assert sorted({r.county for r in made}) == [A, B]
+        month = calendar().local_date(clock.now()).strftime("%Y-%m")
+        ours = report_books.prepare_by(user("zhaoshang"), "monthly", month)
+        theirs = report_books.prepare_by(user("b_zhaoshang"), "monthly", month)
+        assert (ours.county, theirs.county) == (A, B)
+        assert [r["case_id"] for r in ours.figures["rows"]] == [both.a.id]
+        assert [r["case_id"] for r in theirs.figures["rows"]] == [both.b.id]
+        assert ours.figures["summary"]["new"] == 1
+        assert {r.county for r in report_books.listing(user("lingdao"))} == {A}
+        assert {r.county for r in report_books.listing(user("zhou"))} == {A, B}
+        with pytest.raises(NotFoundError):
+            report_books.get(user("lingdao"), theirs.id)
+        assert report_books.get(user("zhou"), theirs.id).id == theirs.id

@@ -40,6 +40,10 @@ def test_upgrading_puts_every_user_in_the_default_county(tmp_path: Path) -> None
             "SELECT county FROM users WHERE username = 'old_clerk'")).scalar() == "dayao"
         indexes = {i["name"] for i in sa.inspect(conn).get_indexes("cases")}
         assert "ix_cases_county" in indexes
+        unique = {tuple(u["column_names"]) for u in sa.inspect(conn).get_unique_constraints(
+            "reports")}
+        assert ("kind", "period", "county", "version") in unique
+        assert ("kind", "period", "version") not in unique
     engine.dispose()
     with app.app_context():
         from server.extensions import db

@@ -25,7 +25,7 @@ from tests.web.helpers import Web
 
 #: Arguments naming a case's data: each route with one of them is tried with 姚安's ids.
 CASE_ARGUMENTS = {"case_id", "task_id", "code", "form_key", "visit_id", "attachment_id",
-                  "seq", "complaint_id", "aftercare_id"}
+                  "seq", "complaint_id", "aftercare_id", "report_id"}
 #: Routes whose argument of a shared name means another thing: its value's key instead.
 OTHER_MEANING = {("reserve.close_supervision", "task_id"): "supervision_id"}
 #: Routes left out, each with its reason. Keep it honest: data of a county addressed by an
@@ -53,14 +53,6 @@ LEFT_FOR_LATER = {
     "policies.show": "policies (政策推送) by area",
     "policies.publish": "policies (政策推送) by area",
     "policies.read": "policies (政策推送) by area",
-    "reports.show": "monthly reports of the installation",
-    "reports.correct": "monthly reports of the installation",
-    "reports.write_note": "monthly reports of the installation",
-    "reports.printable": "monthly reports of the installation",
-    "reports.refresh": "monthly reports of the installation",
-    "reports.sign": "monthly reports of the installation",
-    "reports.submit": "monthly reports of the installation",
-    "reports.xlsx": "monthly reports of the installation",
     "reserve.show": "project reserve (招商储备)",
     "reserve.convert": "project reserve (招商储备)",
     "reserve.edit": "project reserve (招商储备)",
@@ -86,6 +78,7 @@ def _values(app: Flask, case: CountyCase, enterprise: str, leader: str) -> dict[
     from server.models import User
     from server.models.aftercare import AftercareProject, Milestone, SupervisionTask
     from server.services.complaints import file_complaint
+    from server.services.report_books import prepare
 
     with app.app_context():
         seq = db.session.execute(select(AuditEvent.seq).where(
@@ -104,11 +97,13 @@ def _values(app: Flask, case: CountyCase, enterprise: str, leader: str) -> dict[
         db.session.add(supervision)
         db.session.commit()
         aftercare_id, supervision_id = project.id, supervision.id
+        report_id = prepare("monthly", "2026-11", actor="test", county=case.county).id
         db.session.remove()
     return {"case_id": case.id, "task_id": case.tasks["dept_fgj"], "code": "project_filing",
             "form_key": "application", "visit_id": "1", "attachment_id": case.id,
             "seq": str(seq), "complaint_id": str(complaint_id),
-            "aftercare_id": str(aftercare_id), "supervision_id": str(supervision_id)}
+            "aftercare_id": str(aftercare_id), "supervision_id": str(supervision_id),
+            "report_id": str(report_id)}
 
 
 def _rules(app: Flask) -> list[tuple[str, str, str]]:

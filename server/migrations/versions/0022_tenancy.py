@@ -5,7 +5,10 @@ prefecture (州 leaders and departments: every county). Existing users get the i
 default county, so an upgraded single-county installation behaves exactly as before: its
 cases (``cases.county`` NULL, i.e. the default county) stay visible to all its users. An
 installation with no default county keeps its users prefecture-wide, which is the same.
-``ix_cases_county`` serves every scoped list (``cases.county IN (...)``). Like
+``ix_cases_county`` serves every scoped list (``cases.county IN (...)``). A report counts
+one county's cases: ``reports.county`` ("" for the reports made before, which counted the
+one county there was: the default county's, as a case with no county), unique per kind,
+period, county and version. Like
 ``cases.county``, ``users.county`` is a county code without a foreign key (the services that
 set it check it), so emptying the counties never cascades into the users.
 
@@ -18,7 +21,8 @@ from alembic import op
 revision = "0022_tenancy"
 down_revision = "0021_dashboard_indexes"
 branch_labels = None
-depends_on = None
+# The reports table (0016, a sibling branch) must exist before its county is added.
+depends_on = ("0016_reports",)
 
 
 def upgrade():
@@ -26,6 +30,11 @@ def upgrade():
         batch.add_column(sa.Column("county", sa.String(20), nullable=True))
         batch.create_index("ix_users_county", ["county"])
     op.create_index("ix_cases_county", "cases", ["county"])
+    with op.batch_alter_table("reports") as batch:
+        batch.add_column(sa.Column("county", sa.String(20), nullable=False, server_default=""))
+        batch.drop_constraint("uq_reports_kind_period_version", type_="unique")
+        batch.create_unique_constraint("uq_reports_kind_period_county_version",
+                                       ["kind", "period", "county", "version"])
     default = op.get_bind().execute(
         sa.text("SELECT code FROM counties WHERE is_default ORDER BY code LIMIT 1")).scalar()
     if default is not None:
@@ -33,6 +42,11 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("reports") as batch:
+        batch.drop_constraint("uq_reports_kind_period_county_version", type_="unique")
+        batch.create_unique_constraint("uq_reports_kind_period_version",
+                                       ["kind", "period", "version"])
+        batch.drop_column("county")
     op.drop_index("ix_cases_county", table_name="cases")
     with op.batch_alter_table("users") as batch:
         batch.drop_index("ix_users_county")
