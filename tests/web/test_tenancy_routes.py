@@ -203,6 +203,24 @@ def test_lists_search_and_dashboard_leave_other_counties_out(
     assert both.a.title in tasks and both.b.title not in tasks
 
 
+def test_the_reports_page_lists_each_countys_own(app: Flask, both: TwoCounties) -> None:
+    from server.services.report_books import prepare
+
+    with app.app_context():
+        for county in (both.a.county, both.b.county):
+            prepare("monthly", "2026-11", actor="test", county=county)
+        from server.extensions import db
+
+        db.session.remove()
+    mine, wide = Web(app), Web(app)
+    mine.login("lingdao")
+    wide.login("zhou")
+    assert mine.text("/reports").count('data-report="monthly-2026-11"') == 1
+    everyone = wide.text("/reports")
+    assert everyone.count('data-report="monthly-2026-11"') == 2
+    assert "大姚县" in everyone and "姚安县" in everyone
+
+
 def test_the_api_lists_only_the_users_county(api: Api, both: TwoCounties) -> None:
     assert {t["case_id"] for t in api.tasks("fgj")} == {both.a.id}
     assert {t["case_id"] for t in api.tasks("zhou_fgj")} == {both.a.id, both.b.id}

@@ -12,6 +12,7 @@ from flask_login import login_required
 from server.engine import clock
 from server.models import Report
 from server.services import records, report_books, report_exports
+from server.services.counties import list_counties
 from server.services.errors import ValidationFailedError
 from server.services.report_figures import KIND_SOURCES, KIND_TITLES, KINDS, period_of
 from server.services.spreadsheet import XLSX_MIMETYPE
@@ -78,6 +79,7 @@ def index() -> Any:
                            titles=KIND_TITLES, sources=KIND_SOURCES, period_of=period_of,
                            lights={r.id: report_books.due_light(r) for r in found},
                            words=report_books.STATE_WORDS,
+                           counties={c.code: c.name for c in list_counties()},
                            clerk=bool(user.group_codes & report_books.CLERKS))
 
 
