@@ -193,6 +193,24 @@ def seed_demo_command() -> None:
         click.echo(f"sample case {reference} started")
 
 
+@main.command("user-county")
+@click.argument("username")
+@click.argument("county")
+def user_county(username: str, county: str) -> None:
+    """Put a user in a county (its code), or in the prefecture with '*' (every county)."""
+    from server.services.accounts import set_user_county
+    from server.services.errors import ServiceError
+
+    app = create_app()
+    with app.app_context():
+        try:
+            user = set_user_county(username, county, actor="cli")
+        except ServiceError as exc:
+            click.echo(str(exc), err=True)
+            raise SystemExit(1) from exc
+        click.echo(f"{user.username}: {user.county or '* (prefecture: every county)'}")
+
+
 @main.command("catalog-check")
 @click.argument("catalog_file", required=False, type=click.Path(exists=True, dir_okay=False))
 def catalog_check(catalog_file: str | None) -> None:

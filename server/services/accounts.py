@@ -138,16 +138,42 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
     user.area = area.strip()
     user.enterprise_id = enterprise_id
     user.active = active
-    before = existing.county if existing is not None else None
-    if existing is None or before != chosen_county:
-        if existing is not None:
-            # Another county's cases are someone else's now: the old sessions end.
-            end_sessions(user)
-        user.county = chosen_county
-        db.session.flush()
-        record_event(None, "user_county_changed", actor=admin.username,
-                     payload={"user": user.username, "old": before, "new": chosen_county,
-                              "created": existing is None})
+    if existing is None or existing.county != chosen_county:
+        _move(user, chosen_county, actor=admin.username, created=existing is None)
+    db.session.commit()
+    forget_directory()
+    return user
+
+
+def _move(user: User, county: str | None, *, actor: str, created: bool = False) -> None:
+    """Put ``user`` in ``county`` (None: the prefecture) with its audit event
+    ``user_county_changed``, in the caller's transaction."""
+    before = None if created else user.county
+    if not created:
+        # Another county's cases are someone else's now: the old sessions end.
+        end_sessions(user)
+    user.county = county
+    db.session.flush()
+    record_event(None, "user_county_changed", actor=actor,
+                 payload={"user": user.username, "old": before, "new": county,
+                          "created": created})
+
+
+def set_user_county(username: str, county: str, *, actor: str) -> User:
+    """Put an existing user in ``county``, or ``PREFECTURE`` for every county (the command
+    line's way, for an operator moving an installation's users); commits with
+    ``user_county_changed`` when it changes anything. Raises ``NotFoundError`` (no such
+    user), ``ValidationFailedError`` (unknown county)."""
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFoundError(f"no user {username}")
+    errors: dict[str, list[str]] = {}
+    chosen = _county_choice(county, user, errors)
+    if errors or not county.strip():
+        raise ValidationFailedError(f"unknown county {county!r}",
+                                    errors or {"county": ["a county code or *"]})
+    if chosen != user.county:
+        _move(user, chosen, actor=actor)
     db.session.commit()
     forget_directory()
     return user

@@ -3,6 +3,8 @@ told about another county's cases; a prefecture user sees both. On SQLite and Po
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -253,3 +255,34 @@ def test_each_county_keeps_its_own_reports(app: Flask, both: TwoCounties) -> Non
         with pytest.raises(NotFoundError):
             report_books.get(user("lingdao"), theirs.id)
         assert report_books.get(user("zhou"), theirs.id).id == theirs.id
+
+
+def test_the_command_line_moves_a_user_between_counties(
+        app: Flask, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    make_counties(app)
+    settings = app.config["GUANJIA"]
+    for name, value in {"GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": settings.database_url,
+                        "GUANJIA_INSTANCE_DIR": str(tmp_path),
+                        "GUANJIA_SECRET_KEY": settings.secret_key,
+                        "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
+                        "GUANJIA_FORMS_DIR": str(settings.forms_dir)}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    moved = runner.invoke(main, ["user-county", "zhaoshang", B])
+    assert moved.exit_code == 0 and "zhaoshang: yaoan" in moved.output
+    wide = runner.invoke(main, ["user-county", "zhaoshang", "*"])
+    assert wide.exit_code == 0 and "prefecture" in wide.output
+    before = table_counts(app)
+    unknown = runner.invoke(main, ["user-county", "zhaoshang", "nowhere"])
+    assert unknown.exit_code == 1 and "nowhere" in unknown.output
+    assert runner.invoke(main, ["user-county", "nobody", B]).exit_code == 1
+    assert table_counts(app) == before
+    with app.app_context():
+        assert user("zhaoshang").county is None
+        moves = [e.payload for e in db.session.execute(select(AuditEvent).where(
+            AuditEvent.type == "user_county_changed")).scalars()]
+        assert [(m["old"], m["new"]) for m in moves] == [(A, B), (B, None)]
