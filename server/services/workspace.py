@@ -219,7 +219,8 @@ def _search(stmt: Select[Any], text: str) -> Select[Any]:
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
-def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
+def _filtered(stmt: Select[Case], query: CaseQuery,
+              scope: tenancy.CountyScope | None = None) -> Select[Case]:
     if query.status:
         stmt = stmt.where(Case.status == query.status)
     if query.q.strip():
@@ -240,7 +241,8 @@ def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
     if query.stage:
         # The stage's open items, placed and lit as the dashboard counts them (lean: no
         # names or titles are read for them).
-        lean = [i for i in dashboard.lean_items() if i[dashboard.LEAN_STAGE] == query.stage]
+        lean = [i for i in dashboard.lean_items(scope=scope)
+                if i[dashboard.LEAN_STAGE] == query.stage]
         stmt = stmt.where(Case.id.in_(sorted({i[dashboard.LEAN_CASE] for i in lean})))
         if query.light in LIGHTS:
             stmt = stmt.where(Case.id.in_(sorted(
@@ -259,7 +261,8 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
     first, with the true total."""
     groups = user.group_codes
     # Only the user's counties' cases (the prefecture: every county's).
-    stmt = select(Case).where(tenancy.county_scope(user).case_condition())
+    scope = tenancy.county_scope(user)
+    stmt = select(Case).where(scope.case_condition())
     if access.ENTERPRISE in groups and not (groups & access.STAFF_READERS):
         stmt = stmt.where(Case.enterprise_id == (user.enterprise_id or -1))
     elif groups & (access.STAFF_READERS - access.AREA_BOUND):
@@ -276,7 +279,7 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
     query = query or CaseQuery()
     if status:
         query.status = status
-    stmt = _filtered(stmt, query)
+    stmt = _filtered(stmt, query, scope)
     # The page and the true total in one pass over the filtered cases (a search or a light
     # filter is the expensive part; a count beside the page query did it twice).
     found = db.session.execute(stmt.with_only_columns(Case.id, func.count().over())
