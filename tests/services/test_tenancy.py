@@ -30,18 +30,19 @@ def test_a_case_belongs_to_its_filers_county(both: TwoCounties) -> None:
 
 
 def test_a_county_user_cannot_file_for_another_county(app: Flask) -> None:
-    from server.services.cases import start_case
+    # A start form with a county field (the shipped ones have none: the filer's county is
+    # the case's) may not name another county than the filer's own.
     from server.services.errors import ValidationFailedError
+    from server.services.tenancy import filing_county
 
     make_counties(app)
-    before = table_counts(app)
     with app.app_context():
         with pytest.raises(ValidationFailedError) as refused:
-            start_case(user("qiye"), "parallel_case", {
-                "project_name": "越界项目", "investment_wan": 1, "items": [], "county": B})
-        assert "county" in refused.value.errors
-        db.session.rollback()
-    assert table_counts(app) == before
+            filing_county(user("qiye"), B)
+        assert "county" in refused.value.errors and "dayao" in str(refused.value)
+        assert filing_county(user("qiye"), None) == A
+        assert filing_county(user("zhou"), B) == B
+        assert filing_county(user("zhou"), None) is None  # the default county, as before
 
 
 def test_task_lists_offer_only_the_users_county(both: TwoCounties, api: Api) -> None:
@@ -286,3 +287,20 @@ def test_the_command_line_moves_a_user_between_counties(
         moves = [e.payload for e in db.session.execute(select(AuditEvent).where(
             AuditEvent.type == "user_county_changed")).scalars()]
         assert [(m["old"], m["new"]) for m in moves] == [(A, B), (B, None)]
+
+
+def test_the_reserve_keeps_to_the_recording_county(make_app: Any) -> None:
+    from server.services.reserve import ReserveQuery, list_projects, record_project
+    from tests.web.dashboard_seed import shipped_app
+
+    app = shipped_app(make_app)  # the shipped application form names the towns
+    make_counties(app)
+    with app.app_context():
+        theirs = record_project(user("b_zhaoshang"), {
+            "name": "姚安光伏项目", "investor": "某能源集团", "industry": "energy",
+            "area": "金碧镇", "investment_wan": "30000", "leader": "b_lingdao",
+            "department": "dept_fgj", "liaison": "b_zhaoshang"})
+        assert theirs.county == B
+        assert [p.id for p in list_projects(user("b_zhaoshang"), ReserveQuery())] == [theirs.id]
+        assert list_projects(user("zhaoshang"), ReserveQuery()) == []
+        assert [p.id for p in list_projects(user("zhou"), ReserveQuery())] == [theirs.id]

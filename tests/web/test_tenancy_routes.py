@@ -25,7 +25,7 @@ from tests.web.helpers import Web
 
 #: Arguments naming a case's data: each route with one of them is tried with 姚安's ids.
 CASE_ARGUMENTS = {"case_id", "task_id", "code", "form_key", "visit_id", "attachment_id",
-                  "seq", "complaint_id", "aftercare_id", "report_id"}
+                  "seq", "complaint_id", "aftercare_id", "report_id", "reserve_id"}
 #: Routes whose argument of a shared name means another thing: its value's key instead.
 OTHER_MEANING = {("reserve.close_supervision", "task_id"): "supervision_id"}
 #: Routes left out, each with its reason. Keep it honest: data of a county addressed by an
@@ -53,11 +53,6 @@ LEFT_FOR_LATER = {
     "policies.show": "policies (政策推送) by area",
     "policies.publish": "policies (政策推送) by area",
     "policies.read": "policies (政策推送) by area",
-    "reserve.show": "project reserve (招商储备)",
-    "reserve.convert": "project reserve (招商储备)",
-    "reserve.edit": "project reserve (招商储备)",
-    "reserve.evaluate": "project reserve (招商储备)",
-    "reserve.move": "project reserve (招商储备)",
 }
 #: 大姚's people tried on every route: each role that reads or acts on cases.
 A_USERS = ("lingdao", "zhaoshang", "zhuanchuang", "guanjia", "fgj", "shenji", "ducha",
@@ -77,6 +72,7 @@ def _values(app: Flask, case: CountyCase, enterprise: str, leader: str) -> dict[
 
     from server.models import User
     from server.models.aftercare import AftercareProject, Milestone, SupervisionTask
+    from server.models.reserve import ReserveProject
     from server.services.complaints import file_complaint
     from server.services.report_books import prepare
 
@@ -98,12 +94,19 @@ def _values(app: Flask, case: CountyCase, enterprise: str, leader: str) -> dict[
         db.session.commit()
         aftercare_id, supervision_id = project.id, supervision.id
         report_id = prepare("monthly", "2026-11", actor="test", county=case.county).id
+        reserve = ReserveProject(name=f"{case.title}二期", investor="某投资方", industry="energy",
+                                 investment_wan=1000.0, county=case.county, stage="signed",
+                                 leader=leader, department="dept_fgj", liaison=leader,
+                                 created_by="test")
+        db.session.add(reserve)
+        db.session.commit()
+        reserve_id = reserve.id
         db.session.remove()
     return {"case_id": case.id, "task_id": case.tasks["dept_fgj"], "code": "project_filing",
             "form_key": "application", "visit_id": "1", "attachment_id": case.id,
             "seq": str(seq), "complaint_id": str(complaint_id),
             "aftercare_id": str(aftercare_id), "supervision_id": str(supervision_id),
-            "report_id": str(report_id)}
+            "report_id": str(report_id), "reserve_id": str(reserve_id)}
 
 
 def _rules(app: Flask) -> list[tuple[str, str, str]]:

@@ -8,7 +8,8 @@ installation with no default county keeps its users prefecture-wide, which is th
 ``ix_cases_county`` serves every scoped list (``cases.county IN (...)``). A report counts
 one county's cases: ``reports.county`` ("" for the reports made before, which counted the
 one county there was: the default county's, as a case with no county), unique per kind,
-period, county and version. Like
+period, county and version. A reserve project belongs to the county whose bureau records it
+(``reserve_projects.county``, NULL: the default county). Like
 ``cases.county``, ``users.county`` is a county code without a foreign key (the services that
 set it check it), so emptying the counties never cascades into the users.
 
@@ -21,8 +22,9 @@ from alembic import op
 revision = "0022_tenancy"
 down_revision = "0021_dashboard_indexes"
 branch_labels = None
-# The reports table (0016, a sibling branch) must exist before its county is added.
-depends_on = ("0016_reports",)
+# The reports and reserve tables (0016, 0018: sibling branches) must exist before their
+# county is added.
+depends_on = ("0016_reports", "0018_reserve")
 
 
 def upgrade():
@@ -30,6 +32,8 @@ def upgrade():
         batch.add_column(sa.Column("county", sa.String(20), nullable=True))
         batch.create_index("ix_users_county", ["county"])
     op.create_index("ix_cases_county", "cases", ["county"])
+    op.add_column("reserve_projects", sa.Column("county", sa.String(20), nullable=True))
+    op.create_index("ix_reserve_projects_county", "reserve_projects", ["county"])
     with op.batch_alter_table("reports") as batch:
         batch.add_column(sa.Column("county", sa.String(20), nullable=False, server_default=""))
         batch.drop_constraint("uq_reports_kind_period_version", type_="unique")
@@ -42,6 +46,9 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_reserve_projects_county", table_name="reserve_projects")
+    with op.batch_alter_table("reserve_projects") as batch:
+        batch.drop_column("county")
     with op.batch_alter_table("reports") as batch:
         batch.drop_constraint("uq_reports_kind_period_county_version", type_="unique")
         batch.create_unique_constraint("uq_reports_kind_period_version",
