@@ -23,10 +23,6 @@ _ERRORS: dict[int, tuple[str, str]] = {
     500: ("出错了", "系统内部出错，您的操作未完成；请稍后重试，若仍不行请联系系统管理员。"),
 }
 
-#: No list has this many pages; a larger number in ``?page=`` would overflow the database's
-#: integer in OFFSET (a 500 before).
-MAX_PAGE = 100_000
-
 
 def error_page(status: int, title: str, detail: str) -> Any:
     if status in _ERRORS:

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Case
+from server.schemas.pages import MAX_PAGE
 from server.services import exports, ledger, replay, workspace
 from server.services.errors import NotFoundError, ValidationFailedError
 from server.web.audit import bp
-from server.web.pages import MAX_PAGE
 from server.web.session import me
 
 PER_PAGE = 50

@@ -12,6 +12,7 @@ from flask_login import login_required
 from server.engine import clock
 from server.rules.catalog import STAGES
 from server.rules.project import OWNERSHIPS, PROJECT_TYPES
+from server.schemas.pages import MAX_PAGE
 from server.services import (
     archive,
     attachments,
@@ -35,7 +36,6 @@ from server.services.gantt import build_gantt
 from server.services.item_progress import item_progress
 from server.web.cases import bp
 from server.web.i18n import field_errors, lang, t
-from server.web.pages import MAX_PAGE
 from server.web.session import me
 
 
