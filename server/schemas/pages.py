@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing
 
 #: No list has this many pages; a larger number in ``?page=`` would overflow the database's
 #: integer in OFFSET (a 500 before).
@@ -46,6 +46,15 @@ class Text(fields.String):
         if self.max_length is not None:
             text = text[: self.max_length]
         return text
+
+
+class Given(Text):
+    """Text when posted and absent when not, for a service that tells the two apart (a
+    field left out of the form keeps its stored value)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("load_default", missing)
+        super().__init__(**kwargs)
 
 
 class OptionalText(Text):

@@ -10,6 +10,7 @@ from server.schemas.pages import (
     MAX_PAGE,
     BackLink,
     Choice,
+    Given,
     Many,
     OptionalText,
     Pagination,
@@ -63,3 +64,79 @@ class ItemClockForm(Params):
 
 class FieldVisibilityForm(Params):
     internal = Many()
+
+
+# --- cases ------------------------------------------------------------------------------
+
+
+class CaseListQuery(Pagination):
+    """``/cases``: the search box and the filters."""
+
+    q = Text(strip=True, max_length=100)
+    status = OptionalText()
+    light = Text()
+    department = Text()
+    stage = Text()
+    area = Text(strip=True)
+    started_from = TolerantDate()
+    started_to = TolerantDate()
+    ended_from = TolerantDate()
+    ended_to = TolerantDate()
+
+
+class ReassignForm(Params):
+    to = OptionalText()
+    reason = Text()
+
+
+class TeamForm(Params):
+    steward_username = Text()
+    leader_username = Text()
+    co_agents = Many()
+    reason = Text()
+
+
+class ArchiveExceptionForm(Params):
+    records = Many()
+    reason = Text()
+
+
+class ReleaseItemForm(Params):
+    mode = Text()
+    reason = Text()
+
+
+class ProjectForm(Params):
+    """The project's facts (``projects.check_facts`` validates them); a field not posted is
+    not sent (the land contract date has two names)."""
+
+    project_code = Given()
+    ownership = Given()
+    project_type = Given()
+    land_contract_on = Given()
+    land_contract_signed_on = Given()
+
+
+class ProxyConfirmationForm(Params):
+    """The enterprise's confirmation beside the step done on its behalf (the step's own
+    fields are the task form's)."""
+
+    confirmation_kind = Text()
+    confirmation_code = Text()
+
+
+class TerminationProposalForm(Params):
+    reason_code = Text()
+    detail = Text()
+
+
+class TerminationDecisionForm(Params):
+    decision = Text()
+    note = Text()
+
+
+class ReturnVisitForm(Params):
+    method = Given()
+    findings = Given()
+    enterprise_remarks = Given()
+    visited_on = Given()

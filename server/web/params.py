@@ -16,6 +16,7 @@ them over untouched.
 from __future__ import annotations
 
 import functools
+from datetime import date
 from typing import Any
 
 from flask import request
@@ -75,7 +76,11 @@ def task_form_posted() -> MultiDict[str, str]:
     return request.form
 
 
-def query_values() -> dict[str, str]:
-    """The query string's non-empty parameters as text, to repeat a list's filters in its
-    page links."""
-    return {k: v for k, v in request.args.items() if v}
+def link_args(loaded: dict[str, Any], *, defaults: dict[str, Any] | None = None,
+              skip: tuple[str, ...] = ("page",)) -> dict[str, str]:
+    """A list's loaded filters as query parameters for its page links: the set ones only
+    (not empty, not the default), dates as ISO text."""
+    defaults = defaults or {}
+    return {k: (v.isoformat() if isinstance(v, date) else str(v))
+            for k, v in loaded.items()
+            if k not in skip and v not in (None, "", [], False) and v != defaults.get(k)}

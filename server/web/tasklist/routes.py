@@ -72,8 +72,7 @@ def tasks_page() -> Any:
     query = workspace.ListQuery(**{**wanted, "due_before": _end_of(wanted["due_before"])})
     page = workspace.task_rows(me(), query)
     # The page links keep the filters the user set (and only those).
-    args = {k: (v.isoformat() if isinstance(v, date) else str(v))
-            for k, v in wanted.items() if k != "page" and v and v != _DEFAULTS.get(k)}
+    args = params.link_args(wanted, defaults=_DEFAULTS)
     return render_template("tasklist/index.html", page=page, query=query, args=args,
                            departments=workspace.departments(), stages=workspace.stages(),
                            groups=workspace.group_names(), saved=worklist.filters_of(me()),
