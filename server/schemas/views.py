@@ -19,6 +19,7 @@ from server.schemas.pages import (
     TolerantDate,
     TolerantInteger,
 )
+from server.services import aftercare, reserve
 
 # --- tasklist ---------------------------------------------------------------------------
 
@@ -140,3 +141,74 @@ class ReturnVisitForm(Params):
     findings = Given()
     enterprise_remarks = Given()
     visited_on = Given()
+
+
+# --- reserve (项目储备库, 代企业申报, after-care) -----------------------------------------------
+
+
+class ReserveListQuery(Params):
+    """The reserve list's and board's filters."""
+
+    stage = Text()
+    industry = Text()
+    area = Text()
+    leader = Text()
+    q = Text()
+
+
+#: A reserve project's fields, as ``services.reserve`` names and validates them.
+ReserveForm = Params.from_dict({name: Text() for name in reserve.FIELDS}, name="ReserveForm")
+
+
+class StageMoveForm(Params):
+    to_stage = Text()
+    reason = Text()
+
+
+class EvaluationForm(Params):
+    evaluated_on = Text()
+    rating = Text()
+    note = Text()
+
+
+class EnterpriseChoiceForm(Params):
+    """Whom an application is filed for: a known enterprise or a new one (the application's
+    own fields are the ``application`` form's)."""
+
+    enterprise_mode = Text()
+    enterprise_id = TolerantInteger(fallback=None, minimum=0, clamp=False)
+    new_name = Text()
+    new_credit_code = Text()
+    new_contact_name = Text()
+    new_contact_phone = Text()
+
+
+class ProgressForm(Params):
+    milestone = Text()
+    happened_on = Text()
+    invested_wan = Text()
+    note = Text()
+
+
+class PromiseForm(Params):
+    intensity = Text()
+    land_mu = Text()
+
+
+class OpinionForm(Params):
+    opinion = Text()
+
+
+class HalfYearQuery(Params):
+    """``?half=2026H2``; None for the current half-year."""
+
+    half = OptionalText()
+
+
+class CountyChoice(Params):
+    county = Text()
+
+
+#: A county's after-care months and warning lead (``services.aftercare`` checks the ranges).
+AftercareSettingsForm = Params.from_dict({name: Given() for name in aftercare.LIMITS},
+                                         name="AftercareSettingsForm")

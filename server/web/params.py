@@ -65,6 +65,12 @@ def posted(cls: type[Schema]) -> dict[str, Any]:
     return load(cls, request.form)
 
 
+def query_or_posted(cls: type[Schema]) -> dict[str, Any]:
+    """Query string and posted form together (the query string's value first), for a page
+    whose form posts back to its own address with the same parameter."""
+    return load(cls, request.values)
+
+
 def as_typed() -> MultiDict[str, str]:
     """The posted form exactly as typed, to fill the form again after a refusal (never
     parsed: what the user sees is what they sent)."""
