@@ -13,6 +13,7 @@ from server.schemas.pages import (
     Given,
     Many,
     OptionalText,
+    OutputFormat,
     Pagination,
     Params,
     Text,
@@ -212,3 +213,53 @@ class CountyChoice(Params):
 #: A county's after-care months and warning lead (``services.aftercare`` checks the ranges).
 AftercareSettingsForm = Params.from_dict({name: Given() for name in aftercare.LIMITS},
                                          name="AftercareSettingsForm")
+
+
+# --- supervision (投诉举报, scorecards) -----------------------------------------------------
+
+
+class ComplaintForm(Params):
+    """A complaint as filed (``services.complaints.file_complaint`` checks what the channel
+    requires)."""
+
+    subject = Given()
+    content = Given()
+    channel = Given()
+    complainant_name = Given()
+    complainant_phone = Given()
+    department = Given()
+    person = Given()
+    case = Given()
+
+
+class ReferralForm(Params):
+    department = Text()
+    question = Text()
+
+
+class DepartmentAnswerForm(Params):
+    department_answer = Text()
+
+
+class ComplaintDecisionForm(Params):
+    investigation = Given()
+    result = Given()
+    feedback = Given()
+
+
+class SatisfactionForm(Params):
+    satisfaction = Text()
+    satisfaction_note = Text()
+
+
+class ComplaintSettingForm(Params):
+    handling_days = Text()
+    phones = Text()
+
+
+class ScorecardQuery(OutputFormat):
+    """A scorecard's period: ``month`` / ``quarter`` / ``year`` and which one (``at``, read by
+    ``services.scorecards.period_of``, which refuses what it cannot read with a 422)."""
+
+    period = Text(load_default="month")
+    at = Text()
