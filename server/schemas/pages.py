@@ -137,6 +137,23 @@ class TolerantInteger(fields.Integer):
         return min(max(number, low), high)
 
 
+class RecordId(fields.Integer):
+    """The id of a chosen row (``<select>``): None when empty; anything but a whole number is
+    refused with a message in Chinese and English (the page shows its form again, 422)."""
+
+    default_error_messages = {"invalid": "应为整数 / not a whole number"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("load_default", None)
+        kwargs.setdefault("allow_none", True)
+        super().__init__(strict=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class PageNumber(TolerantInteger):
     """``?page=``: 1 when absent or unreadable, never past ``MAX_PAGE``."""
 

@@ -16,11 +16,13 @@ from server.schemas.pages import (
     OutputFormat,
     Pagination,
     Params,
+    RecordId,
     Text,
+    Ticked,
     TolerantDate,
     TolerantInteger,
 )
-from server.services import aftercare, reserve
+from server.services import aftercare, counties, reserve
 
 # --- tasklist ---------------------------------------------------------------------------
 
@@ -263,3 +265,70 @@ class ScorecardQuery(OutputFormat):
 
     period = Text(load_default="month")
     at = Text()
+
+
+# --- auth -------------------------------------------------------------------------------
+
+
+class SignInForm(Params):
+    username = Text()
+    password = Text()
+
+
+class SignInName(Params):
+    """The user name a sign-in attempt names (the lock is per name); None when not posted."""
+
+    username = Given()
+
+
+class NextQuery(Params):
+    """``?next=`` after signing in (``auth.routes`` follows only a path on this site)."""
+
+    next = OptionalText()
+
+
+class PasswordChangeForm(Params):
+    current_password = Text()
+    new_password = Text()
+    new_password_again = Text()
+
+
+# --- admin ------------------------------------------------------------------------------
+
+
+class UserForm(Params):
+    username = Text()
+    display_name = Text()
+    password = Text()
+    groups = Many()
+    area = Text()
+    enterprise_id = RecordId()
+    active = Ticked()
+
+
+class GroupForm(Params):
+    code = Text(strip=True)
+    name = Text()
+    name_en = Text()
+    kind = Text(load_default="role")
+
+
+class GroupEditQuery(Params):
+    edit = OptionalText()
+
+
+class EnterpriseForm(Params):
+    name = Text()
+    area = Text()
+
+
+class CalendarNoticeForm(Params):
+    """A pasted holiday notice, previewed (``action=preview``) or loaded for a county."""
+
+    notice = Text()
+    county = Text()
+    action = Text()
+
+
+#: A county's settings, as ``services.counties`` names and validates them.
+CountyForm = Params.from_dict({name: Text() for name in counties.FIELDS}, name="CountyForm")
