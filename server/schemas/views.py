@@ -332,3 +332,64 @@ class CalendarNoticeForm(Params):
 
 #: A county's settings, as ``services.counties`` names and validates them.
 CountyForm = Params.from_dict({name: Text() for name in counties.FIELDS}, name="CountyForm")
+
+
+# --- agencies (中介服务) -------------------------------------------------------------------
+
+
+class IntermediaryServiceForm(Params):
+    """A line of 中介服务事项清单 (``services.intermediaries.save_service`` checks it)."""
+
+    name = Given()
+    basis = Given()
+    fee_standard = Given()
+    regulator = Given()
+    complaint_phone = Given()
+    limit_days = Given()
+
+
+class AgencyRegistrationForm(Params):
+    agency_name = Given()
+    qualification = Given()
+    certificate_no = Given()
+    credit_code = Given()
+    phone = Given()
+    valid_until = Given()
+    service_id = Given()
+
+
+class AgencyChoiceForm(Params):
+    item_code = Given()
+    service_id = Given()
+    agency_id = Given()
+
+
+class DeliveryForm(Params):
+    delivered_on = Text()
+
+
+class AgencyRatingForm(Params):
+    rating = Given()
+    rating_comment = Given()
+    complaint = Given()
+
+
+# --- policies ---------------------------------------------------------------------------
+
+
+class PolicyForm(Params):
+    """A policy draft; ``areas_more`` (typed, comma separated) joins the ticked ``areas``."""
+
+    title = Given()
+    issuer = Given()
+    document_no = Given()
+    file_url = Given()
+    summary = Given()
+    body = Given()
+    industries = Many()
+    areas = Many()
+    areas_more = Text()
+    min_investment_wan = Given()
+    max_investment_wan = Given()
+    valid_from = Given()
+    valid_until = Given()
