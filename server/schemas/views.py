@@ -22,7 +22,7 @@ from server.schemas.pages import (
     TolerantDate,
     TolerantInteger,
 )
-from server.services import aftercare, counties, reserve
+from server.services import aftercare, counties, report_books, reserve
 
 # --- tasklist ---------------------------------------------------------------------------
 
@@ -393,3 +393,71 @@ class PolicyForm(Params):
     max_investment_wan = Given()
     valid_from = Given()
     valid_until = Given()
+
+
+# --- reports (月报/季报) ------------------------------------------------------------------
+
+
+class PrepareReportForm(Params):
+    kind = Text()
+    period = Text()
+
+
+#: The lead steward's 进展 / 问题 / 计划 for one case (``report_books.NOTE_FIELDS``).
+ReportNoteForm = Params.from_dict({name: Text() for name in report_books.NOTE_FIELDS},
+                                  name="ReportNoteForm")
+
+
+class SubmittedOnForm(Params):
+    submitted_on = Text()
+
+
+class ReasonForm(Params):
+    reason = Text()
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+class AuditCaseListQuery(Pagination):
+    q = Text(strip=True)
+
+
+class AuditCasesQuery(OutputFormat):
+    """The cases an export or a verification is about (``?case=ID``, repeatable; none: all)."""
+
+    case = Many()
+
+
+# --- dashboard --------------------------------------------------------------------------
+
+
+class DashboardItemsQuery(Pagination):
+    """A dashboard number's drill-down: the open approval items it counts."""
+
+    light = Text(strip=True)
+    department = Text(strip=True)
+    stage = Text(strip=True)
+    industry = Text(strip=True)
+
+
+# --- designer ---------------------------------------------------------------------------
+
+
+class DesignerOpenQuery(Params):
+    """Which version of a file to open (``version``; the draft or the newest when absent),
+    or ``new`` for an empty editor."""
+
+    version = TolerantInteger(fallback=None)
+    new = Text()
+
+
+class VersionPairQuery(Params):
+    """The two versions a diff compares (``?from=3&to=4``); None when absent or unreadable."""
+
+    old = TolerantInteger(fallback=None, data_key="from")
+    new = TolerantInteger(fallback=None, data_key="to")
+
+
+class UploadCommentForm(Params):
+    comment = Text()
