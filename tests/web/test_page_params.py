@@ -13,7 +13,7 @@ from server.engine.clock import FrozenClock
 from server.schemas.pages import MAX_PAGE
 from server.schemas.views import ItemClockForm, TaskListQuery
 from server.web import params
-from tests.conftest import Api
+from tests.conftest import Api, table_counts
 from tests.services.test_api_loop import only_task, start
 from tests.web.helpers import Web, open_items
 
@@ -84,3 +84,70 @@ def test_claiming_never_sends_the_browser_to_another_site(
     answer = w.post(f"/tasks/{task_id}/claim", {"back": "/tasks?scope=mine"})
     assert answer.headers["Location"] == "/tasks?scope=mine"
     assert [r for r, _ in ROW.findall(w.text("/tasks?scope=mine"))] == [task_id]
+
+
+def test_a_users_enterprise_that_is_not_a_number_is_refused_on_the_form(app: Flask) -> None:
+    """It was a 500 (``int()`` on the raw text); now the form again, naming the field."""
+    admin = Web(app)
+    admin.login("admin")
+    before = table_counts(app)
+    page = admin.post("/admin/users/new", {
+        "username": "xinren", "display_name": "新人", "password": "Zq-8vbn-Lk2!",
+        "groups": ["dept_lc"], "enterprise_id": "企业甲", "active": "on"},
+        token_from="/admin/users/new")
+    assert page.status_code == 422
+    assert "应为整数 / not a whole number" in page.get_data(as_text=True)
+    assert table_counts(app) == before
+
+
+def test_the_dashboard_drill_down_and_the_audit_list_show_page_one_for_a_bad_page(
+        app: Flask, web: Any, frozen_clock: FrozenClock) -> None:
+    leader: Web = web()
+    leader.login("lingdao")
+    assert (leader.text("/dashboard/items?light=red&page=abc").count("<tr")
+            == leader.text("/dashboard/items?light=red").count("<tr"))
+    auditor: Web = web()
+    auditor.login("shenji")
+    for path in ("/audit/?page=-4", "/audit/?page=x&q=%20GJ%20", "/audit/?page=1e9"):
+        assert auditor.get(path).status_code == 200, path
+
+
+def test_the_audit_verification_answers_json_for_one_case_or_the_whole_log(
+        api: Api, web: Any) -> None:
+    case_id = start(api)["id"]
+    auditor: Web = web()
+    auditor.login("shenji")
+    whole = auditor.get("/audit/verify?format=json").get_json()
+    assert whole["case_id"] is None and whole["ok"] is True
+    one = auditor.get(f"/audit/verify?format=json&case={case_id}&case=other").get_json()
+    assert one["case_id"] == case_id and one["ok"] is True
+    assert auditor.get("/audit/verify?format=xml").content_type.startswith("text/html")
+
+
+def test_a_designer_diff_without_two_readable_versions_is_422(api: Api) -> None:
+    headers = {"Authorization": f"Bearer {api.token('sheji')}", "X-Guanjia-Designer": "1"}
+    for query in ("from=1", "from=1&to=zwei", ""):
+        answer = api.client.get(f"/designer/api/diff?{query}", headers=headers)
+        assert answer.status_code == 422, query
+        assert answer.get_json()["errors"] == {"from": ["required"]}
+
+
+def test_the_county_after_care_setting_is_saved_for_the_county_named_and_refused_out_of_range(
+        app: Flask, web: Any) -> None:
+    from server.services import aftercare
+
+    admin: Web = web()
+    admin.login("admin")
+    good = {"start_work_months": "7", "production_months": "30", "effect_months": "40",
+            "warn_days": "9"}
+    page = admin.post("/reserve/aftercare/settings?county=", {**good, "warn_days": "999"},
+                      token_from="/reserve/aftercare/settings")
+    assert page.status_code == 422 and "0–180" in page.get_data(as_text=True)
+    with app.app_context():
+        assert aftercare.settings_for("").warn_days != 999
+    saved = admin.post("/reserve/aftercare/settings", {**good, "county": ""},
+                       token_from="/reserve/aftercare/settings")
+    assert saved.status_code == 302
+    with app.app_context():
+        setting = aftercare.settings_for("")
+        assert (setting.start_work_months, setting.warn_days) == (7, 9)
