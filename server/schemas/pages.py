@@ -11,7 +11,7 @@ Chinese and English) stay the page's messages. Task-form submissions are not loa
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing
@@ -139,9 +139,8 @@ class TolerantInteger(fields.Integer):
 
 class RecordId(fields.Integer):
     """The id of a chosen row (``<select>``): None when empty; anything but a whole number is
-    refused with a message in Chinese and English (the page shows its form again, 422)."""
-
-    default_error_messages = {"invalid": "应为整数 / not a whole number"}
+    refused (the page shows its form again, 422, the message in the reader's language by
+    ``server.web.i18n.field_errors``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("load_default", None)
@@ -170,8 +169,6 @@ class TolerantDate(fields.Date):
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        from datetime import datetime
-
         raw = value.strip() if isinstance(value, str) else ""
         if not raw:
             return None

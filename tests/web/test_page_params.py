@@ -91,12 +91,13 @@ def test_a_users_enterprise_that_is_not_a_number_is_refused_on_the_form(app: Fla
     admin = Web(app)
     admin.login("admin")
     before = table_counts(app)
-    page = admin.post("/admin/users/new", {
-        "username": "xinren", "display_name": "新人", "password": "Zq-8vbn-Lk2!",
-        "groups": ["dept_lc"], "enterprise_id": "企业甲", "active": "on"},
-        token_from="/admin/users/new")
-    assert page.status_code == 422
-    assert "应为整数 / not a whole number" in page.get_data(as_text=True)
+    sent = {"username": "xinren", "display_name": "新人", "password": "Zq-8vbn-Lk2!",
+            "groups": ["dept_lc"], "enterprise_id": "企业甲", "active": "on"}
+    page = admin.post("/admin/users/new", sent, token_from="/admin/users/new")
+    assert page.status_code == 422 and "请输入整数" in page.get_data(as_text=True)
+    admin.get("/lang/en")
+    page = admin.post("/admin/users/new", sent, token_from="/admin/users/new")
+    assert page.status_code == 422 and "Not a valid integer." in page.get_data(as_text=True)
     assert table_counts(app) == before
 
 
