@@ -77,6 +77,11 @@ def as_typed() -> MultiDict[str, str]:
     return request.form
 
 
+def typed() -> MultiDict[str, str]:
+    """For templates (``typed()``): what a POST sent, to fill its form again; nothing on GET."""
+    return request.form if request.method == "POST" else MultiDict()
+
+
 def task_form_posted() -> MultiDict[str, str]:
     """A user task's posted form, validated by its ``.form`` definition, not by a schema."""
     return request.form

@@ -152,3 +152,22 @@ def test_the_county_after_care_setting_is_saved_for_the_county_named_and_refused
     with app.app_context():
         setting = aftercare.settings_for("")
         assert (setting.start_work_months, setting.warn_days) == (7, 9)
+
+
+def test_refused_or_filtered_values_are_shown_back_as_typed(
+        app: Flask, web: Any, frozen_clock: FrozenClock) -> None:
+    leader: Web = web()
+    leader.login("lingdao")
+    bad = leader.get("/supervision/scorecards?period=month&at=2026-13")
+    assert bad.status_code == 422 and 'value="2026-13"' in bad.get_data(as_text=True)
+    fgj: Web = web()
+    fgj.login("fgj")
+    assert 'name="due_before" value="2026-12-31"' in fgj.text("/tasks?due_before=2026-12-31")
+    admin: Web = web()
+    admin.login("admin")
+    refused = admin.post("/admin/groups", {"code": "Not A Code!", "name": "人防办",
+                                           "name_en": "Civil air defence", "kind": "department"},
+                         token_from="/admin/groups")
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'value="Not A Code!"' in text and 'value="Civil air defence"' in text

@@ -1,10 +1,12 @@
 """The HTML views read their query string and form only through ``server/web/params.py``
-(marshmallow schemas, like the API): a view that reads ``request.form`` / ``request.args`` /
-``request.values`` itself fails here, naming file and line. Read with :mod:`ast`."""
+(marshmallow schemas, like the API): a view or a template that reads ``request.form`` /
+``request.args`` / ``request.values`` itself fails here, naming file and line. Views are read
+with :mod:`ast`, templates line by line."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 WEB = Path(__file__).resolve().parents[2] / "server" / "web"
@@ -56,6 +58,17 @@ def test_views_read_parameters_only_through_schemas() -> None:
             offenders.append(f"server/web/{relative}:{line}: {expression}")
     assert not offenders, ("load request parameters with a schema via server.web.params, "
                            "not by hand:\n" + "\n".join(offenders))
+
+
+def test_templates_fill_forms_from_what_the_view_hands_them() -> None:
+    """A template shows what was typed through ``typed()`` and the view's own values, never
+    by reading the request's parameters itself."""
+    pattern = re.compile(r"\brequest\.(form|args|values)\b")
+    offenders = [f"{path.relative_to(WEB).as_posix()}:{n}: {line.strip()[:80]}"
+                 for path in sorted((WEB / "templates").rglob("*.html"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if pattern.search(line)]
+    assert not offenders, "\n".join(offenders)
 
 
 def test_the_check_sees_a_direct_read() -> None:

@@ -227,7 +227,8 @@ def scorecard_page() -> Any:
         scorecards.require_viewer(me())
         return render_template("supervision/scorecards.html", card=None, rows=[],
                                headers=scorecards.HEADERS, notes=scorecards.NOTES,
-                               kinds=scorecards.KINDS, errors=field_errors(exc.errors)), 422
+                               kinds=scorecards.KINDS, errors=field_errors(exc.errors),
+                               at=params.query(ScorecardQuery)["at"]), 422
     return _card_page("supervision/scorecards.html", card, errors={},
                       pdf=records.pdf_available())
 
