@@ -19,7 +19,6 @@ def register_web(app: Flask) -> None:
     from server.web.dashboard import bp as dashboard_bp
     from server.web.i18n import init_i18n
     from server.web.pages import init_pages
-    from server.web.params import typed
     from server.web.policies import bp as policies_bp
     from server.web.portal import bp as portal_bp
     from server.web.records import bp as records_bp
@@ -36,7 +35,6 @@ def register_web(app: Flask) -> None:
     init_session(app, api_bp)
     init_i18n(app)
     init_pages(app)
-    app.jinja_env.globals["typed"] = typed
     app.register_blueprint(auth_bp)
     app.register_blueprint(tasklist_bp)
     app.register_blueprint(cases_bp, url_prefix="/cases")

@@ -11,6 +11,7 @@ from flask_login import current_user
 from server.rules.workdays import SHANGHAI
 from server.services.dashboard import VIEWERS
 from server.web.i18n import t
+from server.web.params import typed
 from server.web.words import init_words
 
 # The browser's error pages say in words what happened and what to do; the API keeps its
@@ -77,6 +78,7 @@ def init_pages(app: Flask) -> None:
     app.jinja_env.filters["filesize"] = _size
     app.jinja_env.filters["num"] = _num
     app.jinja_env.filters["combine"] = lambda d, **kw: {**d, **kw}
+    app.jinja_env.globals["typed"] = typed  # a refused form filled again with what was sent
     app.context_processor(_nav)
     init_words(app)
     # The shared error handlers (server/web/errors.py) call this for browser requests.
