@@ -20,6 +20,7 @@ from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
 from server.services import (
+    access,
     attachments,
     case_state,
     cases,
@@ -171,7 +172,6 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         earlier_form = known.get(key) if key else None
         data = visibility.visible_data(user, earlier_form, (event.payload or {}).get("new") or {})
         earlier.append((event, formview.labelled(earlier_form, data)))
-    from server.services import access
 
     return render_template(
         "tasklist/task.html", item=item, form=form, values=values or {}, errors=errors or {},
