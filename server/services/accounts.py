@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import Enterprise, Group, User
+from server.models.users import user_groups
 from server.services.errors import (
     ConflictError,
     NotFoundError,
@@ -39,7 +40,6 @@ def list_enterprises() -> list[Enterprise]:
 
 
 def member_counts() -> dict[str, int]:
-    from server.models.users import user_groups
 
     rows = db.session.execute(select(user_groups.c.group_code, func.count())
                               .group_by(user_groups.c.group_code)).all()

@@ -12,6 +12,7 @@ import smtplib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -25,6 +26,7 @@ from server.engine.runtime import HumanTask
 from server.extensions import db
 from server.models import Case, Group, MailAddress, Notification, User
 from server.models.notifications import KINDS
+from server.services.background import send_after_commit
 from server.services.errors import ValidationFailedError
 
 SEND_EMAIL = "guanjia.notifications.send_email"
@@ -161,7 +163,6 @@ def forget_directory() -> None:
 
 
 def _insert_notices(rows: list[dict[str, Any]], *, want_ids: bool = True) -> list[int]:
-    from server.services.background import send_after_commit
 
     # Two statements compiled once per dialect and run with many parameter sets: a step's
     # notices cost one round trip, however many people they reach. Only rows that will be
@@ -276,7 +277,6 @@ def mark_email_failed(notification_id: int) -> None:
 
 def mail_waiting(older_than_seconds: float = 60.0, limit: int = 500) -> list[int]:
     """Ids of notices still waiting to be mailed a while after they were written."""
-    from datetime import timedelta
 
     cutoff = clock.now() - timedelta(seconds=older_than_seconds)
     return list(db.session.execute(

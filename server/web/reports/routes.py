@@ -10,10 +10,12 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from server.engine import clock
-from server.models import Report
+from server.extensions import db
+from server.models import County, Report
 from server.schemas.pages import OutputFormat
 from server.schemas.views import PrepareReportForm, ReasonForm, ReportNoteForm, SubmittedOnForm
 from server.services import records, report_books, report_exports
+from server.services.calendar import default_county
 from server.services.errors import ValidationFailedError
 from server.services.report_figures import KIND_SOURCES, KIND_TITLES, KINDS, period_of
 from server.services.spreadsheet import XLSX_MIMETYPE
@@ -51,9 +53,6 @@ EN.update({
 
 def _unit() -> str:
     """The reporting unit (填报单位): the county's 投资促进局."""
-    from server.extensions import db
-    from server.models import County
-    from server.services.calendar import default_county
 
     code = default_county()
     county = db.session.get(County, code) if code else None

@@ -29,12 +29,14 @@ from server.schemas.views import (
     StageMoveForm,
 )
 from server.services import aftercare, filing, reserve
-from server.services.errors import ConflictError, ValidationFailedError
+from server.services.counties import list_counties
+from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
 from server.services.forms import form_registry
 from server.web import formview, params
 from server.web.i18n import field_errors
 from server.web.reserve import bp
 from server.web.session import me
+from server.web.words import person_name
 
 RESERVE_FIELDS = reserve.FIELDS
 
@@ -238,8 +240,6 @@ def _aftercare_page(aftercare_id: int, errors: dict[str, Any] | None = None,
                     status: int = 200) -> Any:
     user = me()
     project = aftercare.get_project(user, aftercare_id)
-    from server.extensions import db
-    from server.models import Case
 
     case = db.session.get(Case, project.case_id)
     return render_template("reserve/aftercare_show.html", project=project, case=case,
@@ -308,7 +308,6 @@ def land_review() -> Any:
 @login_required
 def land_review_xlsx() -> Any:
     half = _half()
-    from server.web.words import person_name
 
     rows = aftercare.land_review(me(), half)
     names = {r.leader: person_name(r.leader) for r in rows}
@@ -325,10 +324,8 @@ def aftercare_settings() -> Any:
     """本县设置: an administrator sets a county's milestone months and warning lead."""
     user = me()
     if not user.in_group("admin"):
-        from server.services.errors import PermissionDeniedError
 
         raise PermissionDeniedError("only administrators change county settings")
-    from server.services.counties import list_counties
 
     county: str = params.query_or_posted(CountyChoice)["county"]
     errors: dict[str, Any] = {}

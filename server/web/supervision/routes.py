@@ -4,11 +4,12 @@ answer, the county's complaint limit, and the department scorecards (page, é€šæŠ
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from flask import current_app, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from server.engine import clock
@@ -26,7 +27,7 @@ from server.schemas.views import (
 from server.services import complaints, records, scorecards
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.services.spreadsheet import XLSX_MIMETYPE
-from server.services.workspace import display_names, group_names
+from server.services.workspace import calendar, display_names, group_names
 from server.web import params
 from server.web.i18n import EN, field_errors
 from server.web.session import me
@@ -49,7 +50,6 @@ EN.update({
 @bp.app_context_processor
 def _nav() -> dict[str, Any]:
     """Navigation flags for base.html: the office's pages and the scorecards."""
-    from flask_login import current_user
 
     if not current_user.is_authenticated:
         return {}
@@ -201,7 +201,6 @@ def complaint_setting() -> Any:
 def _card() -> scorecards.Scorecard:
     user = me()
     scorecards.require_viewer(user)
-    from server.services.workspace import calendar
 
     wanted = params.query(ScorecardQuery)
     period = scorecards.period_of(wanted["period"], wanted["at"],
@@ -263,7 +262,6 @@ def scorecard_xlsx() -> Any:
 
 
 def _print_css() -> str:
-    from pathlib import Path
 
     static = current_app.static_folder
     assert static is not None

@@ -27,6 +27,7 @@ from server.schemas.views import (
     TaskListQuery,
 )
 from server.services import (
+    access,
     attachments,
     case_state,
     cases,
@@ -164,7 +165,6 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         earlier_form = known.get(key) if key else None
         data = visibility.visible_data(user, earlier_form, (event.payload or {}).get("new") or {})
         earlier.append((event, formview.labelled(earlier_form, data)))
-    from server.services import access
 
     return render_template(
         "tasklist/task.html", item=item, form=form, values=values or {}, errors=errors or {},
