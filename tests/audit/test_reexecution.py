@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
 from sqlalchemy import select
 
 from server.engine import clock
@@ -22,32 +21,14 @@ from server.services.termination import decide_termination, propose_termination
 from tests.audit.test_tamper import tampering
 from tests.audit.walk import ensure_audit_pages, walk_case
 from tests.conftest import Api
+from tests.helpers.reexecution import assert_same, reexecute
 from tests.scenarios.conftest import Walker
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def reexecute(app: Flask, case_id: str) -> replay.Reexecution:
-    with app.app_context():
-        case = db.session.get(Case, case_id)
-        assert case is not None
-        result = replay.reexecute_case(case)
-        db.session.remove()
-        return result
 
 
-def assert_same(app: Flask, case_id: str) -> replay.Reexecution:
-    from server.services import ledger
-
-    with app.app_context():  # an honest case also verifies: history, seal and stored state
-        assert ledger.verify(case_id) == []
-        db.session.remove()
-    result = reexecute(app, case_id)
-    assert result.ok, result.detail
-    assert result.recorded == result.replayed
-    assert result.data_differences == []
-    assert result.detail == "same path and same data"
-    return result
 
 
 def terminate(walker: Walker, username: str, reason: str) -> None:

@@ -14,7 +14,7 @@ from server.schemas.pages import MAX_PAGE
 from server.schemas.views import ItemClockForm, TaskListQuery
 from server.web import params
 from tests.conftest import Api, table_counts
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
 from tests.web.helpers import Web, open_items
 
 ROW = re.compile(r'<tr data-task="([^"]+)" class="light-(\w+)">')
