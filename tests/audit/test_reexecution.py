@@ -18,10 +18,10 @@ from server.extensions import db
 from server.models import Case, User
 from server.services import replay
 from server.services.termination import decide_termination, propose_termination
-from tests.audit.test_tamper import tampering
 from tests.audit.walk import ensure_audit_pages, walk_case
 from tests.conftest import Api
 from tests.helpers.reexecution import assert_same, reexecute
+from tests.helpers.tamper import tampering
 from tests.scenarios.conftest import Walker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,7 +223,7 @@ def _finish_item(walker: Walker) -> None:
 
 def test_a_case_with_an_art_45_pause_reexecutes_as_same(walker: Walker) -> None:
     from server.services.clock_pauses import end_pause, start_pause
-    from tests.scenarios.test_lawful_clock import act, to_handling
+    from tests.helpers.lawful_clock import act, to_handling
 
     handling = to_handling(walker)
     walker.advance(days=2)
@@ -240,7 +240,7 @@ def test_a_case_with_an_art_45_pause_reexecutes_as_same(walker: Walker) -> None:
 
 def test_a_case_referred_upward_and_back_reexecutes_as_same(walker: Walker) -> None:
     from server.services.clock_pauses import refer_upward, return_from_referral
-    from tests.scenarios.test_lawful_clock import act, to_handling
+    from tests.helpers.lawful_clock import act, to_handling
 
     handling = to_handling(walker, promised_days=3)
     walker.advance(days=1)

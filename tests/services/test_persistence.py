@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import Api
+from tests.helpers.api_cases import only_task, start
 from tests.helpers.persistence import items
-from tests.services.test_api_loop import only_task, start
 
 USERS = {"dept_fgj": "fgj", "dept_zrzy": "zrzy", "dept_zjj": "zjj", "dept_sthj": "sthj",
          "dept_scjg": "scjg"}

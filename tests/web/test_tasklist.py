@@ -12,8 +12,8 @@ from server.engine.clock import FrozenClock
 from server.rules.lights import item_light, time_left
 from server.rules.workdays import WorkCalendar
 from tests.conftest import Api
+from tests.helpers.api_cases import only_task, start
 from tests.helpers.tasklist import rows, total
-from tests.services.test_api_loop import only_task, start
 from tests.web.helpers import Web, open_items
 
 
