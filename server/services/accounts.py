@@ -16,7 +16,8 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.users import end_sessions, forget_directory, password_errors, set_password
+from server.services.notifications import forget_directory
+from server.services.users import end_sessions, password_errors, set_password
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
 GROUP_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")

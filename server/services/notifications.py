@@ -16,7 +16,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -158,8 +158,9 @@ def _directory() -> _Directory:
 
 
 def forget_directory() -> None:
-    """Drop the cached directory (after changing users, groups or mail addresses)."""
-    current_app.extensions.pop("guanjia.notice_directory", None)
+    """Who is in which group, or a mail address, changed: drop this app's cached directory."""
+    if has_app_context():
+        current_app.extensions.pop("guanjia.notice_directory", None)
 
 
 def _insert_notices(rows: list[dict[str, Any]], *, want_ids: bool = True) -> list[int]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import bindparam, delete, event, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import (
@@ -31,6 +31,7 @@ from server.models import ApiToken, Enterprise, Group, PasswordHistory, User
 from server.rules.passwords import password_problems
 from server.services.audit import record_event
 from server.services.errors import AuthenticationError, ValidationFailedError
+from server.services.notifications import forget_directory
 from server.services.store import release_read_transaction
 
 _HASHERS = {
@@ -359,8 +360,3 @@ def ensure_user(username: str, display_name: str, password: str, groups: Iterabl
     return user
 
 
-def forget_directory() -> None:
-    """Who-is-in-which-group changed: drop the notices' cached directory of this app."""
-
-    if has_app_context():
-        current_app.extensions.pop("guanjia.notice_directory", None)
