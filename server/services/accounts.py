@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import County, Enterprise, Group, User
+from server.models.users import user_groups
 from server.services.audit import record_event
 from server.services.calendar import default_county
 from server.services.errors import (
@@ -17,7 +18,8 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.users import end_sessions, forget_directory, password_errors, set_password
+from server.services.notifications import forget_directory
+from server.services.users import end_sessions, password_errors, set_password
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
 GROUP_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -65,7 +67,6 @@ def list_enterprises() -> list[Enterprise]:
 
 
 def member_counts() -> dict[str, int]:
-    from server.models.users import user_groups
 
     rows = db.session.execute(select(user_groups.c.group_code, func.count())
                               .group_by(user_groups.c.group_code)).all()

@@ -70,6 +70,8 @@ from server.services.chain_checks import (
 from server.services.chain_checks import AFTER_SEAL as AFTER_SEAL  # re-exported
 from server.services.chain_checks import SEALED as SEALED  # re-exported
 from server.services.errors import ConflictError, NotFoundError
+from server.services.replay import reexecute_case
+from server.services.tenancy import in_scope
 
 PROOF_FORMAT = "guanjia-inclusion-proof"
 
@@ -345,7 +347,6 @@ def verify(case_id: str | None = None, *, now: datetime | None = None,
 
 
 def _reexecution_findings(case_ids: Sequence[str]) -> list[Finding]:
-    from server.services.replay import reexecute_case
 
     out = []
     for cid in case_ids:
@@ -440,8 +441,6 @@ def event_proof(seq: int, user: User | None = None) -> dict[str, Any]:
     events = events_of()
     index = next((i for i, e in enumerate(events) if e.seq == seq), None)
     if index is not None and user is not None and events[index].case_id is not None:
-        from server.services.tenancy import in_scope
-
         case = db.session.get(Case, events[index].case_id)
         if case is not None and not in_scope(user, case):
             index = None

@@ -12,10 +12,11 @@ import smtplib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -25,6 +26,8 @@ from server.engine.runtime import HumanTask
 from server.extensions import db
 from server.models import Case, Group, MailAddress, Notification, User
 from server.models.notifications import KINDS
+from server.services.background import send_after_commit
+from server.services.calendar import default_county
 from server.services.errors import ValidationFailedError
 
 SEND_EMAIL = "guanjia.notifications.send_email"
@@ -68,8 +71,6 @@ def _case_county(case_id: str | None) -> str | None:
     county at all (every member of a group is meant)."""
     if case_id is None:
         return None
-    from server.services.calendar import default_county
-
     own = db.session.execute(select(Case.county).where(Case.id == case_id)).scalar_one_or_none()
     return own or default_county()
 
@@ -117,8 +118,6 @@ def notify_new_tasks(case: Case, human: Sequence[HumanTask]) -> None:
                                     for code in codes if code != ENTERPRISE}
     if ENTERPRISE in codes and case.enterprise_id is not None:
         members[ENTERPRISE] = directory.enterprise_members.get(case.enterprise_id, set())
-    from server.services.calendar import default_county
-
     # A group is its members of the case's county and of the prefecture (tenancy).
     county = case.county or default_county()
     if county is not None:
@@ -185,12 +184,12 @@ def _directory() -> _Directory:
 
 
 def forget_directory() -> None:
-    """Drop the cached directory (after changing users, groups or mail addresses)."""
-    current_app.extensions.pop("guanjia.notice_directory", None)
+    """Who is in which group, or a mail address, changed: drop this app's cached directory."""
+    if has_app_context():
+        current_app.extensions.pop("guanjia.notice_directory", None)
 
 
 def _insert_notices(rows: list[dict[str, Any]], *, want_ids: bool = True) -> list[int]:
-    from server.services.background import send_after_commit
 
     # Two statements compiled once per dialect and run with many parameter sets: a step's
     # notices cost one round trip, however many people they reach. Only rows that will be
@@ -305,7 +304,6 @@ def mark_email_failed(notification_id: int) -> None:
 
 def mail_waiting(older_than_seconds: float = 60.0, limit: int = 500) -> list[int]:
     """Ids of notices still waiting to be mailed a while after they were written."""
-    from datetime import timedelta
 
     cutoff = clock.now() - timedelta(seconds=older_than_seconds)
     return list(db.session.execute(

@@ -25,8 +25,9 @@ from sqlalchemy import func, select
 from server.engine import clock
 from server.extensions import db
 from server.models import CaseTeam, County, Report, User
+from server.rules.lights import Light, item_light
 from server.services import audit, notifications
-from server.services.calendar import default_county
+from server.services.calendar import county_settings, current_calendar, default_county
 from server.services.errors import (
     ConflictError,
     NotFoundError,
@@ -35,6 +36,7 @@ from server.services.errors import (
 )
 from server.services.report_figures import Period, build, period_of, periods_due_to_prepare
 from server.services.tenancy import county_scope
+from server.services.workspace import calendar
 
 #: Who may read reports: leaders, the bureau, the supervision office, and the stewards (who
 #: write the 跟踪反馈单). The enterprise and the departments' agents may not.
@@ -172,7 +174,6 @@ def prepare_by(user: User, kind: str, period_key: str) -> Report:
 
 def prepare_due(today: date | None = None) -> list[Report]:
     """Everything the 1st of this month prepares (see ``periods_due_to_prepare``)."""
-    from server.services.workspace import calendar
 
     today = today or calendar().local_date(clock.now())
     # Every county its own reports ("" alone when the installation has no county).
@@ -249,7 +250,6 @@ def submit(user: User, report_id: int, on: str) -> Report:
     """Mark a signed report 已报送 on the day ``on`` (ISO date, not before the sign-off nor
     in the future), and tell the leaders. Raises ``PermissionDeniedError``,
     ``ConflictError`` (not signed), ``ValidationFailedError`` (a bad date)."""
-    from server.services.workspace import calendar
 
     _require(user, CLERKS, "only the bureau marks a report handed in")
     report = get(user, report_id)
@@ -308,8 +308,6 @@ class DueLight:
 def due_light(report: Report, now: datetime | None = None) -> DueLight:
     """The due date's light: done once handed in; otherwise lit as an approval item is, with
     the county's calendar and warning days (本县设置), the deadline the due day's close."""
-    from server.rules.lights import Light, item_light
-    from server.services.calendar import county_settings, current_calendar, default_county
 
     if report.state == "submitted" and report.submitted_on is not None:
         late = report.submitted_on > report.due_on

@@ -23,6 +23,8 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Case, WorkItem
 from server.services import reports
+from server.services.calendar import default_county
+from server.services.catalog import current_catalog
 from server.services.errors import ValidationFailedError
 from server.services.tenancy import CountyScope
 
@@ -189,7 +191,6 @@ def summed(months: list[dict[str, Any]]) -> dict[str, Any]:
 def service_list(year: int, month: int, case_ids: list[str]) -> list[dict[str, Any]]:
     """《重点招商项目服务清单》: each approval item of the month's cases served up to the month's
     end — its department, when handling began, its promised deadline, when it was done."""
-    from server.services.catalog import current_catalog
 
     if not case_ids:
         return []
@@ -255,8 +256,6 @@ def department_summary(months: tuple[tuple[int, int], ...], as_of: datetime,
 def report_scope(county: str) -> CountyScope | None:
     """The cases a report of ``county`` counts ("": the default county's; None when the
     installation has no county at all: every case, as before tenancy)."""
-    from server.services.calendar import default_county
-
     default = default_county()
     code = county or default
     return None if code is None else CountyScope(frozenset({code}), default)

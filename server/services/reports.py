@@ -25,6 +25,7 @@ from sqlalchemy import or_, select
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, WorkItem
+from server.services.dashboard import industry_words
 from server.services.tenancy import CountyScope
 
 # Counts are of approval items (审批事项), never of tasks: a 30-minute check-in or a reminder
@@ -95,7 +96,6 @@ def monthly_rows(year: int, month: int, scope: CountyScope | None = None) -> lis
             if due_at is not None and ((finished is not None and finished > due_at)
                                        or (finished is None and due_at < end)):
                 entry["late"] += 1
-    from server.services.dashboard import industry_words
 
     words = industry_words()  # 行业 in words, as the application form names them
     rows = []

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import AuditEvent, Case, Notification, User
 from tests.conftest import Api, table_counts
-from tests.tenancy_helpers import A, B, TwoCounties, make_counties, two_counties
+from tests.helpers.tenancy import A, B, TwoCounties, make_counties, two_counties
 
 
 @pytest.fixture

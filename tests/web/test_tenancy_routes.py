@@ -20,7 +20,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import AuditEvent, Case, WorkItem
 from tests.conftest import Api
-from tests.tenancy_helpers import CountyCase, TwoCounties, two_counties
+from tests.helpers.tenancy import CountyCase, TwoCounties, two_counties
 from tests.web.helpers import Web
 
 #: Arguments naming a case's data: each route with one of them is tried with 姚安's ids.
@@ -245,7 +245,7 @@ def test_audit_pages_and_exports_keep_to_the_auditors_county(
 
 
 def test_the_admin_page_shows_and_sets_a_users_county(app: Flask) -> None:
-    from tests.tenancy_helpers import make_counties
+    from tests.helpers.tenancy import make_counties
 
     make_counties(app)
     admin = Web(app)

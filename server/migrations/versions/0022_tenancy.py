@@ -27,7 +27,7 @@ branch_labels = None
 depends_on = ("0016_reports", "0018_reserve")
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("county", sa.String(20), nullable=True))
         batch.create_index("ix_users_county", ["county"])
@@ -45,7 +45,7 @@ def upgrade():
         op.get_bind().execute(sa.text("UPDATE users SET county = :code"), {"code": default})
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_reserve_projects_county", table_name="reserve_projects")
     with op.batch_alter_table("reserve_projects") as batch:
         batch.drop_column("county")
