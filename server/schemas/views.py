@@ -304,6 +304,8 @@ class UserForm(Params):
     area = Text()
     enterprise_id = RecordId()
     active = Ticked()
+    # A county's code, "*" for the prefecture; absent: unchanged (a new user: the default).
+    county = OptionalText()
 
 
 class GroupForm(Params):
