@@ -199,10 +199,14 @@ def user_county(username: str, county: str) -> None:
     with app.app_context():
         try:
             user = set_user_county(username, county, actor="cli")
+            shown = f"{user.username}: {user.county or '* (prefecture: every county)'}"
         except ServiceError as exc:
             click.echo(str(exc), err=True)
             raise SystemExit(1) from exc
-        click.echo(f"{user.username}: {user.county or '* (prefecture: every county)'}")
+        finally:  # a short command: its connections close on the way out
+            db.session.remove()
+            db.engine.dispose()
+    click.echo(shown)
 
 
 @main.command("catalog-check")
