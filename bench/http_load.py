@@ -130,8 +130,10 @@ def database_bytes(url: str, tables: bool = False) -> tuple[int, dict[str, int]]
                     "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'").fetchall())
                 sizes = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")
                 for name, size in sizes:
-                    owner = index_of.get(name, name)
-                    per[owner] = per.get(owner, 0) + size
+                    per[name] = per.get(name, 0) + size
+                    if name in index_of:  # the table's line counts its indexes too
+                        owner = index_of[name]
+                        per[owner] = per.get(owner, 0) + size
             return int(total), per
         finally:
             conn.close()
@@ -145,9 +147,14 @@ def database_bytes(url: str, tables: bool = False) -> tuple[int, dict[str, int]]
                 "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = 'public' AND c.relkind = 'r'").all()
+            indexes = conn.exec_driver_sql(
+                "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind = 'i'").all() if tables else []
     finally:
         engine.dispose()
-    return sum(int(r[1]) for r in rows), {r[0]: int(r[1]) for r in rows} if tables else {}
+    per = {r[0]: int(r[1]) for r in (*rows, *indexes)} if tables else {}
+    return sum(int(r[1]) for r in rows), per
 
 
 # ---- the server -----------------------------------------------------------------------------
@@ -419,7 +426,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--tables", action="store_true", help="bytes per case by table")
+    parser.add_argument("--tables", action="store_true", help="bytes per case by table (with its indexes) and by index")
     args = parser.parse_args()
     if max(args.clients) > len(CLIENT_USERS):
         parser.error(f"at most {len(CLIENT_USERS)} clients")

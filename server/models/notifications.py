@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -27,9 +27,8 @@ class Notification(db.Model):  # type: ignore[name-defined,misc]
     kind: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
-    case_id: Mapped[str | None] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), index=True
-    )
+    # No index: nothing looks notices up by case (cases are never deleted).
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     task_id: Mapped[str | None] = mapped_column(String(36))
     dedupe_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -42,7 +41,11 @@ class Notification(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("username", "dedupe_key", name="uq_notifications_user_dedupe"),
         Index("ix_notifications_user_read", "username", "read_at"),
-        Index("ix_notifications_email_state", "email_state", "created_at"),
+        # Only notices waiting for their mail are looked up by state (``mail_waiting``): a
+        # partial index holds those, not every in-app notice.
+        Index("ix_notifications_mail_pending", "created_at",
+              sqlite_where=text("email_state = 'pending'"),
+              postgresql_where=text("email_state = 'pending'")),
     )
 
 

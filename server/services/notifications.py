@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -280,6 +280,8 @@ def mail_waiting(older_than_seconds: float = 60.0, limit: int = 500) -> list[int
 
     cutoff = clock.now() - timedelta(seconds=older_than_seconds)
     return list(db.session.execute(
-        select(Notification.id).where(Notification.email_state == "pending",
+        # The literal (not a bound value) lets the planner use the partial index of pending
+        # mail (ix_notifications_mail_pending).
+        select(Notification.id).where(Notification.email_state == literal_column("'pending'"),
                                       Notification.created_at <= cutoff)
         .order_by(Notification.id).limit(limit)).scalars())

@@ -356,14 +356,24 @@ class CaseStore:
             if result.deleted_human:
                 self._cancel_work_items(case, WorkItem.id.in_(result.deleted_human))
             connection = session.connection()
-            if result.deletes:
-                connection.execute(_DELETE_TASKS, {"case_id": case.id, "ids": result.deletes})
-            if result.upserts:
-                rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
-                        for i, w, b in result.upserts]
-                connection.execute(_upsert(db.engine.dialect.name, _TASKS, ("case_id", "id"),
-                                           ("workflow", "body")), rows)
-            case.envelope = result.envelope
+            if result.ended is not None:
+                # An ended case keeps only what its final variables are read from (the audit
+                # log holds its history): every row it had is replaced by the ended state.
+                envelope, kept = result.ended
+                connection.execute(_DELETE_CASE_TASKS, {"case_id": case.id})
+                connection.execute(_INSERT_TASKS, [
+                    {"case_id": case.id, "id": i, "workflow": w, "body": b} for i, w, b in kept])
+                case.envelope = envelope
+            else:
+                if result.deletes:
+                    connection.execute(_DELETE_TASKS,
+                                       {"case_id": case.id, "ids": result.deletes})
+                if result.upserts:
+                    rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
+                            for i, w, b in result.upserts]
+                    connection.execute(_upsert(db.engine.dialect.name, _TASKS,
+                                               ("case_id", "id"), ("workflow", "body")), rows)
+                case.envelope = result.envelope
             # Steward and supervision tasks go to the case's named people (its team).
             assign_new_tasks(case, result.human)
             created = self._sync_work_items(case, result, context or {}, completion)
@@ -500,6 +510,8 @@ _CLOSE_GROUPS = update(_GROUPS).where(
 _TIMERS = PendingTimer.__table__
 _DELETE_TIMERS = delete(_TIMERS).where(_TIMERS.c.case_id == bindparam("case_id"),
                                        _TIMERS.c.task_id.in_(bindparam("ids", expanding=True)))
+_DELETE_CASE_TASKS = delete(_TASKS).where(_TASKS.c.case_id == bindparam("case_id"))
+_INSERT_TASKS = insert_rows(_TASKS)
 _DELETE_TASKS = delete(_TASKS).where(_TASKS.c.case_id == bindparam("case_id"),
                                      _TASKS.c.id.in_(bindparam("ids", expanding=True)))
 
