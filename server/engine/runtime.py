@@ -619,18 +619,18 @@ class Engine:
         still read from its state is its final variables (``case_data``: the case page, the
         API, the auditor's re-execution, which compares them with what the recorded inputs
         give). So the tree shrinks to its root, completed, with no children and no
-        subprocesses, and the top workflow's data; the root carries the final variables
-        only when the workflow's own data is empty (``case_data`` then reads the last task).
+        subprocesses, and the final variables held by the root, the workflow's last task,
+        with the workflow's own data left empty (``case_data`` then reads the last task):
+        the variables stay in the engine rows, which the seal of the ended case covers.
         Restoring these rows gives a completed workflow with the same ``case_data``.
         """
         wf = runtime.workflow
         root = wf.task_tree
-        data = {} if wf.data else self.case_data(runtime)
+        data = self.case_data(runtime)
         body = dict(self.registry.convert(root), children=[], state=TaskState.COMPLETED,
                     internal_data={}, data=self.registry.convert(self.registry.clean(data)))
         env = self._top_envelope(wf)
-        env["last_task"] = str(root.id)
-        env["bpmn_events"] = []
+        env.update(last_task=str(root.id), bpmn_events=[], data={})
         dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
         return dumps(env), [(str(root.id), TOP, dumps(body))]
 

@@ -319,12 +319,11 @@ class CaseStore:
         :read, and a rowcount that says whether another process got there first.
         """
         state: InstanceState[Case] = sa_inspect(case)
-        values = {key: state.attrs[key].value for key in _CASE_COLUMNS
-                  if state.attrs[key].history.has_changes()}
-        values["state_version"] = version + 1
-        written = db.session.connection().execute(
-            update(_CASES).where(_CASES.c.id == case.id, _CASES.c.state_version == version)
-            .values(values))
+        attrs = state.attrs
+        changed = tuple(key for key in _CASE_COLUMNS if attrs[key].history.has_changes())
+        params = {f"new_{key}": attrs[key].value for key in changed}
+        params.update(case_id=case.id, read_version=version, new_state_version=version + 1)
+        written = db.session.connection().execute(_case_update(changed), params)
         if written.rowcount != 1:
             raise ConflictError("the case was changed by someone else; try again")
         case.state_version = version + 1
@@ -514,6 +513,17 @@ _DELETE_CASE_TASKS = delete(_TASKS).where(_TASKS.c.case_id == bindparam("case_id
 _INSERT_TASKS = insert_rows(_TASKS)
 _DELETE_TASKS = delete(_TASKS).where(_TASKS.c.case_id == bindparam("case_id"),
                                      _TASKS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.lru_cache(maxsize=256)
+def _case_update(changed: tuple[str, ...]) -> Any:
+    """The case's versioned UPDATE of these columns: built once per set of changed columns
+    (a step changes the same few), so SQLAlchemy's compiled form is found without building
+    and hashing a new statement every step."""
+    return update(_CASES).where(
+        _CASES.c.id == bindparam("case_id"), _CASES.c.state_version == bindparam("read_version")
+    ).values({key: bindparam(f"new_{key}", type_=_CASES.c[key].type)
+              for key in (*changed, "state_version")})
 
 
 @dataclass(frozen=True)
