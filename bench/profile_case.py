@@ -22,7 +22,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.http_load import (  # noqa: E402
-    ANSWERS, CLIENT_USERS, DIAGRAM, PASSWORD, load, pg_url, prepare_database, settings_env)
+    ANSWERS,
+    CLIENT_USERS,
+    DIAGRAM,
+    PASSWORD,
+    load,
+    pg_url,
+    prepare_database,
+    settings_env,
+)
 
 
 def main() -> None:
