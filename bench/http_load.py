@@ -12,9 +12,10 @@ the list call that finds it and the complete call. Per database it prints
                   PostgreSQL the backends of the bench database (app + db)
   CPU/task        the same per completed task
   KB/case         database bytes added per finished case (SQLite: pages in use after a
-                  checkpoint; PostgreSQL: relation sizes after VACUUM FULL, which gives back
-                  the space of rows deleted meanwhile, e.g. an ended case's engine rows, that
-                  later rows reuse; a plain VACUUM left a short run's high-water mark)
+                  checkpoint; PostgreSQL: live tuple bytes by pgstattuple after VACUUM FULL,
+                  indexes in their tables' live share: rows deleted meanwhile, e.g. an ended
+                  case's engine rows, are space later rows reuse, and another session's long
+                  transaction on a shared server keeps even VACUUM FULL from removing them)
 
 then its verdict on the targets of issue 18 (medians over ``--rounds``). Figures depend on
 the machine's load: the line starts with ``uptime``'s load averages.
@@ -145,18 +146,31 @@ def database_bytes(url: str, tables: bool = False) -> tuple[int, dict[str, int]]
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("VACUUM FULL")
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+            # Live bytes: a table's live tuples (with its TOAST table's), and each index's
+            # size in the share of its table's tuples that are live. A long transaction of
+            # any other session on the server (a test run) keeps rows deleted since then
+            # from being removed, even by VACUUM FULL: relation sizes would count them.
             rows = conn.exec_driver_sql(
-                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "SELECT c.relname, s.tuple_len + coalesce((SELECT tuple_len FROM "
+                "pgstattuple(c.reltoastrelid) WHERE c.reltoastrelid <> 0), 0), "
+                "s.tuple_count, s.dead_tuple_count FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace, LATERAL pgstattuple(c.oid) s "
                 "WHERE n.nspname = 'public' AND c.relkind = 'r'").all()
-            indexes = conn.exec_driver_sql(
-                "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = 'public' AND c.relkind = 'i'").all() if tables else []
+            live = {r[0]: r[2] / (r[2] + r[3]) if r[2] + r[3] else 1.0 for r in rows}
+            indexes = [(name, size * live.get(table, 1.0)) for name, table, size in
+                       conn.exec_driver_sql(
+                "SELECT i.relname, t.relname, pg_relation_size(i.oid) FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = 'public'")]
     finally:
         engine.dispose()
-    per = {r[0]: int(r[1]) for r in (*rows, *indexes)} if tables else {}
-    return sum(int(r[1]) for r in rows), per
+    per = {str(r[0]): int(r[1]) for r in rows}
+    total = sum(per.values()) + int(sum(size for _, size in indexes))
+    if tables:
+        for name, size in indexes:
+            per[name] = int(size)
+    return total, per if tables else {}
 
 
 # ---- the server -----------------------------------------------------------------------------
