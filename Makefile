@@ -23,10 +23,11 @@ run: setup
 test: setup services browser-deps
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup --durations=15
 
-## ruff on the code and the tests, mypy (strict for server/ and workers/).
+## ruff on the code and the tests, mypy (strict for server/, its migrations, and workers/).
 lint: setup
 	$(VENV)/bin/ruff check server workers tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict --follow-imports=silent server/migrations/env.py server/migrations/versions/*.py
 
 bench: setup services
 	$(PY) bench/http_load.py

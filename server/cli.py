@@ -6,13 +6,26 @@ import os
 import signal
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import select
 
 from server import create_app
 from server.config import Settings
+from server.extensions import db
+from server.models import Case, Group, User
+from server.rules.catalog import Catalog, CatalogError, parse_catalog
+from server.services.cases import start_case
+from server.services.counties import ensure_demo_county
+from server.services.directory import ensure_standard_groups
+from server.services.errors import ValidationFailedError
+from server.services.processes import deploy_directory
+from server.services.users import end_sessions, ensure_enterprise, ensure_user, set_password
+from workers.embedded import start_embedded_workers, stop_embedded_workers
 
 DEMO_PASSWORD = "guanjia-demo"
 DEMO_USERS: list[tuple[str, str, list[str]]] = [
@@ -42,7 +55,6 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
 
 def upgrade_database(app: Flask) -> None:
     """Run every Alembic migration (SQLite and PostgreSQL alike)."""
-    from flask_migrate import upgrade
 
     with app.app_context():
         # "heads": feature branches of the migration history apply side by side.
@@ -50,8 +62,6 @@ def upgrade_database(app: Flask) -> None:
 
 
 def deploy_shipped(app: Flask) -> int:
-    from server.services.directory import ensure_standard_groups
-    from server.services.processes import deploy_directory
 
     with app.app_context():
         ensure_standard_groups()
@@ -62,10 +72,6 @@ def deploy_shipped(app: Flask) -> int:
 
 def seed_demo(app: Flask) -> list[str]:
     """Demo users for every role and the demo county 大姚县 (embedded mode only)."""
-    from server.extensions import db
-    from server.services.counties import ensure_demo_county
-    from server.services.directory import ensure_standard_groups
-    from server.services.users import ensure_enterprise, ensure_user
 
     with app.app_context():
         ensure_standard_groups()
@@ -82,11 +88,7 @@ def seed_demo(app: Flask) -> list[str]:
 
 
 def start_sample_case(app: Flask) -> str | None:
-    from sqlalchemy import select
 
-    from server.extensions import db
-    from server.models import Case, User
-    from server.services.cases import start_case
 
     with app.app_context():
         if db.session.execute(select(Case.id).limit(1)).first() is not None:
@@ -138,7 +140,6 @@ def init_db() -> None:
 @click.password_option("--password", help="the new password (asked for when not given)")
 def set_password_command(username: str, create_admin: bool, password: str) -> None:
     """Set a user's password under the password rules (the first administrator, a reset)."""
-    from server.extensions import db
 
     app = create_app()
     with app.app_context():
@@ -151,11 +152,6 @@ def set_password_command(username: str, create_admin: bool, password: str) -> No
 
 
 def _set_password(username: str, password: str, *, create_admin: bool) -> None:
-    from server.extensions import db
-    from server.models import Group, User
-    from server.services.directory import ensure_standard_groups
-    from server.services.errors import ValidationFailedError
-    from server.services.users import end_sessions, set_password
 
     user = db.session.execute(db.select(User).where(User.username == username)
                               ).scalar_one_or_none()
@@ -192,9 +188,7 @@ def seed_demo_command() -> None:
 @click.argument("catalog_file", required=False, type=click.Path(exists=True, dir_okay=False))
 def catalog_check(catalog_file: str | None) -> None:
     """Check a county's item catalog CSV (default: the shipped one); errors by line."""
-    from pathlib import Path
 
-    from server.rules.catalog import Catalog, CatalogError, parse_catalog
 
     try:
         catalog = (parse_catalog(Path(catalog_file).read_text("utf-8")) if catalog_file
@@ -227,7 +221,6 @@ def run(host: str, port: int, no_worker: bool) -> None:
     click.echo(f"deployment {number}; serving on http://{host}:{port}/")
     children = []
     if not no_worker:
-        from workers.embedded import start_embedded_workers, stop_embedded_workers
 
         children = start_embedded_workers(settings)
     # SIGTERM (a service manager, `kill`) ends the server like Ctrl-C does, so the worker and

@@ -9,13 +9,15 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import Enterprise, Group, User
+from server.models.users import user_groups
 from server.services.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.users import end_sessions, forget_directory, password_errors, set_password
+from server.services.notifications import forget_directory
+from server.services.users import end_sessions, password_errors, set_password
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
 GROUP_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -39,7 +41,6 @@ def list_enterprises() -> list[Enterprise]:
 
 
 def member_counts() -> dict[str, int]:
-    from server.models.users import user_groups
 
     rows = db.session.execute(select(user_groups.c.group_code, func.count())
                               .group_by(user_groups.c.group_code)).all()

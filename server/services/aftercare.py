@@ -40,6 +40,7 @@ from server.models.reserve import ReserveProject
 from server.services.audit import record_event
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.notifications import notify
+from server.services.spreadsheet import Sheet, workbook
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 MILESTONE_NAMES = {"start_work": "开工", "production": "投产", "effect": "见效"}
@@ -421,7 +422,6 @@ def land_review(user: User, half: str) -> list[LandReviewRow]:
 
 def land_review_xlsx(user: User, half: str, names: dict[str, str]) -> bytes:
     """The land review as one .xlsx sheet; ``names`` maps usernames to display names."""
-    from server.services.spreadsheet import Sheet, workbook
 
     rows = land_review(user, half)
     return workbook([Sheet(

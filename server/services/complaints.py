@@ -21,13 +21,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, Complaint, ComplaintSetting, Group, User
+from server.rules.lights import item_light
 from server.services.audit import record_event
+from server.services.calendar import case_county, current_calendar, default_county
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from server.services.notifications import notify
+from server.services.store import case_store, with_retries
 
 OFFICE = "supervision"
 #: Staff who take a complaint by telephone, letter or visit (the 004 telephones ring at the
@@ -64,7 +68,6 @@ def _county_key(county: str | None) -> str:
 
 def setting_for(county: str | None) -> Setting:
     """The handling limit and telephones of ``county`` (the default county when None)."""
-    from server.services.calendar import default_county
 
     key = _county_key(county or default_county())
     row = db.session.get(ComplaintSetting, key)
@@ -80,7 +83,6 @@ def change_setting(user: User, handling_days: Any, phones: str,
     Raises ``PermissionDeniedError`` (not the office or an administrator),
     ``ValidationFailedError`` (a limit that is not 1–60 working days).
     """
-    from server.services.calendar import default_county
 
     if not user.group_codes & {OFFICE, "admin"}:
         raise PermissionDeniedError("only the supervision office sets the complaint limit")
@@ -162,8 +164,6 @@ def visible_complaints(user: User) -> list[tuple[Complaint, str]]:
 
 def light_of(complaint: Complaint, now: datetime | None = None) -> str | None:
     """The handling light of an unanswered complaint (None once answered)."""
-    from server.rules.lights import item_light
-    from server.services.calendar import current_calendar
 
     if complaint.decided_at is not None:
         return None
@@ -196,7 +196,6 @@ def _notify(complaint: Complaint, title: str, *, users: Sequence[str] = (),
             groups: Sequence[str] = (), kind: str = "new_task") -> None:
     """A notice (inbox and mail) in the step's transaction, through the public notifier; its
     body is the page where the reader finds the complaint."""
-    from server.services.notifications import notify
 
     portal = kind == "result_ready" and complaint.channel == "portal"
     path = f"/{'portal' if portal else 'supervision'}/complaints/{complaint.id}"
@@ -218,7 +217,6 @@ def _commit(case_id: str | None, step: Callable[[], Complaint], type_: str, user
             notice(complaint)
         db.session.commit()
         return complaint
-    from server.services.store import case_store, with_retries
 
     def locked() -> int:
         with case_store().locked(case_id) as live:
@@ -243,7 +241,6 @@ def file_complaint(user: User, data: dict[str, Any]) -> Complaint:
     Raises ``PermissionDeniedError`` (neither an enterprise nor intake staff, or a case not
     the enterprise's own), ``ValidationFailedError`` (missing or unknown fields).
     """
-    from server.services.calendar import case_county, current_calendar, default_county
 
     groups = user.group_codes
     portal = ENTERPRISE in groups and not groups & INTAKE
@@ -434,7 +431,6 @@ def rate(user: User, complaint_id: int, satisfaction: str, note: str = "") -> Co
 
 def upheld_by_department(start: datetime, end: datetime) -> dict[str, int]:
     """Department → complaints decided 成立 or 部分成立 in [start, end) (for scorecards)."""
-    from sqlalchemy import func
 
     rows = db.session.execute(
         select(Complaint.department, func.count(Complaint.id))

@@ -34,9 +34,13 @@ from sqlalchemy import (
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, User, WorkItem
+from server.rules.catalog import STAGES
 from server.rules.lights import Light, item_light, time_left
-from server.services.calendar import current_calendar
+from server.services.calendar import county_settings, current_calendar, default_county
+from server.services.catalog import current_catalog
 from server.services.errors import PermissionDeniedError
+from server.services.forms import form_registry
+from server.services.records import code_labels
 
 #: Who may open the dashboard: leaders, the bureau and the supervision office (督查室).
 VIEWERS = frozenset({"leader", "bureau", "bureau_head", "supervision", "auditor", "admin"})
@@ -127,8 +131,6 @@ def require_viewer(user: User) -> None:
 
 def industry_words() -> dict[str, str]:
     """Industry code → its label on the application form (行业分类)."""
-    from server.services.forms import form_registry
-    from server.services.records import code_labels
 
     # The newest deployment's forms at once: a ``get`` per form asked the database for the
     # newest deployment each time (35 queries, a tenth of the dashboard's time).
@@ -187,7 +189,6 @@ class _Lighter:
     """
 
     def __init__(self, now: datetime) -> None:
-        from server.services.calendar import default_county
 
         self.now = now
         self.horizon = now + HORIZON
@@ -213,7 +214,6 @@ class _Lighter:
         key = (county, due_at)
         found = self.lit.get(key)
         if found is None:
-            from server.services.calendar import county_settings, current_calendar
 
             if county not in self.calendars:
                 self.calendars[county] = (current_calendar(county=county),
@@ -273,7 +273,6 @@ def _lit(rows: Any, now: datetime) -> list[Lean]:
     """Each row of ``_open_rows(WorkItem.candidate_groups, ...)`` lit and placed. Items of
     the same approval item, department and industry are placed once, each (county,
     deadline) is lit once: the loop itself is the only per-item work."""
-    from server.services.catalog import current_catalog
 
     cache = _CONTEXTS
     read = _contexts_of([row[0] for row in rows if row[0] not in cache])
@@ -325,7 +324,6 @@ def lean_items(now: datetime | None = None, *,
 
 def _details(lean: list[Lean], now: datetime) -> list[OpenItem]:
     """The full items of ``lean`` (a page of a list), in the same order."""
-    from server.services.catalog import current_catalog
 
     if not lean:
         return []
@@ -355,7 +353,6 @@ def open_items(now: datetime | None = None, *,
                case_ids: list[str] | None = None) -> list[OpenItem]:
     """Every open approval item of a running case (of ``case_ids`` if given), lit, oldest
     due first."""
-    from server.services.catalog import current_catalog
 
     now = now or clock.now()
     rows = _open_rows(WorkItem.candidate_groups, WorkItem.assignee, WorkItem.claimed_by,
@@ -569,7 +566,6 @@ def overview(user: User, now: datetime | None = None) -> Overview:
         ((code, {**{k: c[k] for k in ("red", "yellow", "green")}, "total": sum(c.values())})
          for code, c in departments.items()),
         key=lambda kv: (-kv[1]["red"], -kv[1]["total"], kv[0]))
-    from server.rules.catalog import STAGES
 
     order = {s: n for n, s in enumerate(STAGES)}
     running = db.session.execute(

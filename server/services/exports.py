@@ -24,6 +24,7 @@ from server.models import AuditEvent, Case, User, WorkItem
 from server.services import ledger
 from server.services.audit import record_event
 from server.services.errors import ConflictError, NotFoundError, ValidationFailedError
+from server.services.replay import require_auditor
 
 MAX_CASES = 5000
 
@@ -109,7 +110,6 @@ def personal_data_export(user: User, fmt: str, case_ids: Sequence[str] | None,
 
     Raises ``PermissionDeniedError`` (not an auditor), ``ValidationFailedError`` (no purpose).
     """
-    from server.services.replay import require_auditor
 
     require_auditor(user)
     if not purpose.strip():

@@ -28,7 +28,9 @@ from server.models.intermediaries import (
     AgencyRegistration,
     IntermediaryService,
 )
+from server.models.teams import CaseTeam
 from server.services.audit import record_event
+from server.services.case_state import live_data
 from server.services.catalog import current_catalog
 from server.services.errors import (
     ConflictError,
@@ -36,6 +38,7 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
+from server.services.workspace import calendar
 
 EDITORS = ("bureau", "bureau_head", "admin")
 REVIEWERS = (*EDITORS, "leader", "auditor")
@@ -52,14 +55,12 @@ def _require_editor(user: User) -> None:
 
 
 def _today() -> date:
-    from server.services.workspace import calendar
 
     return calendar().local_date(clock.now())
 
 
 def add_working_days(start: date, n: int) -> date:
     """The n-th working day after ``start`` on the county's calendar (start itself if n=0)."""
-    from server.services.workspace import calendar
 
     cal = calendar()
     day, left = start, n
@@ -71,7 +72,6 @@ def add_working_days(start: date, n: int) -> date:
 
 
 def working_days_left(today: date, due: date) -> int:
-    from server.services.workspace import calendar
 
     cal = calendar()
     if today >= due:
@@ -221,7 +221,6 @@ class Need:
 
 
 def _case_items(case: Case) -> list[dict[str, Any]]:
-    from server.services.case_state import live_data
 
     return [i for i in live_data(case).get("items") or [] if isinstance(i, dict)]
 
@@ -314,7 +313,6 @@ def _engagement_for(user: User, engagement_id: int, *, stewards: bool) -> Agency
     assert case is not None
     allowed = own_enterprise(user, case)
     if stewards and not allowed:
-        from server.models.teams import CaseTeam
 
         team = db.session.get(CaseTeam, case.id)
         allowed = team is not None and user.username == team.steward

@@ -70,6 +70,7 @@ from server.services.chain_checks import (
 from server.services.chain_checks import AFTER_SEAL as AFTER_SEAL  # re-exported
 from server.services.chain_checks import SEALED as SEALED  # re-exported
 from server.services.errors import ConflictError, NotFoundError
+from server.services.replay import reexecute_case
 
 PROOF_FORMAT = "guanjia-inclusion-proof"
 
@@ -345,7 +346,6 @@ def verify(case_id: str | None = None, *, now: datetime | None = None,
 
 
 def _reexecution_findings(case_ids: Sequence[str]) -> list[Finding]:
-    from server.services.replay import reexecute_case
 
     out = []
     for cid in case_ids:

@@ -12,10 +12,11 @@ import smtplib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -25,6 +26,7 @@ from server.engine.runtime import HumanTask
 from server.extensions import db
 from server.models import Case, Group, MailAddress, Notice, Notification, User
 from server.models.notifications import KINDS, RECIPIENTS
+from server.services.background import send_after_commit
 from server.services.errors import ValidationFailedError
 
 SEND_EMAIL = "guanjia.notifications.send_email"
@@ -156,8 +158,9 @@ def _directory() -> _Directory:
 
 
 def forget_directory() -> None:
-    """Drop the cached directory (after changing users, groups or mail addresses)."""
-    current_app.extensions.pop("guanjia.notice_directory", None)
+    """Who is in which group, or a mail address, changed: drop this app's cached directory."""
+    if has_app_context():
+        current_app.extensions.pop("guanjia.notice_directory", None)
 
 
 def _insert_notices(rows: list[dict[str, Any]], *, want_ids: bool = True) -> list[int]:
@@ -168,8 +171,6 @@ def _insert_notices(rows: list[dict[str, Any]], *, want_ids: bool = True) -> lis
     as first written), then the recipients who do not have theirs yet. Only rows that will be
     mailed need their new id back (the mail task is queued with it).
     """
-    from server.services.background import send_after_commit
-
     dialect = db.engine.dialect.name
     notices: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -303,7 +304,6 @@ def mark_email_failed(notification_id: int) -> None:
 
 def mail_waiting(older_than_seconds: float = 60.0, limit: int = 500) -> list[int]:
     """Ids of notices still waiting to be mailed a while after they were written."""
-    from datetime import timedelta
 
     cutoff = clock.now() - timedelta(seconds=older_than_seconds)
     return list(db.session.execute(

@@ -52,6 +52,7 @@ from server.services.errors import (
 )
 from server.services.staging import release_ready_items
 from server.services.store import Completion, case_store, with_retries
+from server.services.tasks import form_for
 
 #: Staff groups that may act for an enterprise (专窗, and the bureau that brought the project).
 PROXY_GROUPS = ("window", "bureau")
@@ -210,7 +211,6 @@ def complete_on_behalf(user: User, task_id: str, data: dict[str, Any],
 
 
 def teams_form(item: WorkItem) -> Any:
-    from server.services.tasks import form_for
 
     return form_for(item)
 

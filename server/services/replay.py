@@ -26,11 +26,19 @@ from server.engine.parser import SpecSet, parse_files
 from server.engine.runtime import Engine, Runtime, StepResult
 from server.extensions import db
 from server.models import Case, Deployment, EngineTask, User
+from server.rules.clock_law import REFERRAL, SUPPLEMENT
 from server.services import access
 from server.services.audit import record_event
+from server.services.calendar import case_county
 from server.services.case_state import summary_of
 from server.services.cases import case_history
+from server.services.clock_pauses import (
+    OVERDUE_TIMER,
+    WARNING_TIMER,
+    _paused_working_days,  # noqa: PLC2701 - the same count the action wrote
+)
 from server.services.errors import NotFoundError, PermissionDeniedError
+from server.services.staging import RELEASE_MESSAGE
 from server.services.store import case_store, with_retries
 from server.services.termination import MESSAGE as TERMINATION_MESSAGE
 
@@ -330,13 +338,6 @@ def _feed(rerun: _Rerun, runtime: Runtime, events: list[Any], frozen: clock.Froz
 def _clock_action(rerun: _Rerun, runtime: Runtime, mapping: dict[str, tuple[str, int]],
                   e: Any, case: Case) -> None:
     """Write the item's clock as the department's action did (``services.clock_pauses``)."""
-    from server.rules.clock_law import REFERRAL, SUPPLEMENT
-    from server.services.calendar import case_county
-    from server.services.clock_pauses import (
-        OVERDUE_TIMER,
-        WARNING_TIMER,
-        _paused_working_days,  # noqa: PLC2701 - the same count the action wrote
-    )
 
     engine = rerun.engine
     element, k = mapping[e.task_id]
@@ -427,7 +428,6 @@ def _complete(rerun: _Rerun, runtime: Runtime, mapping: dict[str, tuple[str, int
 
 def _release(rerun: _Rerun, runtime: Runtime, item_code: str,
              message: dict[str, Any]) -> None:
-    from server.services.staging import RELEASE_MESSAGE
 
     waits = [w for w in rerun.engine.message_waits(runtime, RELEASE_MESSAGE)
              if (w.data.get("item") or {}).get("code") == item_code]

@@ -21,7 +21,9 @@ from sqlalchemy import func, select
 from server.engine import clock
 from server.extensions import db
 from server.models import CaseTeam, Report, User
+from server.rules.lights import Light, item_light
 from server.services import audit, notifications
+from server.services.calendar import county_settings, current_calendar, default_county
 from server.services.errors import (
     ConflictError,
     NotFoundError,
@@ -29,6 +31,7 @@ from server.services.errors import (
     ValidationFailedError,
 )
 from server.services.report_figures import Period, build, period_of, periods_due_to_prepare
+from server.services.workspace import calendar
 
 #: Who may read reports: leaders, the bureau, the supervision office, and the stewards (who
 #: write the 跟踪反馈单). The enterprise and the departments' agents may not.
@@ -140,7 +143,6 @@ def prepare_by(user: User, kind: str, period_key: str) -> Report:
 
 def prepare_due(today: date | None = None) -> list[Report]:
     """Everything the 1st of this month prepares (see ``periods_due_to_prepare``)."""
-    from server.services.workspace import calendar
 
     today = today or calendar().local_date(clock.now())
     return [prepare(p.kind, p.key) for p in periods_due_to_prepare(today)]
@@ -214,7 +216,6 @@ def submit(user: User, report_id: int, on: str) -> Report:
     """Mark a signed report 已报送 on the day ``on`` (ISO date, not before the sign-off nor
     in the future), and tell the leaders. Raises ``PermissionDeniedError``,
     ``ConflictError`` (not signed), ``ValidationFailedError`` (a bad date)."""
-    from server.services.workspace import calendar
 
     _require(user, CLERKS, "only the bureau marks a report handed in")
     report = get(user, report_id)
@@ -273,8 +274,6 @@ class DueLight:
 def due_light(report: Report, now: datetime | None = None) -> DueLight:
     """The due date's light: done once handed in; otherwise lit as an approval item is, with
     the county's calendar and warning days (本县设置), the deadline the due day's close."""
-    from server.rules.lights import Light, item_light
-    from server.services.calendar import county_settings, current_calendar, default_county
 
     if report.state == "submitted" and report.submitted_on is not None:
         late = report.submitted_on > report.due_on

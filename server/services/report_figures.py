@@ -23,6 +23,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Case, WorkItem
 from server.services import reports
+from server.services.catalog import current_catalog
 from server.services.errors import ValidationFailedError
 
 HANDLING_ELEMENT = reports.HANDLING_ELEMENT
@@ -176,7 +177,6 @@ def summed(months: list[dict[str, Any]]) -> dict[str, Any]:
 def service_list(year: int, month: int, case_ids: list[str]) -> list[dict[str, Any]]:
     """《重点招商项目服务清单》: each approval item of the month's cases served up to the month's
     end — its department, when handling began, its promised deadline, when it was done."""
-    from server.services.catalog import current_catalog
 
     if not case_ids:
         return []

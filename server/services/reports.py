@@ -25,6 +25,7 @@ from sqlalchemy import or_, select
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, WorkItem
+from server.services.dashboard import industry_words
 
 # Counts are of approval items (审批事项), never of tasks: a 30-minute check-in or a reminder
 # is not an item. An item is in hand from its handling task (handle_item) until it is done.
@@ -92,7 +93,6 @@ def monthly_rows(year: int, month: int) -> list[ReportRow]:
             if due_at is not None and ((finished is not None and finished > due_at)
                                        or (finished is None and due_at < end)):
                 entry["late"] += 1
-    from server.services.dashboard import industry_words
 
     words = industry_words()  # 行业 in words, as the application form names them
     rows = []

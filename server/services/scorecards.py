@@ -34,8 +34,14 @@ from sqlalchemy import select
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, User, WorkItem
+from server.rules.lights import time_left
+from server.services.calendar import current_calendar, default_county
+from server.services.catalog import current_catalog
+from server.services.complaints import upheld_by_department
 from server.services.dashboard import HANDLING_ELEMENT, item_context
 from server.services.errors import PermissionDeniedError, ValidationFailedError
+from server.services.spreadsheet import Sheet, workbook
+from server.services.workspace import calendar
 
 #: Leaders, the bureau's head, the supervision office (and auditors and administrators) read
 #: scorecards; enterprises and departments do not.
@@ -155,7 +161,6 @@ def require_viewer(user: User) -> None:
 
 
 def _utc(day: date) -> datetime:
-    from server.services.workspace import calendar
 
     return datetime.combine(day, time(0), calendar().tz).astimezone(UTC)
 
@@ -169,10 +174,6 @@ def _promise(catalog: Any, code: str) -> tuple[int | None, str]:
 
 def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorecard:
     """Every department's figures for ``period``. Raises ``PermissionDeniedError``."""
-    from server.rules.lights import time_left
-    from server.services.calendar import current_calendar, default_county
-    from server.services.catalog import current_catalog
-    from server.services.complaints import upheld_by_department
 
     require_viewer(user)
     now = now or clock.now()
@@ -283,7 +284,6 @@ def table_rows(card: Scorecard, names: dict[str, tuple[str, str]]) -> list[list[
 
 def xlsx(card: Scorecard, names: dict[str, tuple[str, str]]) -> bytes:
     """The scorecard as an .xlsx (``spreadsheet.workbook``)."""
-    from server.services.spreadsheet import Sheet, workbook
 
     return workbook([Sheet(
         name=f"效能{card.period.value}", headers=HEADERS, rows=table_rows(card, names),

@@ -30,11 +30,15 @@ from sqlalchemy.orm import InstanceState
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from server.engine import clock
 from server.engine.parser import SpecSet, parse_files
 from server.engine.runtime import ENVELOPE_PREFIX, Engine, Runtime, StepResult
+from server.engine.scripting import counting_for
 from server.extensions import db
 from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, WorkItemGroup
 from server.models.sqlalchemy_internals import mark_as_saved
+from server.services.audit import record_event
+from server.services.calendar import case_county, is_provisional
 from server.services.errors import ConflictError, NotFoundError
 from server.services.office_time import OFFICE_TIME_TIMERS, align_office_time_timers
 from server.services.team_assignment import assign_new_tasks
@@ -247,8 +251,6 @@ class CaseStore:
         live = LiveCase(case, self.load(case), item)
         outer = getattr(_active, "step", None)
         _active.step = (case_id, item_id, version)
-        from server.engine.scripting import counting_for
-        from server.services.calendar import case_county
 
         try:
             # The diagram's deadlines count with the case's county calendar.
@@ -381,7 +383,6 @@ class CaseStore:
 
     def _cancel_work_items(self, case: Case, which: Any) -> None:
         """Close open work items whose engine task vanished (a cancelled subprocess)."""
-        from server.services.audit import record_event
 
         items = db.session.execute(select(WorkItem).where(
             WorkItem.case_id == case.id, WorkItem.state == "ready", which)).scalars().all()
@@ -397,8 +398,6 @@ class CaseStore:
                          completion: Completion | None) -> list[str]:
         if not result.human:
             return []
-        from server.engine import clock
-        from server.services.calendar import is_provisional
 
         connection = db.session.connection()
         created: list[dict[str, Any]] = []

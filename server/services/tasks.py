@@ -28,6 +28,7 @@ from server.services.errors import (
 )
 from server.services.forms import FormDefinition, form_registry
 from server.services.incidents import report_script_limit
+from server.services.notifications import notify, recipients
 from server.services.staging import release_ready_items
 from server.services.store import Completion, case_store, with_retries
 
@@ -329,7 +330,6 @@ def reassigning_role(user: User) -> str | None:
 
 def eligible_assignees(item: WorkItem) -> dict[str, str]:
     """Who may be handed ``item`` (username → display name): active members of its groups."""
-    from server.services.notifications import recipients
 
     names = recipients(groups=item.group_codes, case_id=item.case_id)
     if not names:
@@ -364,7 +364,6 @@ def reassign_task(user: User, task_id: str, *, to_username: str | None,
 
 def _reassign_locked(user: User, role: str, case_id: str, task_id: str, to: str | None,
                      reason: str) -> WorkItem:
-    from server.services.notifications import notify
 
     store = case_store()
     # Under the case lock the item is read again: another person may have changed it.

@@ -13,15 +13,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import JSON, Select, and_, cast, func, or_, select, type_coerce
 
 from server.engine import clock
 from server.extensions import db
-from server.models import AuditEvent, Case, Deployment, User, WorkItem, WorkItemGroup
+from server.models import (
+    AuditEvent,
+    Case,
+    CaseProject,
+    Deployment,
+    Group,
+    User,
+    WorkItem,
+    WorkItemGroup,
+)
 from server.rules.lights import WARN_WORKING_DAYS, Light, item_light, time_left
 from server.rules.workdays import WorkCalendar
 from server.services import access, dashboard
-from server.services.calendar import current_calendar
+from server.services.calendar import case_county, current_calendar
+from server.services.office_time import late_call_grace_ends
+from server.services.store import case_store
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
 from server.services.tasks import BY_DUE, TaskQuery, page_of, task_query
@@ -80,8 +92,6 @@ def row_for(item: WorkItem, now: datetime | None = None) -> Row:
     item_name = str(approval_item.get("name", "")) if isinstance(approval_item, dict) else ""
     if item.due_at is None or item.state != "ready":
         return Row(item, None, "", "", None, item.case.title, item.case.reference, item_name)
-    from server.services.calendar import case_county, current_calendar
-    from server.services.office_time import late_call_grace_ends
 
     # Each case counts with its county's calendar (local days off, office hours).
     cal = current_calendar(county=case_county(item.case))
@@ -197,7 +207,6 @@ def _day_start(day: date) -> datetime:
 def _search(stmt: Select[Any], text: str) -> Select[Any]:
     """Cases whose project name, enterprise, credit code, 项目代码 or number contains ``text``
     (case-insensitive; ``%`` and ``_`` are taken literally)."""
-    from server.models import CaseProject
 
     pattern = _like(text.strip())
     in_summary = or_(*(_summary_field(key).ilike(pattern, escape="\\")
@@ -312,7 +321,6 @@ def task_context(item: WorkItem) -> dict[str, Any]:
     context: dict[str, Any] = json.loads(item.context or "{}")
     if "item" in context or item.state != "ready" or item.case.status != "running":
         return context
-    from server.services.store import case_store
 
     store = case_store()
     with store.reading(item.case) as runtime:
@@ -377,7 +385,6 @@ def _called_elements(deployment: Deployment, main_xml: str) -> dict[str, str]:
     key = hash(tuple(f.content for f in deployment.files if f.kind == "bpmn"))
     if key in _CALLED:
         return _CALLED[key]
-    from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     main = etree.fromstring(main_xml.encode(), parser)
@@ -504,13 +511,11 @@ def form_keys_of(items: list[WorkItem]) -> dict[str, str]:
 
 
 def group_names() -> dict[str, tuple[str, str]]:
-    from server.models import Group
 
     return {g.code: (g.name, g.name_en) for g in db.session.execute(select(Group)).scalars()}
 
 
 def departments() -> list[tuple[str, str, str]]:
-    from server.models import Group
 
     return [(g.code, g.name, g.name_en) for g in db.session.execute(
         select(Group).where(Group.kind == "department").order_by(Group.code)).scalars()]

@@ -152,6 +152,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Field may not be null\.$"), "此项为必填"),
     (re.compile(r"^必填 / required$"), "此项为必填"),
     (re.compile(r"^Not a valid number\.$"), "请输入数字"),
+    (re.compile(r"^Not a valid integer\.$"), "请输入整数"),
     (re.compile(r"^Not a valid boolean\.$"), "请选择是或否"),
     (re.compile(r"^Not a valid string\.$"), "请输入文字"),
     (re.compile(r"^Not a valid list\.$"), "请至少选择一项"),

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.services.store import case_store
-from tests.audit.test_reexecution import assert_same
 from tests.audit.walk import walk_case
 from tests.conftest import Api
+from tests.helpers.reexecution import assert_same
 
 
 def engine_rows(api: Api, case_id: str) -> list[tuple[str, str]]:

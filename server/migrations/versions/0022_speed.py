@@ -24,7 +24,7 @@ PENDING = sa.text("email_state = 'pending'")
 WORDS = ("kind", "title", "body", "case_id", "task_id", "dedupe_key", "created_at")
 
 
-def upgrade():
+def upgrade() -> None:
     op.drop_index("ix_notifications_email_state", table_name="notifications")
     op.drop_index("ix_notifications_case_id", table_name="notifications")
     op.create_table(
@@ -62,7 +62,7 @@ def upgrade():
                     sqlite_where=PENDING, postgresql_where=PENDING)
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_notifications_mail_pending", table_name="notifications")
     with op.batch_alter_table("notifications") as batch:
         batch.drop_constraint("uq_notifications_user_notice", type_="unique")

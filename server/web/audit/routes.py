@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, render_template
 from flask_login import login_required
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Case
+from server.schemas.pages import OutputFormat
+from server.schemas.views import AuditCaseListQuery, AuditCasesQuery
 from server.services import exports, ledger, replay, workspace
 from server.services.errors import NotFoundError, ValidationFailedError
+from server.web import params
 from server.web.audit import bp
-from server.web.pages import MAX_PAGE
 from server.web.session import me
 
 PER_PAGE = 50
@@ -32,7 +34,7 @@ def _download(data: bytes, filename: str, mimetype: str) -> Response:
 
 
 def _case_ids() -> list[str] | None:
-    ids = [i for i in request.args.getlist("case") if i]
+    ids = [i for i in params.query(AuditCasesQuery)["case"] if i]
     return ids or None
 
 
@@ -41,11 +43,8 @@ def _case_ids() -> list[str] | None:
 def index() -> Any:
     """Cases to audit, newest first; 403 for anyone but auditors and administrators."""
     _auditor()
-    try:
-        page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
-    except ValueError:
-        page = 1
-    q = (request.args.get("q") or "").strip()
+    wanted = params.query(AuditCaseListQuery)
+    page, q = wanted["page"], wanted["q"]
     query = select(Case).order_by(Case.started_at.desc())
     if q:
         query = query.where(Case.reference.contains(q) | Case.title.contains(q))
@@ -71,7 +70,7 @@ def case_reexecution(case_id: str) -> Any:
     """Run the recorded inputs through the engine again and show whether the path matches."""
     case = replay.open_case_for_audit(_auditor(), case_id, purpose="reexecution")
     result = replay.reexecute_case(case)
-    if request.args.get("format") == "json":
+    if params.query(OutputFormat)["format"] == "json":
         return result.as_dict()
     return render_template("audit/reexecution.html", case=case, result=result)
 
@@ -81,9 +80,10 @@ def case_reexecution(case_id: str) -> Any:
 def verify() -> Any:
     """Verify the whole log, or one case (``?case=ID``), against the signed checkpoints."""
     _auditor()
-    case_id = request.args.get("case") or None
+    wanted = params.query(AuditCasesQuery)
+    case_id = wanted["case"][0] if wanted["case"] and wanted["case"][0] else None
     findings = ledger.verify(case_id)
-    if request.args.get("format") == "json":
+    if wanted["format"] == "json":
         return {"case_id": case_id, "ok": not findings,
                 "findings": [{"kind": f.kind, "seq": f.seq, "case_id": f.case_id,
                               "case_seq": f.case_seq, "detail": f.detail,
