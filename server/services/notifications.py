@@ -17,15 +17,15 @@ from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.engine import clock
 from server.engine.runtime import HumanTask
 from server.extensions import db
-from server.models import Case, Group, MailAddress, Notification, User
-from server.models.notifications import KINDS
+from server.models import Case, Group, MailAddress, Notice, Notification, User
+from server.models.notifications import KINDS, RECIPIENTS
 from server.services.background import send_after_commit
 from server.services.calendar import default_county
 from server.services.errors import ValidationFailedError
@@ -190,34 +190,60 @@ def forget_directory() -> None:
 
 
 def _insert_notices(rows: list[dict[str, Any]], *, want_ids: bool = True) -> list[int]:
+    """Write each notice once and a recipient row per person; the recipient rows' ids.
 
-    # Two statements compiled once per dialect and run with many parameter sets: a step's
-    # notices cost one round trip, however many people they reach. Only rows that will be
-    # mailed need their new id back (the mail task is queued with it).
+    Three statements compiled once per dialect and run with many parameter sets, however many
+    people a step's notices reach: the notices (one per ``dedupe_key``, an existing one kept
+    as first written), then the recipients who do not have theirs yet. Only rows that will be
+    mailed need their new id back (the mail task is queued with it).
+    """
     dialect = db.engine.dialect.name
-    mailed = [row for row in rows if row["email_state"] == "pending"]
-    quiet = [row for row in rows if row["email_state"] != "pending"]
+    notices: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        notices.setdefault(row["dedupe_key"], {k: row[k] for k in _NOTICE_KEYS})
+    ids = dict((key, notice_id) for notice_id, key in db.session.execute(
+        _notice_upsert(dialect), list(notices.values())).all())
+    mailed: list[dict[str, Any]] = []
+    quiet: list[dict[str, Any]] = []
+    for row in rows:
+        person = {"notice_id": ids[row["dedupe_key"]], "username": row["username"],
+                  "email_state": row["email_state"], "email_to": row["email_to"]}
+        (mailed if row["email_state"] == "pending" else quiet).append(person)
     created: list[int] = []
     if quiet and want_ids:
-        created.extend(db.session.execute(_notice_insert(dialect, returning=True), quiet)
+        created.extend(db.session.execute(_recipient_insert(dialect, returning=True), quiet)
                        .scalars())
     elif quiet:
-        db.session.execute(_notice_insert(dialect, returning=False), quiet)
+        db.session.execute(_recipient_insert(dialect, returning=False), quiet)
     if mailed:
-        ids = list(db.session.execute(_notice_insert(dialect, returning=True), mailed)
+        new = list(db.session.execute(_recipient_insert(dialect, returning=True), mailed)
                    .scalars())
-        for row_id in ids:
+        for row_id in new:
             send_after_commit(SEND_EMAIL, [row_id])
-        created.extend(ids)
+        created.extend(new)
     return created
 
 
+_NOTICES = Notice.__table__
+_NOTICE_KEYS = ("kind", "title", "body", "case_id", "task_id", "dedupe_key", "created_at")
+
+
 @functools.cache
-def _notice_insert(dialect: str, *, returning: bool) -> Any:
+def _notice_upsert(dialect: str) -> Any:
+    # A notice already written under the key is kept as it is; the no-op update makes the
+    # statement hand back its id all the same.
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Notification.__table__).on_conflict_do_nothing(
-        index_elements=["username", "dedupe_key"])
-    return stmt.returning(Notification.__table__.c.id) if returning else stmt
+    stmt = insert(_NOTICES)
+    return stmt.on_conflict_do_update(
+        index_elements=["dedupe_key"], set_={"dedupe_key": stmt.excluded.dedupe_key}
+    ).returning(_NOTICES.c.id, _NOTICES.c.dedupe_key)
+
+
+@functools.cache
+def _recipient_insert(dialect: str, *, returning: bool) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(RECIPIENTS).on_conflict_do_nothing(index_elements=["username", "notice_id"])
+    return stmt.returning(RECIPIENTS.c.id) if returning else stmt
 
 
 def list_for_user(user: User, unread_only: bool = False, limit: int = 50) -> list[Notification]:
@@ -232,8 +258,8 @@ def list_for_user(user: User, unread_only: bool = False, limit: int = 50) -> lis
 
 def unread_count(user: User) -> int:
     return int(db.session.execute(
-        select(func.count()).select_from(Notification)
-        .where(Notification.username == user.username, Notification.read_at.is_(None))
+        select(func.count()).select_from(RECIPIENTS)
+        .where(RECIPIENTS.c.username == user.username, RECIPIENTS.c.read_at.is_(None))
     ).scalar_one())
 
 
@@ -243,10 +269,10 @@ def mark_read(user: User, ids: Iterable[int]) -> int:
     if not wanted:
         return 0
     result = db.session.execute(
-        update(Notification)
-        .where(Notification.username == user.username, Notification.id.in_(wanted),
-               Notification.read_at.is_(None))
-        .values(read_at=clock.now()).execution_options(synchronize_session=False))
+        update(RECIPIENTS)
+        .where(RECIPIENTS.c.username == user.username, RECIPIENTS.c.id.in_(wanted),
+               RECIPIENTS.c.read_at.is_(None))
+        .values(read_at=clock.now()))
     db.session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -275,7 +301,7 @@ def send_email(notification_id: int) -> bool:
     query = select(Notification).where(Notification.id == notification_id)
     if db.engine.dialect.name == "postgresql":
         # Two deliveries of one message at once must not both mail.
-        query = query.with_for_update()
+        query = query.with_for_update(of=RECIPIENTS)
     note = db.session.execute(query).scalar_one_or_none()
     if note is None or note.email_state not in {"pending", "failed"} or not note.email_to:
         db.session.rollback()
@@ -297,8 +323,8 @@ def send_email(notification_id: int) -> bool:
 
 def mark_email_failed(notification_id: int) -> None:
     """Record that mailing a notice gave up (an incident holds the error); commits."""
-    db.session.execute(update(Notification).where(Notification.id == notification_id)
-                       .values(email_state="failed").execution_options(synchronize_session=False))
+    db.session.execute(update(RECIPIENTS).where(RECIPIENTS.c.id == notification_id)
+                       .values(email_state="failed"))
     db.session.commit()
 
 
@@ -307,6 +333,8 @@ def mail_waiting(older_than_seconds: float = 60.0, limit: int = 500) -> list[int
 
     cutoff = clock.now() - timedelta(seconds=older_than_seconds)
     return list(db.session.execute(
-        select(Notification.id).where(Notification.email_state == "pending",
+        # The literal (not a bound value) lets the planner use the partial index of pending
+        # mail (ix_notifications_mail_pending).
+        select(Notification.id).where(Notification.email_state == literal_column("'pending'"),
                                       Notification.created_at <= cutoff)
         .order_by(Notification.id).limit(limit)).scalars())
