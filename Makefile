@@ -27,10 +27,11 @@ test: setup services browser-deps
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup --durations=15 \
 		-p randomly $(if $(TEST_SEED),--randomly-seed=$(TEST_SEED))
 
-## ruff on the code and the tests, mypy (strict for server/ and workers/).
+## ruff on the code and the tests, mypy (strict for server/, its migrations, and workers/).
 lint: setup
 	$(VENV)/bin/ruff check server workers tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict --follow-imports=silent server/migrations/env.py server/migrations/versions/*.py
 
 bench: setup services
 	$(PY) bench/http_load.py

@@ -7,6 +7,12 @@ finished item each), signs in as a leader through the login form and times the p
 Target: under 300 ms.
 
     python bench/dashboard.py [--cases 10000] [--repeat 15] [--databases postgresql,sqlite]
+                              [--counties N]
+
+With ``--counties N`` (N ≥ 2) the cases are spread over N counties and the leader belongs to
+the second (issue 21: the pages count that county's 1/N share, e.g. ``--cases 20000
+--counties 10`` is one county's 2,000 among a prefecture's 20,000); without, the leader is
+prefecture-wide.
 
 Prints the median and 95th percentile in milliseconds per database and page, with the count
 the page shows.
@@ -50,7 +56,7 @@ PAGES = [("dashboard", "/dashboard", r'data-count="items-total"[^>]*>(\d+)'),
          ("red items list", "/dashboard/items?light=red", r'<b id="total">(\d+)</b>')]
 
 
-def build(url: str, instance: Path, count: int):  # type: ignore[no-untyped-def]
+def build(url: str, instance: Path, count: int, counties: int = 0):  # type: ignore[no-untyped-def]
     from server.cli import deploy_shipped, upgrade_database
     from server.extensions import db
     from server.models import Case, Deployment, WorkItem, WorkItemGroup
@@ -69,7 +75,17 @@ def build(url: str, instance: Path, count: int):  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     with app.app_context():
         ensure_standard_groups()
-        ensure_user("lingdao", "领导", PASSWORD, ["leader"])
+        codes = [f"county{n}" for n in range(counties)]
+        if codes:
+            from server.models import County
+            from server.services.counties import DAYAO
+
+            for n, code in enumerate(codes):
+                db.session.add(County(**{**DAYAO, "code": code, "name": f"县{n}",
+                                         "is_default": n == 0}, revision=1, updated_by="bench"))
+            db.session.flush()
+        # County 1: county 0 holds the cases n % 10 == 0, none of which is running (n % 5).
+        ensure_user("lingdao", "领导", PASSWORD, ["leader"], county=codes[1] if codes else None)
         db.session.commit()
         deployment_id = db.session.execute(sa.select(Deployment.id).limit(1)).scalar_one()
         catalog = current_catalog().items
@@ -105,6 +121,7 @@ def build(url: str, instance: Path, count: int):  # type: ignore[no-untyped-def]
                 "process_id": "concierge_service", "title": summary["project_name"],
                 "status": "running" if running else ("completed" if n % 2 else "terminated"),
                 "area": f"片区{n % 6}", "started_by": "qiye", "started_at": started,
+                "county": codes[n % len(codes)] if codes else None,
                 "ended_at": None if running else started + timedelta(days=30),
                 "state_version": 0, "event_count": 0, "envelope": "{}",
                 "summary": json.dumps(summary, ensure_ascii=False)})
@@ -161,6 +178,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--counties", type=int, default=0)
     args = parser.parse_args()
     for kind in args.databases.split(","):
         instance = Path(tempfile.mkdtemp(prefix=f"bench-dashboard-{kind}-"))
@@ -176,11 +194,12 @@ def main() -> None:
             url = f"{PG_SERVER}/{name}"
         try:
             started = time.perf_counter()
-            app = build(url, instance, args.cases)
+            app = build(url, instance, args.cases, args.counties)
             print(f"{kind}: seeded {args.cases} cases in {time.perf_counter() - started:.1f} s")
             print(f"{kind}: {os.cpu_count()} CPUs, {_load()} before the timings")
             for label, (median, p95, total) in measure(app, args.repeat).items():
-                print(f"{kind:10s} {args.cases} cases | {label:22s} | shows {total:6d}"
+                print(f"{kind:10s} {args.cases} cases, {args.counties} counties | "
+                      f"{label:22s} | shows {total:6d}"
                       f" | median {median:6.1f} ms | p95 {p95:6.1f} ms")
             print(f"{kind}: {_load()} after the timings")
             from server.extensions import db

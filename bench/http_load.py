@@ -12,7 +12,10 @@ the list call that finds it and the complete call. Per database it prints
                   PostgreSQL the backends of the bench database (app + db)
   CPU/task        the same per completed task
   KB/case         database bytes added per finished case (SQLite: pages in use after a
-                  checkpoint; PostgreSQL: relation sizes after VACUUM)
+                  checkpoint; PostgreSQL: live tuple bytes by pgstattuple after VACUUM FULL,
+                  indexes in their tables' live share: rows deleted meanwhile, e.g. an ended
+                  case's engine rows, are space later rows reuse, and another session's long
+                  transaction on a shared server keeps even VACUUM FULL from removing them)
 
 then its verdict on the targets of issue 18 (medians over ``--rounds``). Figures depend on
 the machine's load: the line starts with ``uptime``'s load averages.
@@ -130,8 +133,10 @@ def database_bytes(url: str, tables: bool = False) -> tuple[int, dict[str, int]]
                     "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'").fetchall())
                 sizes = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")
                 for name, size in sizes:
-                    owner = index_of.get(name, name)
-                    per[owner] = per.get(owner, 0) + size
+                    per[name] = per.get(name, 0) + size
+                    if name in index_of:  # the table's line counts its indexes too
+                        owner = index_of[name]
+                        per[owner] = per.get(owner, 0) + size
             return int(total), per
         finally:
             conn.close()
@@ -140,30 +145,65 @@ def database_bytes(url: str, tables: bool = False) -> tuple[int, dict[str, int]]
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql("VACUUM")
+            conn.exec_driver_sql("VACUUM FULL")
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+            # Live bytes: a table's live tuples (with its TOAST table's), and each index's
+            # size in the share of its table's tuples that are live. A long transaction of
+            # any other session on the server (a test run) keeps rows deleted since then
+            # from being removed, even by VACUUM FULL: relation sizes would count them.
             rows = conn.exec_driver_sql(
-                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "SELECT c.relname, s.tuple_len + coalesce((SELECT tuple_len FROM "
+                "pgstattuple(c.reltoastrelid) WHERE c.reltoastrelid <> 0), 0), "
+                "s.tuple_count, s.dead_tuple_count FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace, LATERAL pgstattuple(c.oid) s "
                 "WHERE n.nspname = 'public' AND c.relkind = 'r'").all()
+            live = {r[0]: r[2] / (r[2] + r[3]) if r[2] + r[3] else 1.0 for r in rows}
+            indexes = [(name, size * live.get(table, 1.0)) for name, table, size in
+                       conn.exec_driver_sql(
+                "SELECT i.relname, t.relname, pg_relation_size(i.oid) FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = 'public'")]
     finally:
         engine.dispose()
-    return sum(int(r[1]) for r in rows), {r[0]: int(r[1]) for r in rows} if tables else {}
+    per = {str(r[0]): int(r[1]) for r in rows}
+    total = sum(per.values()) + int(sum(size for _, size in indexes))
+    if tables:
+        for name, size in indexes:
+            per[name] = int(size)
+    return total, per if tables else {}
 
 
 # ---- the server -----------------------------------------------------------------------------
+def gunicorn(workers: int, threads: int, port: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
+            "--threads", str(threads), "--keep-alive", "30", "-b", f"127.0.0.1:{port}",
+            "--log-level", "warning", "server:create_app()"]
+
+
+def granian(workers: int, threads: int, port: int) -> list[str]:
+    # Rust HTTP and its own threads; the WSGI app runs on ``threads`` blocking threads.
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(workers),
+            "--blocking-threads", str(threads), "--runtime-threads", "1", "--host",
+            "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--factory", "server:create_app"]
+
+
+#: The WSGI servers the bench can compare (``--server``).
+SERVERS = {"gunicorn": gunicorn, "granian": granian}
+
+
 class Server:
     """gunicorn with the app, on a free port of 127.0.0.1."""
 
-    def __init__(self, url: str, instance: Path, workers: int, threads: int) -> None:
+    def __init__(self, url: str, instance: Path, workers: int, threads: int,
+                 kind: str = "gunicorn") -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = url
         env = {**os.environ, **settings_env(url, instance)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
-             "--threads", str(threads), "--keep-alive", "30", "-b", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "server:create_app()"], cwd=ROOT, env=env)
+        command = SERVERS[kind](workers, threads, self.port)
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -386,7 +426,7 @@ def verdict(dialect: str, by_clients: dict[int, list[Run]]) -> list[str]:
 
 def bench_database(name: str, url: str, instance: Path, args: argparse.Namespace) -> list[str]:
     prepare_database(url, instance)
-    server = Server(url, instance, args.workers, args.threads)
+    server = Server(url, instance, args.workers, args.threads, args.server)
     try:
         deploy(server.port)
         # A short warm-up: both workers parse the diagram and fill their caches.
@@ -416,15 +456,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="runs per row (3 for a verdict)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", choices=sorted(SERVERS), default="gunicorn",
+                        help="the WSGI server (granian: pip install granian)")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--tables", action="store_true", help="bytes per case by table")
+    parser.add_argument("--tables", action="store_true",
+                        help="bytes per case by table (with its indexes) and by index")
     args = parser.parse_args()
     if max(args.clients) > len(CLIENT_USERS):
         parser.error(f"at most {len(CLIENT_USERS)} clients")
     workdir = Path(tempfile.mkdtemp(prefix="guanjia-bench-http-"))
-    print(f"gunicorn -w {args.workers} -k gthread --threads {args.threads}; "
+    print(f"{' '.join(SERVERS[args.server](args.workers, args.threads, 0)[1:])}; "
           f"{args.seconds:g} s per run, {args.rounds} round(s); {load()}")
     print(f"{'database':>10} {'clients':>7} {'cases':>6} {'completions/s':>13} {'p50':>7} "
           f"{'p95':>7} {'CPU/case':>8} {'CPU/task':>8} {'KB/case':>8}")

@@ -5,8 +5,12 @@ ready work items spread over the departments straight into the tables, signs in 
 department agent through the login form and times the task-list page request.
 
     python bench/tasklist.py [--rows 10000] [--repeat 40] [--databases sqlite,postgresql]
+                             [--counties N]
 
-Prints the median and 95th percentile in milliseconds per database and query.
+With ``--counties N`` the cases are spread over N counties and the agent belongs to the first
+(issue 21: the list is scoped to the user's county, so it counts a 1/N share); without, the
+agent is prefecture-wide and the list is the single-county one. Prints the median and 95th
+percentile in milliseconds per database and query.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ GROUPS = ["dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj"]  # dept_fgj holds ha
 PASSWORD = "bench-password"
 
 
-def build(url: str, instance: Path, rows: int):  # type: ignore[no-untyped-def]
+def build(url: str, instance: Path, rows: int, counties: int = 0):  # type: ignore[no-untyped-def]
     from server.cli import deploy_shipped, upgrade_database
     from server.extensions import db
     from server.models import Case, Deployment, WorkItem, WorkItemGroup
@@ -54,7 +58,16 @@ def build(url: str, instance: Path, rows: int):  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     with app.app_context():
         ensure_standard_groups()
-        ensure_user("fgj", "发改局", PASSWORD, ["dept_fgj"])
+        codes = [f"county{n}" for n in range(counties)]
+        if codes:
+            from server.models import County
+            from server.services.counties import DAYAO
+
+            for n, code in enumerate(codes):
+                db.session.add(County(**{**DAYAO, "code": code, "name": f"县{n}",
+                                         "is_default": n == 0}, revision=1, updated_by="bench"))
+            db.session.flush()
+        ensure_user("fgj", "发改局", PASSWORD, ["dept_fgj"], county=codes[0] if codes else None)
         db.session.commit()
         deployment_id = db.session.execute(sa.select(Deployment.id)).scalar_one()
         cases = []
@@ -62,6 +75,7 @@ def build(url: str, instance: Path, rows: int):  # type: ignore[no-untyped-def]
             cases.append({"id": str(uuid.uuid4()), "reference": f"GJ-B-{n:06d}",
                           "deployment_id": deployment_id, "process_id": "parallel_case",
                           "title": f"基准项目 {n}", "status": "running", "area": "",
+                          "county": codes[n % len(codes)] if codes else None,
                           "started_by": "qiye", "started_at": now, "state_version": 0,
                           "event_count": 0, "envelope": "{}", "summary": "{}"})
         db.session.execute(sa.insert(Case), cases)
@@ -118,6 +132,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--counties", type=int, default=0)
     args = parser.parse_args()
     for kind in args.databases.split(","):
         instance = Path(tempfile.mkdtemp(prefix=f"bench-tasklist-{kind}-"))
@@ -132,9 +147,10 @@ def main() -> None:
                 conn.exec_driver_sql(f"CREATE DATABASE {name}")
             url = f"{PG_SERVER}/{name}"
         try:
-            app = build(url, instance, args.rows)
+            app = build(url, instance, args.rows, args.counties)
             for label, (median, p95, total) in measure(app, args.repeat).items():
-                print(f"{kind:10s} {args.rows} open tasks | {label:22s} | true count {total:5d}"
+                print(f"{kind:10s} {args.rows} open tasks, {args.counties} counties | "
+                      f"{label:22s} | true count {total:5d}"
                       f" | median {median:6.1f} ms | p95 {p95:6.1f} ms")
             from server.extensions import db
 

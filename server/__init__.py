@@ -11,12 +11,17 @@ from server.config import Settings
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Build the Flask application; the only way an app comes to exist."""
-    from server.assembly import register_blueprints, register_errors, register_extensions
+    # The app's parts (all of server.web, workers' dispatch) load when an app is made, not
+    # when the package is: workers import server.config, and workers are imported by the parts.
+    from server.assembly import (  # noqa: PLC0415
+        register_blueprints,
+        register_errors,
+        register_extensions,
+    )
+    from server.web.jsonguard import GuardedJSONProvider  # noqa: PLC0415
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder="web/static")
-    from server.web.jsonguard import GuardedJSONProvider
-
     app.json = GuardedJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,

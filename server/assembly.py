@@ -3,6 +3,7 @@ puts together (named for what it is; it was ``server/setup.py``, not a packaging
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -12,8 +13,15 @@ from server.engine.scripting import configure_limits
 from server.extensions import db, limiter, migrate
 from server.services import ledger  # noqa: F401  (it seals each case that ends, at its commit)
 from server.services.background import register_dispatcher
+from server.services.calendar import install_calendar
+from server.services.catalog import EXTENSION, case_items, load_catalog
 from server.services.forms import FormRegistry
 from server.services.store import CaseStore, track_writes
+from server.web import register_web
+from server.web.api import bp as api_bp
+from server.web.errors import register_error_handlers
+from server.web.headers import init_security_headers
+from server.web.jsonguard import init_request_guards
 from workers.dispatch import send_after_commit
 
 
@@ -37,7 +45,7 @@ def _tune_sqlite(engine: Any) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    import server.models  # noqa: F401  (registers the tables)
+    import server.models  # noqa: F401, PLC0415  (registers the tables)
 
     settings = app.config["GUANJIA"]
     if settings.database_url.startswith("sqlite"):
@@ -55,7 +63,6 @@ def register_extensions(app: Flask) -> None:
     app.extensions["guanjia.store"] = CaseStore()
     # Services send background work through this; the workers deliver it.
     register_dispatcher(app, send_after_commit)
-    from server.services.catalog import EXTENSION, load_catalog
 
     catalog = load_catalog(settings.catalog_file)
     app.extensions[EXTENSION] = catalog
@@ -72,7 +79,6 @@ def _value_sources(catalog: Any) -> dict[str, list[tuple[str, str]]]:
 
 
 def _migrations_dir() -> str:
-    from pathlib import Path
 
     return str(Path(__file__).resolve().parent / "migrations")
 
@@ -80,7 +86,6 @@ def _migrations_dir() -> str:
 def _install_working_day_rule() -> None:
     # The bundled years plus the notices administrators loaded, rechecked at each deadline
     # (server/services/calendar.py); nothing is read here, as migrations may not have run yet.
-    from server.services.calendar import install_calendar
 
     install_calendar()
 
@@ -88,7 +93,6 @@ def _install_working_day_rule() -> None:
 def _catalog_expander() -> Any:
     """Turn the application's chosen item codes into the ``items`` the process runs over
     (catalog facts plus ``waiting_for``, the prerequisites the case also includes)."""
-    from server.services.catalog import case_items
 
     def expand(data: dict[str, Any]) -> dict[str, Any]:
         codes = data.get("item_codes")
@@ -102,10 +106,6 @@ def _catalog_expander() -> Any:
 def register_blueprints(app: Flask) -> None:
     # Every blueprint, always: the HTML workspace is part of the app, so a broken import in
     # it fails start-up loudly instead of serving the API alone.
-    from server.web import register_web
-    from server.web.api import bp as api_bp
-    from server.web.headers import init_security_headers
-    from server.web.jsonguard import init_request_guards
 
     init_security_headers(app)
     init_request_guards(app)
@@ -114,6 +114,5 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
-    from server.web.errors import register_error_handlers
 
     register_error_handlers(app)

@@ -6,13 +6,27 @@ import os
 import signal
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import select
 
 from server import create_app
 from server.config import Settings
+from server.extensions import db
+from server.models import Case, Group, User
+from server.rules.catalog import Catalog, CatalogError, parse_catalog
+from server.services.accounts import set_user_county
+from server.services.cases import start_case
+from server.services.counties import ensure_demo_county
+from server.services.directory import ensure_standard_groups
+from server.services.errors import ServiceError, ValidationFailedError
+from server.services.processes import deploy_directory
+from server.services.users import end_sessions, ensure_enterprise, ensure_user, set_password
+from workers.embedded import start_embedded_workers, stop_embedded_workers
 
 DEMO_PASSWORD = "guanjia-demo"
 DEMO_USERS: list[tuple[str, str, list[str]]] = [
@@ -39,10 +53,12 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("admin", "系统管理员", ["admin", "designer"]),
 ]
 
+#: The demo's prefecture-wide user (楚雄州, no county): sees every county's cases.
+PREFECTURE_DEMO_USER = ("zhoulingdao", "楚雄州 州领导")
+
 
 def upgrade_database(app: Flask) -> None:
     """Run every Alembic migration (SQLite and PostgreSQL alike)."""
-    from flask_migrate import upgrade
 
     with app.app_context():
         # "heads": feature branches of the migration history apply side by side.
@@ -50,8 +66,6 @@ def upgrade_database(app: Flask) -> None:
 
 
 def deploy_shipped(app: Flask) -> int:
-    from server.services.directory import ensure_standard_groups
-    from server.services.processes import deploy_directory
 
     with app.app_context():
         ensure_standard_groups()
@@ -62,31 +76,25 @@ def deploy_shipped(app: Flask) -> int:
 
 def seed_demo(app: Flask) -> list[str]:
     """Demo users for every role and the demo county 大姚县 (embedded mode only)."""
-    from server.extensions import db
-    from server.services.counties import ensure_demo_county
-    from server.services.directory import ensure_standard_groups
-    from server.services.users import ensure_enterprise, ensure_user
 
     with app.app_context():
         ensure_standard_groups()
         # The seeds' county (大姚县, 楚雄彝族自治州) counts the demo's cases.
-        ensure_demo_county(default=True)
+        county = ensure_demo_county(default=True)
         enterprise = ensure_enterprise("示例新能源科技有限公司", area="城关镇")
         ensure_enterprise("另一家制造有限公司", area="城关镇")
         for username, name, groups in DEMO_USERS:
             ensure_user(username, name, DEMO_PASSWORD, groups,
                         enterprise=enterprise if "enterprise" in groups else None,
-                        area="城关镇" if "street" in groups else "")
+                        area="城关镇" if "street" in groups else "", county=county.code)
+        # A 州 leader belongs to the prefecture: every county's cases (server.services.tenancy).
+        ensure_user(*PREFECTURE_DEMO_USER, DEMO_PASSWORD, ["leader"])
         db.session.commit()
-        return [u for u, _, _ in DEMO_USERS]
+        return [u for u, _, _ in DEMO_USERS] + [PREFECTURE_DEMO_USER[0]]
 
 
 def start_sample_case(app: Flask) -> str | None:
-    from sqlalchemy import select
 
-    from server.extensions import db
-    from server.models import Case, User
-    from server.services.cases import start_case
 
     with app.app_context():
         if db.session.execute(select(Case.id).limit(1)).first() is not None:
@@ -138,7 +146,6 @@ def init_db() -> None:
 @click.password_option("--password", help="the new password (asked for when not given)")
 def set_password_command(username: str, create_admin: bool, password: str) -> None:
     """Set a user's password under the password rules (the first administrator, a reset)."""
-    from server.extensions import db
 
     app = create_app()
     with app.app_context():
@@ -151,11 +158,6 @@ def set_password_command(username: str, create_admin: bool, password: str) -> No
 
 
 def _set_password(username: str, password: str, *, create_admin: bool) -> None:
-    from server.extensions import db
-    from server.models import Group, User
-    from server.services.directory import ensure_standard_groups
-    from server.services.errors import ValidationFailedError
-    from server.services.users import end_sessions, set_password
 
     user = db.session.execute(db.select(User).where(User.username == username)
                               ).scalar_one_or_none()
@@ -188,13 +190,30 @@ def seed_demo_command() -> None:
         click.echo(f"sample case {reference} started")
 
 
+@main.command("user-county")
+@click.argument("username")
+@click.argument("county")
+def user_county(username: str, county: str) -> None:
+    """Put a user in a county (its code), or in the prefecture with '*' (every county)."""
+    app = create_app()
+    with app.app_context():
+        try:
+            user = set_user_county(username, county, actor="cli")
+            shown = f"{user.username}: {user.county or '* (prefecture: every county)'}"
+        except ServiceError as exc:
+            click.echo(str(exc), err=True)
+            raise SystemExit(1) from exc
+        finally:  # a short command: its connections close on the way out
+            db.session.remove()
+            db.engine.dispose()
+    click.echo(shown)
+
+
 @main.command("catalog-check")
 @click.argument("catalog_file", required=False, type=click.Path(exists=True, dir_okay=False))
 def catalog_check(catalog_file: str | None) -> None:
     """Check a county's item catalog CSV (default: the shipped one); errors by line."""
-    from pathlib import Path
 
-    from server.rules.catalog import Catalog, CatalogError, parse_catalog
 
     try:
         catalog = (parse_catalog(Path(catalog_file).read_text("utf-8")) if catalog_file
@@ -227,7 +246,6 @@ def run(host: str, port: int, no_worker: bool) -> None:
     click.echo(f"deployment {number}; serving on http://{host}:{port}/")
     children = []
     if not no_worker:
-        from workers.embedded import start_embedded_workers, stop_embedded_workers
 
         children = start_embedded_workers(settings)
     # SIGTERM (a service manager, `kill`) ends the server like Ctrl-C does, so the worker and

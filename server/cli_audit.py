@@ -10,14 +10,28 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from server import create_app
+from server.config import Settings
+from server.extensions import db
+from server.ledger.checkpoint import CheckpointError, public_key_spec
+from server.models import User
+from server.services import exports, ledger
+from server.services.audit import MissingKeyError, resolve_key
+from server.services.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
+from server.services.ledger import check_proof
 
 
 @contextmanager
 def _app() -> Iterator[Flask]:
     """An app context whose connections are closed on the way out (the command is short)."""
-    from server.extensions import db
 
     app = create_app()
     with app.app_context():
@@ -47,12 +61,7 @@ def verify_command(case_id: str | None, reexecute: bool) -> None:
     Exit status: 0 verified, 1 tampered (one line per finding, naming the event or case),
     2 could not check (database unreachable, no audit key, malformed key).
     """
-    from sqlalchemy.exc import DBAPIError
 
-    from server.ledger.checkpoint import CheckpointError
-    from server.services import ledger
-    from server.services.audit import MissingKeyError
-    from server.services.errors import NotFoundError
 
     what = f"case {case_id}" if case_id else "the whole log"
     try:
@@ -81,7 +90,6 @@ def verify_command(case_id: str | None, reexecute: bool) -> None:
 @audit.command("checkpoint")
 def checkpoint_command() -> None:
     """Sign checkpoints of the whole log and of every case changed since its last one."""
-    from server.services import ledger
 
     with _app():
         run = ledger.make_checkpoints()
@@ -99,8 +107,6 @@ def adopt_chain_command() -> None:
 
     Refuses (exit 1) when the log is wrong in any other way than its missing MACs.
     """
-    from server.services import ledger
-    from server.services.errors import ConflictError
 
     with _app():
         try:
@@ -118,8 +124,6 @@ def adopt_chain_command() -> None:
 @audit.command("public-key")
 def public_key_command() -> None:
     """Print the Ed25519 public key auditors verify checkpoints and case files with."""
-    from server.ledger.checkpoint import CheckpointError, public_key_spec
-    from server.services import ledger
 
     with _app():
         key = ledger.checkpoint_key(create=False)
@@ -136,7 +140,6 @@ def public_key_command() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def proof_command(seq: int, output: Path | None) -> None:
     """Export the inclusion proof of one event as JSON (check it with ``check-proof``)."""
-    from server.services import ledger
 
     with _app():
         doc = ledger.event_proof(seq)
@@ -154,9 +157,6 @@ def proof_command(seq: int, output: Path | None) -> None:
               help="HMAC secret or ed25519-pub:<hex> (default: this installation's key)")
 def check_proof_command(path: Path, key: str | None) -> None:
     """Check an exported inclusion proof offline (no database); exit 1 if it fails."""
-    from server.config import Settings
-    from server.services.audit import resolve_key
-    from server.services.ledger import check_proof
 
     if key is None:
         settings = Settings.from_env()
@@ -181,12 +181,7 @@ def check_proof_command(path: Path, key: str | None) -> None:
 def export_command(fmt: str, case_ids: tuple[str, ...], output: Path, unmasked: bool,
                    username: str | None, purpose: str) -> None:
     """Export cases as XES, OCEL 2.0 JSON or CSV (personal data masked unless asked for)."""
-    from sqlalchemy import select
 
-    from server.extensions import db
-    from server.models import User
-    from server.services import exports
-    from server.services.errors import PermissionDeniedError, ValidationFailedError
 
     writer = {"xes": exports.to_xes, "ocel": exports.to_ocel, "csv": exports.to_csv}[fmt]
     with _app():
@@ -209,7 +204,6 @@ def export_command(fmt: str, case_ids: tuple[str, ...], output: Path, unmasked: 
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def casefile_command(case_id: str, output: Path | None) -> None:
     """Write the case archive (一事一档); check it with tools/verify_casefile.py."""
-    from server.services import exports
 
     with _app():
         case, data = exports.casefile(case_id)

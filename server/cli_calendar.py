@@ -14,9 +14,15 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from server.cli_audit import _app
+from server.extensions import db
+from server.models import User
 from server.rules.workdays import SHANGHAI, LimitKind
+from server.services.calendar import current_calendar, require_county
+from server.services.calendar_changes import load_notice
+from server.services.errors import PermissionDeniedError, ValidationFailedError
 
 
 @click.group("calendar")
@@ -33,8 +39,6 @@ def calendar() -> None:
 def due_command(start: str, n: int, county: str | None, calendar_days: bool) -> None:
     """Print the deadline N days after START (ISO date-time with offset, e.g.
     2026-12-31T09:00+08:00)."""
-    from server.services.calendar import current_calendar, require_county
-    from server.services.errors import ValidationFailedError
 
     try:
         begin = datetime.fromisoformat(start)
@@ -62,12 +66,7 @@ def due_command(start: str, n: int, county: str | None, calendar_days: bool) -> 
               help="the administrator the load is recorded for")
 def load_command(file: Path, county: str | None, username: str) -> None:
     """Load a holiday notice from FILE (the calendar page's format)."""
-    from sqlalchemy import select
 
-    from server.extensions import db
-    from server.models import User
-    from server.services.calendar_changes import load_notice
-    from server.services.errors import PermissionDeniedError, ValidationFailedError
 
     text = file.read_text(encoding="utf-8")
     with _app():

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from server import create_app
+from server.extensions import db
+from server.services.designer import export as export_files
 
 
 @click.command("export")
@@ -16,8 +18,6 @@ from server import create_app
               help="folder to write into (default: GUANJIA_PROCESSES_DIR)")
 def export(number: int | None, target: Path | None) -> None:
     """Write a deployed version's BPMN and DMN files into a folder (e.g. to commit them)."""
-    from server.extensions import db
-    from server.services.designer import export as export_files
 
     app = create_app()
     with app.app_context():

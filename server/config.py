@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.ledger.checkpoint import CheckpointError, sign_message
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -78,7 +80,6 @@ def _check_checkpoint_key(key: str) -> None:
     if key.startswith("ed25519-pub:"):
         raise ConfigError("GUANJIA_CHECKPOINT_KEY is a public key: the installation signs with "
                           "the private one (ed25519:<64 hex>); auditors hold the public one")
-    from server.ledger.checkpoint import CheckpointError, sign_message
 
     try:
         sign_message(b"", key)

@@ -99,9 +99,18 @@ def test_guanjia_run_serves_the_sample_case(tmp_path: Path) -> None:
 
 
 def _children(pid: int) -> list[int]:
+    """Child processes of ``pid``, read from each of its threads (a thread that ends while
+    we look has no children to report)."""
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
+    try:
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return found
+    for task in threads:
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
     return found
 
 

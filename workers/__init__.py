@@ -18,6 +18,7 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask, current_app, has_app_context
 
+from workers.schedule import beat_schedule
 from workers.settings import WorkerSettings
 
 CELERY_PREFIX = "GUANJIA_CELERY_"
@@ -27,7 +28,6 @@ _NOT_CELERY = {"GUANJIA_CELERY_EAGER"}
 
 def celery_config(app: Flask, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Celery's settings for ``app``: reliable delivery defaults, then the environment."""
-    from workers.schedule import beat_schedule
 
     settings = app.config["GUANJIA"]
     workers: WorkerSettings = app.extensions["guanjia.workers"]
@@ -107,6 +107,6 @@ def celery_init_app(app: Flask) -> Celery:
     celery.config_from_object(app.config["CELERY"])
     celery.set_default()
     app.extensions["celery"] = celery
-    import workers.tasks  # noqa: F401  (registers the tasks on the default app)
+    import workers.tasks  # noqa: F401, PLC0415  (registers the tasks on the default app)
 
     return celery

@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from server.extensions import db
+from workers import celery_init_app
 
 log = logging.getLogger(__name__)
 _PENDING = "guanjia.after_commit"
@@ -26,7 +27,6 @@ def celery_of(app: Flask) -> Celery:
     """The app's Celery (``app.extensions["celery"]``), initialised on first use."""
     celery = app.extensions.get("celery")
     if celery is None:
-        from workers import celery_init_app
 
         celery = celery_init_app(app)
     return celery

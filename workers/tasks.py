@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
@@ -18,7 +19,16 @@ from flask import current_app
 
 from server.extensions import db
 from server.models import Notification
-from server.services import incidents, ledger, notifications, report_books, reports, timers
+from server.services import (
+    aftercare,
+    incidents,
+    ledger,
+    notifications,
+    report_books,
+    reports,
+    return_visits,
+    timers,
+)
 from server.services.background import fails_every_time
 from workers.dispatch import send
 from workers.settings import WorkerSettings
@@ -76,7 +86,6 @@ def batches(case_ids: list[str]) -> list[list[str]]:
 @shared_task(name="guanjia.timers.sweep", bind=True, ignore_result=True)
 def sweep_timers(self: Task) -> int:
     """Claim due timers and send their cases out to be fired (beat sends this)."""
-    from datetime import timedelta
 
     stuck = _settings().timer_stuck_seconds
     sweep = timers.claim_due_timers(stuck_after=timedelta(seconds=stuck))
@@ -179,7 +188,6 @@ def previous_month_report(self: Task) -> str:
 @shared_task(name="guanjia.return_visits.sweep", bind=True, ignore_result=True)
 def sweep_return_visits(self: Task) -> dict[str, int]:
     """Schedule, open and chase the periodic return visits of finished cases."""
-    from server.services import return_visits
 
     result = _run_step(self, [], return_visits.sweep)
     return dict(result or {})
@@ -189,7 +197,6 @@ def sweep_return_visits(self: Task) -> dict[str, int]:
 def sweep_aftercare(self: Task) -> dict[str, int]:
     """Start after-care of completed cases, warn before milestones, open supervision tasks
     for missed ones (seed 002 §三(四))."""
-    from server.services import aftercare
 
     result = _run_step(self, [], aftercare.sweep_milestones)
     return dict(result.__dict__) if result is not None else {}

@@ -9,6 +9,7 @@ does not depend on how long the case has been running.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -168,6 +169,9 @@ class StepResult:
     events: list[dict[str, Any]]
     completed: bool
     data: dict[str, Any]
+    #: When the case ended in this step: the whole state it keeps from now on (envelope and
+    #: rows, see ``Engine.ended_state``), which replaces every row written before.
+    ended: tuple[str, list[tuple[str, str, str]]] | None = None
 
 
 class Runtime:
@@ -605,7 +609,30 @@ class Engine:
             timers_gone=timers_gone, events=events,
             completed=runtime.workflow.completed,
             data=self.case_data(runtime),
+            ended=self.ended_state(runtime) if runtime.workflow.completed else None,
         )
+
+    def ended_state(self, runtime: Runtime) -> tuple[str, list[tuple[str, str, str]]]:
+        """What an ended case keeps: its envelope and one task row (id, workflow, body).
+
+        Nothing runs in an ended case again, and its history is in the audit log; what is
+        still read from its state is its final variables (``case_data``: the case page, the
+        API, the auditor's re-execution, which compares them with what the recorded inputs
+        give). So the tree shrinks to its root, completed, with no children and no
+        subprocesses, and the final variables held by the root, the workflow's last task,
+        with the workflow's own data left empty (``case_data`` then reads the last task):
+        the variables stay in the engine rows, which the seal of the ended case covers.
+        Restoring these rows gives a completed workflow with the same ``case_data``.
+        """
+        wf = runtime.workflow
+        root = wf.task_tree
+        data = self.case_data(runtime)
+        body = dict(self.registry.convert(root), children=[], state=TaskState.COMPLETED,
+                    internal_data={}, data=self.registry.convert(self.registry.clean(data)))
+        env = self._top_envelope(wf)
+        env.update(last_task=str(root.id), bpmn_events=[], data={})
+        dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+        return dumps(env), [(str(root.id), TOP, dumps(body))]
 
     def _fields(self, wf: Any) -> dict[str, Any]:
         return {

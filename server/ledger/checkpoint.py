@@ -2,7 +2,7 @@
 
 The key comes from configuration (``Settings.checkpoint_key``) as a string:
 
-* ``"ed25519:<64 hex>"`` — an Ed25519 private seed (needs the ``cryptography`` package). Anyone
+* ``"ed25519:<64 hex>"`` — an Ed25519 private seed. Anyone
   holding the public key (``"ed25519-pub:<64 hex>"``, see ``public_key_spec``) can verify,
   including an auditor offline; preferred.
 * anything else — an HMAC-SHA256 secret (its UTF-8 bytes): only key holders can verify.
@@ -25,9 +25,13 @@ import functools
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from . import merkle
 from .canonical import HASH_NAME
@@ -39,7 +43,7 @@ _SIGNED_FIELDS_V2 = (*_SIGNED_FIELDS, "prev")
 
 
 class CheckpointError(ValueError):
-    """A key spec is malformed, or Ed25519 was asked for without the ``cryptography`` package."""
+    """A key spec is malformed."""
 
 
 def _key_bytes(key: str | bytes) -> bytes:
@@ -77,16 +81,11 @@ def _ed25519_public(key: str | bytes) -> bytes | None:
 
 @functools.lru_cache(maxsize=8)  # deriving the key costs more than signing with it
 def _private(seed: bytes) -> Any:
-    try:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    except ImportError as exc:  # an optional dependency: HMAC keys work without it
-        raise CheckpointError("Ed25519 checkpoints need the 'cryptography' package") from exc
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 def generate_ed25519_key() -> str:
     """A new ``"ed25519:<hex>"`` key spec for configuration. Raises ``CheckpointError``."""
-    import secrets
 
     seed = secrets.token_bytes(32)
     _private(seed)
@@ -120,7 +119,7 @@ def signed_bytes(checkpoint: dict[str, Any]) -> bytes:
 def sign_message(msg: bytes, key: str | bytes) -> dict[str, str]:
     """Sign ``msg``: ``{"sig_alg", "key_id", "signature"[, "public_key"]}``, hex values.
 
-    Raises ``CheckpointError`` for a malformed key or a missing ``cryptography`` package.
+    Raises ``CheckpointError`` for a malformed key.
     """
     sig_alg, key_id = _key_id(key)
     out = {"sig_alg": sig_alg, "key_id": key_id}
@@ -150,11 +149,6 @@ def verify_message(msg: bytes, sig: dict[str, Any], key: str | bytes) -> bool:
     if pub is not None:
         if sig_alg != "ed25519":
             return False
-        try:
-            from cryptography.exceptions import InvalidSignature
-            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-        except ImportError as exc:
-            raise CheckpointError("Ed25519 checkpoints need the 'cryptography' package") from exc
         try:
             Ed25519PublicKey.from_public_bytes(pub).verify(raw, msg)
         except InvalidSignature:

@@ -1,7 +1,9 @@
 import logging
 from logging.config import fileConfig
+from typing import Any
 
 from flask import current_app
+from sqlalchemy import Engine, MetaData
 
 from alembic import context
 
@@ -16,11 +18,12 @@ if config.config_file_name is not None:
 logger = logging.getLogger('alembic.env')
 
 
-def get_engine():
-    return current_app.extensions['migrate'].db.engine
+def get_engine() -> Engine:
+    engine: Engine = current_app.extensions['migrate'].db.engine
+    return engine
 
 
-def get_engine_url():
+def get_engine_url() -> str:
     try:
         return get_engine().url.render_as_string(hide_password=False).replace(
             '%', '%%')
@@ -41,13 +44,13 @@ target_db = current_app.extensions['migrate'].db
 # ... etc.
 
 
-def get_metadata():
-    if hasattr(target_db, 'metadatas'):
-        return target_db.metadatas[None]
-    return target_db.metadata
+def get_metadata() -> MetaData:
+    metadata: MetaData = (target_db.metadatas[None] if hasattr(target_db, 'metadatas')
+                          else target_db.metadata)
+    return metadata
 
 
-def run_migrations_offline():
+def run_migrations_offline() -> None:
     """Run migrations in 'offline' mode.
 
     This configures the context with just a URL
@@ -68,7 +71,7 @@ def run_migrations_offline():
         context.run_migrations()
 
 
-def run_migrations_online():
+def run_migrations_online() -> None:
     """Run migrations in 'online' mode.
 
     In this scenario we need to create an Engine
@@ -79,7 +82,7 @@ def run_migrations_online():
     # this callback is used to prevent an auto-migration from being generated
     # when there are no changes to the schema
     # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
-    def process_revision_directives(context, revision, directives):
+    def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
         if getattr(config.cmd_opts, 'autogenerate', False):
             script = directives[0]
             if script.upgrade_ops.is_empty():

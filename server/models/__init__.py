@@ -22,7 +22,7 @@ from server.models.intermediaries import (
     AgencyRegistration,
     IntermediaryService,
 )
-from server.models.notifications import MailAddress, Notification
+from server.models.notifications import MailAddress, Notice, Notification
 from server.models.passwords import PasswordHistory
 from server.models.policies import Policy, PolicyDelivery
 from server.models.preferences import FieldVisibility, SavedFilter
@@ -41,7 +41,7 @@ __all__ = [
     "WorkItemGroup",
     "Checkpoint",
     "DesignDraft",
-    "Incident", "MailAddress", "Notification",
+    "Incident", "MailAddress", "Notice", "Notification",
     "CalendarDay", "CalendarYear",
     "County",
     "CaseProject",

@@ -28,7 +28,7 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     area: Mapped[str] = mapped_column(String(100), default="")
     # The county whose calendar the case counts with (None: the installation's default).
-    county: Mapped[str | None] = mapped_column(String(20), default=None)
+    county: Mapped[str | None] = mapped_column(String(20), default=None, index=True)
     started_by: Mapped[str] = mapped_column(String(80))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

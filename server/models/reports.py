@@ -24,6 +24,9 @@ class Report(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(20))  # monthly | quarterly | annual | half_year
     period: Mapped[str] = mapped_column(String(10))  # 2026-11 | 2026-Q4 | 2026 | 2026-H2
+    # The county whose cases it counts ("": the installation's default county, as a case
+    # with no county; server.services.tenancy).
+    county: Mapped[str] = mapped_column(String(20), default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(20), default="draft")  # draft|signed|submitted
     due_on: Mapped[date] = mapped_column(Date, index=True)
@@ -39,8 +42,8 @@ class Report(db.Model):  # type: ignore[name-defined,misc]
     correction_reason: Mapped[str] = mapped_column(Text, default="")
     superseded_by: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (UniqueConstraint("kind", "period", "version",
-                                       name="uq_reports_kind_period_version"),)
+    __table_args__ = (UniqueConstraint("kind", "period", "county", "version",
+                                       name="uq_reports_kind_period_county_version"),)
 
     @property
     def figures(self) -> dict[str, Any]:

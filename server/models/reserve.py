@@ -29,6 +29,8 @@ class ReserveProject(db.Model):  # type: ignore[name-defined,misc]
     industry: Mapped[str] = mapped_column(String(40), index=True)
     investment_wan: Mapped[float] = mapped_column(Float)
     area: Mapped[str] = mapped_column(String(100), default="", index=True)
+    # The county whose bureau keeps it (None: the default county, as a case naming none).
+    county: Mapped[str | None] = mapped_column(String(20), default=None, index=True)
     stage: Mapped[str] = mapped_column(String(10), default="talks", index=True)
     leader: Mapped[str] = mapped_column(String(80))        # 责任人 (a user)
     department: Mapped[str] = mapped_column(String(64))    # 责任部门 (a group code)

@@ -38,6 +38,10 @@ class Enterprise(db.Model):  # type: ignore[name-defined,misc]
 
 
 class User(db.Model):  # type: ignore[name-defined,misc]
+    """A person who signs in. ``county`` is the county (县) whose cases the user works on and
+    sees (``server.services.tenancy``); ``None`` means the prefecture (州/市): prefecture-wide
+    users such as the 州 leaders and the 州 departments see every county's cases."""
+
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -46,6 +50,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(default=True)
     area: Mapped[str] = mapped_column(String(100), default="")
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    # The user's county (tenant, a ``counties.code`` as ``cases.county`` is: checked by the
+    # services that set it); None: the prefecture, every county (see the docstring).
+    county: Mapped[str | None] = mapped_column(String(20), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Moved on at sign-out, deactivation and a new password: every session signed in
     #: under an older version ends, on every device (``server/web/session.py``).

@@ -15,6 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import chinese_calendar
+from chinese_calendar import Holiday
+
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "holidays_cn.json"
 
 
@@ -24,8 +27,6 @@ def build_holiday_data() -> dict[str, Any]:
     Every year from the library's first to its last is published. Raises ImportError when
     ``chinesecalendar`` is not installed.
     """
-    import chinese_calendar
-    from chinese_calendar import Holiday
 
     names = {h.value: h.chinese for h in Holiday}
     rows: list[list[str]] = []

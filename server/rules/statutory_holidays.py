@@ -20,18 +20,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cache
 
+from chinese_calendar import get_solar_terms
+from lunardate import LunarDate
+
 #: The first year the 2024 revision's rules apply (春节 4 days, 劳动节 2 days).
 RULES_FROM_YEAR = 2025
 
 
 def _lunar(year: int, month: int, day: int) -> date:
-    from lunardate import LunarDate
 
     return LunarDate(year, month, day).to_solar_date()  # type: ignore[no-any-return]
 
 
 def _qingming(year: int) -> date:
-    from chinese_calendar import get_solar_terms
 
     for day, name in get_solar_terms(date(year, 4, 1), date(year, 4, 10)):
         if name == "清明":

@@ -50,6 +50,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.rules.calendar_data import CalendarDataError as CalendarDataError
 from server.rules.office_hours import DEFAULT_OFFICE_HOURS, OfficeHours
@@ -60,8 +61,6 @@ def _shanghai() -> tzinfo:
     # China has kept UTC+8 without DST since 1991, so a fixed offset is exact for every date
     # this service handles; it only matters where the system has no tz database.
     try:
-        from zoneinfo import ZoneInfo
-
         return ZoneInfo("Asia/Shanghai")
     except Exception:  # pragma: no cover - depends on the host's tz database
         return timezone(timedelta(hours=8), "CST")

@@ -1,8 +1,10 @@
-"""Who may see a case and who may act on a task: pure checks over loaded rows."""
+"""Who may see a case and who may act on a task: checks over loaded rows (and the user's
+county scope, ``server.services.tenancy``)."""
 
 from __future__ import annotations
 
 from server.models import Case, User, WorkItem
+from server.services.tenancy import in_scope
 
 STAFF_READERS = frozenset({"bureau", "bureau_head", "leader", "window", "steward", "expert",
                            "supervision", "auditor", "admin"})
@@ -11,7 +13,10 @@ ENTERPRISE = "enterprise"
 
 
 def can_see_case(user: User, case: Case, *, has_work_in_case: bool = False) -> bool:
-    """Enterprises see their own cases; staff see cases of their area; agents their cases."""
+    """Enterprises see their own cases; staff see cases of their county (the prefecture's
+    every county) and area; agents their cases."""
+    if not in_scope(user, case):
+        return False
     groups = user.group_codes
     if ENTERPRISE in groups and not (groups & STAFF_READERS):
         return user.enterprise_id is not None and user.enterprise_id == case.enterprise_id
@@ -29,6 +34,10 @@ def acting_role(user: User, item: WorkItem) -> str | None:
     if item.claimed_by and item.claimed_by != user.username:
         return None
     if item.assignee and item.assignee != user.username:
+        return None
+    if not in_scope(user, item.case):
+        # A department group in county A is that group's users of county A (and the
+        # prefecture's): another county's task is no one's here.
         return None
     codes = item.group_codes
     if ENTERPRISE in codes and ENTERPRISE in user.group_codes:

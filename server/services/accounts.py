@@ -8,17 +8,24 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import Enterprise, Group, User
+from server.models import County, Enterprise, Group, User
+from server.models.users import user_groups
+from server.services.audit import record_event
+from server.services.calendar import default_county
 from server.services.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.users import end_sessions, forget_directory, password_errors, set_password
+from server.services.notifications import forget_directory
+from server.services.users import end_sessions, password_errors, set_password
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,80}$")
 GROUP_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+#: The choice on the user page for a prefecture-wide user (``User.county`` NULL); no county
+#: code can be it (codes start with a letter).
+PREFECTURE = "*"
 
 
 def require_admin(user: User) -> None:
@@ -34,12 +41,32 @@ def list_groups() -> list[Group]:
     return list(db.session.execute(select(Group).order_by(Group.kind, Group.code)).scalars())
 
 
+def list_counties() -> list[County]:
+    """The counties a user may belong to, the default first."""
+    return list(db.session.execute(
+        select(County).order_by(County.is_default.desc(), County.code)).scalars())
+
+
+def _county_choice(county: str | None, existing: User | None,
+                   errors: dict[str, list[str]]) -> str | None:
+    """The county a saved user belongs to: ``PREFECTURE`` → None (every county); a county's
+    code → it; None or blank → unchanged, or for a new user the default county (a new user is
+    never prefecture-wide by omission)."""
+    if county is None or not county.strip():
+        return existing.county if existing is not None else default_county()
+    county = county.strip()
+    if county == PREFECTURE:
+        return None
+    if db.session.get(County, county) is None:
+        errors["county"] = [f"未知的县 / unknown county: {county}"]
+    return county
+
+
 def list_enterprises() -> list[Enterprise]:
     return list(db.session.execute(select(Enterprise).order_by(Enterprise.name)).scalars())
 
 
 def member_counts() -> dict[str, int]:
-    from server.models.users import user_groups
 
     rows = db.session.execute(select(user_groups.c.group_code, func.count())
                               .group_by(user_groups.c.group_code)).all()
@@ -65,8 +92,10 @@ def _groups(codes: Iterable[str]) -> list[Group]:
 
 def save_user(admin: User, *, user_id: int | None, username: str, display_name: str,
               password: str, groups: Iterable[str], area: str = "",
-              enterprise_id: int | None = None, active: bool = True) -> User:
-    """Create (``user_id`` None) or update a user; raises ``PermissionDeniedError``,
+              enterprise_id: int | None = None, active: bool = True,
+              county: str | None = None) -> User:
+    """Create (``user_id`` None) or update a user; ``county`` as ``_county_choice`` reads it
+    (a changed county is audited ``user_county_changed``). Raises ``PermissionDeniedError``,
     ``ValidationFailedError``, ``ConflictError`` (username taken)."""
     require_admin(admin)
     errors: dict[str, list[str]] = {}
@@ -86,6 +115,7 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
         errors["enterprise_id"] = ["企业用户须选择所属企业"]
     if enterprise_id is not None and db.session.get(Enterprise, enterprise_id) is None:
         errors["enterprise_id"] = ["未知的企业"]
+    chosen_county = _county_choice(county, existing, errors)
     if errors:
         raise ValidationFailedError("the user is not valid", errors)
     if user_id is None:
@@ -109,6 +139,42 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
     user.area = area.strip()
     user.enterprise_id = enterprise_id
     user.active = active
+    if existing is None or existing.county != chosen_county:
+        _move(user, chosen_county, actor=admin.username, created=existing is None)
+    db.session.commit()
+    forget_directory()
+    return user
+
+
+def _move(user: User, county: str | None, *, actor: str, created: bool = False) -> None:
+    """Put ``user`` in ``county`` (None: the prefecture) with its audit event
+    ``user_county_changed``, in the caller's transaction."""
+    before = None if created else user.county
+    if not created:
+        # Another county's cases are someone else's now: the old sessions end.
+        end_sessions(user)
+    user.county = county
+    db.session.flush()
+    record_event(None, "user_county_changed", actor=actor,
+                 payload={"user": user.username, "old": before, "new": county,
+                          "created": created})
+
+
+def set_user_county(username: str, county: str, *, actor: str) -> User:
+    """Put an existing user in ``county``, or ``PREFECTURE`` for every county (the command
+    line's way, for an operator moving an installation's users); commits with
+    ``user_county_changed`` when it changes anything. Raises ``NotFoundError`` (no such
+    user), ``ValidationFailedError`` (unknown county)."""
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFoundError(f"no user {username}")
+    errors: dict[str, list[str]] = {}
+    chosen = _county_choice(county, user, errors)
+    if errors or not county.strip():
+        raise ValidationFailedError(f"unknown county {county!r}",
+                                    errors or {"county": ["a county code or *"]})
+    if chosen != user.county:
+        _move(user, chosen, actor=actor)
     db.session.commit()
     forget_directory()
     return user

@@ -40,6 +40,8 @@ from server.models.reserve import ReserveProject
 from server.services.audit import record_event
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.notifications import notify
+from server.services.spreadsheet import Sheet, workbook
+from server.services.tenancy import county_scope
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 MILESTONE_NAMES = {"start_work": "开工", "production": "投产", "effect": "见效"}
@@ -214,15 +216,24 @@ def require_reader(user: User) -> None:
 
 
 def list_projects(user: User) -> list[AftercareProject]:
+    """The after-care projects of ``user``'s counties' cases, the newest completion first."""
     require_reader(user)
-    return list(db.session.execute(select(AftercareProject).order_by(
-        AftercareProject.completed_on.desc(), AftercareProject.id.desc())).scalars())
+    return list(db.session.execute(
+        select(AftercareProject).where(AftercareProject.case_id.in_(
+            county_scope(user).case_ids()))
+        .order_by(AftercareProject.completed_on.desc(), AftercareProject.id.desc())).scalars())
+
+
+def _in_scope(user: User, project: AftercareProject) -> bool:
+    case = db.session.get(Case, project.case_id)
+    return case is not None and county_scope(user).covers_case(case)
 
 
 def get_project(user: User, aftercare_id: int) -> AftercareProject:
+    """Raises ``PermissionDeniedError``, ``NotFoundError`` (also for another county's)."""
     require_reader(user)
     project = db.session.get(AftercareProject, aftercare_id)
-    if project is None:
+    if project is None or not _in_scope(user, project):
         raise NotFoundError(f"after-care project {aftercare_id} does not exist")
     return project
 
@@ -335,7 +346,8 @@ def close_supervision(user: User, task_id: int, opinion: str) -> SupervisionTask
     """The responsible leader closes a supervision task with an opinion (限期整改, 收回土地 …);
     audited ``aftercare_supervision_closed``."""
     task = db.session.get(SupervisionTask, task_id)
-    if task is None:
+    project = db.session.get(AftercareProject, task.aftercare_id) if task else None
+    if task is None or project is None or not _in_scope(user, project):
         raise NotFoundError(f"supervision task {task_id} does not exist")
     if task.assignee != user.username and not (not task.assignee and user.in_group("leader")):
         raise PermissionDeniedError("only the responsible leader closes this supervision task")
@@ -397,7 +409,7 @@ def land_review(user: User, half: str) -> list[LandReviewRow]:
         select(Milestone, AftercareProject, Case)
         .join(AftercareProject, AftercareProject.id == Milestone.aftercare_id)
         .join(Case, Case.id == AftercareProject.case_id)
-        .where(Milestone.due_on < cutoff)
+        .where(Milestone.due_on < cutoff, county_scope(user).case_condition())
         .order_by(Milestone.due_on, Case.reference)).all()
     out = []
     for milestone, project, case in rows:
@@ -421,7 +433,6 @@ def land_review(user: User, half: str) -> list[LandReviewRow]:
 
 def land_review_xlsx(user: User, half: str, names: dict[str, str]) -> bytes:
     """The land review as one .xlsx sheet; ``names`` maps usernames to display names."""
-    from server.services.spreadsheet import Sheet, workbook
 
     rows = land_review(user, half)
     return workbook([Sheet(

@@ -22,6 +22,7 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
+from server.services.store import case_store, with_retries
 
 ARCHIVE_FORM = "archive"
 ARCHIVE_STEP = "archive_case"
@@ -79,7 +80,6 @@ def record_exception(user: User, case_id: str, records: Sequence[str], reason: s
     ``ConflictError`` (the case is not at its archive step), ``ValidationFailedError`` (no
     reason; a record the case does not require or an unknown one).
     """
-    from server.services.store import case_store, with_retries
 
     case = db.session.get(Case, case_id)
     if case is None:

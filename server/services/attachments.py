@@ -19,7 +19,7 @@ from sqlalchemy import select
 from server.engine import clock
 from server.extensions import db
 from server.models import Attachment, Case, User, WorkItem
-from server.services import access
+from server.services import access, tenancy
 from server.services.audit import record_event
 from server.services.cases import get_case
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
@@ -79,7 +79,7 @@ def add_attachment(user: User, task_id: str, upload: Upload) -> Attachment:
     """Attach a file to the task's case; raises ``NotFoundError``, ``PermissionDeniedError``,
     ``ValidationFailedError`` (empty, too large, wrong type). Nothing is kept on refusal."""
     item = db.session.get(WorkItem, task_id)
-    if item is None:
+    if item is None or not tenancy.in_scope(user, item.case):
         raise NotFoundError(f"task {task_id} does not exist")
     role = access.acting_role(user, item)
     if role is None:

@@ -27,6 +27,7 @@ from sqlalchemy import event, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.util import find_tables
 
 from server.engine import clock
 from server.extensions import db
@@ -204,7 +205,6 @@ def _before_reading_the_log(state: ORMExecuteState) -> None:
 
 
 def _tables_of(statement: Any) -> set[Any]:
-    from sqlalchemy.sql.util import find_tables
 
     return set(find_tables(statement, include_joins=False, include_selects=True))
 

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
+from server.engine.scripting import current_county, use_calendar
 from server.extensions import db
 from server.models import CalendarDay, CalendarYear, Case, County, User
 from server.rules import clock_law
@@ -111,12 +112,10 @@ class InstalledCalendar:
     whose case is stepping (``server.engine.scripting.counting_for``)."""
 
     def calendar(self, *, refresh: bool = False) -> WorkCalendar:
-        from server.engine.scripting import current_county
 
         return current_calendar(county=current_county(), refresh=refresh)
 
     def settings(self) -> CountySettings:
-        from server.engine.scripting import current_county
 
         return county_settings(current_county())
 
@@ -151,7 +150,6 @@ class InstalledCalendar:
 def install_calendar() -> None:
     """Make the engine count with :func:`current_calendar` (built lazily, so the app factory
     works before migrations have created the calendar tables)."""
-    from server.engine.scripting import use_calendar
 
     use_calendar(InstalledCalendar())
 

@@ -11,14 +11,17 @@ from sqlalchemy import exists, select
 
 from server.engine import clock
 from server.engine.errors import ScriptError
+from server.engine.scripting import counting_for
 from server.extensions import db
 from server.models import AuditEvent, Case, Deployment, Enterprise, User, WorkItem
-from server.services import access
+from server.services import access, tenancy
 from server.services.audit import record_event
+from server.services.calendar import default_county, require_county
 from server.services.case_state import jsonable, record_step_events, summary_of
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.forms import form_registry
 from server.services.processes import get_deployment, latest_deployment
+from server.services.projects import check_facts, record_from_application
 from server.services.store import case_store
 
 
@@ -65,7 +68,6 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     if not user.in_group("enterprise", "bureau", "window", "admin"):
         raise PermissionDeniedError("only an enterprise or the bureau/window can start a case")
     # 项目代码 and the project's facts: refused field by field before anything is written.
-    from server.services.projects import check_facts, record_from_application
 
     facts = check_facts(data)
     now = clock.now()
@@ -78,10 +80,8 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
         area=str(data.get("area") or user.area or ""),
         started_by=user.username, started_at=now,
     )
-    from server.engine.scripting import counting_for
-    from server.services.calendar import default_county, require_county
 
-    county = str(data.get("county") or "") or None
+    county = tenancy.filing_county(user, str(data.get("county") or "") or None)
     if county is not None:
         require_county(county)
     case.county = county
@@ -109,9 +109,10 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
 
 
 def get_case(user: User, case_id: str) -> Case:
-    """Return a case the user may see; raises ``NotFoundError`` / ``PermissionDeniedError``."""
+    """Return a case the user may see; raises ``NotFoundError`` (also for another county's
+    case) / ``PermissionDeniedError``."""
     case = db.session.get(Case, case_id)
-    if case is None:
+    if case is None or not tenancy.in_scope(user, case):
         raise NotFoundError(f"case {case_id} does not exist")
     has_work = db.session.execute(select(exists().where(
         WorkItem.case_id == case_id,

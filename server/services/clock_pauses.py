@@ -38,7 +38,7 @@ from server.rules.clock_law import (
     pause_kind,
 )
 from server.rules.workdays import Deadline, LimitKind, WorkCalendar
-from server.services import access
+from server.services import access, tenancy
 from server.services.audit import record_event
 from server.services.calendar import (
     ItemSchedule,
@@ -222,7 +222,7 @@ def reschedule_item_timers(live: Any, item_ids: list[str], *, actor: str | None,
 # ---- a department's actions on its open item --------------------------------------------------
 def _open_handling(user: User, task_id: str) -> WorkItem:
     item = db.session.get(WorkItem, task_id)
-    if item is None:
+    if item is None or not tenancy.in_scope(user, item.case):
         raise NotFoundError(f"task {task_id} does not exist")
     if item.element_id != HANDLING_ELEMENT:
         raise ValidationFailedError("only an approval item being handled (部门办理审批事项) can be "

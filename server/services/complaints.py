@@ -21,13 +21,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, Complaint, ComplaintSetting, Group, User
+from server.rules.lights import item_light
 from server.services.audit import record_event
+from server.services.calendar import case_county, current_calendar, default_county
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from server.services.notifications import notify
+from server.services.store import case_store, with_retries
+from server.services.tenancy import CountyScope, county_scope
 
 OFFICE = "supervision"
 #: Staff who take a complaint by telephone, letter or visit (the 004 telephones ring at the
@@ -64,7 +69,6 @@ def _county_key(county: str | None) -> str:
 
 def setting_for(county: str | None) -> Setting:
     """The handling limit and telephones of ``county`` (the default county when None)."""
-    from server.services.calendar import default_county
 
     key = _county_key(county or default_county())
     row = db.session.get(ComplaintSetting, key)
@@ -80,7 +84,6 @@ def change_setting(user: User, handling_days: Any, phones: str,
     Raises ``PermissionDeniedError`` (not the office or an administrator),
     ``ValidationFailedError`` (a limit that is not 1–60 working days).
     """
-    from server.services.calendar import default_county
 
     if not user.group_codes & {OFFICE, "admin"}:
         raise PermissionDeniedError("only the supervision office sets the complaint limit")
@@ -129,7 +132,10 @@ def role_towards(user: User, complaint: Complaint) -> str | None:
 def get_for(user: User, complaint_id: int) -> tuple[Complaint, str]:
     """The complaint and the viewer's role. Raises ``NotFoundError``, ``PermissionDeniedError``."""
     complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None:
+    scope = county_scope(user)
+    if complaint is None or not (scope.covers(complaint.county) or (
+            scope.enterprise_id is not None and complaint.enterprise_id == scope.enterprise_id)):
+        # Another county's complaint is as unknown as a made-up number.
         raise NotFoundError(f"complaint {complaint_id} does not exist")
     role = role_towards(user, complaint)
     if role is None:
@@ -140,7 +146,8 @@ def get_for(user: User, complaint_id: int) -> tuple[Complaint, str]:
 def visible_complaints(user: User) -> list[tuple[Complaint, str]]:
     """The complaints ``user`` may open, newest first, each with the viewer's role."""
     groups = user.group_codes
-    query = select(Complaint)
+    query = select(Complaint).where(county_scope(user).condition(Complaint.county,
+                                                                 Complaint.enterprise_id))
     if OFFICE not in groups:
         mine = [Complaint.filed_by == user.username]
         if ENTERPRISE in groups and user.enterprise_id is not None:
@@ -162,8 +169,6 @@ def visible_complaints(user: User) -> list[tuple[Complaint, str]]:
 
 def light_of(complaint: Complaint, now: datetime | None = None) -> str | None:
     """The handling light of an unanswered complaint (None once answered)."""
-    from server.rules.lights import item_light
-    from server.services.calendar import current_calendar
 
     if complaint.decided_at is not None:
         return None
@@ -196,12 +201,12 @@ def _notify(complaint: Complaint, title: str, *, users: Sequence[str] = (),
             groups: Sequence[str] = (), kind: str = "new_task") -> None:
     """A notice (inbox and mail) in the step's transaction, through the public notifier; its
     body is the page where the reader finds the complaint."""
-    from server.services.notifications import notify
 
     portal = kind == "result_ready" and complaint.channel == "portal"
     path = f"/{'portal' if portal else 'supervision'}/complaints/{complaint.id}"
     notify(kind=kind, title=f"{title} {complaint.reference}", body=path, users=users,
-           groups=groups, dedupe_key=f"complaint:{complaint.id}:{title}")
+           groups=groups, dedupe_key=f"complaint:{complaint.id}:{title}",
+           county=complaint.county)
 
 
 def _commit(case_id: str | None, step: Callable[[], Complaint], type_: str, user: User,
@@ -218,7 +223,6 @@ def _commit(case_id: str | None, step: Callable[[], Complaint], type_: str, user
             notice(complaint)
         db.session.commit()
         return complaint
-    from server.services.store import case_store, with_retries
 
     def locked() -> int:
         with case_store().locked(case_id) as live:
@@ -243,7 +247,6 @@ def file_complaint(user: User, data: dict[str, Any]) -> Complaint:
     Raises ``PermissionDeniedError`` (neither an enterprise nor intake staff, or a case not
     the enterprise's own), ``ValidationFailedError`` (missing or unknown fields).
     """
-    from server.services.calendar import case_county, current_calendar, default_county
 
     groups = user.group_codes
     portal = ENTERPRISE in groups and not groups & INTAKE
@@ -272,15 +275,17 @@ def file_complaint(user: User, data: dict[str, Any]) -> Complaint:
                      limit=40)
     case = None
     if case_ref:
+        # Only a case of the filer's county: another county's number is unknown here.
         case = db.session.execute(select(Case).where(
-            or_(Case.id == case_ref, Case.reference == case_ref))).scalar_one_or_none()
+            or_(Case.id == case_ref, Case.reference == case_ref),
+            county_scope(user).case_condition())).scalar_one_or_none()
         if case is None:
             errors.setdefault("case", []).append("没有这个案件编号")
     if errors:
         raise ValidationFailedError("the complaint is incomplete", errors)
     if portal and case is not None and case.enterprise_id != user.enterprise_id:
         raise PermissionDeniedError("an enterprise complains about its own cases only")
-    county = case_county(case) if case is not None else default_county()
+    county = case_county(case) if case is not None else (user.county or default_county())
     setting = setting_for(county)
     now = clock.now()
     due = current_calendar(county=county).add_working_days(now, setting.handling_days).at
@@ -432,13 +437,15 @@ def rate(user: User, complaint_id: int, satisfaction: str, note: str = "") -> Co
                    lambda c: {"satisfaction": satisfaction})
 
 
-def upheld_by_department(start: datetime, end: datetime) -> dict[str, int]:
-    """Department → complaints decided 成立 or 部分成立 in [start, end) (for scorecards)."""
-    from sqlalchemy import func
+def upheld_by_department(start: datetime, end: datetime,
+                         scope: CountyScope | None = None) -> dict[str, int]:
+    """Department → complaints decided 成立 or 部分成立 in [start, end) (for scorecards), of
+    ``scope``'s counties (None: every county)."""
 
     rows = db.session.execute(
         select(Complaint.department, func.count(Complaint.id))
         .where(Complaint.result.in_(UPHELD), Complaint.decided_at >= start,
-               Complaint.decided_at < end, Complaint.department != "")
+               Complaint.decided_at < end, Complaint.department != "",
+               *([] if scope is None else [scope.condition(Complaint.county)]))
         .group_by(Complaint.department)).all()
     return {d: int(n) for d, n in rows}

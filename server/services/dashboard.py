@@ -28,15 +28,21 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
     type_coerce,
 )
 
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, User, WorkItem
+from server.rules.catalog import STAGES
 from server.rules.lights import Light, item_light, time_left
-from server.services.calendar import current_calendar
+from server.services.calendar import county_settings, current_calendar, default_county
+from server.services.catalog import current_catalog
 from server.services.errors import PermissionDeniedError
+from server.services.forms import form_registry
+from server.services.records import code_labels
+from server.services.tenancy import CountyScope, county_scope
 
 #: Who may open the dashboard: leaders, the bureau and the supervision office (督查室).
 VIEWERS = frozenset({"leader", "bureau", "bureau_head", "supervision", "auditor", "admin"})
@@ -127,8 +133,6 @@ def require_viewer(user: User) -> None:
 
 def industry_words() -> dict[str, str]:
     """Industry code → its label on the application form (行业分类)."""
-    from server.services.forms import form_registry
-    from server.services.records import code_labels
 
     # The newest deployment's forms at once: a ``get`` per form asked the database for the
     # newest deployment each time (35 queries, a tenth of the dashboard's time).
@@ -187,7 +191,6 @@ class _Lighter:
     """
 
     def __init__(self, now: datetime) -> None:
-        from server.services.calendar import default_county
 
         self.now = now
         self.horizon = now + HORIZON
@@ -213,7 +216,6 @@ class _Lighter:
         key = (county, due_at)
         found = self.lit.get(key)
         if found is None:
-            from server.services.calendar import county_settings, current_calendar
 
             if county not in self.calendars:
                 self.calendars[county] = (current_calendar(county=county),
@@ -227,19 +229,22 @@ class _Lighter:
 
 
 def _open_rows(*columns: Any, case_ids: list[str] | None = None,
-               task_ids: list[str] | None = None) -> Any:
+               task_ids: list[str] | None = None, scope: CountyScope | None = None) -> Any:
     """Core rows (not ORM ones: a third of the time) of the open handling tasks of running
     cases (of ``case_ids`` / ``task_ids`` if given), in no order: sorting 16,000 rows by
     deadline and id took PostgreSQL longer than reading them, and most callers only count.
     ``due_at`` comes back naive (UTC, as stored): of 16,000 rows there are a few dozen
-    distinct deadlines, and each is zoned and lit once."""
+    distinct deadlines, and each is zoned and lit once. ``scope``: only cases of those
+    counties (``server.services.tenancy``; None: every county)."""
     return db.session.connection().execute(
         select(WorkItem.id, WorkItem.case_id, _NAIVE_DUE, Case.county, *columns)
         .join(Case, Case.id == WorkItem.case_id)
         .where(WorkItem.state == "ready", WorkItem.element_id == HANDLING_ELEMENT,
                Case.status == "running",
                *([WorkItem.case_id.in_(case_ids)] if case_ids is not None else []),
-               *([WorkItem.id.in_(task_ids)] if task_ids is not None else []))).all()
+               *([WorkItem.id.in_(task_ids)] if task_ids is not None else []),
+               *([scope.case_condition()] if scope is not None and not scope.everywhere
+                 else []))).all()
 
 
 def _contexts_of(ids: list[str]) -> dict[str, _Context]:
@@ -273,7 +278,6 @@ def _lit(rows: Any, now: datetime) -> list[Lean]:
     """Each row of ``_open_rows(WorkItem.candidate_groups, ...)`` lit and placed. Items of
     the same approval item, department and industry are placed once, each (county,
     deadline) is lit once: the loop itself is the only per-item work."""
-    from server.services.catalog import current_catalog
 
     cache = _CONTEXTS
     read = _contexts_of([row[0] for row in rows if row[0] not in cache])
@@ -315,17 +319,17 @@ def _due_order(item: Lean | OpenItem) -> tuple[bool, datetime, str]:
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
-def lean_items(now: datetime | None = None, *,
-               case_ids: list[str] | None = None) -> list[Lean]:
-    """Every open approval item of a running case (of ``case_ids`` if given), lit and placed
-    as ``open_items`` places it, without names or titles, in no order (for counting)."""
+def lean_items(now: datetime | None = None, *, case_ids: list[str] | None = None,
+               scope: CountyScope | None = None) -> list[Lean]:
+    """Every open approval item of a running case (of ``case_ids`` if given, of ``scope``'s
+    counties), lit and placed as ``open_items`` places it, without names or titles, in no
+    order (for counting)."""
     now = now or clock.now()
-    return _lit(_open_rows(WorkItem.candidate_groups, case_ids=case_ids), now)
+    return _lit(_open_rows(WorkItem.candidate_groups, case_ids=case_ids, scope=scope), now)
 
 
 def _details(lean: list[Lean], now: datetime) -> list[OpenItem]:
     """The full items of ``lean`` (a page of a list), in the same order."""
-    from server.services.catalog import current_catalog
 
     if not lean:
         return []
@@ -351,15 +355,14 @@ def _details(lean: list[Lean], now: datetime) -> list[OpenItem]:
     return out
 
 
-def open_items(now: datetime | None = None, *,
-               case_ids: list[str] | None = None) -> list[OpenItem]:
-    """Every open approval item of a running case (of ``case_ids`` if given), lit, oldest
-    due first."""
-    from server.services.catalog import current_catalog
+def open_items(now: datetime | None = None, *, case_ids: list[str] | None = None,
+               scope: CountyScope | None = None) -> list[OpenItem]:
+    """Every open approval item of a running case (of ``case_ids`` if given, of ``scope``'s
+    counties), lit, oldest due first."""
 
     now = now or clock.now()
     rows = _open_rows(WorkItem.candidate_groups, WorkItem.assignee, WorkItem.claimed_by,
-                      Case.reference, Case.title, Case.area, case_ids=case_ids)
+                      Case.reference, Case.title, Case.area, case_ids=case_ids, scope=scope)
     lean = _lit([row[:5] for row in rows], now)
     contexts = _contexts_of([row[0] for row in rows])
     catalog = current_catalog()
@@ -485,8 +488,10 @@ class MonthTrend:
     terminated: int = 0
 
 
-def month_trends(now: datetime | None = None, months: int = 6) -> list[MonthTrend]:
-    """The last ``months`` months (this one included), oldest first."""
+def month_trends(now: datetime | None = None, months: int = 6, *,
+                 scope: CountyScope | None = None) -> list[MonthTrend]:
+    """The last ``months`` months (this one included), oldest first; of ``scope``'s
+    counties' cases (None: every county)."""
     cal = current_calendar()
     first, _, _ = _month_start(now or clock.now())
     starts = [first]
@@ -507,7 +512,8 @@ def month_trends(now: datetime | None = None, months: int = 6) -> list[MonthTren
                ("terminated", Case.ended_at, (Case.status == "terminated",))]
     found = db.session.execute(select(*(
         in_month(column, m, *where) for _, column, where in figures for m in trends.values()))
-        .where(or_(Case.started_at >= at(starts[0]), Case.ended_at >= at(starts[0])))).one()
+        .where(or_(Case.started_at >= at(starts[0]), Case.ended_at >= at(starts[0])),
+               _in_scope(scope))).one()
     sums = iter(found)
     for name, _, _ in figures:
         for trend in trends.values():
@@ -521,13 +527,21 @@ def month_range(now: datetime | None = None) -> tuple[date, date]:
     return first, (first + timedelta(days=32)).replace(day=1)
 
 
-def department_rates() -> list[DepartmentRate]:
-    """Each department's finished handling tasks and how many were done by the due moment."""
+def _in_scope(scope: CountyScope | None) -> Any:
+    """A condition on ``Case``: its county lies in ``scope`` (None: always true)."""
+    return true() if scope is None else scope.case_condition()
+
+
+def department_rates(scope: CountyScope | None = None) -> list[DepartmentRate]:
+    """Each department's finished handling tasks and how many were done by the due moment
+    (of ``scope``'s counties' cases; None: every county)."""
     on_time = case((WorkItem.due_at.is_(None), 1), (WorkItem.completed_at <= WorkItem.due_at, 1),
                    else_=0)
     rows = db.session.execute(
         select(WorkItem.candidate_groups, func.count(WorkItem.id), func.sum(on_time))
-        .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed")
+        .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed",
+               *([] if scope is None or scope.everywhere
+                 else [WorkItem.case_id.in_(scope.case_ids())]))
         .group_by(WorkItem.candidate_groups)).all()
     rates: dict[str, DepartmentRate] = {}
     for groups, finished, in_time in rows:
@@ -549,7 +563,8 @@ def overview(user: User, now: datetime | None = None) -> Overview:
     ``RED_SHOWN`` red items the page names are read in full."""
     require_viewer(user)
     now = now or clock.now()
-    items = lean_items(now)
+    scope = county_scope(user)
+    items = lean_items(now, scope=scope)
     # One pass over the items, counting each (department, light, stage, industry): a few
     # hundred groups, from which every breakdown below is summed.
     groups = Counter(map(itemgetter(LEAN_DEPT, LEAN_LIGHT, LEAN_STAGE, LEAN_INDUSTRY), items))
@@ -569,14 +584,14 @@ def overview(user: User, now: datetime | None = None) -> Overview:
         ((code, {**{k: c[k] for k in ("red", "yellow", "green")}, "total": sum(c.values())})
          for code, c in departments.items()),
         key=lambda kv: (-kv[1]["red"], -kv[1]["total"], kv[0]))
-    from server.rules.catalog import STAGES
 
     order = {s: n for n, s in enumerate(STAGES)}
     running = db.session.execute(
-        select(func.count(Case.id)).where(Case.status == "running")).scalar_one()
+        select(func.count(Case.id)).where(Case.status == "running", _in_scope(scope))
+    ).scalar_one()
     projects = Counter(worst_lights(items).values())
     lit_projects = sum(projects.values())
-    trends = month_trends(now)
+    trends = month_trends(now, scope=scope)
     # This month's figures are the last month of the trends (the same local month bounds
     # and statuses as ``month_counts``).
     first = trends[-1].start
@@ -594,7 +609,7 @@ def overview(user: User, now: datetime | None = None) -> Overview:
                            # A running project with no open item has nothing late: green.
                            "green": projects.get("green", 0) + int(running) - lit_projects},
         projects_total=int(running), red=_details(red[:RED_SHOWN], now), red_total=len(red),
-        month=month, month_start=first, rates=department_rates(), trends=trends)
+        month=month, month_start=first, rates=department_rates(scope), trends=trends)
 
 
 def worst_lights(items: list[Lean]) -> dict[str, str]:
@@ -610,7 +625,7 @@ def filtered_items(user: User, wanted: ItemFilter,
                    now: datetime | None = None) -> list[OpenItem]:
     """The open items a dashboard number counts. Raises ``PermissionDeniedError``."""
     require_viewer(user)
-    return [i for i in open_items(now) if wanted.keeps(i)]
+    return [i for i in open_items(now, scope=county_scope(user)) if wanted.keeps(i)]
 
 
 def filtered_page(user: User, wanted: ItemFilter, page: int, per_page: int,
@@ -620,7 +635,7 @@ def filtered_page(user: User, wanted: ItemFilter, page: int, per_page: int,
     ``PermissionDeniedError``."""
     require_viewer(user)
     now = now or clock.now()
-    found = [i for i in lean_items(now)
+    found = [i for i in lean_items(now, scope=county_scope(user))
              if (not wanted.light or i[LEAN_LIGHT] == wanted.light)
              and (not wanted.department or i[LEAN_DEPT] == wanted.department)
              and (not wanted.stage or i[LEAN_STAGE] == wanted.stage)

@@ -7,6 +7,7 @@ those given. Nothing is stored unless every check passes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,6 @@ def library(user: User) -> Library:
 
 def _containers(spec_set: SpecSet) -> dict[str, tuple[str, str, str]]:
     """Process and decision ids → (kind, name, file), read from the stored files."""
-    import re
 
     found: dict[str, tuple[str, str, str]] = {}
     for source in spec_set.files:

@@ -24,12 +24,17 @@ from server.models import AuditEvent, Case, User, WorkItem
 from server.services import ledger
 from server.services.audit import record_event
 from server.services.errors import ConflictError, NotFoundError, ValidationFailedError
+from server.services.replay import require_auditor
+from server.services.tenancy import CountyScope
 
 MAX_CASES = 5000
 
 
-def _cases(case_ids: Sequence[str] | None) -> list[Case]:
+def _cases(case_ids: Sequence[str] | None, scope: CountyScope | None = None) -> list[Case]:
     query = select(Case).order_by(Case.started_at, Case.id)
+    if scope is not None:
+        # Another county's case is as unknown as a made-up id.
+        query = query.where(scope.case_condition())
     if case_ids is not None:
         query = query.where(Case.id.in_(list(case_ids)))
     found = list(db.session.execute(query.limit(MAX_CASES)).scalars())
@@ -68,15 +73,16 @@ def _task_items(case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def export_cases(case_ids: Sequence[str] | None = None, *,
-                 unmasked: bool = False) -> list[dict[str, Any]]:
-    """``[{"case_id", "attributes", "events"}]`` of the given cases (all when None).
+def export_cases(case_ids: Sequence[str] | None = None, *, unmasked: bool = False,
+                 scope: CountyScope | None = None) -> list[dict[str, Any]]:
+    """``[{"case_id", "attributes", "events"}]`` of the given cases (all when None), of
+    ``scope``'s counties (None: every county, for the CLI).
 
     Task events carry ``item_id``, ``item_name`` and ``department`` when the task belongs to
     an approval item. Personal data is masked unless ``unmasked`` (see
     ``personal_data_export``). Raises ``NotFoundError`` for an unknown case id.
     """
-    cases = _cases(case_ids)
+    cases = _cases(case_ids, scope)
     events: dict[str, list[AuditEvent]] = {c.id: [] for c in cases}
     for chunk in range(0, len(cases), 500):
         ids = [c.id for c in cases[chunk:chunk + 500]]
@@ -109,7 +115,6 @@ def personal_data_export(user: User, fmt: str, case_ids: Sequence[str] | None,
 
     Raises ``PermissionDeniedError`` (not an auditor), ``ValidationFailedError`` (no purpose).
     """
-    from server.services.replay import require_auditor
 
     require_auditor(user)
     if not purpose.strip():
@@ -121,20 +126,27 @@ def personal_data_export(user: User, fmt: str, case_ids: Sequence[str] | None,
     db.session.commit()
 
 
-def to_xes(case_ids: Sequence[str] | None = None, *, unmasked: bool = False) -> bytes:
-    """IEEE 1849-2016 XES bytes of the cases. Raises ``NotFoundError``."""
-    return xes.to_xes(export_cases(case_ids, unmasked=unmasked), log_name="guanjia")
+def to_xes(case_ids: Sequence[str] | None = None, *, unmasked: bool = False,
+           scope: CountyScope | None = None) -> bytes:
+    """IEEE 1849-2016 XES bytes of the cases (of ``scope``). Raises ``NotFoundError``."""
+    return xes.to_xes(export_cases(case_ids, unmasked=unmasked, scope=scope),
+                      log_name="guanjia")
 
 
-def to_ocel(case_ids: Sequence[str] | None = None, *, unmasked: bool = False) -> bytes:
-    """OCEL 2.0 JSON bytes (projects, items, departments, materials). Raises ``NotFoundError``."""
-    return json.dumps(ocel.to_ocel(export_cases(case_ids, unmasked=unmasked)),
+def to_ocel(case_ids: Sequence[str] | None = None, *, unmasked: bool = False,
+            scope: CountyScope | None = None) -> bytes:
+    """OCEL 2.0 JSON bytes (projects, items, departments, materials) of the cases (of
+    ``scope``). Raises ``NotFoundError``."""
+    return json.dumps(ocel.to_ocel(export_cases(case_ids, unmasked=unmasked, scope=scope)),
                       ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def to_csv(case_ids: Sequence[str] | None = None, *, unmasked: bool = False) -> bytes:
-    """CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese). Raises ``NotFoundError``."""
-    events = [e for c in export_cases(case_ids, unmasked=unmasked) for e in c["events"]]
+def to_csv(case_ids: Sequence[str] | None = None, *, unmasked: bool = False,
+           scope: CountyScope | None = None) -> bytes:
+    """CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese) of the cases (of
+    ``scope``). Raises ``NotFoundError``."""
+    events = [e for c in export_cases(case_ids, unmasked=unmasked, scope=scope)
+              for e in c["events"]]
     return csvexport.events_to_csv_bytes(events)
 
 

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Case, Enterprise, Group, User
 from server.services.audit import record_event
+from server.services.cases import start_case
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.services.forms import form_registry
-from server.services.users import forget_directory
+from server.services.notifications import forget_directory
 
 #: 统一社会信用代码 (GB 32100-2015): 18 characters of the code's alphabet (no I, O, S, V, Z),
 #: the same pattern the application form checks.
@@ -107,7 +108,6 @@ def file_for_enterprise(user: User, data: dict[str, Any], *, enterprise_id: int 
     what ``start_case`` raises.
     """
     require_filer(user)
-    from server.services.cases import start_case
 
     errors: dict[str, list[str]] = {}
     enterprise: Enterprise | None = None

@@ -14,8 +14,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy import func, select
 
+from server.extensions import db
+from server.models import Deployment, DeploymentFile
 from server.services.errors import NotFoundError, ValidationFailedError
 
 # form-js components that show something but carry no value
@@ -237,10 +241,7 @@ class FormRegistry:
 
     def stored_files(self, deployment_id: int) -> dict[str, str]:
         """A deployment's own form files (name → content); empty for one stored before."""
-        from sqlalchemy import select
 
-        from server.extensions import db
-        from server.models import DeploymentFile
 
         rows = db.session.execute(select(DeploymentFile.name, DeploymentFile.content).where(
             DeploymentFile.deployment_id == deployment_id,
@@ -254,13 +255,9 @@ class FormRegistry:
         return self.stored_files(deployment_id) or self.seed_files()
 
     def _newest_deployment_id(self) -> int | None:
-        from flask import has_app_context
-        from sqlalchemy import func, select
 
         if not has_app_context():
             return None  # a tool reading the shipped forms, not a served request
-        from server.extensions import db
-        from server.models import Deployment
 
         value = db.session.execute(select(func.max(Deployment.id))).scalar()
         return int(value) if value is not None else None
@@ -307,7 +304,6 @@ class FormRegistry:
 
 def form_registry() -> FormRegistry:
     """The forms of the current app (built once in ``create_app``)."""
-    from flask import current_app
 
     registry: FormRegistry = current_app.extensions["guanjia.forms"]
     return registry

@@ -18,6 +18,7 @@ from server.engine.errors import ScriptLimitError
 from server.extensions import db
 from server.models import Case, Incident
 from server.services.audit import record_event
+from server.services.background import send_after_commit
 from server.services.errors import ConflictError, NotFoundError
 
 OPEN, RETRYING, RESOLVED = "open", "retrying", "resolved"
@@ -120,7 +121,6 @@ def retry_incident(incident_id: int, *, actor: str | None = None) -> Incident:
 
     Raises ``NotFoundError``, ``ConflictError`` (already resolved).
     """
-    from server.services.background import send_after_commit
 
     def change(case: Case | None) -> Incident:
         incident = get_incident(incident_id)

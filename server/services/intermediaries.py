@@ -28,7 +28,10 @@ from server.models.intermediaries import (
     AgencyRegistration,
     IntermediaryService,
 )
+from server.models.teams import CaseTeam
+from server.services import tenancy
 from server.services.audit import record_event
+from server.services.case_state import live_data
 from server.services.catalog import current_catalog
 from server.services.errors import (
     ConflictError,
@@ -36,6 +39,7 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
+from server.services.workspace import calendar
 
 EDITORS = ("bureau", "bureau_head", "admin")
 REVIEWERS = (*EDITORS, "leader", "auditor")
@@ -52,14 +56,12 @@ def _require_editor(user: User) -> None:
 
 
 def _today() -> date:
-    from server.services.workspace import calendar
 
     return calendar().local_date(clock.now())
 
 
 def add_working_days(start: date, n: int) -> date:
     """The n-th working day after ``start`` on the county's calendar (start itself if n=0)."""
-    from server.services.workspace import calendar
 
     cal = calendar()
     day, left = start, n
@@ -71,7 +73,6 @@ def add_working_days(start: date, n: int) -> date:
 
 
 def working_days_left(today: date, due: date) -> int:
-    from server.services.workspace import calendar
 
     cal = calendar()
     if today >= due:
@@ -221,7 +222,6 @@ class Need:
 
 
 def _case_items(case: Case) -> list[dict[str, Any]]:
-    from server.services.case_state import live_data
 
     return [i for i in live_data(case).get("items") or [] if isinstance(i, dict)]
 
@@ -263,7 +263,7 @@ def choose_agency(user: User, case_id: str, data: dict[str, Any]) -> AgencyEngag
     choice for the same need is refused (422/409) and nothing is written.
     """
     case = db.session.get(Case, case_id)
-    if case is None:
+    if case is None or not tenancy.in_scope(user, case):
         raise NotFoundError(f"no case {case_id}")
     if not own_enterprise(user, case):
         raise PermissionDeniedError("only the case's enterprise chooses its agency")
@@ -312,9 +312,10 @@ def _engagement_for(user: User, engagement_id: int, *, stewards: bool) -> Agency
         raise NotFoundError(f"no agency engagement {engagement_id}")
     case = db.session.get(Case, engagement.case_id)
     assert case is not None
+    if not tenancy.in_scope(user, case):
+        raise NotFoundError(f"no agency engagement {engagement_id}")
     allowed = own_enterprise(user, case)
     if stewards and not allowed:
-        from server.models.teams import CaseTeam
 
         team = db.session.get(CaseTeam, case.id)
         allowed = team is not None and user.username == team.steward

@@ -43,7 +43,7 @@ from server.ledger.verify import (
     Finding,
     verify_events,
 )
-from server.models import AuditEvent, Case, Checkpoint
+from server.models import AuditEvent, Case, Checkpoint, User
 from server.models.checkpoints import LedgerHead
 from server.services import coverage
 from server.services.audit import (
@@ -70,6 +70,8 @@ from server.services.chain_checks import (
 from server.services.chain_checks import AFTER_SEAL as AFTER_SEAL  # re-exported
 from server.services.chain_checks import SEALED as SEALED  # re-exported
 from server.services.errors import ConflictError, NotFoundError
+from server.services.replay import reexecute_case
+from server.services.tenancy import in_scope
 
 PROOF_FORMAT = "guanjia-inclusion-proof"
 
@@ -345,7 +347,6 @@ def verify(case_id: str | None = None, *, now: datetime | None = None,
 
 
 def _reexecution_findings(case_ids: Sequence[str]) -> list[Finding]:
-    from server.services.replay import reexecute_case
 
     out = []
     for cid in case_ids:
@@ -429,15 +430,20 @@ def adopt_chain(actor: str) -> dict[str, int]:
 
 # ---- inclusion proofs -------------------------------------------------------------------------
 
-def event_proof(seq: int) -> dict[str, Any]:
+def event_proof(seq: int, user: User | None = None) -> dict[str, Any]:
     """A self-contained JSON proof that event ``seq`` is in the signed log.
 
     Holds the event as stored, its envelope (the leaf), the audit path and the newest log
-    checkpoint covering it. Raises ``NotFoundError`` (no such event), ``ConflictError`` (no
-    checkpoint covers it yet, or the log no longer matches that checkpoint).
+    checkpoint covering it. Raises ``NotFoundError`` (no such event, or for ``user`` an event
+    of a case of another county), ``ConflictError`` (no checkpoint covers it yet, or the log
+    no longer matches that checkpoint).
     """
     events = events_of()
     index = next((i for i, e in enumerate(events) if e.seq == seq), None)
+    if index is not None and user is not None and events[index].case_id is not None:
+        case = db.session.get(Case, events[index].case_id)
+        if case is not None and not in_scope(user, case):
+            index = None
     if index is None:
         raise NotFoundError(f"event {seq} does not exist")
     cp = latest_checkpoint(LOG_SCOPE)

@@ -28,7 +28,7 @@ from server.rules.project import (
     stage_bar,
     target_for,
 )
-from server.services import access
+from server.services import access, tenancy
 from server.services.audit import record_event
 from server.services.calendar import current_calendar
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
@@ -84,6 +84,7 @@ def record_from_application(case: Case, facts: dict[str, Any], *, actor: str) ->
 def update_project(user: User, case: Case, data: dict[str, Any]) -> CaseProject:
     """Correct the project facts of ``case``; audited. Raises ``PermissionDeniedError``,
     ``ValidationFailedError`` (located, nothing changed), ``NotFoundError``."""
+    tenancy.require_in_scope(user, case)
     if not user.in_group(*EDITORS) or not access.can_see_case(user, case):
         raise PermissionDeniedError("only the steward, the window or the bureau may record it")
     facts = check_facts(data)

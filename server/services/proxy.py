@@ -40,7 +40,7 @@ from server.models import (
     User,
     WorkItem,
 )
-from server.services import access, archive, attachments, plan, teams
+from server.services import access, archive, attachments, plan, teams, tenancy
 from server.services.audit import record_event
 from server.services.case_state import record_step_events
 from server.services.cases import get_case
@@ -52,6 +52,7 @@ from server.services.errors import (
 )
 from server.services.staging import release_ready_items
 from server.services.store import Completion, case_store, with_retries
+from server.services.tasks import form_for
 
 #: Staff groups that may act for an enterprise (专窗, and the bureau that brought the project).
 PROXY_GROUPS = ("window", "bureau")
@@ -149,7 +150,7 @@ def complete_on_behalf(user: User, task_id: str, data: dict[str, Any],
     ``ValidationFailedError`` (the form; no, expired, used or wrong confirmation).
     """
     item = db.session.get(WorkItem, task_id)
-    if item is None:
+    if item is None or not tenancy.in_scope(user, item.case):
         raise NotFoundError(f"task {task_id} does not exist")
     role = proxy_role(user, item.case)
     if role is None:
@@ -210,7 +211,6 @@ def complete_on_behalf(user: User, task_id: str, data: dict[str, Any],
 
 
 def teams_form(item: WorkItem) -> Any:
-    from server.services.tasks import form_for
 
     return form_for(item)
 

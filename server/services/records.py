@@ -122,7 +122,7 @@ def signatories(form: FormDefinition | None) -> tuple[Signatory, ...]:
 
 def pdf_available() -> bool:
     try:
-        import weasyprint  # noqa: F401
+        import weasyprint  # noqa: F401, PLC0415  (optional: needs Pango; None without)
     except (ImportError, OSError):  # OSError: the Pango libraries are not installed
         return False
     return True
@@ -135,7 +135,7 @@ def render_pdf(html: str) -> bytes:
     call out, whatever text an enterprise typed into it. Raises ``PdfUnavailableError``.
     """
     try:
-        import weasyprint
+        import weasyprint  # noqa: PLC0415  (optional: needs Pango)
     except (ImportError, OSError) as exc:
         raise PdfUnavailableError(f"WeasyPrint cannot run here: {exc}") from exc
     pdf: bytes = weasyprint.HTML(string=html).write_pdf()

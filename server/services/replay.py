@@ -26,11 +26,19 @@ from server.engine.parser import SpecSet, parse_files
 from server.engine.runtime import Engine, Runtime, StepResult
 from server.extensions import db
 from server.models import Case, Deployment, EngineTask, User
-from server.services import access
+from server.rules.clock_law import REFERRAL, SUPPLEMENT
+from server.services import access, tenancy
 from server.services.audit import record_event
+from server.services.calendar import case_county
 from server.services.case_state import summary_of
 from server.services.cases import case_history
+from server.services.clock_pauses import (
+    OVERDUE_TIMER,
+    WARNING_TIMER,
+    _paused_working_days,  # noqa: PLC2701 - the same count the action wrote
+)
 from server.services.errors import NotFoundError, PermissionDeniedError
+from server.services.staging import RELEASE_MESSAGE
 from server.services.store import case_store, with_retries
 from server.services.termination import MESSAGE as TERMINATION_MESSAGE
 
@@ -48,6 +56,17 @@ def require_auditor(user: User) -> None:
         raise PermissionDeniedError("only auditors open the audit views")
 
 
+def cases_to_audit(user: User, q: str = "", *, limit: int, offset: int = 0) -> list[Case]:
+    """The cases of ``user``'s counties, newest first, found by reference or title; raises
+    ``PermissionDeniedError`` for anyone but auditors and administrators."""
+    require_auditor(user)
+    query = (select(Case).where(tenancy.county_scope(user).case_condition())
+             .order_by(Case.started_at.desc()))
+    if q:
+        query = query.where(Case.reference.contains(q) | Case.title.contains(q))
+    return list(db.session.execute(query.limit(limit).offset(offset)).scalars())
+
+
 def open_case_for_audit(user: User, case_id: str, *, purpose: str = "replay") -> Case:
     """The case, with its opening by an auditor written to its own history; commits.
 
@@ -57,6 +76,7 @@ def open_case_for_audit(user: User, case_id: str, *, purpose: str = "replay") ->
     case = db.session.get(Case, case_id)
     if case is None:
         raise NotFoundError(f"case {case_id} does not exist")
+    tenancy.require_in_scope(user, case)
     if not access.can_see_case(user, case):
         raise PermissionDeniedError("you may not see this case")
     if AUDITOR in user.group_codes:
@@ -330,13 +350,6 @@ def _feed(rerun: _Rerun, runtime: Runtime, events: list[Any], frozen: clock.Froz
 def _clock_action(rerun: _Rerun, runtime: Runtime, mapping: dict[str, tuple[str, int]],
                   e: Any, case: Case) -> None:
     """Write the item's clock as the department's action did (``services.clock_pauses``)."""
-    from server.rules.clock_law import REFERRAL, SUPPLEMENT
-    from server.services.calendar import case_county
-    from server.services.clock_pauses import (
-        OVERDUE_TIMER,
-        WARNING_TIMER,
-        _paused_working_days,  # noqa: PLC2701 - the same count the action wrote
-    )
 
     engine = rerun.engine
     element, k = mapping[e.task_id]
@@ -427,7 +440,6 @@ def _complete(rerun: _Rerun, runtime: Runtime, mapping: dict[str, tuple[str, int
 
 def _release(rerun: _Rerun, runtime: Runtime, item_code: str,
              message: dict[str, Any]) -> None:
-    from server.services.staging import RELEASE_MESSAGE
 
     waits = [w for w in rerun.engine.message_waits(runtime, RELEASE_MESSAGE)
              if (w.data.get("item") or {}).get("code") == item_code]

@@ -7,6 +7,10 @@ writes while the report is a draft. A correction after sign-off is a new version
 again); the signed one stays as it was. Each change commits with its audit event
 (``report_prepared``, ``report_refreshed``, ``report_note_written``, ``report_signed``,
 ``report_submitted``, ``report_corrected``), events of no case: a report spans many cases.
+
+Each county keeps its own reports, counting its own cases (``Report.county``; "" is the
+default county's, as a case naming none): its people read and write only those, another
+county's report ids are not found; the prefecture reads every county's.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from sqlalchemy import func, select
 
 from server.engine import clock
 from server.extensions import db
-from server.models import CaseTeam, Report, User
+from server.models import CaseTeam, County, Report, User
+from server.rules.lights import Light, item_light
 from server.services import audit, notifications
+from server.services.calendar import county_settings, current_calendar, default_county
 from server.services.errors import (
     ConflictError,
     NotFoundError,
@@ -29,6 +35,8 @@ from server.services.errors import (
     ValidationFailedError,
 )
 from server.services.report_figures import Period, build, period_of, periods_due_to_prepare
+from server.services.tenancy import county_scope
+from server.services.workspace import calendar
 
 #: Who may read reports: leaders, the bureau, the supervision office, and the stewards (who
 #: write the 跟踪反馈单). The enterprise and the departments' agents may not.
@@ -53,38 +61,62 @@ def _require(user: User, groups: frozenset[str], what: str) -> None:
         raise PermissionDeniedError(what)
 
 
-def _latest(kind: str, period: str) -> Report | None:
+def _latest(kind: str, period: str, county: str) -> Report | None:
+    # The default county's reports made before tenancy name no county ("").
+    counties = [county, ""] if county and county == default_county() else [county]
     return db.session.execute(
-        select(Report).where(Report.kind == kind, Report.period == period)
+        select(Report).where(Report.kind == kind, Report.period == period,
+                             Report.county.in_(counties))
         .order_by(Report.version.desc()).limit(1)).scalar_one_or_none()
 
 
+def county_of(user: User) -> str:
+    """The county whose reports ``user`` prepares: the own, or (the prefecture) the default
+    county's; "" when the installation has no county."""
+    return user.county or default_county() or ""
+
+
+def _readable(user: User) -> list[str] | None:
+    """The ``Report.county`` values ``user`` may read (None: all)."""
+    scope = county_scope(user)
+    if scope.counties is None:
+        return None
+    return sorted(scope.counties) + ([""] if scope.default in scope.counties else [])
+
+
 def get(user: User, report_id: int) -> Report:
-    """One report version. Raises ``PermissionDeniedError`` / ``NotFoundError``."""
+    """One report version. Raises ``PermissionDeniedError`` / ``NotFoundError`` (also for
+    another county's report)."""
     require_reader(user)
     report = db.session.get(Report, report_id)
-    if report is None:
+    readable = _readable(user)
+    if report is None or (readable is not None and report.county not in readable):
         raise NotFoundError(f"no report {report_id}")
     return report
 
 
 def versions(report: Report) -> list[Report]:
-    """Every version of ``report``'s kind and period, newest first."""
+    """Every version of ``report``'s kind, period and county, newest first."""
     return list(db.session.execute(
-        select(Report).where(Report.kind == report.kind, Report.period == report.period)
+        select(Report).where(Report.kind == report.kind, Report.period == report.period,
+                             Report.county == report.county)
         .order_by(Report.version.desc())).scalars())
 
 
 def listing(user: User) -> list[Report]:
-    """The newest version of every report, the latest due first."""
+    """The newest version of every report of ``user``'s counties, the latest due first."""
     require_reader(user)
-    newest = (select(Report.kind, Report.period, func.max(Report.version).label("v"))
-              .group_by(Report.kind, Report.period).subquery())
+    newest = (select(Report.kind, Report.period, Report.county,
+                     func.max(Report.version).label("v"))
+              .group_by(Report.kind, Report.period, Report.county).subquery())
+    readable = _readable(user)
     return list(db.session.execute(
         select(Report).join(newest, (Report.kind == newest.c.kind)
                             & (Report.period == newest.c.period)
+                            & (Report.county == newest.c.county)
                             & (Report.version == newest.c.v))
-        .order_by(Report.due_on.desc(), Report.kind)).scalars())
+        .where(*([] if readable is None else [Report.county.in_(readable)]))
+        .order_by(Report.due_on.desc(), Report.kind, Report.county)).scalars())
 
 
 def _event(type_: str, report: Report, actor: str | None, **payload: Any) -> None:
@@ -93,12 +125,12 @@ def _event(type_: str, report: Report, actor: str | None, **payload: Any) -> Non
         "version": report.version, **payload})
 
 
-def _new(period: Period, actor: str, version: int, *, notes: str = "{}",
+def _new(period: Period, actor: str, version: int, *, county: str, notes: str = "{}",
          reason: str = "") -> Report:
     now = clock.now()
-    report = Report(kind=period.kind, period=period.key, version=version, state="draft",
-                    due_on=period.due_on, content=json.dumps(build(period, now),
-                                                             ensure_ascii=False),
+    report = Report(kind=period.kind, period=period.key, county=county, version=version,
+                    state="draft", due_on=period.due_on,
+                    content=json.dumps(build(period, now, county), ensure_ascii=False),
                     notes=notes, prepared_by=actor, prepared_at=now,
                     correction_reason=reason)
     db.session.add(report)
@@ -115,17 +147,19 @@ def _tell_signer_and_stewards(report: Report, period: Period) -> None:
     notifications.notify(kind="new_task", title=f"待审定：{period.title}",
                          body=f"请于{period.due_on.isoformat()}前审定并报送。",
                          dedupe_key=f"report:{report.id}:prepared",
-                         users=stewards, groups=[SIGNER])
+                         users=stewards, groups=[SIGNER],
+                         county=report.county or default_county())
 
 
-def prepare(kind: str, period_key: str, *, actor: str = "system") -> Report:
-    """The report of a period, prepared now if it does not exist yet (idempotent: a
-    redelivered task returns the existing one). Raises ``ValidationFailedError``."""
+def prepare(kind: str, period_key: str, *, actor: str = "system", county: str = "") -> Report:
+    """The report of a period for ``county`` ("": the default county), prepared now if it
+    does not exist yet (idempotent: a redelivered task returns the existing one). Raises
+    ``ValidationFailedError``."""
     period = period_of(kind, period_key)
-    found = _latest(kind, period.key)
+    found = _latest(kind, period.key, county)
     if found is not None:
         return found
-    report = _new(period, actor, 1)
+    report = _new(period, actor, 1, county=county)
     _event("report_prepared", report, actor)
     _tell_signer_and_stewards(report, period)
     db.session.commit()
@@ -135,15 +169,17 @@ def prepare(kind: str, period_key: str, *, actor: str = "system") -> Report:
 def prepare_by(user: User, kind: str, period_key: str) -> Report:
     """A clerk prepares a report by hand (a missed month, or one before its day)."""
     _require(user, CLERKS, "only the bureau prepares reports")
-    return prepare(kind, period_key, actor=user.username)
+    return prepare(kind, period_key, actor=user.username, county=county_of(user))
 
 
 def prepare_due(today: date | None = None) -> list[Report]:
     """Everything the 1st of this month prepares (see ``periods_due_to_prepare``)."""
-    from server.services.workspace import calendar
 
     today = today or calendar().local_date(clock.now())
-    return [prepare(p.kind, p.key) for p in periods_due_to_prepare(today)]
+    # Every county its own reports ("" alone when the installation has no county).
+    counties = list(db.session.execute(select(County.code).order_by(County.code)).scalars())
+    return [prepare(p.kind, p.key, county=county) for p in periods_due_to_prepare(today)
+            for county in counties or [""]]
 
 
 def _draft(report: Report) -> None:
@@ -157,7 +193,7 @@ def refresh(user: User, report_id: int) -> Report:
     report = get(user, report_id)
     _draft(report)
     period = period_of(report.kind, report.period)
-    report.content = json.dumps(build(period, clock.now()), ensure_ascii=False)
+    report.content = json.dumps(build(period, clock.now(), report.county), ensure_ascii=False)
     report.prepared_at = clock.now()
     _event("report_refreshed", report, user.username)
     db.session.commit()
@@ -214,7 +250,6 @@ def submit(user: User, report_id: int, on: str) -> Report:
     """Mark a signed report 已报送 on the day ``on`` (ISO date, not before the sign-off nor
     in the future), and tell the leaders. Raises ``PermissionDeniedError``,
     ``ConflictError`` (not signed), ``ValidationFailedError`` (a bad date)."""
-    from server.services.workspace import calendar
 
     _require(user, CLERKS, "only the bureau marks a report handed in")
     report = get(user, report_id)
@@ -236,7 +271,7 @@ def submit(user: User, report_id: int, on: str) -> Report:
     notifications.notify(kind="result_ready", title=f"已报送：{period.title}",
                          body=f"第{report.version}版，{day.isoformat()}报送，可在“报表”页查阅。",
                          dedupe_key=f"report:{report.id}:submitted",
-                         groups=["leader", SIGNER])
+                         groups=["leader", SIGNER], county=report.county or default_county())
     db.session.commit()
     return report
 
@@ -254,8 +289,8 @@ def correct(user: User, report_id: int, reason: str) -> Report:
         raise ValidationFailedError("a correction needs its reason",
                                     {"reason": ["请填写更正原因"]})
     period = period_of(report.kind, report.period)
-    newer = _new(period, user.username, report.version + 1, notes=report.notes,
-                 reason=reason[:NOTE_MAX])
+    newer = _new(period, user.username, report.version + 1, county=report.county,
+                 notes=report.notes, reason=reason[:NOTE_MAX])
     report.superseded_by = newer.id
     _event("report_corrected", newer, user.username, replaces_version=report.version,
            reason=reason[:NOTE_MAX])
@@ -273,8 +308,6 @@ class DueLight:
 def due_light(report: Report, now: datetime | None = None) -> DueLight:
     """The due date's light: done once handed in; otherwise lit as an approval item is, with
     the county's calendar and warning days (本县设置), the deadline the due day's close."""
-    from server.rules.lights import Light, item_light
-    from server.services.calendar import county_settings, current_calendar, default_county
 
     if report.state == "submitted" and report.submitted_on is not None:
         late = report.submitted_on > report.due_on

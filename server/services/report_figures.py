@@ -23,7 +23,10 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Case, WorkItem
 from server.services import reports
+from server.services.calendar import default_county
+from server.services.catalog import current_catalog
 from server.services.errors import ValidationFailedError
+from server.services.tenancy import CountyScope
 
 HANDLING_ELEMENT = reports.HANDLING_ELEMENT
 KINDS = ("monthly", "quarterly", "annual", "half_year")
@@ -138,16 +141,27 @@ def _whole(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-def month_summary(year: int, month: int) -> dict[str, Any]:
+def _of(scope: CountyScope | None) -> list[Any]:
+    """The condition on ``Case`` of ``scope`` (none for None: every county)."""
+    return [] if scope is None else [scope.case_condition()]
+
+
+def _items_of(scope: CountyScope | None) -> list[Any]:
+    """The condition on ``WorkItem``: its case lies in ``scope``."""
+    return [] if scope is None else [WorkItem.case_id.in_(scope.case_ids())]
+
+
+def month_summary(year: int, month: int, scope: CountyScope | None = None) -> dict[str, Any]:
     """One month's additive figures: cases started, finished, terminated and refused in it,
-    approval items finished in it (and of them late), and the new cases' investment."""
+    approval items finished in it (and of them late), and the new cases' investment; of
+    ``scope``'s counties' cases (None: every county)."""
     start, end = reports._month_bounds(year, month)
     out: dict[str, Any] = {"month": f"{year}-{month:02d}", **{k: 0 for k in SUMMARY_FIELDS}}
     investment = 0.0
     for status, started_at, ended_at, summary in db.session.execute(
             select(Case.status, Case.started_at, Case.ended_at, Case.summary).where(
                 ((Case.started_at >= start) & (Case.started_at < end))
-                | ((Case.ended_at >= start) & (Case.ended_at < end)))).all():
+                | ((Case.ended_at >= start) & (Case.ended_at < end)), *_of(scope))).all():
         if start <= started_at < end:
             out["new"] += 1
             investment += _number(json.loads(summary or "{}").get("investment_wan"))
@@ -157,7 +171,8 @@ def month_summary(year: int, month: int) -> dict[str, Any]:
     for completed_at, due_at in db.session.execute(
             select(WorkItem.completed_at, WorkItem.due_at).where(
                 WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed",
-                WorkItem.completed_at >= start, WorkItem.completed_at < end)).all():
+                WorkItem.completed_at >= start, WorkItem.completed_at < end,
+                *_items_of(scope))).all():
         out["items_done"] += 1
         if due_at is not None and completed_at is not None and completed_at > due_at:
             out["items_late"] += 1
@@ -176,7 +191,6 @@ def summed(months: list[dict[str, Any]]) -> dict[str, Any]:
 def service_list(year: int, month: int, case_ids: list[str]) -> list[dict[str, Any]]:
     """《重点招商项目服务清单》: each approval item of the month's cases served up to the month's
     end — its department, when handling began, its promised deadline, when it was done."""
-    from server.services.catalog import current_catalog
 
     if not case_ids:
         return []
@@ -208,8 +222,8 @@ def service_list(year: int, month: int, case_ids: list[str]) -> list[dict[str, A
     return rows
 
 
-def department_summary(months: tuple[tuple[int, int], ...],
-                       as_of: datetime) -> list[dict[str, Any]]:
+def department_summary(months: tuple[tuple[int, int], ...], as_of: datetime,
+                       scope: CountyScope | None = None) -> list[dict[str, Any]]:
     """Per department, over ``months`` up to ``as_of``: approval items begun, finished (on
     time, late), and in hand at the end (of them past due)."""
     start = reports._month_bounds(*months[0])[0]
@@ -219,7 +233,7 @@ def department_summary(months: tuple[tuple[int, int], ...],
             select(WorkItem.context, WorkItem.candidate_groups, WorkItem.state,
                    WorkItem.created_at, WorkItem.due_at, WorkItem.completed_at)
             .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state != "cancelled",
-                   WorkItem.created_at < end)).all():
+                   WorkItem.created_at < end, *_items_of(scope))).all():
         finished = completed_at if state == "completed" and completed_at is not None \
             and completed_at < end else None
         done_here = finished is not None and finished >= start
@@ -239,25 +253,35 @@ def department_summary(months: tuple[tuple[int, int], ...],
     return sorted(found.values(), key=lambda r: r["department"])
 
 
-def build(period: Period, as_of: datetime) -> dict[str, Any]:
-    """The frozen content of a report of ``period``, prepared at ``as_of``."""
+def report_scope(county: str) -> CountyScope | None:
+    """The cases a report of ``county`` counts ("": the default county's; None when the
+    installation has no county at all: every case, as before tenancy)."""
+    default = default_county()
+    code = county or default
+    return None if code is None else CountyScope(frozenset({code}), default)
+
+
+def build(period: Period, as_of: datetime, county: str = "") -> dict[str, Any]:
+    """The frozen content of a report of ``period`` for ``county``'s cases, prepared at
+    ``as_of``."""
+    scope = report_scope(county)
     content: dict[str, Any] = {"title": period.title, "as_of": reports._local_day(as_of)}
     if period.kind == "monthly":
         year, month = period.months[0]
-        rows = reports.monthly_rows(year, month)
+        rows = reports.monthly_rows(year, month, scope)
         content["rows"] = [{"case_id": r.case_id, "cells": reports._cells(n, r)}
                            for n, r in enumerate(rows, 1)]
         content["services"] = service_list(year, month, [r.case_id for r in rows])
-        content["summary"] = month_summary(year, month)
+        content["summary"] = month_summary(year, month, scope)
         content["totals"] = {k: sum(getattr(r, k) for r in rows)
                              for k in ("items", "done_items", "open_items", "late_items")}
     elif period.kind in ("quarterly", "annual"):
-        months = [month_summary(y, m) for y, m in period.months]
+        months = [month_summary(y, m, scope) for y, m in period.months]
         content["months"] = months
         content["total"] = summed(months)
     else:
-        content["departments"] = department_summary(period.months, as_of)
-        content["months"] = [month_summary(y, m) for y, m in period.months
+        content["departments"] = department_summary(period.months, as_of, scope)
+        content["months"] = [month_summary(y, m, scope) for y, m in period.months
                              if reports._month_bounds(y, m)[0] < as_of]
         content["total"] = summed(content["months"])
     return content

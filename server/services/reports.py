@@ -25,6 +25,8 @@ from sqlalchemy import or_, select
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, WorkItem
+from server.services.dashboard import industry_words
+from server.services.tenancy import CountyScope
 
 # Counts are of approval items (审批事项), never of tasks: a 30-minute check-in or a reminder
 # is not an item. An item is in hand from its handling task (handle_item) until it is done.
@@ -67,12 +69,14 @@ def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return start, nxt
 
 
-def monthly_rows(year: int, month: int) -> list[ReportRow]:
-    """The table's rows: cases open at some moment of the month, oldest first."""
+def monthly_rows(year: int, month: int, scope: CountyScope | None = None) -> list[ReportRow]:
+    """The table's rows: cases (of ``scope``'s counties; None: all) open at some moment of
+    the month, oldest first."""
     start, end = _month_bounds(year, month)
     cases = db.session.execute(
         select(Case).where(Case.started_at < end,
-                           or_(Case.ended_at.is_(None), Case.ended_at >= start))
+                           or_(Case.ended_at.is_(None), Case.ended_at >= start),
+                           *([] if scope is None else [scope.case_condition()]))
         .order_by(Case.started_at, Case.reference)).scalars().all()
     counts: dict[str, dict[str, int]] = {}
     if cases:
@@ -92,7 +96,6 @@ def monthly_rows(year: int, month: int) -> list[ReportRow]:
             if due_at is not None and ((finished is not None and finished > due_at)
                                        or (finished is None and due_at < end)):
                 entry["late"] += 1
-    from server.services.dashboard import industry_words
 
     words = industry_words()  # 行业 in words, as the application form names them
     rows = []

@@ -29,6 +29,7 @@ from server.services.errors import (
 )
 from server.services.filing import CREDIT_CODE, NewEnterprise, file_for_enterprise
 from server.services.forms import form_registry
+from server.services.tenancy import county_scope
 
 MANAGERS = ("bureau", "bureau_head", "leader", "window")
 STAGE_NAMES = {"talks": "洽谈", "signed": "签约", "landed": "落地"}
@@ -107,8 +108,9 @@ def record_project(user: User, fields: dict[str, Any]) -> ReserveProject:
     require_manager(user)
     clean = _check(fields)
     now = clock.now()
-    project = ReserveProject(**clean, stage="talks", created_by=user.username, created_at=now,
-                             updated_at=now)
+    # The recording bureau's county keeps it (a prefecture user's: the default county's).
+    project = ReserveProject(**clean, county=user.county, stage="talks",
+                             created_by=user.username, created_at=now, updated_at=now)
     db.session.add(project)
     db.session.flush()
     record_event(None, "reserve_project_recorded", actor=user.username,
@@ -140,7 +142,8 @@ def _payload(values: dict[str, Any]) -> dict[str, Any]:
 def get_project(user: User, reserve_id: int) -> ReserveProject:
     require_manager(user)
     project = db.session.get(ReserveProject, reserve_id)
-    if project is None:
+    if project is None or not county_scope(user).covers(project.county):
+        # Another county's project is as unknown as a made-up number.
         raise NotFoundError(f"reserve project {reserve_id} does not exist")
     return project
 
@@ -255,9 +258,10 @@ class ReserveQuery:
 
 
 def list_projects(user: User, query: ReserveQuery) -> list[ReserveProject]:
-    """The reserve, newest first, filtered by stage, industry, area, leader and a search text."""
+    """The reserve of ``user``'s counties, newest first, filtered by stage, industry, area,
+    leader and a search text."""
     require_manager(user)
-    stmt = select(ReserveProject)
+    stmt = select(ReserveProject).where(county_scope(user).condition(ReserveProject.county))
     if query.stage in STAGES:
         stmt = stmt.where(ReserveProject.stage == query.stage)
     for key in ("industry", "area", "leader"):

@@ -24,14 +24,18 @@ from sqlalchemy import select
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, County, ReturnVisit, User
-from server.services import access
+from server.rules.lights import item_light
+from server.services import access, tenancy
 from server.services.audit import record_event
+from server.services.calendar import case_county, county_settings, current_calendar, default_county
 from server.services.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationFailedError,
 )
+from server.services.notifications import notify
+from server.services.team_assignment import team_of
 
 DEFAULT_MONTHS = (1, 3, 6, 12)
 #: A visit opens as a task this many days before its date (本县设置 with the schedule).
@@ -43,7 +47,6 @@ EVENTS = ("return_visits_scheduled", "return_visit_opened", "return_visit_record
 
 def schedule_of(county_code: str | None) -> tuple[int, ...]:
     """The county's months after the end at which a case is visited (its setting)."""
-    from server.services.calendar import default_county
 
     code = county_code or default_county()
     row = db.session.get(County, code) if code else None
@@ -63,7 +66,6 @@ def add_months(at: datetime, n: int) -> datetime:
 
 
 def _steward_and_leader(case_id: str) -> tuple[str, str]:
-    from server.services.team_assignment import team_of
 
     team = team_of(case_id)
     return (team.steward, team.leader) if team is not None else ("", "")
@@ -90,7 +92,6 @@ def schedule_for(case: Case) -> list[ReturnVisit]:
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Schedule the visits of newly completed cases, open those coming due and tell the
     steward, alert the steward and leader of overdue ones; commits. Returns counts."""
-    from server.services.notifications import notify
 
     now = now or clock.now()
     counts = {"scheduled": 0, "opened": 0, "overdue": 0}
@@ -134,8 +135,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 
 def light_of(visit: ReturnVisit, now: datetime | None = None) -> str:
     """green / yellow / red of an open visit against its date, on the case's calendar."""
-    from server.rules.lights import item_light
-    from server.services.calendar import case_county, county_settings, current_calendar
 
     case = db.session.get(Case, visit.case_id)
     assert case is not None
@@ -157,6 +156,7 @@ def record_visit(user: User, visit_id: str, data: dict[str, Any]) -> ReturnVisit
         raise NotFoundError(f"return visit {visit_id} does not exist")
     case = db.session.get(Case, visit.case_id)
     assert case is not None
+    tenancy.require_in_scope(user, case, "return visit")
     if not access.can_see_case(user, case):
         raise PermissionDeniedError("you may not see this case")
     role = ("steward" if user.username == visit.assignee and "steward" in user.group_codes

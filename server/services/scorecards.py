@@ -34,8 +34,15 @@ from sqlalchemy import select
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, User, WorkItem
+from server.rules.lights import time_left
+from server.services.calendar import current_calendar, default_county
+from server.services.catalog import current_catalog
+from server.services.complaints import upheld_by_department
 from server.services.dashboard import HANDLING_ELEMENT, item_context
 from server.services.errors import PermissionDeniedError, ValidationFailedError
+from server.services.spreadsheet import Sheet, workbook
+from server.services.tenancy import county_scope
+from server.services.workspace import calendar
 
 #: Leaders, the bureau's head, the supervision office (and auditors and administrators) read
 #: scorecards; enterprises and departments do not.
@@ -155,7 +162,6 @@ def require_viewer(user: User) -> None:
 
 
 def _utc(day: date) -> datetime:
-    from server.services.workspace import calendar
 
     return datetime.combine(day, time(0), calendar().tz).astimezone(UTC)
 
@@ -169,12 +175,9 @@ def _promise(catalog: Any, code: str) -> tuple[int | None, str]:
 
 def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorecard:
     """Every department's figures for ``period``. Raises ``PermissionDeniedError``."""
-    from server.rules.lights import time_left
-    from server.services.calendar import current_calendar, default_county
-    from server.services.catalog import current_catalog
-    from server.services.complaints import upheld_by_department
 
     require_viewer(user)
+    scope = county_scope(user)  # a county's scorecard counts its own cases only
     now = now or clock.now()
     start, end = _utc(period.first), _utc(period.end)
     judge_at = min(end, now)
@@ -199,7 +202,7 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
                WorkItem.candidate_groups, WorkItem.context, Case.county)
         .join(Case, Case.id == WorkItem.case_id)
         .where(WorkItem.element_id.in_((HANDLING_ELEMENT, SUPPLEMENT_ELEMENT)),
-               WorkItem.created_at < end)
+               WorkItem.created_at < end, scope.case_condition())
         .order_by(WorkItem.created_at, WorkItem.id)).all()
     items: dict[tuple[str, str], list[Any]] = defaultdict(list)
     departments_of_case: dict[str, set[str]] = defaultdict(set)
@@ -252,7 +255,7 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
         for department in departments_of_case.get(case_id, ()):
             score(department).bad_ratings += 1
 
-    for department, n in upheld_by_department(start, end).items():
+    for department, n in upheld_by_department(start, end, scope).items():
         score(department).complaints_upheld += n
 
     # A department is listed when the period holds something of it.
@@ -283,7 +286,6 @@ def table_rows(card: Scorecard, names: dict[str, tuple[str, str]]) -> list[list[
 
 def xlsx(card: Scorecard, names: dict[str, tuple[str, str]]) -> bytes:
     """The scorecard as an .xlsx (``spreadsheet.workbook``)."""
-    from server.services.spreadsheet import Sheet, workbook
 
     return workbook([Sheet(
         name=f"效能{card.period.value}", headers=HEADERS, rows=table_rows(card, names),

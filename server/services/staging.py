@@ -22,6 +22,7 @@ from server.models import Case, User
 from server.rules.staging import done_codes, open_prerequisites
 from server.services import access
 from server.services.audit import record_event
+from server.services.case_state import record_step_events
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
 from server.services.store import case_store, with_retries
 
@@ -89,7 +90,6 @@ def _release_ready(case: Case, runtime: Runtime, *, actor: str | None) -> None:
 def _release(case: Case, runtime: Runtime, waiting: WaitingItem, *, actor: str | None,
              event: str, payload: dict[str, Any], role: str | None = None,
              message: dict[str, Any] | None = None) -> None:
-    from server.services.case_state import record_step_events
 
     store = case_store()
     try:

@@ -30,11 +30,15 @@ from sqlalchemy.orm import InstanceState
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from server.engine import clock
 from server.engine.parser import SpecSet, parse_files
 from server.engine.runtime import ENVELOPE_PREFIX, Engine, Runtime, StepResult
+from server.engine.scripting import counting_for
 from server.extensions import db
 from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, WorkItemGroup
 from server.models.sqlalchemy_internals import mark_as_saved
+from server.services.audit import record_event
+from server.services.calendar import case_county, is_provisional
 from server.services.errors import ConflictError, NotFoundError
 from server.services.office_time import OFFICE_TIME_TIMERS, align_office_time_timers
 from server.services.team_assignment import assign_new_tasks
@@ -247,8 +251,6 @@ class CaseStore:
         live = LiveCase(case, self.load(case), item)
         outer = getattr(_active, "step", None)
         _active.step = (case_id, item_id, version)
-        from server.engine.scripting import counting_for
-        from server.services.calendar import case_county
 
         try:
             # The diagram's deadlines count with the case's county calendar.
@@ -319,12 +321,11 @@ class CaseStore:
         :read, and a rowcount that says whether another process got there first.
         """
         state: InstanceState[Case] = sa_inspect(case)
-        values = {key: state.attrs[key].value for key in _CASE_COLUMNS
-                  if state.attrs[key].history.has_changes()}
-        values["state_version"] = version + 1
-        written = db.session.connection().execute(
-            update(_CASES).where(_CASES.c.id == case.id, _CASES.c.state_version == version)
-            .values(values))
+        attrs = state.attrs
+        changed = tuple(key for key in _CASE_COLUMNS if attrs[key].history.has_changes())
+        params = {f"new_{key}": attrs[key].value for key in changed}
+        params.update(case_id=case.id, read_version=version, new_state_version=version + 1)
+        written = db.session.connection().execute(_case_update(changed), params)
         if written.rowcount != 1:
             raise ConflictError("the case was changed by someone else; try again")
         case.state_version = version + 1
@@ -356,14 +357,24 @@ class CaseStore:
             if result.deleted_human:
                 self._cancel_work_items(case, WorkItem.id.in_(result.deleted_human))
             connection = session.connection()
-            if result.deletes:
-                connection.execute(_DELETE_TASKS, {"case_id": case.id, "ids": result.deletes})
-            if result.upserts:
-                rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
-                        for i, w, b in result.upserts]
-                connection.execute(_upsert(db.engine.dialect.name, _TASKS, ("case_id", "id"),
-                                           ("workflow", "body")), rows)
-            case.envelope = result.envelope
+            if result.ended is not None:
+                # An ended case keeps only what its final variables are read from (the audit
+                # log holds its history): every row it had is replaced by the ended state.
+                envelope, kept = result.ended
+                connection.execute(_DELETE_CASE_TASKS, {"case_id": case.id})
+                connection.execute(_INSERT_TASKS, [
+                    {"case_id": case.id, "id": i, "workflow": w, "body": b} for i, w, b in kept])
+                case.envelope = envelope
+            else:
+                if result.deletes:
+                    connection.execute(_DELETE_TASKS,
+                                       {"case_id": case.id, "ids": result.deletes})
+                if result.upserts:
+                    rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
+                            for i, w, b in result.upserts]
+                    connection.execute(_upsert(db.engine.dialect.name, _TASKS,
+                                               ("case_id", "id"), ("workflow", "body")), rows)
+                case.envelope = result.envelope
             # Steward and supervision tasks go to the case's named people (its team).
             assign_new_tasks(case, result.human)
             created = self._sync_work_items(case, result, context or {}, completion)
@@ -372,7 +383,6 @@ class CaseStore:
 
     def _cancel_work_items(self, case: Case, which: Any) -> None:
         """Close open work items whose engine task vanished (a cancelled subprocess)."""
-        from server.services.audit import record_event
 
         items = db.session.execute(select(WorkItem).where(
             WorkItem.case_id == case.id, WorkItem.state == "ready", which)).scalars().all()
@@ -388,8 +398,6 @@ class CaseStore:
                          completion: Completion | None) -> list[str]:
         if not result.human:
             return []
-        from server.engine import clock
-        from server.services.calendar import is_provisional
 
         connection = db.session.connection()
         created: list[dict[str, Any]] = []
@@ -500,8 +508,21 @@ _CLOSE_GROUPS = update(_GROUPS).where(
 _TIMERS = PendingTimer.__table__
 _DELETE_TIMERS = delete(_TIMERS).where(_TIMERS.c.case_id == bindparam("case_id"),
                                        _TIMERS.c.task_id.in_(bindparam("ids", expanding=True)))
+_DELETE_CASE_TASKS = delete(_TASKS).where(_TASKS.c.case_id == bindparam("case_id"))
+_INSERT_TASKS = insert_rows(_TASKS)
 _DELETE_TASKS = delete(_TASKS).where(_TASKS.c.case_id == bindparam("case_id"),
                                      _TASKS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.lru_cache(maxsize=256)
+def _case_update(changed: tuple[str, ...]) -> Any:
+    """The case's versioned UPDATE of these columns: built once per set of changed columns
+    (a step changes the same few), so SQLAlchemy's compiled form is found without building
+    and hashing a new statement every step."""
+    return update(_CASES).where(
+        _CASES.c.id == bindparam("case_id"), _CASES.c.state_version == bindparam("read_version")
+    ).values({key: bindparam(f"new_{key}", type_=_CASES.c[key].type)
+              for key in (*changed, "state_version")})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lxml import etree
+
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, Deployment, WorkItem
@@ -19,7 +21,6 @@ BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
 def _processes(deployment: Deployment) -> dict[str, tuple[str, set[str]]]:
     """process id → (the BPMN text defining it, its element ids)."""
-    from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     found: dict[str, tuple[str, set[str]]] = {}
@@ -34,7 +35,6 @@ def _processes(deployment: Deployment) -> dict[str, tuple[str, set[str]]]:
 
 def _calls(xml: str) -> dict[str, tuple[str, str]]:
     """calledElement → (call activity id, its name) in the main process."""
-    from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     root = etree.fromstring(xml.encode(), parser)

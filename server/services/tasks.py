@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, or_, select, union
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_, select, union
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import BindParameter
@@ -17,7 +17,7 @@ from server.engine import clock
 from server.engine.errors import ScriptError, ScriptLimitError, TaskNotReadyError
 from server.extensions import db
 from server.models import Case, User, WorkItem, WorkItemGroup
-from server.services import access, archive, plan, teams
+from server.services import access, archive, plan, teams, tenancy
 from server.services.audit import record_event
 from server.services.case_state import record_step_events
 from server.services.errors import (
@@ -28,6 +28,7 @@ from server.services.errors import (
 )
 from server.services.forms import FormDefinition, form_registry
 from server.services.incidents import report_script_limit
+from server.services.notifications import notify, recipients
 from server.services.staging import release_ready_items
 from server.services.store import Completion, case_store, with_retries
 
@@ -114,10 +115,32 @@ class TaskQuery:
     kept: bool = False
 
 
+#: How a task list is limited to the user's counties (``tenancy.county_scope``): not at all
+#: (the prefecture), to cases of the bound counties, or to those and the default county's
+#: cases that name none; "+own" adds the user's enterprise's cases in every county.
+COUNTY_SHAPES = ("everywhere", "in", "in_or_default", "in+own", "in_or_default+own")
+
+
+def _county_shape(scope: tenancy.CountyScope) -> str:
+    if scope.counties is None:
+        return "everywhere"
+    shape = "in_or_default" if scope.default in scope.counties else "in"
+    return f"{shape}+own" if scope.enterprise_id is not None else shape
+
+
 @functools.cache
 def _narrowed(scope: str, enterprise: bool, department: bool, stage: bool, due_before: bool,
-              case_id: bool) -> Select[WorkItem]:
+              case_id: bool, county: str = "everywhere") -> Select[WorkItem]:
     query = _visible(scope, enterprise)
+    if county != "everywhere":
+        # Group offers only from cases of the user's county: a department group in county A
+        # is that group's users of county A.
+        in_county: ColumnElement[bool] = Case.county.in_(bindparam("counties", expanding=True))
+        if county.startswith("in_or_default"):
+            in_county = or_(in_county, Case.county.is_(None))
+        if county.endswith("+own"):
+            in_county = or_(in_county, Case.enterprise_id == bindparam("own_enterprise"))
+        query = query.where(WorkItem.case_id.in_(select(Case.id).where(in_county)))
     if department:
         query = query.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
             WorkItemGroup.group_code == bindparam("department"),
@@ -137,9 +160,12 @@ def task_query(user: User, *, scope: str = "all", department: str | None = None,
     """The one task-list query: ready tasks ``user`` may work on (``visible_tasks``),
     narrowed by a department that is offered the task, a stage, a due date, a case."""
     enterprise = access.ENTERPRISE in user.group_codes and user.enterprise_id is not None
+    counties = tenancy.county_scope(user)
     statement = _narrowed(scope, enterprise, bool(department), bool(stage), bool(due_before),
-                          bool(case_id))
+                          bool(case_id), _county_shape(counties))
     params: dict[str, Any] = {"me": user.username,
+                              "counties": sorted(counties.counties or ()),
+                              "own_enterprise": counties.enterprise_id,
                               "codes": sorted(user.group_codes - {access.ENTERPRISE}),
                               "enterprise_id": user.enterprise_id, "department": department,
                               "stage": stage, "due_before": due_before, "case_id": case_id}
@@ -196,11 +222,19 @@ def list_tasks(user: User, flt: TaskFilter) -> TaskPage:
 forms = form_registry
 
 
-def get_work_item(user: User, task_id: str) -> WorkItem:
-    """A task the user may see; raises ``NotFoundError`` or ``PermissionDeniedError``."""
+def _scoped_item(user: User, task_id: str) -> WorkItem:
+    """The task ``task_id`` when its case lies in ``user``'s counties; ``NotFoundError``
+    otherwise (another county's task ids say nothing)."""
     item = db.session.get(WorkItem, task_id)
-    if item is None:
+    if item is None or not tenancy.in_scope(user, item.case):
         raise NotFoundError(f"task {task_id} does not exist")
+    return item
+
+
+def get_work_item(user: User, task_id: str) -> WorkItem:
+    """A task the user may see; raises ``NotFoundError`` (also for another county's task) or
+    ``PermissionDeniedError``."""
+    item = _scoped_item(user, task_id)
     if item.state == "ready" and access.acting_role(user, item) is not None:
         return item
     if access.can_see_case(user, item.case) or item.completed_by == user.username:
@@ -233,9 +267,7 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
     Raises ``NotFoundError``, ``PermissionDeniedError``, ``ValidationFailedError`` (the form),
     ``ConflictError`` (already done).
     """
-    item = db.session.get(WorkItem, task_id)
-    if item is None:
-        raise NotFoundError(f"task {task_id} does not exist")
+    item = _scoped_item(user, task_id)
     _require_role(user, item)
     form = form_for(item)
     cleaned = form.validate(data) if form is not None else dict(data)
@@ -290,9 +322,7 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
 
 def claim_task(user: User, task_id: str, *, release: bool = False) -> WorkItem:
     """Claim a group task for oneself, or release it; raises as ``complete_task``."""
-    item = db.session.get(WorkItem, task_id)
-    if item is None:
-        raise NotFoundError(f"task {task_id} does not exist")
+    item = _scoped_item(user, task_id)
     return with_retries(_claim_locked, user, item.case_id, task_id, release)  # type: ignore[no-any-return]
 
 
@@ -329,7 +359,6 @@ def reassigning_role(user: User) -> str | None:
 
 def eligible_assignees(item: WorkItem) -> dict[str, str]:
     """Who may be handed ``item`` (username → display name): active members of its groups."""
-    from server.services.notifications import recipients
 
     names = recipients(groups=item.group_codes, case_id=item.case_id)
     if not names:
@@ -348,9 +377,7 @@ def reassign_task(user: User, task_id: str, *, to_username: str | None,
     person or groups that hold it already),
     ``ConflictError`` (the task is no longer open).
     """
-    item = db.session.get(WorkItem, task_id)
-    if item is None:
-        raise NotFoundError(f"task {task_id} does not exist")
+    item = _scoped_item(user, task_id)
     role = reassigning_role(user)
     if role is None:
         raise PermissionDeniedError("only leaders and administrators reassign tasks")
@@ -364,7 +391,6 @@ def reassign_task(user: User, task_id: str, *, to_username: str | None,
 
 def _reassign_locked(user: User, role: str, case_id: str, task_id: str, to: str | None,
                      reason: str) -> WorkItem:
-    from server.services.notifications import notify
 
     store = case_store()
     # Under the case lock the item is read again: another person may have changed it.
@@ -402,9 +428,7 @@ def _reassign_locked(user: User, role: str, case_id: str, task_id: str, to: str 
 
 def save_draft(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
     """Keep unfinished form input on the task (no validation, no engine step)."""
-    item = db.session.get(WorkItem, task_id)
-    if item is None:
-        raise NotFoundError(f"task {task_id} does not exist")
+    item = _scoped_item(user, task_id)
     _require_role(user, item)
     item.draft = json.dumps(data, ensure_ascii=False, default=str)
     db.session.commit()

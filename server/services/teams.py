@@ -26,12 +26,15 @@ from server.rules.assignment import (
     STEWARD_GROUP,
 )
 from server.services.audit import record_event
+from server.services.case_state import live_data
 from server.services.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationFailedError,
 )
+from server.services.notifications import notify
+from server.services.store import case_store, with_retries
 
 TEAM_FORM = "steward_team"
 #: Who may change a formed team: the leaders and the window that formed it, and administrators.
@@ -119,7 +122,6 @@ def tell_co_agents(case: Case, usernames: Sequence[str], steward_name: str, *,
                    actor: str) -> None:
     """Tell co-agents (inbox and mail) that they are named on the case's team, in the
     caller's transaction."""
-    from server.services.notifications import notify
 
     if not usernames:
         return
@@ -153,9 +155,6 @@ def change_team(user: User, case_id: str, *, steward: str, leader: str,
     or an administrator), ``ConflictError`` (no team yet, the case has ended, nothing would
     change), ``ValidationFailedError`` (no reason; a person who cannot take the role).
     """
-    from server.services.case_state import live_data
-    from server.services.notifications import notify
-    from server.services.store import case_store, with_retries
 
     case = db.session.get(Case, case_id)
     if case is None:

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from server.engine import clock
 from server.engine.errors import ScriptError, ScriptLimitError, TaskNotReadyError
 from server.extensions import db
-from server.models import Case, TerminationRequest, User
-from server.services import access
+from server.models import Case, TerminationRequest, User, WorkItem
+from server.services import access, tenancy
 from server.services.audit import record_event
 from server.services.case_state import record_step_events
 from server.services.cases import get_case
@@ -34,7 +34,9 @@ from server.services.errors import (
     ValidationFailedError,
 )
 from server.services.incidents import report_script_limit
+from server.services.notifications import notify
 from server.services.store import case_store, with_retries
+from server.services.team_assignment import team_of
 
 MESSAGE = "terminate_service"
 #: Staff groups that may propose a termination of a case they can see; the enterprise may
@@ -59,7 +61,6 @@ def proposing_role(user: User, case: Case) -> str | None:
 
 
 def responsible_leader(case: Case) -> str | None:
-    from server.services.team_assignment import team_of
 
     team = team_of(case.id)
     return team.leader if team is not None else None
@@ -86,7 +87,6 @@ AFTER_SERVICE = frozenset({
 
 
 def _past_service(case: Case) -> bool:
-    from server.models import WorkItem
 
     return bool(set(db.session.execute(
         select(WorkItem.element_id).where(WorkItem.case_id == case.id,
@@ -125,7 +125,6 @@ def propose_termination(user: User, case_id: str, reason_code: str, detail: str
         raise ConflictError(f"case {case.reference} cannot be terminated now")
     if pending_request(case.id) is not None:
         raise ConflictError("a termination already waits for the leader's decision")
-    from server.services.notifications import notify
 
     now = clock.now()
     row = TerminationRequest(id=str(uuid.uuid4()), case_id=case.id, reason_code=reason_code,
@@ -169,11 +168,11 @@ def decide_termination(user: User, case_id: str, *, approve: bool, note: str) ->
 
 
 def _decide_locked(user: User, case_id: str, approve: bool, note: str) -> Case:
-    from server.services.notifications import notify
 
     store = case_store()
     with store.locked(case_id) as live:
         case = live.case
+        tenancy.require_in_scope(user, case)
         if not access.can_see_case(user, case):
             raise PermissionDeniedError("you may not see this case")
         leader = responsible_leader(case)

@@ -18,11 +18,17 @@ from sqlalchemy import select, tuple_, update
 from server.engine import clock
 from server.extensions import db
 from server.models import PendingTimer, WorkItem
+from server.rules.assignment import answerable
+from server.rules.lights import Light, item_light, time_left
 from server.services.audit import record_event
-from server.services.calendar import current_calendar
+from server.services.calendar import case_county, county_settings, current_calendar
 from server.services.case_state import record_step_events
 from server.services.errors import NotFoundError
+from server.services.notifications import notify
+from server.services.office_time import late_call_grace_ends
 from server.services.store import case_store, with_retries
+from server.services.team_assignment import team_of
+from server.services.teams import co_agents_for
 
 #: A row still ``enqueued`` after this long lost its message (a worker died before taking
 #: it, a broker lost it): the sweep hands it out again. Firing is idempotent, so an early
@@ -214,13 +220,6 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     further working day overdue sends one urging (催办), to them too. Returns how many
     open items are green, yellow and red, and how many notices were new.
     """
-    from server.rules.assignment import answerable
-    from server.rules.lights import Light, item_light, time_left
-    from server.services.calendar import case_county, county_settings
-    from server.services.notifications import notify
-    from server.services.office_time import late_call_grace_ends
-    from server.services.team_assignment import team_of
-    from server.services.teams import co_agents_for
 
     now = now or clock.now()
     # A yellow item is due within a working day or so; 15 calendar days covers the longest

@@ -14,6 +14,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from sqlalchemy import bindparam, delete, event, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import (
@@ -26,8 +27,12 @@ from sqlalchemy.orm import (
 
 from server.engine import clock
 from server.extensions import db
-from server.models import ApiToken, Enterprise, Group, User
+from server.models import ApiToken, Enterprise, Group, PasswordHistory, User
+from server.rules.passwords import password_problems
+from server.services.audit import record_event
 from server.services.errors import AuthenticationError, ValidationFailedError
+from server.services.notifications import forget_directory
+from server.services.store import release_read_transaction
 
 _HASHERS = {
     # argon2-cffi's default argon2id parameters (RFC 9106, low-memory profile).
@@ -38,7 +43,6 @@ _HASHERS = {
 
 
 def _hasher() -> PasswordHasher:
-    from flask import current_app
 
     return _HASHERS[current_app.config["GUANJIA"].password_hash]
 
@@ -48,7 +52,6 @@ def hash_password(password: str) -> str:
 
 
 def _settings() -> tuple[int, int]:
-    from flask import current_app
 
     settings = current_app.config["GUANJIA"]
     return settings.password_min_length, settings.password_history
@@ -56,7 +59,6 @@ def _settings() -> tuple[int, int]:
 
 def _recent_hashes(user: User, count: int) -> list[str]:
     """The user's password now and before it, newest first, ``count`` in all."""
-    from server.models import PasswordHistory
 
     if count <= 0 or user.id is None:
         return []
@@ -73,7 +75,6 @@ def password_errors(password: str, username: str, user: User | None = None) -> l
     The rules of ``server/rules/passwords.py`` and, for an existing user, not one of the last
     ``GUANJIA_PASSWORD_HISTORY`` passwords (the one in use included).
     """
-    from server.rules.passwords import password_problems
 
     min_length, history = _settings()
     problems = password_problems(password, username, min_length=min_length)
@@ -95,8 +96,6 @@ def set_password(user: User, password: str, *, by: str, checked: bool = False) -
     the user's sessions is the caller's (it knows whether the user exists yet).
     Raises ``ValidationFailedError`` naming each broken rule under ``password``.
     """
-    from server.models import PasswordHistory
-    from server.services.audit import record_event
 
     if not checked:
         problems = password_errors(password, user.username,
@@ -157,7 +156,6 @@ def authenticate(username: str, password: str) -> User:
     Known, unknown and deactivated names take the same time (one argon2 verification each),
     and no transaction is held while the hash is checked.
     """
-    from server.services.store import release_read_transaction
 
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     release_read_transaction()  # on SQLite a transaction holds the write lock
@@ -174,7 +172,6 @@ def sign_in(username: str, password: str, *, channel: str, address: str | None) 
 
     ``channel`` is ``web`` or ``api``. Raises ``AuthenticationError``.
     """
-    from server.services.audit import record_event
 
     try:
         return authenticate(username, password)
@@ -347,8 +344,10 @@ def ensure_enterprise(name: str, area: str = "") -> Enterprise:
 
 
 def ensure_user(username: str, display_name: str, password: str, groups: Iterable[str], *,
-                enterprise: Enterprise | None = None, area: str = "") -> User:
-    """Create or update a user (used by the demo seed and tests)."""
+                enterprise: Enterprise | None = None, area: str = "",
+                county: str | None = None) -> User:
+    """Create or update a user (used by the demo seed and tests); ``county`` None: the
+    prefecture (every county)."""
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         user = User(username=username, display_name=display_name,
@@ -356,6 +355,7 @@ def ensure_user(username: str, display_name: str, password: str, groups: Iterabl
         db.session.add(user)
     user.display_name = display_name
     user.area = area
+    user.county = county
     user.enterprise_id = enterprise.id if enterprise is not None else None
     user.groups = [db.session.get(Group, code) or ensure_group(code, code) for code in groups]
     db.session.flush()
@@ -363,9 +363,3 @@ def ensure_user(username: str, display_name: str, password: str, groups: Iterabl
     return user
 
 
-def forget_directory() -> None:
-    """Who-is-in-which-group changed: drop the notices' cached directory of this app."""
-    from flask import current_app, has_app_context
-
-    if has_app_context():
-        current_app.extensions.pop("guanjia.notice_directory", None)

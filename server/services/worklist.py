@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import SavedFilter, User, WorkItem
-from server.services import audit, tasks
+from server.services import audit, tasks, tenancy
 from server.services.errors import (
     ConflictError,
     NotFoundError,
@@ -101,6 +101,8 @@ def claim_many(user: User, task_ids: Iterable[str]) -> BulkClaim:
     outcome = BulkClaim()
     for task_id in ids:
         item = db.session.get(WorkItem, task_id)
+        if item is not None and not tenancy.in_scope(user, item.case):
+            item = None  # another county's task: as unknown as a made-up id
         name = item.name or item.element_id if item is not None else task_id
         try:
             if item is None:

@@ -13,15 +13,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import JSON, Select, and_, cast, func, or_, select, type_coerce
 
 from server.engine import clock
 from server.extensions import db
-from server.models import AuditEvent, Case, Deployment, User, WorkItem, WorkItemGroup
+from server.models import (
+    AuditEvent,
+    Case,
+    CaseProject,
+    Deployment,
+    Group,
+    User,
+    WorkItem,
+    WorkItemGroup,
+)
 from server.rules.lights import WARN_WORKING_DAYS, Light, item_light, time_left
 from server.rules.workdays import WorkCalendar
-from server.services import access, dashboard
-from server.services.calendar import current_calendar
+from server.services import access, dashboard, tenancy
+from server.services.calendar import case_county, current_calendar
+from server.services.office_time import late_call_grace_ends
+from server.services.store import case_store
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
 from server.services.tasks import BY_DUE, TaskQuery, page_of, task_query
@@ -80,8 +92,6 @@ def row_for(item: WorkItem, now: datetime | None = None) -> Row:
     item_name = str(approval_item.get("name", "")) if isinstance(approval_item, dict) else ""
     if item.due_at is None or item.state != "ready":
         return Row(item, None, "", "", None, item.case.title, item.case.reference, item_name)
-    from server.services.calendar import case_county, current_calendar
-    from server.services.office_time import late_call_grace_ends
 
     # Each case counts with its county's calendar (local days off, office hours).
     cal = current_calendar(county=case_county(item.case))
@@ -197,7 +207,6 @@ def _day_start(day: date) -> datetime:
 def _search(stmt: Select[Any], text: str) -> Select[Any]:
     """Cases whose project name, enterprise, credit code, 项目代码 or number contains ``text``
     (case-insensitive; ``%`` and ``_`` are taken literally)."""
-    from server.models import CaseProject
 
     pattern = _like(text.strip())
     in_summary = or_(*(_summary_field(key).ilike(pattern, escape="\\")
@@ -219,7 +228,8 @@ def _search(stmt: Select[Any], text: str) -> Select[Any]:
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
-def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
+def _filtered(stmt: Select[Case], query: CaseQuery,
+              scope: tenancy.CountyScope | None = None) -> Select[Case]:
     if query.status:
         stmt = stmt.where(Case.status == query.status)
     if query.q.strip():
@@ -240,7 +250,8 @@ def _filtered(stmt: Select[Case], query: CaseQuery) -> Select[Case]:
     if query.stage:
         # The stage's open items, placed and lit as the dashboard counts them (lean: no
         # names or titles are read for them).
-        lean = [i for i in dashboard.lean_items() if i[dashboard.LEAN_STAGE] == query.stage]
+        lean = [i for i in dashboard.lean_items(scope=scope)
+                if i[dashboard.LEAN_STAGE] == query.stage]
         stmt = stmt.where(Case.id.in_(sorted({i[dashboard.LEAN_CASE] for i in lean})))
         if query.light in LIGHTS:
             stmt = stmt.where(Case.id.in_(sorted(
@@ -258,7 +269,9 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
     """Cases the user may read (the same rule as ``access.can_see_case``), filtered, newest
     first, with the true total."""
     groups = user.group_codes
-    stmt = select(Case)
+    # Only the user's counties' cases (the prefecture: every county's).
+    scope = tenancy.county_scope(user)
+    stmt = select(Case).where(scope.case_condition())
     if access.ENTERPRISE in groups and not (groups & access.STAFF_READERS):
         stmt = stmt.where(Case.enterprise_id == (user.enterprise_id or -1))
     elif groups & (access.STAFF_READERS - access.AREA_BOUND):
@@ -275,7 +288,7 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
     query = query or CaseQuery()
     if status:
         query.status = status
-    stmt = _filtered(stmt, query)
+    stmt = _filtered(stmt, query, scope)
     # The page and the true total in one pass over the filtered cases (a search or a light
     # filter is the expensive part; a count beside the page query did it twice).
     found = db.session.execute(stmt.with_only_columns(Case.id, func.count().over())
@@ -312,7 +325,6 @@ def task_context(item: WorkItem) -> dict[str, Any]:
     context: dict[str, Any] = json.loads(item.context or "{}")
     if "item" in context or item.state != "ready" or item.case.status != "running":
         return context
-    from server.services.store import case_store
 
     store = case_store()
     with store.reading(item.case) as runtime:
@@ -377,7 +389,6 @@ def _called_elements(deployment: Deployment, main_xml: str) -> dict[str, str]:
     key = hash(tuple(f.content for f in deployment.files if f.kind == "bpmn"))
     if key in _CALLED:
         return _CALLED[key]
-    from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     main = etree.fromstring(main_xml.encode(), parser)
@@ -504,13 +515,11 @@ def form_keys_of(items: list[WorkItem]) -> dict[str, str]:
 
 
 def group_names() -> dict[str, tuple[str, str]]:
-    from server.models import Group
 
     return {g.code: (g.name, g.name_en) for g in db.session.execute(select(Group)).scalars()}
 
 
 def departments() -> list[tuple[str, str, str]]:
-    from server.models import Group
 
     return [(g.code, g.name, g.name_en) for g in db.session.execute(
         select(Group).where(Group.kind == "department").order_by(Group.code)).scalars()]

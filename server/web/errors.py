@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, make_response, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -54,7 +54,6 @@ def register_error_handlers(app: Flask) -> None:
         else:
             response = problem(503, "Service Unavailable",
                                "the database is not reachable right now; try again shortly")
-        from flask import make_response
 
         response = make_response(response)
         response.headers["Retry-After"] = "30"

@@ -50,6 +50,10 @@ EN: dict[str, str] = {
     "节点": "Step", "提交申请": "Submit application", "申请已提交": "Application submitted",
     "用户": "Users", "组与部门": "Groups and departments", "企业": "Enterprises",
     "新建用户": "New user", "姓名": "Name", "所属组": "Groups", "区域": "Area",
+    "所属县": "County", "州(市)级：所有县": "Prefecture: every county",
+    "用户只能看到并办理本县的案件；州(市)级用户可看到所有县。":
+        "A user sees and handles only the cases of their county; a prefecture user sees every "
+        "county's.",
     "启用": "Active", "保存": "Save", "已保存": "Saved", "代码": "Code", "名称": "Name",
     "英文名称": "English name", "类型": "Type", "角色": "Role", "成员数": "Members",
     "新增": "Add", "打印": "Print", "下载PDF": "Download PDF", "返回": "Back",
@@ -152,6 +156,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Field may not be null\.$"), "此项为必填"),
     (re.compile(r"^必填 / required$"), "此项为必填"),
     (re.compile(r"^Not a valid number\.$"), "请输入数字"),
+    (re.compile(r"^Not a valid integer\.$"), "请输入整数"),
     (re.compile(r"^Not a valid boolean\.$"), "请选择是或否"),
     (re.compile(r"^Not a valid string\.$"), "请输入文字"),
     (re.compile(r"^Not a valid list\.$"), "请至少选择一项"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort, request
 from flask.json.provider import DefaultJSONProvider
 
 MAX_DEPTH = 64
@@ -74,7 +74,6 @@ class GuardedJSONProvider(DefaultJSONProvider):
 
 def init_request_guards(app: Flask) -> None:
     """Refuse (400) a NUL character in the path, the query or a posted form."""
-    from flask import abort, request
 
     @app.before_request
     def _no_nul() -> None:

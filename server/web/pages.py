@@ -11,6 +11,7 @@ from flask_login import current_user
 from server.rules.workdays import SHANGHAI
 from server.services.dashboard import VIEWERS
 from server.web.i18n import t
+from server.web.params import typed
 from server.web.words import init_words
 
 # The browser's error pages say in words what happened and what to do; the API keeps its
@@ -22,10 +23,6 @@ _ERRORS: dict[int, tuple[str, str]] = {
     405: ("无法执行此操作", "此页面不接受这种请求，请从页面上的按钮重新操作。"),
     500: ("出错了", "系统内部出错，您的操作未完成；请稍后重试，若仍不行请联系系统管理员。"),
 }
-
-#: No list has this many pages; a larger number in ``?page=`` would overflow the database's
-#: integer in OFFSET (a 500 before).
-MAX_PAGE = 100_000
 
 
 def error_page(status: int, title: str, detail: str) -> Any:
@@ -81,6 +78,7 @@ def init_pages(app: Flask) -> None:
     app.jinja_env.filters["filesize"] = _size
     app.jinja_env.filters["num"] = _num
     app.jinja_env.filters["combine"] = lambda d, **kw: {**d, **kw}
+    app.jinja_env.globals["typed"] = typed  # a refused form filled again with what was sent
     app.context_processor(_nav)
     init_words(app)
     # The shared error handlers (server/web/errors.py) call this for browser requests.

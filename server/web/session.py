@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from server.extensions import db
 from server.models import User
 from server.web.bundles import ENDPOINT as BUNDLES
+from server.web.pages import error_page
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -127,6 +128,5 @@ def init_session(app: Flask, api_blueprint: Any) -> None:
         if not current_user.is_authenticated:
             # The session (and its token) is gone: treat it as an expired sign-in.
             return _unauthorized()
-        from server.web.pages import error_page
 
         return error_page(400, "请求已失效", "表单的安全令牌缺失或已过期，请刷新页面后重试。")

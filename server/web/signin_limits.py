@@ -13,13 +13,15 @@ from typing import Any, TypeVar, cast
 from flask import Response, current_app, request
 
 from server.extensions import limiter
+from server.schemas.views import SignInName
+from server.web import params
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def attempted_name() -> str:
     """The user name a sign-in names (form or JSON), normalised; the lock is per name."""
-    name: Any = request.form.get("username") if request.form else None
+    name: Any = params.posted(SignInName).get("username")
     if name is None:
         body = request.get_json(silent=True)
         name = body.get("username") if isinstance(body, dict) else None

@@ -9,16 +9,20 @@ Datetimes go through the ``local`` filter (``server/web/pages.py``): China time,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, g
+from flask_login import current_user
 from sqlalchemy import select
 
 from server.extensions import db
-from server.services import records
+from server.models import User
+from server.services import inbox, records
+from server.services.forms import form_registry
 from server.services.workspace import group_names, task_title
-from server.web.i18n import lang, t
+from server.web.i18n import EN, lang, t
 
 _Table = TypeVar("_Table")
 
@@ -48,7 +52,6 @@ def industry_name(code: str | None) -> str:
         return ""
 
     def load() -> dict[str, str]:
-        from server.services.forms import form_registry
 
         return records.code_labels(form_registry().all()).get("industry", {})
 
@@ -61,7 +64,6 @@ def person_name(username: str | None) -> str:
         return ""
 
     def load() -> dict[str, str]:
-        from server.models import User
 
         return dict(db.session.execute(select(User.username, User.display_name)).all())
 
@@ -94,9 +96,7 @@ def state_name(code: str | None) -> str:
 
 def unread_notices() -> int:
     """The signed-in user's unread notices about work still open (0 when signed out)."""
-    from flask_login import current_user
 
-    from server.services import inbox
 
     if not current_user.is_authenticated:
         return 0
@@ -106,9 +106,7 @@ def unread_notices() -> int:
 def words_json() -> str:
     """The code → word tables as JSON, for pages that draw recorded data in the browser (the
     audit replay): users, groups, industries, stages and states, in the page's language."""
-    import json
 
-    from server.models import User
 
     users = _cached("users", lambda: dict(db.session.execute(
         select(User.username, User.display_name)).all()))
@@ -146,7 +144,6 @@ FIRST_HOUR_EN = {
 
 
 def init_words(app: Flask) -> None:
-    from server.web.i18n import EN
 
     for zh, en in FIRST_HOUR_EN.items():
         EN.setdefault(zh, en)

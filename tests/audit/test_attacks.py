@@ -17,9 +17,9 @@ from server.cli import main
 from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.ledger.canonical import canonical_event_bytes, leaf_hash
-from tests.audit.test_tamper import completed_review, tampering
 from tests.audit.walk import walk_case
 from tests.conftest import Api
+from tests.helpers.tamper import completed_review, tampering
 
 # Rows are changed behind the app's back on a connection of its own (as an intruder
 # would): the test's rows must be committed for it to see them.

@@ -21,9 +21,9 @@ from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.models import AuditEvent
 from server.services import exports, ledger
-from tests.audit.test_tamper import tampering
 from tests.audit.walk import items, walk_case
 from tests.conftest import PASSWORD, Api, table_counts
+from tests.helpers.tamper import tampering
 
 # Rows are changed behind the app's back on a connection of its own (as an intruder
 # would): the test's rows must be committed for it to see them.

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 from sqlalchemy import select
 
 from server.engine import clock
@@ -20,9 +19,10 @@ from server.extensions import db
 from server.models import Case, User
 from server.services import replay
 from server.services.termination import decide_termination, propose_termination
-from tests.audit.test_tamper import tampering
 from tests.audit.walk import ensure_audit_pages, walk_case
 from tests.conftest import Api
+from tests.helpers.reexecution import assert_same, reexecute
+from tests.helpers.tamper import tampering
 from tests.scenarios.conftest import Walker
 
 # Rows are changed behind the app's back on a connection of its own (as an intruder
@@ -33,27 +33,8 @@ pytestmark = pytest.mark.real_commits
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def reexecute(app: Flask, case_id: str) -> replay.Reexecution:
-    with app.app_context():
-        case = db.session.get(Case, case_id)
-        assert case is not None
-        result = replay.reexecute_case(case)
-        db.session.remove()
-        return result
 
 
-def assert_same(app: Flask, case_id: str) -> replay.Reexecution:
-    from server.services import ledger
-
-    with app.app_context():  # an honest case also verifies: history, seal and stored state
-        assert ledger.verify(case_id) == []
-        db.session.remove()
-    result = reexecute(app, case_id)
-    assert result.ok, result.detail
-    assert result.recorded == result.replayed
-    assert result.data_differences == []
-    assert result.detail == "same path and same data"
-    return result
 
 
 def terminate(walker: Walker, username: str, reason: str) -> None:
@@ -248,7 +229,7 @@ def _finish_item(walker: Walker) -> None:
 
 def test_a_case_with_an_art_45_pause_reexecutes_as_same(walker: Walker) -> None:
     from server.services.clock_pauses import end_pause, start_pause
-    from tests.scenarios.test_lawful_clock import act, to_handling
+    from tests.helpers.lawful_clock import act, to_handling
 
     handling = to_handling(walker)
     walker.advance(days=2)
@@ -265,7 +246,7 @@ def test_a_case_with_an_art_45_pause_reexecutes_as_same(walker: Walker) -> None:
 
 def test_a_case_referred_upward_and_back_reexecutes_as_same(walker: Walker) -> None:
     from server.services.clock_pauses import refer_upward, return_from_referral
-    from tests.scenarios.test_lawful_clock import act, to_handling
+    from tests.helpers.lawful_clock import act, to_handling
 
     handling = to_handling(walker, promised_days=3)
     walker.advance(days=1)

@@ -12,9 +12,9 @@ from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.models import Case
 from server.services import replay
-from tests.audit.test_tamper import tampering
 from tests.audit.walk import TOP_LEVEL_KEYS, Walk, walk_case
 from tests.conftest import Api
+from tests.helpers.tamper import tampering
 
 # Rows are changed behind the app's back on a connection of its own (as an intruder
 # would): the test's rows must be committed for it to see them.

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -18,31 +16,11 @@ from server.ledger.verify import ALTERED, INSERTED, REMOVED
 from server.services import coverage, ledger
 from tests.audit.walk import walk_case
 from tests.conftest import Api
+from tests.helpers.tamper import completed_review, tampering
 
 # The tampering is done on a connection of its own, as an intruder's would be: the rows the
 # test wrote must be committed for it to see them.
 pytestmark = pytest.mark.real_commits
-
-
-@contextmanager
-def tampering(app: Flask) -> Iterator[sa.Connection]:
-    """A raw connection that may change audit rows (on PostgreSQL the trigger is bypassed
-    as the superuser would: ``session_replication_role = replica``)."""
-    with app.app_context():
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET session_replication_role = replica")
-            yield conn
-        db.session.remove()
-
-
-def event_row(app: Flask, case_id: str, case_seq: int) -> dict[str, Any]:
-    with app.app_context():
-        row = db.session.execute(sa.text(
-            "SELECT * FROM audit_events WHERE case_id = :c AND case_seq = :s"),
-            {"c": case_id, "s": case_seq}).mappings().one()
-        db.session.remove()
-        return dict(row)
 
 
 def verify(app: Flask, case_id: str | None = None) -> list[Any]:
@@ -59,13 +37,6 @@ def checkpoint(app: Flask) -> ledger.CheckpointRun:
         return run
 
 
-def completed_review(app: Flask, case_id: str) -> dict[str, Any]:
-    with app.app_context():
-        row = db.session.execute(sa.text(
-            "SELECT case_seq FROM audit_events WHERE case_id = :c AND type = 'task_completed' "
-            "AND element_id = 'review'"), {"c": case_id}).scalar_one()
-        db.session.remove()
-    return event_row(app, case_id, row)
 
 
 def test_an_untouched_log_verifies_and_checkpoints_cover_log_and_cases(

@@ -13,10 +13,11 @@ import pytest
 from flask import Flask
 
 from server.engine.clock import FrozenClock
-from tests.browser.test_workspace import LiveServer, sign_in
+from tests.helpers.browser import LiveServer, sign_in
+from tests.helpers.browser_fit import fits
+from tests.helpers.dashboard import county
 from tests.scenarios.conftest import Walker
 from tests.web.dashboard_seed import shipped_app
-from tests.web.test_dashboard import county
 
 
 @pytest.fixture
@@ -57,9 +58,6 @@ def figures(page: Any) -> dict[str, tuple[str, int]]:
     return out
 
 
-def fits(page: Any) -> bool:
-    return bool(page.evaluate(
-        "document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def test_leader_reads_the_dashboard_follows_its_numbers_and_a_red_item(

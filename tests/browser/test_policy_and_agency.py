@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import update
 
 from server.engine.clock import FrozenClock
-from tests.browser.test_workspace import LiveServer, sign_in
-from tests.scenarios.test_intermediaries import EIA, _case_in_handling, _market
+from tests.helpers.browser import LiveServer, sign_in
+from tests.helpers.intermediaries import EIA, _case_in_handling, _market
 from tests.web.helpers import Web
 
 

@@ -14,10 +14,10 @@ from flask import Flask
 from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.services import report_books
-from tests.browser.test_dashboard import fits
-from tests.browser.test_workspace import LiveServer, sign_in, sign_out
+from tests.helpers.browser import LiveServer, sign_in, sign_out
+from tests.helpers.browser_fit import fits
+from tests.helpers.dashboard import county
 from tests.web.dashboard_seed import shipped_app
-from tests.web.test_dashboard import county
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from server.engine.clock import FrozenClock
-from tests.browser.test_concierge_case import Browser
-from tests.browser.test_workspace import LiveServer
 from tests.conftest import ROOT
+from tests.helpers.browser import LiveServer
+from tests.helpers.browser_driver import Browser
 
 
 @pytest.fixture

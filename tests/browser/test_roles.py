@@ -23,8 +23,8 @@ from flask import Flask
 
 from server.services import records
 from server.services.directory import ROLES as GROUPS
-from tests.browser.test_workspace import LiveServer
 from tests.conftest import PASSWORD, TEST_USERS
+from tests.helpers.browser import LiveServer
 from tests.scenarios.conftest import Walker
 
 # user → the endpoints it may use and must reach by clicks from its home page.

@@ -9,7 +9,7 @@ from flask import Flask
 from server.engine.clock import FrozenClock
 from tests.conftest import Api
 from tests.designer.conftest import DESIGNER_FIXTURES, Designer
-from tests.services.test_api_loop import only_task
+from tests.helpers.api_cases import only_task
 
 
 def upload(designer: Designer) -> dict[str, object]:

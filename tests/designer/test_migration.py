@@ -8,7 +8,7 @@ from flask import Flask
 
 from tests.conftest import Api, table_counts
 from tests.designer.conftest import MAIN_BPMN, Designer
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
 
 NAME = "parallel_items.bpmn"
 

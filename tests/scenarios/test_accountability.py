@@ -19,7 +19,7 @@ from server.services.errors import (
 from server.services.tasks import complete_task, eligible_assignees, reassign_task
 from server.services.teams import change_team
 from server.services.timers import sweep_deadlines
-from tests.audit.test_reexecution import assert_same
+from tests.helpers.reexecution import assert_same
 from tests.scenarios.conftest import FORM_DATA, Walker
 
 

@@ -15,8 +15,8 @@ from server.models import User
 from server.services.archive import record_exception
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
 from server.services.tasks import complete_task
-from tests.audit.test_reexecution import assert_same
 from tests.conftest import table_counts
+from tests.helpers.reexecution import assert_same
 from tests.scenarios.conftest import FORM_DATA, Walker
 from tests.web.helpers import Web
 

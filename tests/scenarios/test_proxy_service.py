@@ -16,7 +16,7 @@ from server.models import Attachment, ProxyCode, User
 from server.services import proxy
 from server.services.attachments import Upload
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
-from tests.audit.test_reexecution import assert_same
+from tests.helpers.reexecution import assert_same
 from tests.scenarios.conftest import FORM_DATA, Walker
 
 

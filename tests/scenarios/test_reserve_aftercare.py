@@ -18,6 +18,7 @@ from server.models.aftercare import AftercareProject, SupervisionTask
 from server.services import aftercare, ledger
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from tests.conftest import table_counts
+from tests.helpers.aftercare import _complete
 from tests.scenarios.conftest import Walker
 
 
@@ -25,15 +26,6 @@ def _user(name: str) -> User:
     return db.session.execute(select(User).where(User.username == name)).scalar_one()
 
 
-def _complete(walker: Walker) -> None:
-    walker.start(item_codes=["project_filing"], area="金碧镇")
-    walker.accept()
-    walker.hand_over()
-    walker.work_open_items()
-    walker.do("guanjia", "fill_completion_sheet")
-    walker.do("qiye", "sign_completion_sheet")
-    walker.close()
-    assert walker.case()["status"] == "completed"
 
 
 def _project(walker: Walker) -> dict[str, Any]:

@@ -132,7 +132,7 @@ def test_the_after_care_page_refuses_a_date_before_completion_and_records_progre
 
     from server.models.aftercare import AftercareProject, Milestone
     from server.services import aftercare
-    from tests.scenarios.test_reserve_aftercare import _complete
+    from tests.helpers.aftercare import _complete
 
     _complete(walker)
     walker.run(aftercare.sweep_milestones)

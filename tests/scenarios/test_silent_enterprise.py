@@ -16,7 +16,7 @@ from server.models import County, Notification, User
 from server.services.errors import ConflictError, NotFoundError, PermissionDeniedError
 from server.services.tasks import complete_task
 from server.services.timers import sweep_deadlines
-from tests.audit.test_reexecution import assert_same
+from tests.helpers.reexecution import assert_same
 from tests.scenarios.conftest import FORM_DATA, Walker
 
 CST = ZoneInfo("Asia/Shanghai")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Api, table_counts
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
 
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import Api
-from tests.services.test_api_loop import only_task
+from tests.helpers.api_cases import only_task
 
 DEPARTMENTS = ["dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj", "dept_scjg"]
 USERS = {"dept_fgj": "fgj", "dept_zrzy": "zrzy", "dept_zjj": "zjj", "dept_sthj": "sthj",

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Api, table_counts
-from tests.services.test_api_loop import start
+from tests.helpers.api_cases import start
 
 # Text as an attacker types it: any code point, lone surrogates and NUL included.
 TEXT = st.text(alphabet=st.characters(codec=None, categories=None), max_size=40) | st.sampled_from(

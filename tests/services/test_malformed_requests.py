@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api, table_counts
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
 
 
 def _raw(api: Api, method: str, path: str, user: str | None, body: str | None = None) -> Any:
@@ -135,7 +135,7 @@ def test_a_database_outage_answers_503_with_a_problem_document(tmp_path: Any) ->
 
 
 def test_a_fan_out_over_the_county_cap_is_refused_at_start(make_app: Any) -> None:
-    from tests.services.test_persistence import items
+    from tests.helpers.persistence import items
 
     app = make_app(GUANJIA_MAX_INSTANCES="5")
     api = Api(app, app.test_client())

@@ -12,9 +12,9 @@ from flask import Flask
 
 from server.extensions import db
 from server.services import reports
+from tests.helpers.dashboard import at, county
 from tests.web.dashboard_seed import SeedCase, shipped_app
 from tests.web.dashboard_seed import seed_cases as seed
-from tests.web.test_dashboard import at, county
 
 
 @pytest.fixture

@@ -13,16 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import Api
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
+from tests.helpers.persistence import items
 
-DEPARTMENTS = ["dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj", "dept_scjg"]
 USERS = {"dept_fgj": "fgj", "dept_zrzy": "zrzy", "dept_zjj": "zjj", "dept_sthj": "sthj",
          "dept_scjg": "scjg"}
 
 
-def items(n: int) -> list[dict[str, Any]]:
-    return [{"code": f"item{i:02d}", "name": f"事项{i:02d}", "department": DEPARTMENTS[i % 5],
-             "promised_days": 3} for i in range(n)]
 
 
 def sheets(api: Api, case_id: str) -> list[tuple[str, dict[str, Any]]]:

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from tests.conftest import PASSWORD, Api, table_counts
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
 
 SECOND_FGJ = "fgj_b"
 

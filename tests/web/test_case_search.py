@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 
 from server.engine.clock import FrozenClock
+from tests.helpers.dashboard import at, county
 from tests.web.dashboard_seed import SeedCase, SeedItem, seed_cases, shipped_app
-from tests.web.test_dashboard import at, county
 
 TOTAL = re.compile(r'<b id="total">(\d+)</b>')
 

@@ -10,7 +10,7 @@ from flask import Flask
 
 from server.engine.clock import FrozenClock
 from tests.conftest import Api, table_counts
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
 from tests.web.helpers import Web
 
 

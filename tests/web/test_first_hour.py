@@ -15,10 +15,10 @@ from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.models import AuditEvent, FieldVisibility, SavedFilter, WorkItem
 from tests.conftest import Api
-from tests.services.test_api_loop import ITEMS, only_task, start
+from tests.helpers.api_cases import ITEMS, only_task, start
+from tests.helpers.pdf import pdf_text, squeeze
+from tests.helpers.tasklist import rows, total
 from tests.web.helpers import Web
-from tests.web.test_records_pdf import pdf_text, squeeze
-from tests.web.test_tasklist import rows, total
 
 UNREAD = re.compile(r'id="unread-count"[^>]*>(\d+)<')
 

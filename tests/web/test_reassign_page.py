@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from tests.conftest import Api, table_counts
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
 from tests.web.helpers import Web
 
 

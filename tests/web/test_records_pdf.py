@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,29 +15,15 @@ from server.engine.clock import FrozenClock
 from server.services import records
 from server.services.forms import FormRegistry
 from tests.conftest import Api
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
+from tests.helpers.pdf import FIXTURE_FORMS, pdf_text, squeeze
 from tests.web.helpers import Web
 
-FIXTURE_FORMS = Path(__file__).parents[1] / "fixtures" / "forms"
 SHIPPED_FORMS = Path(__file__).parents[2] / "forms"
 
 
-def pdf_text(data: bytes, tmp_path: Path) -> str:
-    """The PDF's text as poppler reads it (scripts/ensure-browser.sh installs pdftotext)."""
-    assert data.startswith(b"%PDF"), data[:40]
-    source = tmp_path / "record.pdf"
-    source.write_bytes(data)
-    keep = Path(__file__).parents[2] / "test-artifacts" / "records"  # to look at by eye
-    keep.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, keep / f"{tmp_path.name}-{len(list(keep.iterdir()))}.pdf")
-    out = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(source), "-"],
-                         capture_output=True, check=True)
-    return out.stdout.decode("utf-8")
 
 
-def squeeze(text: str) -> str:
-    """Layout spacing aside: the table cells' text without blanks between characters."""
-    return "".join(text.split())
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from flask import Flask
 
 from server.engine.clock import FrozenClock
 from tests.conftest import Api, table_counts
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
+from tests.helpers.pdf import FIXTURE_FORMS, pdf_text, squeeze
 from tests.web.helpers import Web
-from tests.web.test_records_pdf import FIXTURE_FORMS, pdf_text, squeeze
 
 INDUSTRY = {"type": "select", "key": "industry", "label": "行业分类",
             "values": [{"label": "工业制造", "value": "manufacturing"},

@@ -20,8 +20,8 @@ from server.models import AuditEvent, CaseTeam, Notification, Report
 from server.services import report_books, report_figures
 from server.services.errors import ValidationFailedError
 from tests.conftest import table_counts
+from tests.helpers.dashboard import county
 from tests.web.dashboard_seed import shipped_app
-from tests.web.test_dashboard import county
 
 
 @pytest.fixture
@@ -356,7 +356,7 @@ def test_a_clerk_prepares_a_report_by_hand_and_a_bad_period_is_refused(
 
 def test_the_pdf_is_the_printed_report_with_its_unit_period_and_sign_off_lines(
         app: Flask, web: Any, frozen_clock: FrozenClock, tmp_path: Any) -> None:
-    from tests.web.test_records_pdf import pdf_text, squeeze
+    from tests.helpers.pdf import pdf_text, squeeze
 
     county(app)
     report_id = _prepare(app, "quarterly", "2026-Q4")

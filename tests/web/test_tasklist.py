@@ -12,20 +12,9 @@ from server.engine.clock import FrozenClock
 from server.rules.lights import item_light, time_left
 from server.rules.workdays import WorkCalendar
 from tests.conftest import Api
-from tests.services.test_api_loop import only_task, start
+from tests.helpers.api_cases import only_task, start
+from tests.helpers.tasklist import rows, total
 from tests.web.helpers import Web, open_items
-
-ROW = re.compile(r'<tr data-task="([^"]+)" class="light-(\w+)">')
-
-
-def rows(html: str) -> list[tuple[str, str]]:
-    return ROW.findall(html)
-
-
-def total(html: str) -> int:
-    found = re.search(r'id="task-count">[^<]*<b>(\d+)</b>', html)
-    assert found, html[:300]
-    return int(found.group(1))
 
 
 def test_sign_in_wrong_password_is_refused_and_right_one_opens_the_task_list(web: Any) -> None:

@@ -9,8 +9,8 @@ from flask import Flask
 
 from server.engine.clock import FrozenClock
 from tests.conftest import Api
+from tests.helpers.tasklist import rows, total
 from tests.web.helpers import Web, open_items
-from tests.web.test_tasklist import rows, total
 
 
 def test_api_and_page_list_the_same_tasks_up_to_the_same_cap(

@@ -80,8 +80,9 @@ def test_thirty_minute_and_working_day_timers_fire_through_a_worker(
     assert {e[0] for e in events} == {sheets, reply}
     assert query(api.app, "SELECT count(*) FROM pending_timers")[0][0] == 0
     # The steward got a new-task notice for each urging task, written by the worker.
-    assert query(api.app, "SELECT count(*) FROM notifications WHERE username = 'guanjia' "
-                          "AND kind = 'new_task'")[0][0] == 3
+    assert query(api.app, "SELECT count(*) FROM notifications JOIN notices "
+                          "ON notices.id = notifications.notice_id "
+                          "WHERE username = 'guanjia' AND kind = 'new_task'")[0][0] == 3
     assert_no_case_is_locked(api.app)
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask
 
@@ -49,6 +50,39 @@ def test_new_tasks_notify_their_groups_once(api: Api) -> None:
         assert notifications.mark_read(user("fgj"), [note.id, other]) == 1
         assert notifications.list_for_user(user("fgj"), unread_only=True) == []
         assert notifications.unread_count(user("zrzy")) == 1
+        db.session.remove()
+
+
+def test_a_notice_to_many_is_stored_once_and_read_by_each_on_their_own(api: Api) -> None:
+    stewards = ["guanjia", "guanjia2"]
+    with api.app.app_context():
+        notifications.notify(kind="urging", title="催办：请尽快领受", body="已超期一个工作日。",
+                             groups=["steward"], users=["lingdao"], dedupe_key="urging:x:1")
+        db.session.commit()
+        # The words once (issue 18: 22 of a finished case's 60 KB were copies of them) ...
+        assert db.session.execute(sa.text("SELECT count(*) FROM notices")).scalar_one() == 1
+        # ... and each of the three people has the notice, unread.
+        for name in [*stewards, "lingdao"]:
+            (note,) = notifications.list_for_user(user(name))
+            assert (note.kind, note.title, note.body) == ("urging", "催办：请尽快领受",
+                                                          "已超期一个工作日。")
+            assert notifications.unread_count(user(name)) == 1
+        # One person's read mark is theirs alone.
+        mine = notifications.list_for_user(user("guanjia"))[0].id
+        assert notifications.mark_read(user("guanjia"), [mine]) == 1
+        assert notifications.unread_count(user("guanjia")) == 0
+        assert notifications.unread_count(user("guanjia2")) == 1
+        assert notifications.list_for_user(user("guanjia2"), unread_only=True)[0].title \
+            == "催办：请尽快领受"
+        # The same key again reaches only who lacks it, with the words first written.
+        again = notifications.notify(kind="urging", title="另一个标题",
+                                     users=["lingdao2", *stewards], dedupe_key="urging:x:1")
+        db.session.commit()
+        assert len(again) == 1
+        assert [n.title for n in notifications.list_for_user(user("lingdao2"))] == [
+            "催办：请尽快领受"]
+        assert db.session.execute(sa.text("SELECT count(*) FROM notices")).scalar_one() == 1
+        assert notifications.unread_count(user("guanjia")) == 0
         db.session.remove()
 
 

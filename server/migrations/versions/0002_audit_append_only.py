@@ -11,7 +11,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("""
@@ -34,7 +34,7 @@ def upgrade():
     """)
 
 
-def downgrade():
+def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events")

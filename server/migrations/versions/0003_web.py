@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "attachments",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -30,6 +30,6 @@ def upgrade():
     op.create_index("ix_attachments_case_id", "attachments", ["case_id"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_attachments_case_id", table_name="attachments")
     op.drop_table("attachments")

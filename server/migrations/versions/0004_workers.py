@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "notifications",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -60,7 +60,7 @@ def upgrade():
     op.create_index("ix_incidents_key_state", "incidents", ["key", "state"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table("incidents")
     op.drop_table("mail_addresses")
     op.drop_table("notifications")

@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "checkpoints",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -31,6 +31,6 @@ def upgrade():
     op.create_index("ix_checkpoints_scope", "checkpoints", ["scope"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_checkpoints_scope", table_name="checkpoints")
     op.drop_table("checkpoints")

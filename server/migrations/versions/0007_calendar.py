@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "calendar_years",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -34,7 +34,7 @@ def upgrade():
     op.create_index("ix_calendar_days_day", "calendar_days", ["day"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_calendar_days_day", "calendar_days")
     op.drop_table("calendar_days")
     op.drop_index("ix_calendar_years_year", "calendar_years")

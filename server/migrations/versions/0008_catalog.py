@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "case_projects",
         sa.Column("case_id", sa.String(36), sa.ForeignKey("cases.id", ondelete="CASCADE"),
@@ -27,6 +27,6 @@ def upgrade():
     op.create_index("ix_case_projects_project_code", "case_projects", ["project_code"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_case_projects_project_code", "case_projects")
     op.drop_table("case_projects")

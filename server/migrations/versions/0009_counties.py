@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "counties",
         sa.Column("code", sa.String(20), primary_key=True),
@@ -37,7 +37,7 @@ def upgrade():
         batch.add_column(sa.Column("county", sa.String(20), nullable=True))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table("cases") as batch:
         batch.drop_column("county")
     for table in ("calendar_days", "calendar_years"):

@@ -13,7 +13,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.add_column("audit_events", sa.Column("mac", sa.String(64), nullable=True))
     op.add_column("checkpoints", sa.Column("prev", sa.String(64), nullable=True))
     op.add_column("cases", sa.Column("ledger_leaf", sa.String(128), nullable=False,
@@ -49,7 +49,7 @@ def upgrade():
     """)
 
 
-def downgrade():
+def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS checkpoints_no_truncate ON checkpoints")
         op.execute("DROP TRIGGER IF EXISTS checkpoints_no_update_delete ON checkpoints")

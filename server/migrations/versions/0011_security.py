@@ -13,12 +13,12 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("session_version", sa.Integer(), nullable=False,
                                    server_default="0"))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.drop_column("session_version")

@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "case_teams",
         sa.Column("case_id", sa.String(36), sa.ForeignKey("cases.id", ondelete="CASCADE"),
@@ -30,7 +30,7 @@ def upgrade():
                                    server_default="5"))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table("counties") as batch:
         batch.drop_column("enterprise_reply_days")
     op.drop_index("ix_case_teams_leader", "case_teams")

@@ -13,7 +13,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "proxy_codes",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -70,7 +70,7 @@ def upgrade():
                                    server_default="1,3,6,12"))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table("counties") as batch:
         batch.drop_column("return_visit_months")
     op.drop_index("ix_return_visits_assignee", "return_visits")

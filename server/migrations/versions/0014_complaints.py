@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "complaints",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -60,7 +60,7 @@ def upgrade():
     )
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table("complaint_settings")
     for name in ("status", "department", "case_id", "enterprise_id"):
         op.drop_index(f"ix_complaints_{name}", "complaints")

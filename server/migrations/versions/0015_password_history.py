@@ -13,7 +13,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "password_history",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -25,6 +25,6 @@ def upgrade():
     op.create_index("ix_password_history_user_id", "password_history", ["user_id"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_password_history_user_id", "password_history")
     op.drop_table("password_history")

@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "reports",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -37,6 +37,6 @@ def upgrade():
     op.create_index("ix_reports_due_on", "reports", ["due_on"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_reports_due_on", "reports")
     op.drop_table("reports")

@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "reserve_projects",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -133,7 +133,7 @@ def upgrade():
     op.create_index("ix_aftercare_supervision_assignee", "aftercare_supervision", ["assignee"])
 
 
-def downgrade():
+def downgrade() -> None:
     for table in ("aftercare_supervision", "aftercare_progress", "aftercare_milestones",
                   "aftercare_projects", "aftercare_settings", "reserve_evaluations",
                   "reserve_stage_changes", "reserve_projects"):

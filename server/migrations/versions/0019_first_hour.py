@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "field_visibility",
         sa.Column("form_key", sa.String(80), primary_key=True),
@@ -32,7 +32,7 @@ def upgrade():
     op.create_index("ix_saved_filters_user", "saved_filters", ["username"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_saved_filters_user", "saved_filters")
     op.drop_table("saved_filters")
     op.drop_table("field_visibility")

@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "policies",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -112,7 +112,7 @@ def upgrade():
     op.create_index("ix_agency_engagements_agency", "agency_engagements", ["agency_id"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_agency_engagements_agency", "agency_engagements")
     op.drop_index("ix_agency_engagements_case", "agency_engagements")
     op.drop_table("agency_engagements")

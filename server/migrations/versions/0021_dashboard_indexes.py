@@ -15,10 +15,10 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_index("ix_work_items_element_state_due", "work_items",
                     ["element_id", "state", "due_at", "case_id"])
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_index("ix_work_items_element_state_due", table_name="work_items")

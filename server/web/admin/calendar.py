@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 
 from server.rules.workdays import DayKind, Notice
+from server.schemas.views import CalendarNoticeForm, CountyForm
 from server.services import calendar, calendar_changes, counties
 from server.services.errors import ValidationFailedError
+from server.web import params
 from server.web.admin import bp
 from server.web.i18n import EN, t
 from server.web.session import me
@@ -78,10 +80,10 @@ def calendar_page() -> Any:
 @bp.post("/calendar")
 def calendar_load() -> Any:
     """Preview (``action=preview``) or load a pasted notice; 422 with the bad line."""
-    text = request.form.get("notice", "")
-    county = request.form.get("county", "") or ""
+    sent = params.posted(CalendarNoticeForm)
+    text, county = sent["notice"], sent["county"]
     try:
-        if request.form.get("action") == "preview":
+        if sent["action"] == "preview":
             calendar.require_county(county or None)
             return _page(text=text, notice=calendar.preview_notice(text), county=county)
         result = calendar_changes.load_notice(me(), text, county=county or None)
@@ -98,7 +100,7 @@ def calendar_load() -> Any:
 @bp.post("/calendar/counties")
 def county_save() -> Any:
     """Create or change a county; 422 naming the bad field (and the office-hours line)."""
-    form = {k: request.form.get(k, "") for k in counties.FIELDS}
+    form = params.posted(CountyForm)
     try:
         saved = counties.save_county(me(), form)
     except ValidationFailedError as exc:

@@ -8,9 +8,11 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from server.schemas.views import EnterpriseForm, GroupEditQuery, GroupForm, UserForm
 from server.services import accounts
 from server.services.catalog import current_catalog
 from server.services.errors import ConflictError, ValidationFailedError
+from server.web import params
 from server.web.admin import bp
 from server.web.i18n import field_errors, t
 from server.web.session import me
@@ -29,13 +31,16 @@ def index() -> Any:
 
 @bp.get("/users")
 def users() -> Any:
-    return render_template("admin/users.html", users=accounts.list_users())
+    return render_template("admin/users.html", users=accounts.list_users(),
+                           counties={c.code: c.name for c in accounts.list_counties()})
 
 
 def _user_form(user: Any, *, errors: dict[str, list[str]] | None = None,
                status: int = 200) -> Any:
     return render_template("admin/user_edit.html", user=user, groups=accounts.list_groups(),
-                           enterprises=accounts.list_enterprises(), errors=errors or {}), status
+                           enterprises=accounts.list_enterprises(),
+                           counties=accounts.list_counties(), prefecture=accounts.PREFECTURE,
+                           errors=errors or {}), status
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -45,15 +50,8 @@ def user(user_id: int | None = None) -> Any:
     existing = accounts.get_user(user_id) if user_id is not None else None
     if request.method == "GET":
         return _user_form(existing)
-    enterprise = request.form.get("enterprise_id") or None
     try:
-        saved = accounts.save_user(
-            me(), user_id=user_id, username=request.form.get("username", ""),
-            display_name=request.form.get("display_name", ""),
-            password=request.form.get("password", ""),
-            groups=request.form.getlist("groups"), area=request.form.get("area", ""),
-            enterprise_id=int(enterprise) if enterprise else None,
-            active=request.form.get("active") == "on")
+        saved = accounts.save_user(me(), user_id=user_id, **params.posted(UserForm))
     except ValidationFailedError as exc:
         return _user_form(existing, errors=field_errors(exc.errors), status=422)
     except ConflictError as exc:
@@ -69,10 +67,7 @@ def groups() -> Any:
     status = 200
     if request.method == "POST":
         try:
-            accounts.save_group(me(), code=request.form.get("code", "").strip(),
-                                name=request.form.get("name", ""),
-                                name_en=request.form.get("name_en", ""),
-                                kind=request.form.get("kind", "role"))
+            accounts.save_group(me(), **params.posted(GroupForm))
         except ValidationFailedError as exc:
             errors, status = field_errors(exc.errors), 422
         else:
@@ -86,7 +81,8 @@ def groups() -> Any:
     present = {g.code for g in groups}
     missing = [(code, catalog.departments[code].name if code in catalog.departments else code)
                for code in sorted(owned) if code not in present]
-    editing = next((g for g in groups if g.code == request.args.get("edit")), None)
+    edit = params.query(GroupEditQuery)["edit"]
+    editing = next((g for g in groups if g.code == edit), None)
     return render_template("admin/groups.html", groups=groups,
                            counts=accounts.member_counts(), errors=errors, owned=owned,
                            missing=missing, editing=editing,
@@ -96,8 +92,7 @@ def groups() -> Any:
 @bp.post("/enterprises")
 def enterprises() -> Any:
     try:
-        accounts.save_enterprise(me(), name=request.form.get("name", ""),
-                                 area=request.form.get("area", ""))
+        accounts.save_enterprise(me(), **params.posted(EnterpriseForm))
     except (ValidationFailedError, ConflictError) as exc:
         flash(exc.detail, "error")
     else:

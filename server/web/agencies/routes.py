@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import login_required
 
+from server.schemas.views import (
+    AgencyChoiceForm,
+    AgencyRatingForm,
+    AgencyRegistrationForm,
+    DeliveryForm,
+    IntermediaryServiceForm,
+)
 from server.services import cases, intermediaries
 from server.services.errors import ValidationFailedError
+from server.web import params
 from server.web.agencies import bp
 from server.web.i18n import field_errors, t
 from server.web.session import me
@@ -37,7 +45,7 @@ def index() -> Any:
 def save_service() -> Any:
     """Add or update a line of the list; 403 outside the bureau, 422 with located messages."""
     try:
-        service = intermediaries.save_service(me(), dict(request.form.items()))
+        service = intermediaries.save_service(me(), params.posted(IntermediaryServiceForm))
     except ValidationFailedError as exc:
         return _market(field_errors(exc.errors), 422)
     flash(t("已保存") + f"：{service.name}", "success")
@@ -49,7 +57,8 @@ def save_service() -> Any:
 def register() -> Any:
     """Register an agency for a service; 403 outside the bureau, 422/409 when refused."""
     try:
-        registration = intermediaries.register_agency(me(), dict(request.form.items()))
+        registration = intermediaries.register_agency(me(),
+                                                      params.posted(AgencyRegistrationForm))
     except ValidationFailedError as exc:
         return _market(field_errors(exc.errors), 422)
     flash(t("已登记") + f"：{registration.agency.name}", "success")
@@ -89,7 +98,8 @@ def case(case_id: str) -> Any:
 def choose(case_id: str) -> Any:
     """The enterprise chooses its agency; 403 for anyone else, 422/409 when refused."""
     try:
-        engagement = intermediaries.choose_agency(me(), case_id, dict(request.form.items()))
+        engagement = intermediaries.choose_agency(me(), case_id,
+                                                  params.posted(AgencyChoiceForm))
     except ValidationFailedError as exc:
         return _case_page(case_id, field_errors(exc.errors), 422)
     flash(t("已选定中介机构") + f"：{engagement.agency.name}", "success")
@@ -102,7 +112,7 @@ def delivered(engagement_id: int) -> Any:
     """Record the day the agency delivered; 403 outside the enterprise and lead steward."""
     try:
         engagement = intermediaries.record_delivery(me(), engagement_id,
-                                                    request.form.get("delivered_on", ""))
+                                                    params.posted(DeliveryForm)["delivered_on"])
     except ValidationFailedError as exc:
         return _case_page(intermediaries.engagement_case_id(engagement_id),
                           field_errors(exc.errors), 422)
@@ -115,7 +125,8 @@ def delivered(engagement_id: int) -> Any:
 def rate(engagement_id: int) -> Any:
     """The enterprise rates its agency; 403 for anyone else, 422 for a bad rating."""
     try:
-        engagement = intermediaries.rate_agency(me(), engagement_id, dict(request.form.items()))
+        engagement = intermediaries.rate_agency(me(), engagement_id,
+                                                params.posted(AgencyRatingForm))
     except ValidationFailedError as exc:
         return _case_page(intermediaries.engagement_case_id(engagement_id),
                           field_errors(exc.errors), 422)

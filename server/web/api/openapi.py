@@ -74,11 +74,10 @@ def build_openapi() -> dict[str, Any]:
         "Propose terminating a running case (the responsible leader decides)",
         body="TerminateCaseRequest", ok="CaseResponse", status="202",
         params=[_path_param("case_id")], errors=(401, 403, 404, 409))})
+    # The query parameters come from the schema the route loads them with (one definition).
     spec.path("/tasks", operations={"get": _op("My tasks and my groups' tasks",
-                                               ok="TaskPageResponse", params=[
-        {"name": n, "in": "query", "schema": {"type": t}} for n, t in
-        (("scope", "string"), ("department", "string"), ("stage", "string"),
-         ("case_id", "string"), ("page", "integer"), ("per_page", "integer"))])})
+                                               ok="TaskPageResponse",
+                                               params=[{"in": "query", "schema": s.TaskQuery}])})
     spec.path("/tasks/{task_id}", operations={"get": _op(
         "A task with its form", ok="TaskDetailResponse", params=[_path_param("task_id")])})
     for action, summary in (("complete", "Complete a task with form data"),

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, render_template
 from flask_login import login_required
-from sqlalchemy import select
 
-from server.extensions import db
 from server.models import Case
-from server.services import exports, ledger, replay, workspace
+from server.schemas.pages import OutputFormat
+from server.schemas.views import AuditCaseListQuery, AuditCasesQuery
+from server.services import exports, ledger, replay, tenancy, workspace
 from server.services.errors import NotFoundError, ValidationFailedError
+from server.web import params
 from server.web.audit import bp
-from server.web.pages import MAX_PAGE
 from server.web.session import me
 
 PER_PAGE = 50
@@ -32,7 +32,7 @@ def _download(data: bytes, filename: str, mimetype: str) -> Response:
 
 
 def _case_ids() -> list[str] | None:
-    ids = [i for i in request.args.getlist("case") if i]
+    ids = [i for i in params.query(AuditCasesQuery)["case"] if i]
     return ids or None
 
 
@@ -40,17 +40,11 @@ def _case_ids() -> list[str] | None:
 @login_required
 def index() -> Any:
     """Cases to audit, newest first; 403 for anyone but auditors and administrators."""
-    _auditor()
-    try:
-        page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
-    except ValueError:
-        page = 1
-    q = (request.args.get("q") or "").strip()
-    query = select(Case).order_by(Case.started_at.desc())
-    if q:
-        query = query.where(Case.reference.contains(q) | Case.title.contains(q))
-    rows = db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars()
-    return render_template("audit/index.html", cases=list(rows), page=page, q=q,
+    user = _auditor()
+    wanted = params.query(AuditCaseListQuery)
+    page, q = wanted["page"], wanted["q"]
+    rows = replay.cases_to_audit(user, q, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("audit/index.html", cases=rows, page=page, q=q,
                            checkpoint=ledger.latest_checkpoint("log"))
 
 
@@ -71,7 +65,7 @@ def case_reexecution(case_id: str) -> Any:
     """Run the recorded inputs through the engine again and show whether the path matches."""
     case = replay.open_case_for_audit(_auditor(), case_id, purpose="reexecution")
     result = replay.reexecute_case(case)
-    if request.args.get("format") == "json":
+    if params.query(OutputFormat)["format"] == "json":
         return result.as_dict()
     return render_template("audit/reexecution.html", case=case, result=result)
 
@@ -81,9 +75,10 @@ def case_reexecution(case_id: str) -> Any:
 def verify() -> Any:
     """Verify the whole log, or one case (``?case=ID``), against the signed checkpoints."""
     _auditor()
-    case_id = request.args.get("case") or None
+    wanted = params.query(AuditCasesQuery)
+    case_id = wanted["case"][0] if wanted["case"] and wanted["case"][0] else None
     findings = ledger.verify(case_id)
-    if request.args.get("format") == "json":
+    if wanted["format"] == "json":
         return {"case_id": case_id, "ok": not findings,
                 "findings": [{"kind": f.kind, "seq": f.seq, "case_id": f.case_id,
                               "case_seq": f.case_seq, "detail": f.detail,
@@ -96,8 +91,8 @@ def verify() -> Any:
 @login_required
 def event_proof(seq: int) -> Any:
     """Inclusion proof of one event in the signed log; 409 before a checkpoint covers it."""
-    _auditor()
-    return _download(json.dumps(ledger.event_proof(seq), ensure_ascii=False, indent=1)
+    user = _auditor()
+    return _download(json.dumps(ledger.event_proof(seq, user), ensure_ascii=False, indent=1)
                      .encode("utf-8"), f"event-{seq}-proof.json", "application/json")
 
 
@@ -132,12 +127,14 @@ def _printable_records(case: Case) -> dict[str, bytes]:
 @login_required
 def export(fmt: str) -> Any:
     """XES, OCEL 2.0 JSON or CSV of the chosen cases (``?case=ID``, repeatable) or of all."""
-    _auditor()
+    scope = tenancy.county_scope(_auditor())
     ids = _case_ids()
     if fmt == "xes":
-        return _download(exports.to_xes(ids), "guanjia.xes", "application/xml")
+        return _download(exports.to_xes(ids, scope=scope), "guanjia.xes", "application/xml")
     if fmt == "ocel":
-        return _download(exports.to_ocel(ids), "guanjia.ocel.json", "application/json")
+        return _download(exports.to_ocel(ids, scope=scope), "guanjia.ocel.json",
+                         "application/json")
     if fmt == "csv":
-        return _download(exports.to_csv(ids), "guanjia-events.csv", "text/csv; charset=utf-8")
+        return _download(exports.to_csv(ids, scope=scope), "guanjia-events.csv",
+                         "text/csv; charset=utf-8")
     raise ValidationFailedError(f"unknown export format {fmt!r}", {"fmt": ["xes, ocel or csv"]})

@@ -9,8 +9,10 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
+from server.schemas.views import NextQuery, PasswordChangeForm, SignInForm
 from server.services import users
 from server.services.errors import AuthenticationError, ValidationFailedError
+from server.web import params
 from server.web.auth import bp
 from server.web.i18n import LANGUAGES, t
 from server.web.session import SESSION_VERSION, SignedIn, me
@@ -36,15 +38,15 @@ def home_for(user: Any) -> str:
 def login() -> Any:
     """The sign-in page; a wrong password shows the form again with a message (401), too many
     attempts a lock message (429 with ``Retry-After``)."""
-    next_url = _safe_next(request.args.get("next"))
+    next_url = _safe_next(params.query(NextQuery)["next"])
     if request.method == "POST":
+        sent = params.posted(SignInForm)
         try:
-            user = users.sign_in(request.form.get("username", "").strip(),
-                                 request.form.get("password", ""), channel="web",
+            user = users.sign_in(sent["username"].strip(), sent["password"], channel="web",
                                  address=request.remote_addr)
         except AuthenticationError:
             return render_template("auth/login.html", error=t("用户名或密码错误"),
-                                   username=request.form.get("username", ""),
+                                   username=sent["username"],
                                    next=next_url), 401
         rescued = session.get("rescued_form")
         lang = session.get("lang")
@@ -80,13 +82,13 @@ def change_password() -> Any:
     settings = current_app.config["GUANJIA"]
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        new = request.form.get("new_password", "")
-        if new != request.form.get("new_password_again", ""):
+        sent = params.posted(PasswordChangeForm)
+        new = sent["new_password"]
+        if new != sent["new_password_again"]:
             errors = {"new_password_again": [t("两次输入的新密码不一致")]}
         else:
             try:
-                users.change_own_password(me(), request.form.get("current_password", ""),
-                                          new)
+                users.change_own_password(me(), sent["current_password"], new)
             except ValidationFailedError as exc:
                 errors = {("new_password" if k == "password" else k): v
                           for k, v in exc.errors.items()}
@@ -104,8 +106,8 @@ def change_password() -> Any:
 def _locked(exc: RateLimitExceeded) -> Any:
     minutes = current_app.config["GUANJIA"].login_lock_minutes
     return render_template(
-        "auth/login.html", username=request.form.get("username", ""),
-        next=_safe_next(request.args.get("next")),
+        "auth/login.html", username=params.posted(SignInForm)["username"],
+        next=_safe_next(params.query(NextQuery)["next"]),
         error=t("登录尝试过多，请 {minutes} 分钟后再试", minutes=minutes)), 429
 
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from server.engine import clock
 from server.rules.catalog import STAGES
 from server.rules.project import OWNERSHIPS, PROJECT_TYPES
+from server.schemas.views import (
+    ArchiveExceptionForm,
+    CaseListQuery,
+    ProjectForm,
+    ReassignForm,
+    ReleaseItemForm,
+    TeamForm,
+)
 from server.services import (
     archive,
     attachments,
@@ -33,17 +40,10 @@ from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
 from server.services.gantt import build_gantt
 from server.services.item_progress import item_progress
+from server.web import params
 from server.web.cases import bp
 from server.web.i18n import field_errors, lang, t
-from server.web.pages import MAX_PAGE
 from server.web.session import me
-
-
-def _day(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, "").strip())
-    except ValueError:
-        return None
 
 
 @bp.get("")
@@ -51,24 +51,16 @@ def _day(name: str) -> date | None:
 def index() -> Any:
     """Cases the user may read, newest first, found by the search box and the filters, with
     the worst light of their open approval items."""
-    try:
-        page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
-    except ValueError:
-        page = 1
-    args = request.args
-    query = workspace.CaseQuery(
-        q=args.get("q", "").strip()[:100], status=args.get("status") or None,
-        light=args.get("light", ""), department=args.get("department", ""),
-        stage=args.get("stage", ""), area=args.get("area", "").strip(),
-        started_from=_day("started_from"), started_to=_day("started_to"),
-        ended_from=_day("ended_from"), ended_to=_day("ended_to"))
+    wanted = params.query(CaseListQuery)
+    page = wanted.pop("page")
+    query = workspace.CaseQuery(**wanted)
     found, total = workspace.visible_cases(me(), page=page, query=query)
     lights = dashboard.case_lights(case_ids=[c.id for c in found])
     # The page's open tasks in one query (one per case was a query per row).
     ready = cases.ready_work_items([c.id for c in found])
     rows = [(case, workspace.case_summary(case), lights.get(case.id, "green"),
              ready.get(case.id, [])) for case in found]
-    filters = {k: v for k, v in args.items() if k != "page" and v}
+    filters = params.link_args(wanted)
     return render_template("cases/index.html", rows=rows, total=total, page=page,
                            pages=max(1, -(-total // 25)), status=query.status, query=query,
                            filters=filters, departments=workspace.departments(),
@@ -145,13 +137,13 @@ def reassign(case_id: str, task_id: str) -> Any:
     """Reassign an open task (转办); 403/404/409 as the service refuses, 422 with the case
     page and the form's errors when the reason is missing or the person may not take it."""
     try:
-        tasks.reassign_task(me(), task_id, to_username=request.form.get("to") or None,
-                            reason=request.form.get("reason", ""))
+        sent = params.posted(ReassignForm)
+        tasks.reassign_task(me(), task_id, to_username=sent["to"], reason=sent["reason"])
     except ValidationFailedError as exc:
         flash(t("转办未完成，请检查转办对象和理由"), "error")
         return render_template("cases/show.html", **case_view(case_id),
                                reassign_errors={task_id: field_errors(exc.errors)},
-                               reassign_values={task_id: request.form}), 422
+                               reassign_values={task_id: params.as_typed()}), 422
     flash(t("已转办"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
@@ -162,15 +154,15 @@ def change_team(case_id: str) -> Any:
     """Change the case's steward team (a recorded decision); 403/404/409 as the service
     refuses, 422 with the case page and the errors when a person or the reason is wrong."""
     try:
-        teams.change_team(me(), case_id, steward=request.form.get("steward_username", ""),
-                          leader=request.form.get("leader_username", ""),
-                          co_agents=request.form.getlist("co_agents"),
-                          reason=request.form.get("reason", ""))
+        sent = params.posted(TeamForm)
+        teams.change_team(me(), case_id, steward=sent["steward_username"],
+                          leader=sent["leader_username"], co_agents=sent["co_agents"],
+                          reason=sent["reason"])
     except ValidationFailedError as exc:
         flash(t("团队未调整，请检查人员和理由"), "error")
         return render_template("cases/show.html", **case_view(case_id),
                                team_errors=field_errors(exc.errors),
-                               team_values=request.form), 422
+                               team_values=params.as_typed()), 422
     flash(t("已调整服务团队"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
@@ -181,8 +173,8 @@ def archive_exception(case_id: str) -> Any:
     """A leader excuses records missing from the archive (recorded); 403/404/409 as the
     service refuses, 422 with the case page and the errors when records or reason are wrong."""
     try:
-        archive.record_exception(me(), case_id, request.form.getlist("records"),
-                                 request.form.get("reason", ""))
+        sent = params.posted(ArchiveExceptionForm)
+        archive.record_exception(me(), case_id, sent["records"], sent["reason"])
     except ValidationFailedError as exc:
         flash(t("例外未记录，请选择材料并填写理由"), "error")
         return render_template("cases/show.html", **case_view(case_id),
@@ -198,13 +190,13 @@ def release_item(case_id: str, code: str) -> Any:
     drop it from the plan;
     403/404/409 as the service refuses, 422 with the case page when mode or reason is missing."""
     try:
-        staging.release_item_early(me(), case_id, code, mode=request.form.get("mode", ""),
-                                   reason=request.form.get("reason", ""))
+        sent = params.posted(ReleaseItemForm)
+        staging.release_item_early(me(), case_id, code, mode=sent["mode"], reason=sent["reason"])
     except ValidationFailedError as exc:
         flash(t("决定未记录，请选择方式并填写理由"), "error")
         return render_template("cases/show.html", **case_view(case_id),
                                release_errors={code: field_errors(exc.errors)},
-                               release_values={code: request.form}), 422
+                               release_values={code: params.as_typed()}), 422
     flash(t("已记录决定"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
@@ -216,11 +208,11 @@ def record_project(case_id: str) -> Any:
     service refuses, 422 with the case page and each bad field's error (nothing saved)."""
     case = cases.get_case(me(), case_id)
     try:
-        projects.update_project(me(), case, dict(request.form))
+        projects.update_project(me(), case, params.posted(ProjectForm))
     except ValidationFailedError as exc:
         flash(t("项目信息未保存，请检查标红的内容"), "error")
         return render_template("cases/show.html", **case_view(case_id),
                                project_errors=field_errors(exc.errors),
-                               project_values=request.form), 422
+                               project_values=params.as_typed()), 422
     flash(t("已保存"), "success")
     return redirect(url_for("cases.show", case_id=case_id))

@@ -8,9 +8,15 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from server.schemas.views import (
+    ProxyConfirmationForm,
+    ReturnVisitForm,
+    TerminationDecisionForm,
+    TerminationProposalForm,
+)
 from server.services import attachments, proxy, return_visits, tasks, termination
 from server.services.errors import ValidationFailedError
-from server.web import formview
+from server.web import formview, params
 from server.web.cases import bp
 from server.web.cases.routes import case_view
 from server.web.i18n import field_errors, t
@@ -48,18 +54,20 @@ def proxy_submit(case_id: str, task_id: str) -> Any:
     confirmation does not hold."""
     item = tasks.get_work_item(me(), task_id)
     form = tasks.form_for(item)
-    data = formview.submission(form, request.form) if form is not None else {}
+    posted = params.task_form_posted()
+    data = formview.submission(form, posted) if form is not None else {}
     sent = request.files.get("confirmation_file")
     upload = (attachments.Upload(sent.filename or "", sent.mimetype or "", sent.stream)
               if sent is not None and sent.filename else None)
-    confirmation = proxy.Confirmation(kind=request.form.get("confirmation_kind", ""),
-                                      code=request.form.get("confirmation_code", ""),
+    sent_confirmation = params.posted(ProxyConfirmationForm)
+    confirmation = proxy.Confirmation(kind=sent_confirmation["confirmation_kind"],
+                                      code=sent_confirmation["confirmation_code"],
                                       upload=upload)
     try:
         proxy.complete_on_behalf(me(), task_id, data, confirmation)
     except ValidationFailedError as exc:
         flash(t("未能代企业办理，请检查标红的内容"), "error")
-        values = formview.values_from_posted({k: request.form.getlist(k) for k in request.form})
+        values = formview.values_from_posted({k: posted.getlist(k) for k in posted})
         return _proxy_page(case_id, task_id, values=values, errors=field_errors(exc.errors),
                            status=422)
     flash(t("已代企业办理") + f"：{item.name}", "success")
@@ -72,13 +80,13 @@ def propose_termination(case_id: str) -> Any:
     """Propose terminating the case (steward, window); 403/404/409 as the service refuses, 422
     with the case page and the errors when the reason or its text is missing."""
     try:
-        termination.propose_termination(me(), case_id, request.form.get("reason_code", ""),
-                                        request.form.get("detail", ""))
+        sent = params.posted(TerminationProposalForm)
+        termination.propose_termination(me(), case_id, sent["reason_code"], sent["detail"])
     except ValidationFailedError as exc:
         flash(t("终止提议未提交，请选择原因并说明"), "error")
         return render_template("cases/show.html", **case_view(case_id),
                                termination_errors=field_errors(exc.errors),
-                               termination_values=request.form), 422
+                               termination_values=params.as_typed()), 422
     flash(t("已提议终止，待包保领导决定"), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
@@ -88,10 +96,10 @@ def propose_termination(case_id: str) -> Any:
 def decide_termination(case_id: str) -> Any:
     """The responsible leader approves or declines the waiting termination; 403 for anyone
     else, 404 when none waits, 422 with the case page when a refusal gives no reason."""
-    approve = request.form.get("decision") == "approve"
+    sent = params.posted(TerminationDecisionForm)
+    approve = sent["decision"] == "approve"
     try:
-        termination.decide_termination(me(), case_id, approve=approve,
-                                       note=request.form.get("note", ""))
+        termination.decide_termination(me(), case_id, approve=approve, note=sent["note"])
     except ValidationFailedError as exc:
         flash(t("决定未记录，请填写理由"), "error")
         return render_template("cases/show.html", **case_view(case_id),
@@ -106,11 +114,11 @@ def record_return_visit(case_id: str, visit_id: str) -> Any:
     """The lead steward records a periodic return visit; 403 for others, 409 when it is not
     open, 422 with the case page and each wrong field (nothing saved)."""
     try:
-        return_visits.record_visit(me(), visit_id, dict(request.form))
+        return_visits.record_visit(me(), visit_id, params.posted(ReturnVisitForm))
     except ValidationFailedError as exc:
         flash(t("回访记录未保存，请检查标红的内容"), "error")
         return render_template("cases/show.html", **case_view(case_id),
                                visit_errors={visit_id: field_errors(exc.errors)},
-                               visit_values={visit_id: request.form}), 422
+                               visit_values={visit_id: params.as_typed()}), 422
     flash(t("已保存回访记录"), "success")
     return redirect(url_for("cases.show", case_id=case_id))

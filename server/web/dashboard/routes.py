@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import render_template, url_for
 from flask_login import login_required
 
+from server.schemas.views import DashboardItemsQuery
 from server.services import dashboard
 from server.services.workspace import display_names, group_names
+from server.web import params
 from server.web.dashboard import bp
 from server.web.i18n import EN, lang, t
 from server.web.session import me
@@ -94,12 +96,9 @@ def _chart_spec(view: dashboard.Overview) -> dict[str, Any]:
 def items() -> Any:
     """The open approval items one dashboard number counts (light, department, stage,
     industry), paged; 403 as the dashboard."""
-    wanted = dashboard.ItemFilter(**{k: request.args.get(k, "").strip()
-                                     for k in ("light", "department", "stage", "industry")})
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    query = params.query(DashboardItemsQuery)
+    page = query.pop("page")
+    wanted = dashboard.ItemFilter(**query)
     shown, total = dashboard.filtered_page(me(), wanted, page, PER_PAGE)
     return render_template("dashboard/items.html", items=shown, total=total, page=page,
                            pages=max(1, -(-total // PER_PAGE)), wanted=wanted,

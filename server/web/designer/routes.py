@@ -13,6 +13,7 @@ from flask import Response, abort, current_app, g, redirect, render_template, re
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.models import User
+from server.schemas.views import DesignerOpenQuery, UploadCommentForm, VersionPairQuery
 from server.services import designer, migration, processes
 from server.services.errors import (
     AuthenticationError,
@@ -21,6 +22,7 @@ from server.services.errors import (
     ValidationFailedError,
 )
 from server.services.users import user_for_token
+from server.web import params
 from server.web.designer import bp
 from server.web.errors import problem
 
@@ -133,7 +135,8 @@ def edit(name: str) -> Any:
     Raises ``NotFoundError``.
     """
     user = _user()
-    version = request.args.get("version", type=int)
+    wanted = params.query(DesignerOpenQuery)
+    version = wanted["version"]
     draft = None if version else designer.get_draft(user, name)
     if name.endswith(".dmn"):
         template = "designer/dmn.html"
@@ -141,7 +144,7 @@ def edit(name: str) -> Any:
         template = "designer/bpmn.html"
     else:
         raise NotFoundError(f"{name} is neither a .bpmn nor a .dmn file")
-    if request.args.get("new"):
+    if wanted["new"]:
         base, content = processes.latest_deployment(), ""
     elif draft is not None:
         base, content = None, draft.content
@@ -157,7 +160,7 @@ def edit_form(form_id: str) -> Any:
     """Open a form in the form-js editor (the draft when there is one)."""
     user = _user()
     draft = designer.get_draft(user, f"{form_id}.form")
-    if request.args.get("new"):
+    if params.query(DesignerOpenQuery)["new"]:
         content = ""
     else:
         content = draft.content if draft else designer.form_source(form_id)
@@ -174,7 +177,8 @@ def download(number: int, name: str) -> Response:
 
 @bp.get("/diff")
 def diff_page() -> Any:
-    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    pair = params.query(VersionPairQuery)
+    old, new = pair["old"], pair["new"]
     if old is None or new is None:
         raise ValidationFailedError("choose two versions", {"from": ["required"]})
     return render_template("designer/diff.html", old=old, new=new,
@@ -218,7 +222,7 @@ def api_upload() -> Any:
         data = upload.read(limit + 1)
         files[upload.filename or "upload.bpmn"] = data
     deployment = designer.deploy_changes(_user(), files,
-                                         comment=request.form.get("comment", ""))
+                                         comment=params.posted(UploadCommentForm)["comment"])
     return _deployment_body(deployment), 201
 
 
@@ -248,7 +252,8 @@ def api_discard_draft(name: str) -> Any:
 
 @bp.get("/api/diff")
 def api_diff() -> Any:
-    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    pair = params.query(VersionPairQuery)
+    old, new = pair["old"], pair["new"]
     if old is None or new is None:
         raise ValidationFailedError("from and to are required", {"from": ["required"]})
     return {"from": old, "to": new,

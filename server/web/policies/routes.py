@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import login_required
 
+from server.schemas.views import PolicyForm
 from server.services import policies
 from server.services.errors import ValidationFailedError
+from server.web import params
 from server.web.i18n import field_errors, t
 from server.web.policies import bp
 from server.web.session import me
@@ -35,10 +37,8 @@ def index() -> Any:
 def create() -> Any:
     """Record a draft policy; 403 outside the bureau, 422 with located messages."""
     user = me()
-    data: dict[str, Any] = {k: request.form.get(k, "") for k in request.form}
-    data["industries"] = request.form.getlist("industries")
-    more = policies.split_words(request.form.get("areas_more"))
-    data["areas"] = request.form.getlist("areas") + more
+    data = params.posted(PolicyForm)
+    data["areas"] = data["areas"] + policies.split_words(data.pop("areas_more"))
     try:
         policy = policies.create_policy(user, data)
     except ValidationFailedError as exc:

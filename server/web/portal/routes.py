@@ -7,11 +7,12 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from server.schemas.views import TerminationProposalForm
 from server.services import access, cases, processes, proxy, termination, workspace
 from server.services.errors import NotFoundError, ValidationFailedError
 from server.services.forms import FormDefinition, form_registry
 from server.services.store import case_store
-from server.web import formview
+from server.web import formview, params
 from server.web.cases.routes import case_view
 from server.web.i18n import field_errors, t
 from server.web.portal import bp
@@ -56,11 +57,12 @@ def apply() -> Any:
     if user.enterprise is not None:
         values["enterprise_name"] = user.enterprise.name
     if request.method == "POST":
-        data = formview.submission(form, request.form) if form is not None else {}
+        application = params.task_form_posted()
+        data = formview.submission(form, application) if form is not None else {}
         try:
             case = cases.start_case(user, process_id, data)
         except ValidationFailedError as exc:
-            posted = {k: request.form.getlist(k) for k in request.form}
+            posted = {k: application.getlist(k) for k in application}
             return render_template("portal/apply.html", form=form,
                                    values=formview.values_from_posted(posted),
                                    errors=field_errors(exc.errors),
@@ -102,11 +104,11 @@ def request_termination(case_id: str) -> Any:
     """The enterprise asks to stop the service (004 §五(八)); the responsible leader decides.
     403 for another enterprise, 409 when it cannot be asked now, 422 with the errors."""
     try:
-        termination.propose_termination(me(), case_id, request.form.get("reason_code", ""),
-                                        request.form.get("detail", ""))
+        sent = params.posted(TerminationProposalForm)
+        termination.propose_termination(me(), case_id, sent["reason_code"], sent["detail"])
     except ValidationFailedError as exc:
         flash(t("终止申请未提交，请选择原因并说明"), "error")
         return _case_page(case_id, 422, termination_errors=field_errors(exc.errors),
-                          termination_values=request.form)
+                          termination_values=params.as_typed())
     flash(t("已提交终止申请，待包保领导决定"), "success")
     return redirect(url_for("portal.case", case_id=case_id))

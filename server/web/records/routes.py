@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template
 from flask_login import login_required
 
+from server.schemas.pages import OutputFormat
 from server.services import cases, records, visibility, workspace
 from server.services.errors import NotFoundError
 from server.services.forms import form_registry
+from server.web import params
 from server.web.records import bp, values
 from server.web.session import me
 
@@ -38,7 +40,7 @@ def record(case_id: str, form_key: str) -> Any:
     for s in found:  # internal opinions stay off the enterprise's prints
         s.data = visibility.visible_data(me(), form, s.data)
     codes = records.code_labels(list(known.values()))
-    as_pdf = request.args.get("format") == "pdf"
+    as_pdf = params.query(OutputFormat)["format"] == "pdf"
     record_no = records.record_number(form)
     # 附件2 names its 经办人 and the signing 主要领导 (issue 13).
     done = {i.element_id: i.completed_by for i in cases.case_work_items(case)

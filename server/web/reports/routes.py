@@ -6,16 +6,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from server.engine import clock
-from server.models import Report
+from server.extensions import db
+from server.models import County, Report
+from server.schemas.pages import OutputFormat
+from server.schemas.views import PrepareReportForm, ReasonForm, ReportNoteForm, SubmittedOnForm
 from server.services import records, report_books, report_exports
+from server.services.calendar import default_county
+from server.services.counties import list_counties
 from server.services.errors import ValidationFailedError
 from server.services.report_figures import KIND_SOURCES, KIND_TITLES, KINDS, period_of
 from server.services.spreadsheet import XLSX_MIMETYPE
 from server.services.workspace import calendar, display_names, group_names
+from server.web import params
 from server.web.i18n import EN, field_errors, t
 from server.web.reports import bp
 from server.web.session import me
@@ -48,9 +54,6 @@ EN.update({
 
 def _unit() -> str:
     """The reporting unit (填报单位): the county's 投资促进局."""
-    from server.extensions import db
-    from server.models import County
-    from server.services.calendar import default_county
 
     code = default_county()
     county = db.session.get(County, code) if code else None
@@ -78,6 +81,7 @@ def index() -> Any:
                            titles=KIND_TITLES, sources=KIND_SOURCES, period_of=period_of,
                            lights={r.id: report_books.due_light(r) for r in found},
                            words=report_books.STATE_WORDS,
+                           counties={c.code: c.name for c in list_counties()},
                            clerk=bool(user.group_codes & report_books.CLERKS))
 
 
@@ -86,8 +90,8 @@ def index() -> Any:
 def prepare() -> Any:
     """Prepare a report by hand (bureau); 422 with the list when the period is not one."""
     try:
-        report = report_books.prepare_by(me(), request.form.get("kind", ""),
-                                         request.form.get("period", ""))
+        sent = params.posted(PrepareReportForm)
+        report = report_books.prepare_by(me(), sent["kind"], sent["period"])
     except ValidationFailedError as exc:
         flash(t("请检查标红的内容") + "：" + "；".join(
             m for ms in field_errors(exc.errors).values() for m in ms), "error")
@@ -127,11 +131,11 @@ def write_note(report_id: int, case_id: str) -> Any:
     """The lead steward's 进展 / 问题 / 计划 for one case; 403 for anyone else, 409 once
     signed, 422 with the form's errors."""
     try:
-        report_books.write_note(me(), report_id, case_id, request.form.to_dict())
+        report_books.write_note(me(), report_id, case_id, params.posted(ReportNoteForm))
     except ValidationFailedError as exc:
         flash(t("请检查标红的内容"), "error")
         return _show(report_books.get(me(), report_id), note_errors={
-            case_id: field_errors(exc.errors)}, note_values={case_id: request.form}), 422
+            case_id: field_errors(exc.errors)}, note_values={case_id: params.as_typed()}), 422
     flash(t("已保存"), "success")
     return redirect(url_for("reports.show", report_id=report_id, _anchor=f"note-{case_id}"))
 
@@ -159,7 +163,8 @@ def sign(report_id: int) -> Any:
 def submit(report_id: int) -> Any:
     """Mark handed in on a date; 403/409, 422 for a bad date."""
     try:
-        report_books.submit(me(), report_id, request.form.get("submitted_on", ""))
+        report_books.submit(me(), report_id,
+                            params.posted(SubmittedOnForm)["submitted_on"])
     except ValidationFailedError as exc:
         flash(t("请检查标红的内容"), "error")
         return _show(report_books.get(me(), report_id),
@@ -173,7 +178,7 @@ def submit(report_id: int) -> Any:
 def correct(report_id: int) -> Any:
     """A correction after sign-off: a new version; 403/409, 422 without a reason."""
     try:
-        newer = report_books.correct(me(), report_id, request.form.get("reason", ""))
+        newer = report_books.correct(me(), report_id, params.posted(ReasonForm)["reason"])
     except ValidationFailedError as exc:
         flash(t("请检查标红的内容"), "error")
         return _show(report_books.get(me(), report_id),
@@ -211,7 +216,7 @@ def printable(report_id: int) -> Any:
     """The report laid out for paper; ``?format=pdf`` the same as a PDF; 403/404, 503 when
     WeasyPrint cannot run."""
     report = report_books.get(me(), report_id)
-    as_pdf = request.args.get("format") == "pdf"
+    as_pdf = params.query(OutputFormat)["format"] == "pdf"
     names = _names(report)
     html = render_template(
         "reports/print.html", report=report, period=period_of(report.kind, report.period),

@@ -15,22 +15,34 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Case
 from server.models.reserve import STAGES
+from server.schemas.views import (
+    AftercareSettingsForm,
+    CountyChoice,
+    EnterpriseChoiceForm,
+    EvaluationForm,
+    HalfYearQuery,
+    OpinionForm,
+    ProgressForm,
+    PromiseForm,
+    ReserveForm,
+    ReserveListQuery,
+    StageMoveForm,
+)
 from server.services import aftercare, filing, reserve
-from server.services.errors import ConflictError, ValidationFailedError
+from server.services.counties import list_counties
+from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
 from server.services.forms import form_registry
-from server.web import formview
+from server.web import formview, params
 from server.web.i18n import field_errors
 from server.web.reserve import bp
 from server.web.session import me
+from server.web.words import person_name
 
 RESERVE_FIELDS = reserve.FIELDS
 
 
 def _query() -> reserve.ReserveQuery:
-    args = request.args
-    return reserve.ReserveQuery(stage=args.get("stage", ""), industry=args.get("industry", ""),
-                                area=args.get("area", ""), leader=args.get("leader", ""),
-                                q=args.get("q", ""))
+    return reserve.ReserveQuery(**params.query(ReserveListQuery))
 
 
 def _choices() -> dict[str, Any]:
@@ -66,7 +78,7 @@ def new() -> Any:
     reserve.require_manager(user)
     values: dict[str, Any] = {}
     if request.method == "POST":
-        values = {k: request.form.get(k, "") for k in RESERVE_FIELDS}
+        values = params.posted(ReserveForm)
         try:
             project = reserve.record_project(user, values)
         except ValidationFailedError as exc:
@@ -86,7 +98,7 @@ def edit(reserve_id: int) -> Any:
     values = {k: getattr(project, k) for k in RESERVE_FIELDS}
     values["next_step_on"] = project.next_step_on.isoformat() if project.next_step_on else ""
     if request.method == "POST":
-        values = {k: request.form.get(k, "") for k in RESERVE_FIELDS}
+        values = params.posted(ReserveForm)
         try:
             reserve.update_project(user, reserve_id, values)
         except ValidationFailedError as exc:
@@ -116,8 +128,8 @@ def show(reserve_id: int) -> Any:
 def move(reserve_id: int) -> Any:
     """Move the project to another stage with a reason (动态调整)."""
     try:
-        reserve.move_stage(me(), reserve_id, request.form.get("to_stage", ""),
-                           request.form.get("reason", ""))
+        sent = params.posted(StageMoveForm)
+        reserve.move_stage(me(), reserve_id, sent["to_stage"], sent["reason"])
     except ValidationFailedError as exc:
         return _show(reserve_id, field_errors(exc.errors), 422)
     flash("阶段已调整 / stage changed", "success")
@@ -129,9 +141,9 @@ def move(reserve_id: int) -> Any:
 def evaluate(reserve_id: int) -> Any:
     """Add a periodic evaluation (定期评价)."""
     try:
-        reserve.evaluate(me(), reserve_id, evaluated_on=request.form.get("evaluated_on", ""),
-                         rating=request.form.get("rating", ""),
-                         note=request.form.get("note", ""))
+        sent = params.posted(EvaluationForm)
+        reserve.evaluate(me(), reserve_id, evaluated_on=sent["evaluated_on"],
+                         rating=sent["rating"], note=sent["note"])
     except ValidationFailedError as exc:
         return _show(reserve_id, field_errors(exc.errors), 422)
     flash("已记录评价 / evaluation recorded", "success")
@@ -141,14 +153,12 @@ def evaluate(reserve_id: int) -> Any:
 # ---- 代企业申报 ----------------------------------------------------------------------------
 
 def _enterprise_choice() -> tuple[int | None, filing.NewEnterprise | None]:
-    form = request.form
-    if form.get("enterprise_mode") == "new":
+    form = params.posted(EnterpriseChoiceForm)
+    if form["enterprise_mode"] == "new":
         return None, filing.NewEnterprise(
-            name=form.get("new_name", ""), credit_code=form.get("new_credit_code", ""),
-            contact_name=form.get("new_contact_name", ""),
-            contact_phone=form.get("new_contact_phone", ""))
-    raw = form.get("enterprise_id", "")
-    return (int(raw) if raw.isdigit() else None), None
+            name=form["new_name"], credit_code=form["new_credit_code"],
+            contact_name=form["new_contact_name"], contact_phone=form["new_contact_phone"])
+    return form["enterprise_id"], None
 
 
 def _filing_page(values: dict[str, Any], errors: dict[str, Any], project: Any = None,
@@ -156,7 +166,7 @@ def _filing_page(values: dict[str, Any], errors: dict[str, Any], project: Any = 
     return render_template(
         "reserve/file.html", form=form_registry().get("application"), values=values,
         errors=errors, enterprises=filing.enterprises(), catalog=formview.catalog_choices(),
-        project=project, posted=request.form if request.method == "POST" else {}), status
+        project=project, posted=params.as_typed() if request.method == "POST" else {}), status
 
 
 @bp.route("/file", methods=["GET", "POST"])
@@ -169,13 +179,14 @@ def file() -> Any:
     if request.method == "GET":
         return _filing_page({}, {})
     form = form_registry().get("application")
-    data = formview.submission(form, request.form)
+    application = params.task_form_posted()
+    data = formview.submission(form, application)
     enterprise_id, new_enterprise = _enterprise_choice()
     try:
         case = filing.file_for_enterprise(user, data, enterprise_id=enterprise_id,
                                           new=new_enterprise)
     except ValidationFailedError as exc:
-        posted = {k: request.form.getlist(k) for k in request.form}
+        posted = {k: application.getlist(k) for k in application}
         return _filing_page(formview.values_from_posted(posted), field_errors(exc.errors),
                             status=422)
     flash(f"已代企业提交申请：{case.reference}", "success")
@@ -195,13 +206,14 @@ def convert(reserve_id: int) -> Any:
             raise ConflictError("only a signed project that is not yet a case is converted")
         return _filing_page(known, {}, project)
     form = form_registry().get("application")
-    data = formview.submission(form, request.form)
+    application = params.task_form_posted()
+    data = formview.submission(form, application)
     enterprise_id, new_enterprise = _enterprise_choice()
     try:
         case = reserve.convert(user, reserve_id, data, enterprise_id=enterprise_id,
                                new=new_enterprise)
     except ValidationFailedError as exc:
-        posted = {k: request.form.getlist(k) for k in request.form}
+        posted = {k: application.getlist(k) for k in application}
         return _filing_page({**formview.values_from_posted(posted), **known},
                             field_errors(exc.errors), project, 422)
     flash(f"储备项目已转为帮办代办申请：{case.reference}", "success")
@@ -228,8 +240,6 @@ def _aftercare_page(aftercare_id: int, errors: dict[str, Any] | None = None,
                     status: int = 200) -> Any:
     user = me()
     project = aftercare.get_project(user, aftercare_id)
-    from server.extensions import db
-    from server.models import Case
 
     case = db.session.get(Case, project.case_id)
     return render_template("reserve/aftercare_show.html", project=project, case=case,
@@ -250,11 +260,7 @@ def aftercare_show(aftercare_id: int) -> Any:
 def aftercare_progress(aftercare_id: int) -> Any:
     """The steward records a milestone reached and/or the amount invested."""
     try:
-        aftercare.record_progress(me(), aftercare_id,
-                                  milestone=request.form.get("milestone", ""),
-                                  happened_on=request.form.get("happened_on", ""),
-                                  invested_wan=request.form.get("invested_wan", ""),
-                                  note=request.form.get("note", ""))
+        aftercare.record_progress(me(), aftercare_id, **params.posted(ProgressForm))
     except ValidationFailedError as exc:
         return _aftercare_page(aftercare_id, field_errors(exc.errors), 422)
     flash("已记录建设进展 / progress recorded", "success")
@@ -266,8 +272,7 @@ def aftercare_progress(aftercare_id: int) -> Any:
 def aftercare_promise(aftercare_id: int) -> Any:
     """Record the promised investment intensity and the land area."""
     try:
-        aftercare.save_promise(me(), aftercare_id, intensity=request.form.get("intensity", ""),
-                               land_mu=request.form.get("land_mu", ""))
+        aftercare.save_promise(me(), aftercare_id, **params.posted(PromiseForm))
     except ValidationFailedError as exc:
         return _aftercare_page(aftercare_id, field_errors(exc.errors), 422)
     flash("已记录承诺投资强度 / promise recorded", "success")
@@ -278,13 +283,14 @@ def aftercare_promise(aftercare_id: int) -> Any:
 @login_required
 def close_supervision(task_id: int) -> Any:
     """The responsible leader closes a supervision task with an opinion."""
-    task = aftercare.close_supervision(me(), task_id, request.form.get("opinion", ""))
+    task = aftercare.close_supervision(me(), task_id, params.posted(OpinionForm)["opinion"])
     flash("督办已办结 / supervision closed", "success")
     return redirect(url_for("reserve.aftercare_show", aftercare_id=task.aftercare_id))
 
 
 def _half() -> str:
-    return request.args.get("half") or aftercare.half_of(aftercare.local_today())
+    half: str | None = params.query(HalfYearQuery)["half"]
+    return half or aftercare.half_of(aftercare.local_today())
 
 
 @bp.get("/land-review")
@@ -302,7 +308,6 @@ def land_review() -> Any:
 @login_required
 def land_review_xlsx() -> Any:
     half = _half()
-    from server.web.words import person_name
 
     rows = aftercare.land_review(me(), half)
     names = {r.leader: person_name(r.leader) for r in rows}
@@ -319,17 +324,15 @@ def aftercare_settings() -> Any:
     """本县设置: an administrator sets a county's milestone months and warning lead."""
     user = me()
     if not user.in_group("admin"):
-        from server.services.errors import PermissionDeniedError
 
         raise PermissionDeniedError("only administrators change county settings")
-    from server.services.counties import list_counties
 
-    county = request.values.get("county", "")
+    county: str = params.query_or_posted(CountyChoice)["county"]
     errors: dict[str, Any] = {}
     status = 200
     if request.method == "POST":
         try:
-            aftercare.save_settings(user, county, dict(request.form))
+            aftercare.save_settings(user, county, params.posted(AftercareSettingsForm))
         except ValidationFailedError as exc:
             errors, status = field_errors(exc.errors), 422
         else:
@@ -338,4 +341,4 @@ def aftercare_settings() -> Any:
     return render_template("reserve/aftercare_settings.html", county=county,
                            counties=list_counties(), setting=aftercare.settings_for(county),
                            limits=aftercare.LIMITS, errors=errors,
-                           posted=request.form if errors else {}), status
+                           posted=params.as_typed() if errors else {}), status

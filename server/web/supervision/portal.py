@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, render_template, url_for
 from flask_login import login_required
 
+from server.schemas.views import ComplaintForm, SatisfactionForm
 from server.services import complaints, workspace
 from server.services.errors import PermissionDeniedError, ValidationFailedError
+from server.web import params
 from server.web.i18n import field_errors
 from server.web.session import me
 from server.web.supervision import bp
@@ -46,7 +48,7 @@ def portal_complaints() -> Any:
 def portal_complaint_file() -> Any:
     """File a complaint; 422 with located errors, 403 for another enterprise's case."""
     user = _enterprise_user()
-    values = request.form.to_dict()
+    values = params.posted(ComplaintForm)
     try:
         found = complaints.file_complaint(user, values)
     except ValidationFailedError as exc:
@@ -79,8 +81,8 @@ def portal_complaint_rate(complaint_id: int) -> Any:
     """The enterprise's satisfaction with the answer; 422 before an answer, 403 others."""
     user = _enterprise_user()
     try:
-        complaints.rate(user, complaint_id, request.form.get("satisfaction", ""),
-                        request.form.get("satisfaction_note", ""))
+        rating = params.posted(SatisfactionForm)
+        complaints.rate(user, complaint_id, rating["satisfaction"], rating["satisfaction_note"])
     except ValidationFailedError as exc:
         return _show(complaint_id, field_errors(exc.errors), 422)
     return redirect(url_for("supervision.portal_complaint", complaint_id=complaint_id))

@@ -4,20 +4,31 @@ answer, the county's complaint limit, and the department scorecards (page, 通�
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from flask import current_app, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, Group
+from server.schemas.views import (
+    ComplaintDecisionForm,
+    ComplaintForm,
+    ComplaintSettingForm,
+    DepartmentAnswerForm,
+    ReferralForm,
+    SatisfactionForm,
+    ScorecardQuery,
+)
 from server.services import complaints, records, scorecards
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.services.spreadsheet import XLSX_MIMETYPE
-from server.services.workspace import display_names, group_names
+from server.services.workspace import calendar, display_names, group_names
+from server.web import params
 from server.web.i18n import EN, field_errors
 from server.web.session import me
 from server.web.supervision import bp
@@ -39,7 +50,6 @@ EN.update({
 @bp.app_context_processor
 def _nav() -> dict[str, Any]:
     """Navigation flags for base.html: the office's pages and the scorecards."""
-    from flask_login import current_user
 
     if not current_user.is_authenticated:
         return {}
@@ -91,7 +101,7 @@ def complaint_new() -> Any:
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
-        values = request.form.to_dict()
+        values = params.posted(ComplaintForm)
         try:
             found = complaints.file_complaint(user, values)
         except ValidationFailedError as exc:
@@ -137,34 +147,35 @@ def _step(complaint_id: int, action: Any) -> Any:
 @login_required
 def complaint_refer(complaint_id: int) -> Any:
     """The office asks the department for its account. 403 for anyone but the office."""
-    form = request.form
+    form = params.posted(ReferralForm)
     return _step(complaint_id, lambda: complaints.refer_to_department(
-        me(), complaint_id, form.get("department", ""), form.get("question", "")))
+        me(), complaint_id, form["department"], form["question"]))
 
 
 @bp.post("/supervision/complaints/<int:complaint_id>/department-answer")
 @login_required
 def complaint_department_answer(complaint_id: int) -> Any:
     """The department's account. 403 for anyone but the department asked."""
+    answer = params.posted(DepartmentAnswerForm)["department_answer"]
     return _step(complaint_id, lambda: complaints.answer_as_department(
-        me(), complaint_id, request.form.get("department_answer", "")))
+        me(), complaint_id, answer))
 
 
 @bp.post("/supervision/complaints/<int:complaint_id>/decide")
 @login_required
 def complaint_decide(complaint_id: int) -> Any:
     """The office's findings, result and answer. 403 for anyone but the office."""
-    return _step(complaint_id, lambda: complaints.decide(
-        me(), complaint_id, request.form.to_dict()))
+    decision = params.posted(ComplaintDecisionForm)
+    return _step(complaint_id, lambda: complaints.decide(me(), complaint_id, decision))
 
 
 @bp.post("/supervision/complaints/<int:complaint_id>/rate")
 @login_required
 def complaint_rate(complaint_id: int) -> Any:
     """The office writes down a telephone complainant's satisfaction. 403 otherwise."""
+    rating = params.posted(SatisfactionForm)
     return _step(complaint_id, lambda: complaints.rate(
-        me(), complaint_id, request.form.get("satisfaction", ""),
-        request.form.get("satisfaction_note", "")))
+        me(), complaint_id, rating["satisfaction"], rating["satisfaction_note"]))
 
 
 @bp.post("/supervision/settings")
@@ -173,8 +184,8 @@ def complaint_setting() -> Any:
     """The county's complaint handling limit (本县设置). 403 for anyone but the office."""
     user = me()
     try:
-        complaints.change_setting(user, request.form.get("handling_days", ""),
-                                  request.form.get("phones", ""))
+        sent = params.posted(ComplaintSettingForm)
+        complaints.change_setting(user, sent["handling_days"], sent["phones"])
     except ValidationFailedError as exc:
         now = clock.now()
         rows = [(c, role, complaints.light_of(c, now)) for c, role in
@@ -190,10 +201,9 @@ def complaint_setting() -> Any:
 def _card() -> scorecards.Scorecard:
     user = me()
     scorecards.require_viewer(user)
-    from server.services.workspace import calendar
 
-    period = scorecards.period_of(request.args.get("period", "month"),
-                                  request.args.get("at", ""),
+    wanted = params.query(ScorecardQuery)
+    period = scorecards.period_of(wanted["period"], wanted["at"],
                                   today=calendar().local_date(clock.now()))
     return scorecards.scorecard(user, period)
 
@@ -216,7 +226,8 @@ def scorecard_page() -> Any:
         scorecards.require_viewer(me())
         return render_template("supervision/scorecards.html", card=None, rows=[],
                                headers=scorecards.HEADERS, notes=scorecards.NOTES,
-                               kinds=scorecards.KINDS, errors=field_errors(exc.errors)), 422
+                               kinds=scorecards.KINDS, errors=field_errors(exc.errors),
+                               at=params.query(ScorecardQuery)["at"]), 422
     return _card_page("supervision/scorecards.html", card, errors={},
                       pdf=records.pdf_available())
 
@@ -226,7 +237,7 @@ def scorecard_page() -> Any:
 def scorecard_print() -> Any:
     """The printable 通报 (HTML with print CSS; ``?format=pdf``: the PDF). 403 as above."""
     card = _card()
-    as_pdf = request.args.get("format") == "pdf"
+    as_pdf = params.query(ScorecardQuery)["format"] == "pdf"
     html = _card_page("supervision/scorecards_print.html", card, as_pdf=as_pdf,
                       pdf=records.pdf_available(), inline_css=_print_css() if as_pdf else "")
     if not as_pdf:
@@ -251,7 +262,6 @@ def scorecard_xlsx() -> Any:
 
 
 def _print_css() -> str:
-    from pathlib import Path
 
     static = current_app.static_folder
     assert static is not None

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, url_for
 from flask_login import login_required
 
 from server.engine import clock
 from server.rules.clock_law import PAUSE_KINDS, REFERRAL, SUPPLEMENT
 from server.rules.lights import explain_light
+from server.schemas.views import ItemClockForm
 from server.services import access, clock_pauses
 from server.services.calendar import (
     case_county,
@@ -21,6 +22,7 @@ from server.services.calendar import (
     item_schedule,
 )
 from server.services.errors import ConflictError, ValidationFailedError
+from server.web import params
 from server.web.i18n import EN, lang, t
 from server.web.session import me
 from server.web.tasklist import bp
@@ -95,24 +97,22 @@ def _clock_helpers() -> dict[str, Any]:
 def task_clock(task_id: str) -> Any:
     """Stop, restart or refer an item's clock (``action`` = pause | resume | refer | return);
     a refused request is flashed with its reason and changes nothing."""
-    form = request.form
-    action = form.get("action", "")
+    form = params.posted(ItemClockForm)
+    action = form["action"]
     try:
         if action == "pause":
-            cap = form.get("cap_days", "").strip()
-            clock_pauses.start_pause(me(), task_id, kind=form.get("kind", ""),
-                                     reason=form.get("reason", ""),
-                                     cap_days=int(cap) if cap.isdigit() else None)
+            clock_pauses.start_pause(me(), task_id, kind=form["kind"], reason=form["reason"],
+                                     cap_days=form["cap_days"])
             flash(t("计时已暂停"), "success")
         elif action == "resume":
             clock_pauses.end_pause(me(), task_id)
             flash(t("计时已恢复"), "success")
         elif action == "refer":
-            clock_pauses.refer_upward(me(), task_id, level=form.get("level", ""),
-                                      reason=form.get("reason", ""))
+            clock_pauses.refer_upward(me(), task_id, level=form["level"],
+                                      reason=form["reason"])
             flash(t("已上报上级审批"), "success")
         elif action == "return":
-            clock_pauses.return_from_referral(me(), task_id, outcome=form.get("outcome", ""))
+            clock_pauses.return_from_referral(me(), task_id, outcome=form["outcome"])
             flash(t("已恢复本县计时"), "success")
         else:
             raise ValidationFailedError(f"unknown action {action!r}", {"action": [action]})

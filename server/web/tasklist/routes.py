@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from flask import (
@@ -17,9 +17,17 @@ from flask import (
     url_for,
 )
 from flask_login import login_required
-from werkzeug.datastructures import MultiDict
 
+from server.schemas.pages import BackLink
+from server.schemas.views import (
+    ClaimManyForm,
+    FieldVisibilityForm,
+    SaveFilterForm,
+    TaskActionForm,
+    TaskListQuery,
+)
 from server.services import (
+    access,
     attachments,
     case_state,
     cases,
@@ -34,30 +42,21 @@ from server.services import inbox as inbox_service
 from server.services.catalog import current_catalog
 from server.services.errors import ValidationFailedError
 from server.services.forms import FormRegistry, form_registry
-from server.web import formview
+from server.web import formview, params
 from server.web.auth.routes import home_for
 from server.web.i18n import field_errors, t
-from server.web.pages import MAX_PAGE
 from server.web.session import me, take_rescued
 from server.web.tasklist import bp
 
 
-def _int(name: str, default: int) -> int:
-    try:
-        return min(int(request.args.get(name, default)), MAX_PAGE)
-    except ValueError:
-        return default
-
-
-def _date(name: str) -> datetime | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        day = datetime.fromisoformat(raw).date()
-    except ValueError:
+def _end_of(day: date | None) -> datetime | None:
+    """The last second of ``day`` in the county's time (a "due before" filter includes it)."""
+    if day is None:
         return None
     return datetime.combine(day, time(23, 59, 59), workspace.calendar().tz)
+
+
+_DEFAULTS = {"scope": "all", "sort": "due", "per_page": 25}
 
 
 @bp.get("/")
@@ -70,17 +69,11 @@ def index() -> Any:
 @login_required
 def tasks_page() -> Any:
     """Ready tasks: scope (mine / groups / all), filters, sort by due date, true counts."""
-    scope = request.args.get("scope", "all")
-    if scope not in {"mine", "groups", "all"}:
-        scope = "all"
-    query = workspace.ListQuery(
-        scope=scope, department=request.args.get("department") or None,
-        stage=request.args.get("stage") or None, light=request.args.get("light") or None,
-        due_before=_date("due_before"), sort=request.args.get("sort", "due"),
-        q=request.args.get("q", "").strip()[:100],
-        page=_int("page", 1), per_page=_int("per_page", 25))
+    wanted = params.query(TaskListQuery)
+    query = workspace.ListQuery(**{**wanted, "due_before": _end_of(wanted["due_before"])})
     page = workspace.task_rows(me(), query)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # The page links keep the filters the user set (and only those).
+    args = params.link_args(wanted, defaults=_DEFAULTS)
     return render_template("tasklist/index.html", page=page, query=query, args=args,
                            departments=workspace.departments(), stages=workspace.stages(),
                            groups=workspace.group_names(), saved=worklist.filters_of(me()),
@@ -91,11 +84,10 @@ def tasks_page() -> Any:
 @login_required
 def claim_many() -> Any:
     """Claim the ticked group tasks; each refused one is reported with its reason."""
-    back = request.form.get("back") or url_for("tasklist.tasks_page")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("tasklist.tasks_page")
+    sent = params.posted(ClaimManyForm)
+    back = sent["back"] or url_for("tasklist.tasks_page")
     try:
-        outcome = worklist.claim_many(me(), request.form.getlist("task_ids"))
+        outcome = worklist.claim_many(me(), sent["task_ids"])
     except ValidationFailedError:
         flash(t("请先勾选要认领的任务"), "error")
         return redirect(back)
@@ -110,15 +102,15 @@ def claim_many() -> Any:
 @login_required
 def save_filter() -> Any:
     """Save the list's current filter under a name (the user's own); a bad one is refused."""
+    sent = params.posted(SaveFilterForm)
     try:
-        saved = worklist.save_filter(me(), request.form.get("name", ""),
-                                     request.form.get("query", ""))
+        saved = worklist.save_filter(me(), sent["name"], sent["query"])
     except ValidationFailedError as exc:
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "error")
         return redirect(url_for("tasklist.tasks_page") + "?" +
-                        worklist.clean_query(request.form.get("query", "")))
+                        worklist.clean_query(sent["query"]))
     flash(t("筛选已保存") + f"：{saved.name}", "success")
     return redirect(url_for("tasklist.tasks_page") + "?" + saved.query)
 
@@ -136,7 +128,8 @@ def delete_filter(filter_id: int) -> Any:
 def claim(task_id: str) -> Any:
     tasks.claim_task(me(), task_id)
     flash(t("认领成功"), "success")
-    return redirect(request.form.get("back") or url_for("tasklist.task", task_id=task_id))
+    back = params.posted(BackLink)["back"]
+    return redirect(back or url_for("tasklist.task", task_id=task_id))
 
 
 @bp.post("/tasks/<task_id>/release")
@@ -144,7 +137,8 @@ def claim(task_id: str) -> Any:
 def release(task_id: str) -> Any:
     tasks.claim_task(me(), task_id, release=True)
     flash(t("已释放"), "success")
-    return redirect(request.form.get("back") or url_for("tasklist.tasks_page"))
+    back = params.posted(BackLink)["back"]
+    return redirect(back or url_for("tasklist.tasks_page"))
 
 
 def _registry() -> FormRegistry:
@@ -171,7 +165,6 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         earlier_form = known.get(key) if key else None
         data = visibility.visible_data(user, earlier_form, (event.payload or {}).get("new") or {})
         earlier.append((event, formview.labelled(earlier_form, data)))
-    from server.services import access
 
     return render_template(
         "tasklist/task.html", item=item, form=form, values=values or {}, errors=errors or {},
@@ -217,9 +210,9 @@ def task_submit(task_id: str) -> Any:
     user = me()
     item = tasks.get_work_item(user, task_id)
     form = tasks.form_for(item)
-    posted: MultiDict[str, str] = request.form
+    posted = params.task_form_posted()
     data = formview.submission(form, posted) if form is not None else {}
-    if request.form.get("action") == "draft":
+    if params.posted(TaskActionForm)["action"] == "draft":
         tasks.save_draft(user, task_id, data)
         flash(t("草稿已保存"), "success")
         return redirect(url_for("tasklist.task", task_id=task_id))
@@ -313,7 +306,7 @@ def field_visibility() -> Any:
 def field_visibility_save() -> Any:
     """Save the ticked fields as internal (403 unless an administrator, 422 for unknown ones)."""
     chosen = set()
-    for value in request.form.getlist("internal"):
+    for value in params.posted(FieldVisibilityForm)["internal"]:
         form_key, _, field_key = value.partition(".")
         chosen.add((form_key, field_key))
     try:
