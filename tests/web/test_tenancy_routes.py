@@ -32,6 +32,7 @@ OTHER_MEANING = {("reserve.close_supervision", "task_id"): "supervision_id"}
 #: id here is a leak until a later slice scopes it.
 NOT_CASE_DATA = {
     "static": "static files",
+    "vendor.static": "the browser bundles (frontend/dist), static files",
     "auth.switch_language": "the language, not data",
     "admin.user": "administrators' user pages (users are not case data)",
     "designer.api_discard_draft": "diagrams are the installation's (per-county diagrams: "
