@@ -1,8 +1,15 @@
-"""The standing groups (roles, lanes, departments) every deployment starts with."""
+"""Who is who: the standing groups (roles, lanes, departments) every deployment starts with,
+and the names pages show for people, groups and departments."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from server.extensions import db
+from server.models import (
+    Group,
+    User,
+)
 from server.rules.catalog import default_departments
 from server.services.users import ensure_group
 
@@ -31,3 +38,25 @@ def ensure_standard_groups() -> None:
     for code, name, name_en in DEPARTMENTS:
         ensure_group(code, name, name_en, "department")
     db.session.flush()
+
+
+# The one query of "tasks this user may work on"; shared so the list and the API agree.
+
+
+def display_names(usernames: list[str]) -> dict[str, str]:
+    """username → display name, for the users that exist."""
+    if not usernames:
+        return {}
+    return {u: n for u, n in db.session.execute(
+        select(User.username, User.display_name).where(User.username.in_(usernames)))}
+
+
+def group_names() -> dict[str, tuple[str, str]]:
+
+    return {g.code: (g.name, g.name_en) for g in db.session.execute(select(Group)).scalars()}
+
+
+def departments() -> list[tuple[str, str, str]]:
+
+    return [(g.code, g.name, g.name_en) for g in db.session.execute(
+        select(Group).where(Group.kind == "department").order_by(Group.code)).scalars()]

@@ -39,7 +39,7 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.workspace import calendar
+from server.services.task_rows import calendar
 
 EDITORS = ("bureau", "bureau_head", "admin")
 REVIEWERS = (*EDITORS, "leader", "auditor")

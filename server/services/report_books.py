@@ -35,8 +35,8 @@ from server.services.errors import (
     ValidationFailedError,
 )
 from server.services.report_figures import Period, build, period_of, periods_due_to_prepare
+from server.services.task_rows import calendar
 from server.services.tenancy import county_scope
-from server.services.workspace import calendar
 
 #: Who may read reports: leaders, the bureau, the supervision office, and the stewards (who
 #: write the 跟踪反馈单). The enterprise and the departments' agents may not.

@@ -41,8 +41,8 @@ from server.services.complaints import upheld_by_department
 from server.services.dashboard import HANDLING_ELEMENT, item_context
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.services.spreadsheet import Sheet, workbook
+from server.services.task_rows import calendar
 from server.services.tenancy import county_scope
-from server.services.workspace import calendar
 
 #: Leaders, the bureau's head, the supervision office (and auditors and administrators) read
 #: scorecards; enterprises and departments do not.

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import User
 from server.services import inbox, records
+from server.services.directory import group_names
 from server.services.forms import form_registry
-from server.services.workspace import group_names, task_title
+from server.services.task_rows import task_title
 from server.web.i18n import EN, lang, t
 
 _Table = TypeVar("_Table")

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from server.extensions import db
 from server.models import AuditEvent, Case, Enterprise, User
 from server.models.reserve import ReserveProject
-from server.services import filing, reserve, workspace
+from server.services import case_search, filing, reserve
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
 from tests.conftest import table_counts
 from tests.scenarios.conftest import APPLICATION, Walker
@@ -70,8 +70,8 @@ def test_a_reserve_project_moves_from_talks_to_signed_and_becomes_the_investors_
         project = db.session.get(ReserveProject, rid)
         case = db.session.get(Case, walker.case_id)
         assert project is not None and case is not None
-        mine, _ = workspace.visible_cases(_user("qiye"))
-        others, _ = workspace.visible_cases(_user("qiye_b"))
+        mine, _ = case_search.visible_cases(_user("qiye"))
+        others, _ = case_search.visible_cases(_user("qiye_b"))
         events = [(e.type, e.payload.get("from"), e.payload.get("to")) for e in
                   db.session.execute(select(AuditEvent).where(
                       AuditEvent.case_id.is_(None), AuditEvent.type.like("reserve_%"))

@@ -81,7 +81,7 @@ def test_another_countys_case_and_task_are_not_found(app: Flask, both: TwoCounti
 
 
 def test_case_lists_and_search_keep_to_the_county(app: Flask, both: TwoCounties) -> None:
-    from server.services.workspace import CaseQuery, visible_cases
+    from server.services.case_search import CaseQuery, visible_cases
 
     with app.app_context():
         def listed(name: str, q: str = "") -> set[str]:
@@ -161,7 +161,7 @@ def test_cases_without_a_county_belong_to_the_default_county(app: Flask, api: Ap
     with app.app_context():
         row = db.session.get(Case, start.json["id"])
         assert row is not None and row.county is None
-        from server.services.workspace import visible_cases
+        from server.services.case_search import visible_cases
 
         assert [c.id for c in visible_cases(user("lingdao"))[0]] == [row.id]
         assert visible_cases(user("b_lingdao"))[0] == []
@@ -204,9 +204,9 @@ def test_a_bulk_claim_names_nothing_of_another_county(app: Flask, both: TwoCount
 def test_an_enterprise_sees_its_own_cases_in_every_county(app: Flask, both: TwoCounties) -> None:
     # 企业甲 (its people in 大姚) also invests in 姚安: 姚安's bureau files that case.
     from server.models import Enterprise
+    from server.services.case_search import visible_cases
     from server.services.cases import get_case, start_case
     from server.services.errors import NotFoundError
-    from server.services.workspace import visible_cases
 
     with app.app_context():
         own = db.session.execute(select(Enterprise).where(Enterprise.name == "企业甲")).scalar_one()
@@ -239,7 +239,7 @@ def test_each_county_keeps_its_own_reports(app: Flask, both: TwoCounties) -> Non
     from server.engine import clock
     from server.services import report_books
     from server.services.errors import NotFoundError
-    from server.services.workspace import calendar
+    from server.services.task_rows import calendar
 
     with app.app_context():
         made = report_books.prepare_due(date(2026, 12, 1))

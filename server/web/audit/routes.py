@@ -11,7 +11,7 @@ from flask_login import login_required
 from server.models import Case
 from server.schemas.pages import OutputFormat
 from server.schemas.views import AuditCaseListQuery, AuditCasesQuery
-from server.services import exports, ledger, replay, tenancy, workspace
+from server.services import case_pages, exports, ledger, replay, tenancy
 from server.services.errors import NotFoundError, ValidationFailedError
 from server.web import params
 from server.web.audit import bp
@@ -113,7 +113,7 @@ def _printable_records(case: Case) -> dict[str, bytes]:
     view = current_app.view_functions.get("records.record")
     if view is None:
         return records
-    for key in workspace.completed_form_keys(case):
+    for key in case_pages.completed_form_keys(case):
         try:
             html = view(case_id=case.id, form_key=key)
         except NotFoundError:

@@ -22,19 +22,22 @@ from server.schemas.views import (
 from server.services import (
     archive,
     attachments,
+    case_pages,
+    case_search,
     case_state,
     cases,
     dashboard,
+    directory,
     intermediaries,
     projects,
     proxy,
     return_visits,
     staging,
     subdiagrams,
+    task_rows,
     tasks,
     teams,
     termination,
-    workspace,
 )
 from server.services.errors import ValidationFailedError
 from server.services.forms import form_registry
@@ -53,17 +56,17 @@ def index() -> Any:
     the worst light of their open approval items."""
     wanted = params.query(CaseListQuery)
     page = wanted.pop("page")
-    query = workspace.CaseQuery(**wanted)
-    found, total = workspace.visible_cases(me(), page=page, query=query)
+    query = case_search.CaseQuery(**wanted)
+    found, total = case_search.visible_cases(me(), page=page, query=query)
     lights = dashboard.case_lights(case_ids=[c.id for c in found])
     # The page's open tasks in one query (one per case was a query per row).
     ready = cases.ready_work_items([c.id for c in found])
-    rows = [(case, workspace.case_summary(case), lights.get(case.id, "green"),
+    rows = [(case, case_pages.case_summary(case), lights.get(case.id, "green"),
              ready.get(case.id, [])) for case in found]
     filters = params.link_args(wanted)
     return render_template("cases/index.html", rows=rows, total=total, page=page,
                            pages=max(1, -(-total // 25)), status=query.status, query=query,
-                           filters=filters, departments=workspace.departments(),
+                           filters=filters, departments=directory.departments(),
                            stages=STAGES)
 
 
@@ -73,21 +76,21 @@ def case_view(case_id: str) -> dict[str, Any]:
     case = cases.get_case(user, case_id)
     items = cases.case_work_items(case)
     history = cases.case_history(case)
-    diagram = workspace.diagram_for(case, items, history)
+    diagram = case_pages.diagram_for(case, items, history)
     data = case_state.live_data(case)
     # Items the plan withdrew while they waited for their prerequisites (after hand-over).
     dropped = {str(d.get("code")) for e in history if e.type == "plan_items_changed"
                for d in (e.payload or {}).get("dropped", []) if isinstance(d, dict)}
     approval_items = item_progress(
         case, items, [i for i in data.get("items") or [] if isinstance(i, dict)], dropped)
-    calendar = workspace.calendar()
+    calendar = task_rows.calendar()
     gantt = build_gantt(approval_items, list(data.get("plan_timetable") or []),
                         calendar.local_date(clock.now()), calendar.local_date)
     return {
-        "case": case, "summary": workspace.case_summary(case), "history": history,
-        "rows": [workspace.row_for(i) for i in items], "nodes": workspace.progress(case, items),
-        "case_light": workspace.case_light(items),
-        "working": [workspace.row_for(i) for i in items if i.state == "ready"],
+        "case": case, "summary": case_pages.case_summary(case), "history": history,
+        "rows": [task_rows.row_for(i) for i in items], "nodes": case_pages.progress(case, items),
+        "case_light": task_rows.case_light(items),
+        "working": [task_rows.row_for(i) for i in items if i.state == "ready"],
         "diagram": diagram,
         "diagram_json": json.dumps({"xml": diagram.xml, "done": diagram.done,
                                     "active": diagram.active, "overdue": diagram.overdue,
@@ -100,8 +103,8 @@ def case_view(case_id: str) -> dict[str, Any]:
         "can_edit_project": user.in_group(*projects.EDITORS),
         "ownerships": OWNERSHIPS, "project_types": PROJECT_TYPES,
         "early_modes": staging.DECISION_MODES if staging.early_release_role(user, case) else {},
-        "records": _record_titles(workspace.completed_form_keys(case)),
-        "groups": workspace.group_names(),
+        "records": _record_titles(case_pages.completed_form_keys(case)),
+        "groups": directory.group_names(),
         # Leaders and administrators may hand each open task to someone else (转办).
         "reassign": {i.id: tasks.eligible_assignees(i) for i in items if i.state == "ready"}
         if tasks.reassigning_role(user) else {},

@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from server.schemas.views import DashboardItemsQuery
 from server.services import dashboard
-from server.services.workspace import display_names, group_names
+from server.services.directory import display_names, group_names
 from server.web import params
 from server.web.dashboard import bp
 from server.web.i18n import EN, lang, t

@@ -8,7 +8,17 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from server.schemas.views import TerminationProposalForm
-from server.services import access, cases, processes, proxy, termination, workspace
+from server.services import (
+    access,
+    case_pages,
+    case_search,
+    cases,
+    directory,
+    processes,
+    proxy,
+    task_rows,
+    termination,
+)
 from server.services.errors import NotFoundError, ValidationFailedError
 from server.services.forms import FormDefinition, form_registry
 from server.services.store import case_store
@@ -36,15 +46,15 @@ def _start_form() -> tuple[str, FormDefinition | None]:
 def index() -> Any:
     """The enterprise's cases with their light, and its open tasks."""
     user = me()
-    found, total = workspace.visible_cases(user, per_page=100)
+    found, total = case_search.visible_cases(user, per_page=100)
     rows = []
     for case in found:
         items = cases.case_work_items(case)
-        rows.append((case, workspace.case_summary(case), workspace.case_light(items),
+        rows.append((case, case_pages.case_summary(case), task_rows.case_light(items),
                      [i for i in items if i.state == "ready"]))
-    mine = workspace.task_rows(user, workspace.ListQuery(scope="all", per_page=50))
+    mine = task_rows.task_rows(user, task_rows.ListQuery(scope="all", per_page=50))
     return render_template("portal/index.html", rows=rows, total=total, mine=mine,
-                           groups=workspace.group_names())
+                           groups=directory.group_names())
 
 
 @bp.route("/apply", methods=["GET", "POST"])

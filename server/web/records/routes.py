@@ -14,7 +14,7 @@ from flask import current_app, render_template
 from flask_login import login_required
 
 from server.schemas.pages import OutputFormat
-from server.services import cases, records, visibility, workspace
+from server.services import case_pages, cases, directory, records, visibility
 from server.services.errors import NotFoundError
 from server.services.forms import form_registry
 from server.web import params
@@ -32,7 +32,7 @@ def record(case_id: str, form_key: str) -> Any:
     the form, 503 when a PDF is asked for and WeasyPrint cannot run.
     """
     case = cases.get_case(me(), case_id)
-    found = workspace.submissions(case, form_key)
+    found = case_pages.submissions(case, form_key)
     if not found:
         raise NotFoundError(f"nothing was submitted with form {form_key} in this case")
     known = form_registry().forms_of(case.deployment_id)  # the forms the case was run with
@@ -46,13 +46,13 @@ def record(case_id: str, form_key: str) -> Any:
     done = {i.element_id: i.completed_by for i in cases.case_work_items(case)
             if i.state == "completed" and i.completed_by}
     signers = records.signer_usernames(record_no, done)
-    names = workspace.display_names(sorted(set(signers.values()))) if signers else {}
+    names = directory.display_names(sorted(set(signers.values()))) if signers else {}
     html = render_template(
         "records/print.html", case=case, item=found[0].item, form=form,
         sections=values.sections(
-            form, found, codes, workspace.group_names(),
-            workspace.display_names(sorted({s.item.completed_by or "" for s in found}))),
-        facts=values.case_facts(workspace.case_summary(case), found[0].item.stage or "", codes),
+            form, found, codes, directory.group_names(),
+            directory.display_names(sorted({s.item.completed_by or "" for s in found}))),
+        facts=values.case_facts(case_pages.case_summary(case), found[0].item.stage or "", codes),
         record_no=records.record_number(form), signatories=records.signatories(form),
         signer_names={label: names.get(u, u) for label, u in signers.items()},
         pdf=records.pdf_available(), as_pdf=as_pdf, inline_css=_print_css() if as_pdf else "")

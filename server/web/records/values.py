@@ -13,9 +13,9 @@ from datetime import date, datetime
 from typing import Any
 
 from server.rules.workdays import SHANGHAI
+from server.services.case_pages import Submission
 from server.services.forms import FormDefinition, FormField
 from server.services.records import STAGES
-from server.services.workspace import Submission
 from server.web import formview, words
 from server.web.i18n import lang
 

@@ -17,10 +17,11 @@ from server.schemas.views import PrepareReportForm, ReasonForm, ReportNoteForm, 
 from server.services import records, report_books, report_exports
 from server.services.calendar import default_county
 from server.services.counties import list_counties
+from server.services.directory import display_names, group_names
 from server.services.errors import ValidationFailedError
 from server.services.report_figures import KIND_SOURCES, KIND_TITLES, KINDS, period_of
 from server.services.spreadsheet import XLSX_MIMETYPE
-from server.services.workspace import calendar, display_names, group_names
+from server.services.task_rows import calendar
 from server.web import params
 from server.web.i18n import EN, field_errors, t
 from server.web.reports import bp

@@ -9,7 +9,7 @@ from flask import redirect, render_template, url_for
 from flask_login import login_required
 
 from server.schemas.views import ComplaintForm, SatisfactionForm
-from server.services import complaints, workspace
+from server.services import case_search, complaints
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.web import params
 from server.web.i18n import field_errors
@@ -27,7 +27,7 @@ def _enterprise_user() -> Any:
 
 def _index(values: dict[str, Any], errors: dict[str, list[str]], status: int) -> Any:
     user = _enterprise_user()
-    found, _ = workspace.visible_cases(user, per_page=100)
+    found, _ = case_search.visible_cases(user, per_page=100)
     return render_template(
         "portal/complaints.html", rows=[(c, complaints.light_of(c)) for c, _ in
                                         complaints.visible_complaints(user)],

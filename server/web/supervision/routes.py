@@ -25,9 +25,10 @@ from server.schemas.views import (
     ScorecardQuery,
 )
 from server.services import complaints, records, scorecards
+from server.services.directory import display_names, group_names
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.services.spreadsheet import XLSX_MIMETYPE
-from server.services.workspace import calendar, display_names, group_names
+from server.services.task_rows import calendar
 from server.web import params
 from server.web.i18n import EN, field_errors
 from server.web.session import me

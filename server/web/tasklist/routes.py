@@ -1,4 +1,5 @@
-"""Task lists and the task page: thin views over ``tasks``, ``workspace``, ``attachments``."""
+"""Task lists and the task page: thin views over ``tasks``, ``task_rows``, ``case_pages``
+and ``attachments``."""
 
 from __future__ import annotations
 
@@ -29,14 +30,17 @@ from server.schemas.views import (
 from server.services import (
     access,
     attachments,
+    case_pages,
+    case_search,
     case_state,
     cases,
+    directory,
     plan,
+    task_rows,
     tasks,
     teams,
     visibility,
     worklist,
-    workspace,
 )
 from server.services import inbox as inbox_service
 from server.services.catalog import current_catalog
@@ -53,7 +57,7 @@ def _end_of(day: date | None) -> datetime | None:
     """The last second of ``day`` in the county's time (a "due before" filter includes it)."""
     if day is None:
         return None
-    return datetime.combine(day, time(23, 59, 59), workspace.calendar().tz)
+    return datetime.combine(day, time(23, 59, 59), task_rows.calendar().tz)
 
 
 _DEFAULTS = {"scope": "all", "sort": "due", "per_page": 25}
@@ -70,13 +74,13 @@ def index() -> Any:
 def tasks_page() -> Any:
     """Ready tasks: scope (mine / groups / all), filters, sort by due date, true counts."""
     wanted = params.query(TaskListQuery)
-    query = workspace.ListQuery(**{**wanted, "due_before": _end_of(wanted["due_before"])})
-    page = workspace.task_rows(me(), query)
+    query = task_rows.ListQuery(**{**wanted, "due_before": _end_of(wanted["due_before"])})
+    page = task_rows.task_rows(me(), query)
     # The page links keep the filters the user set (and only those).
     args = params.link_args(wanted, defaults=_DEFAULTS)
     return render_template("tasklist/index.html", page=page, query=query, args=args,
-                           departments=workspace.departments(), stages=workspace.stages(),
-                           groups=workspace.group_names(), saved=worklist.filters_of(me()),
+                           departments=directory.departments(), stages=case_search.stages(),
+                           groups=directory.group_names(), saved=worklist.filters_of(me()),
                            current_filter=worklist.clean_query(request.query_string.decode()))
 
 
@@ -157,9 +161,9 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         defaults = plan.form_defaults(form.id, case_state.live_data(case))
         values = formview.values_from_data(form, defaults) if defaults else None
     items = cases.case_work_items(case)
-    by_task = workspace.form_keys_of(items)
+    by_task = case_pages.form_keys_of(items)
     earlier = []
-    for event in workspace.decisions(case):
+    for event in case_pages.decisions(case):
         key = by_task.get(event.task_id or "")
         known = _registry().forms_of(case.deployment_id)  # the case's own form versions
         earlier_form = known.get(key) if key else None
@@ -168,15 +172,15 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
 
     return render_template(
         "tasklist/task.html", item=item, form=form, values=values or {}, errors=errors or {},
-        row=workspace.row_for(item), summary=workspace.case_summary(case),
-        context=workspace.task_context(item), earlier=earlier,
+        row=task_rows.row_for(item), summary=case_pages.case_summary(case),
+        context=task_rows.task_context(item), earlier=earlier,
         can_act=access.acting_role(user, item) is not None,
-        others=[workspace.row_for(i) for i in items if i.state == "ready" and i.id != item.id],
-        files=attachments.case_attachments(case), groups=workspace.group_names(),
+        others=[task_rows.row_for(i) for i in items if i.state == "ready" and i.id != item.id],
+        files=attachments.case_attachments(case), groups=directory.group_names(),
         max_mb=attachments.max_bytes() // (1024 * 1024),
         allowed=", ".join(sorted(attachments.ALLOWED_TYPES)),
         catalog=formview.catalog_choices(), labelled=formview.labelled,
-        catalog_item=_catalog_item(workspace.task_context(item)),
+        catalog_item=_catalog_item(task_rows.task_context(item)),
         people=(teams.choices(case_state.live_data(case))
                 if form is not None and form.id == teams.TEAM_FORM and item.state == "ready"
                 else {}),
