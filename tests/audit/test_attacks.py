@@ -399,12 +399,12 @@ def test_verify_reexecute_names_a_running_case_whose_engine_state_was_changed(
             in result.output), result.output
 
 
+@pytest.mark.postgres_only  # the append-only trigger is PostgreSQL's (SQLite has no superuser)
 def test_postgresql_refuses_to_change_or_remove_a_checkpoint(
         api: Api, frozen_clock: FrozenClock) -> None:
     walk_case(api, frozen_clock, 1)  # ends: its seal is a checkpoint
     with api.app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("the append-only trigger is PostgreSQL's (SQLite has no superuser)")
+        assert db.engine.dialect.name == "postgresql"
         for statement in ("DELETE FROM checkpoints", "UPDATE checkpoints SET root = 'x'",
                           "TRUNCATE checkpoints"):
             with (pytest.raises(sa.exc.DBAPIError, match="checkpoints is append-only"),
