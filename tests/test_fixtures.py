@@ -46,14 +46,9 @@ def _seen_from_outside(app: Flask) -> int:
         outside.dispose()
 
 
-def _postgresql_only(app: Flask) -> None:
-    if app.config["TEST_DATABASE_KIND"] != "postgresql":
-        pytest.skip("SQLite: every test has a fresh copy of the seeded file instead")
-
-
+@pytest.mark.postgres_only  # SQLite: every test has a fresh copy of the seeded file instead
 def test_a_test_commits_inside_one_transaction_that_no_other_connection_sees(
         api: Api) -> None:
-    _postgresql_only(api.app)
     case_id = _start_case(api)
     cases, seqs = _seen(api.app)
     # The app committed (201): its rows are there for it, numbered from 1 as on a new database.
@@ -64,8 +59,8 @@ def test_a_test_commits_inside_one_transaction_that_no_other_connection_sees(
 
 
 @pytest.mark.real_commits
+@pytest.mark.postgres_only  # SQLite: every test has a fresh copy of the seeded file instead
 def test_a_real_commits_test_starts_on_emptied_tables_and_commits_for_real(api: Api) -> None:
-    _postgresql_only(api.app)
     cases, seqs = _seen(api.app)
     # No case of an earlier test; the log holds this test's deployment only, numbered from 1.
     assert cases == [] and seqs == list(range(1, len(seqs) + 1))
@@ -83,9 +78,9 @@ def test_every_test_finds_the_engine_as_imported(make_app: Any) -> None:
     assert scripting.due_in_working_days(1)
 
 
+@pytest.mark.postgres_only  # SQLite: every test has a fresh copy of the seeded file instead
 def test_a_second_connection_in_a_rolled_back_test_is_refused_instead_of_hanging(
         api: Api) -> None:
-    _postgresql_only(api.app)
     # It would wait for the rows and locks of the test's own transaction, for ever.
     with api.app.app_context(), pytest.raises(RuntimeError, match="real_commits"):
         db.engine.connect()
