@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
@@ -127,6 +128,27 @@ def _record_titles(keys: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def on_case_page(case_id: str, step: Callable[[], object], *, done: str, refused: str,
+                 section: str, row: str | None = None, keep_typed: bool = True) -> Any:
+    """Run ``step``, a decision posted from the case page: back to the page with ``done``
+    flashed; or, when the service refuses the input (``ValidationFailedError``, nothing
+    changed), the page again (422) with ``refused``, the ``<section>_errors`` and what was
+    typed as ``<section>_values`` (keyed by ``row`` where the page has a form per row)."""
+    try:
+        step()
+    except ValidationFailedError as exc:
+        flash(refused, "error")
+        shown: dict[str, Any] = {f"{section}_errors": field_errors(exc.errors)}
+        if keep_typed:
+            shown[f"{section}_values"] = params.as_typed()
+        if row is not None:
+            shown = {key: {row: value} for key, value in shown.items()}
+        return render_template("cases/show.html", **case_view(case_id), **shown), 422
+    flash(done, "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+
 @bp.get("/<case_id>")
 @login_required
 def show(case_id: str) -> Any:
@@ -139,16 +161,13 @@ def show(case_id: str) -> Any:
 def reassign(case_id: str, task_id: str) -> Any:
     """Reassign an open task (转办); 403/404/409 as the service refuses, 422 with the case
     page and the form's errors when the reason is missing or the person may not take it."""
-    try:
+    def step() -> None:
         sent = params.posted(ReassignForm)
         tasks.reassign_task(me(), task_id, to_username=sent["to"], reason=sent["reason"])
-    except ValidationFailedError as exc:
-        flash(t("转办未完成，请检查转办对象和理由"), "error")
-        return render_template("cases/show.html", **case_view(case_id),
-                               reassign_errors={task_id: field_errors(exc.errors)},
-                               reassign_values={task_id: params.as_typed()}), 422
-    flash(t("已转办"), "success")
-    return redirect(url_for("cases.show", case_id=case_id))
+
+    return on_case_page(case_id, step, done=t("已转办"),
+                        refused=t("转办未完成，请检查转办对象和理由"),
+                        section="reassign", row=task_id)
 
 
 @bp.post("/<case_id>/team")
@@ -156,18 +175,14 @@ def reassign(case_id: str, task_id: str) -> Any:
 def change_team(case_id: str) -> Any:
     """Change the case's steward team (a recorded decision); 403/404/409 as the service
     refuses, 422 with the case page and the errors when a person or the reason is wrong."""
-    try:
+    def step() -> None:
         sent = params.posted(TeamForm)
         teams.change_team(me(), case_id, steward=sent["steward_username"],
                           leader=sent["leader_username"], co_agents=sent["co_agents"],
                           reason=sent["reason"])
-    except ValidationFailedError as exc:
-        flash(t("团队未调整，请检查人员和理由"), "error")
-        return render_template("cases/show.html", **case_view(case_id),
-                               team_errors=field_errors(exc.errors),
-                               team_values=params.as_typed()), 422
-    flash(t("已调整服务团队"), "success")
-    return redirect(url_for("cases.show", case_id=case_id))
+
+    return on_case_page(case_id, step, done=t("已调整服务团队"),
+                        refused=t("团队未调整，请检查人员和理由"), section="team")
 
 
 @bp.post("/<case_id>/archive-exception")
@@ -175,15 +190,13 @@ def change_team(case_id: str) -> Any:
 def archive_exception(case_id: str) -> Any:
     """A leader excuses records missing from the archive (recorded); 403/404/409 as the
     service refuses, 422 with the case page and the errors when records or reason are wrong."""
-    try:
+    def step() -> None:
         sent = params.posted(ArchiveExceptionForm)
         archive.record_exception(me(), case_id, sent["records"], sent["reason"])
-    except ValidationFailedError as exc:
-        flash(t("例外未记录，请选择材料并填写理由"), "error")
-        return render_template("cases/show.html", **case_view(case_id),
-                               archive_errors=field_errors(exc.errors)), 422
-    flash(t("已记录归档例外"), "success")
-    return redirect(url_for("cases.show", case_id=case_id))
+
+    return on_case_page(case_id, step, done=t("已记录归档例外"),
+                        refused=t("例外未记录，请选择材料并填写理由"), section="archive",
+                        keep_typed=False)
 
 
 @bp.post("/<case_id>/items/<code>/release")
@@ -192,16 +205,13 @@ def release_item(case_id: str, code: str) -> Any:
     """Send a waiting item's task sheet before its prerequisites are done (并联 / 容缺) or
     drop it from the plan;
     403/404/409 as the service refuses, 422 with the case page when mode or reason is missing."""
-    try:
+    def step() -> None:
         sent = params.posted(ReleaseItemForm)
         staging.release_item_early(me(), case_id, code, mode=sent["mode"], reason=sent["reason"])
-    except ValidationFailedError as exc:
-        flash(t("决定未记录，请选择方式并填写理由"), "error")
-        return render_template("cases/show.html", **case_view(case_id),
-                               release_errors={code: field_errors(exc.errors)},
-                               release_values={code: params.as_typed()}), 422
-    flash(t("已记录决定"), "success")
-    return redirect(url_for("cases.show", case_id=case_id))
+
+    return on_case_page(case_id, step, done=t("已记录决定"),
+                        refused=t("决定未记录，请选择方式并填写理由"), section="release",
+                        row=code)
 
 
 @bp.post("/<case_id>/project")
@@ -210,12 +220,7 @@ def record_project(case_id: str) -> Any:
     """Record the project's code, ownership, type and land contract date; 403/404 as the
     service refuses, 422 with the case page and each bad field's error (nothing saved)."""
     case = cases.get_case(me(), case_id)
-    try:
-        projects.update_project(me(), case, params.posted(ProjectForm))
-    except ValidationFailedError as exc:
-        flash(t("项目信息未保存，请检查标红的内容"), "error")
-        return render_template("cases/show.html", **case_view(case_id),
-                               project_errors=field_errors(exc.errors),
-                               project_values=params.as_typed()), 422
-    flash(t("已保存"), "success")
-    return redirect(url_for("cases.show", case_id=case_id))
+    return on_case_page(case_id,
+                        lambda: projects.update_project(me(), case, params.posted(ProjectForm)),
+                        done=t("已保存"), refused=t("项目信息未保存，请检查标红的内容"),
+                        section="project")

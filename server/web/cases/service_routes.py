@@ -18,7 +18,7 @@ from server.services import attachments, proxy, return_visits, tasks, terminatio
 from server.services.errors import ValidationFailedError
 from server.web import formview, params
 from server.web.cases import bp
-from server.web.cases.routes import case_view
+from server.web.cases.routes import case_view, on_case_page
 from server.web.i18n import field_errors, t
 from server.web.session import me
 
@@ -79,16 +79,12 @@ def proxy_submit(case_id: str, task_id: str) -> Any:
 def propose_termination(case_id: str) -> Any:
     """Propose terminating the case (steward, window); 403/404/409 as the service refuses, 422
     with the case page and the errors when the reason or its text is missing."""
-    try:
+    def step() -> None:
         sent = params.posted(TerminationProposalForm)
         termination.propose_termination(me(), case_id, sent["reason_code"], sent["detail"])
-    except ValidationFailedError as exc:
-        flash(t("终止提议未提交，请选择原因并说明"), "error")
-        return render_template("cases/show.html", **case_view(case_id),
-                               termination_errors=field_errors(exc.errors),
-                               termination_values=params.as_typed()), 422
-    flash(t("已提议终止，待包保领导决定"), "success")
-    return redirect(url_for("cases.show", case_id=case_id))
+
+    return on_case_page(case_id, step, done=t("已提议终止，待包保领导决定"),
+                        refused=t("终止提议未提交，请选择原因并说明"), section="termination")
 
 
 @bp.post("/<case_id>/termination/decision")
@@ -98,14 +94,11 @@ def decide_termination(case_id: str) -> Any:
     else, 404 when none waits, 422 with the case page when a refusal gives no reason."""
     sent = params.posted(TerminationDecisionForm)
     approve = sent["decision"] == "approve"
-    try:
-        termination.decide_termination(me(), case_id, approve=approve, note=sent["note"])
-    except ValidationFailedError as exc:
-        flash(t("决定未记录，请填写理由"), "error")
-        return render_template("cases/show.html", **case_view(case_id),
-                               termination_errors=field_errors(exc.errors)), 422
-    flash(t("已同意终止服务") if approve else t("已记录不同意终止"), "success")
-    return redirect(url_for("cases.show", case_id=case_id))
+    return on_case_page(
+        case_id,
+        lambda: termination.decide_termination(me(), case_id, approve=approve, note=sent["note"]),
+        done=t("已同意终止服务") if approve else t("已记录不同意终止"),
+        refused=t("决定未记录，请填写理由"), section="termination", keep_typed=False)
 
 
 @bp.post("/<case_id>/return-visits/<visit_id>")
@@ -113,12 +106,7 @@ def decide_termination(case_id: str) -> Any:
 def record_return_visit(case_id: str, visit_id: str) -> Any:
     """The lead steward records a periodic return visit; 403 for others, 409 when it is not
     open, 422 with the case page and each wrong field (nothing saved)."""
-    try:
-        return_visits.record_visit(me(), visit_id, params.posted(ReturnVisitForm))
-    except ValidationFailedError as exc:
-        flash(t("回访记录未保存，请检查标红的内容"), "error")
-        return render_template("cases/show.html", **case_view(case_id),
-                               visit_errors={visit_id: field_errors(exc.errors)},
-                               visit_values={visit_id: params.as_typed()}), 422
-    flash(t("已保存回访记录"), "success")
-    return redirect(url_for("cases.show", case_id=case_id))
+    return on_case_page(
+        case_id, lambda: return_visits.record_visit(me(), visit_id, params.posted(ReturnVisitForm)),
+        done=t("已保存回访记录"), refused=t("回访记录未保存，请检查标红的内容"), section="visit",
+        row=visit_id)
