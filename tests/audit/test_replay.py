@@ -14,6 +14,7 @@ from server.models import Case
 from server.services import replay
 from tests.audit.walk import TOP_LEVEL_KEYS, Walk, walk_case
 from tests.conftest import Api
+from tests.helpers.reexecution import reexecute
 from tests.helpers.tamper import tampering
 
 # Rows are changed behind the app's back on a connection of its own (as an intruder
@@ -33,13 +34,6 @@ def replay_of(app: Flask, case_id: str) -> replay.Replay:
         return found
 
 
-def reexecute(app: Flask, case_id: str) -> replay.Reexecution:
-    with app.app_context():
-        case = db.session.get(Case, case_id)
-        assert case is not None
-        result = replay.reexecute_case(case)
-        db.session.remove()
-        return result
 
 
 def assert_replay_matches(app: Flask, walk: Walk) -> replay.Replay:
