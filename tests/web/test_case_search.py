@@ -113,3 +113,50 @@ def test_the_task_list_finds_tasks_by_their_case(
     count = re.search(r'id="task-count">[^<]*<b>(\d+)</b>', page)
     assert count and int(count.group(1)) == found
     assert ("文旅小镇项目" in page) == bool(found)
+
+
+#: The case list's filters a county's user counts with (issue 21).
+COUNTED = [{}, {"status": "running", "light": "red"}, {"light": "yellow"}, {"light": "green"},
+           {"department": "dept_zjj"}, {"department": "dept_zrzy"},
+           {"stage": "施工许可", "light": "green"}, {"q": "项目", "light": "red"}]
+
+
+def test_a_county_counts_its_own_cases_as_if_it_were_alone(
+        app: Flask, web: Any, frozen_clock: FrozenClock) -> None:
+    """Issue 21: with another county's copy of the same cases beside them, a county's leader
+    sees the very figures (case list filters, dashboard, department rates) the county showed
+    alone, and a prefecture leader sees both counties' (twice as many)."""
+    from sqlalchemy import select, update
+
+    from server.extensions import db
+    from server.models import Case, User
+    from server.services.dashboard import overview
+    from tests.helpers.tenancy import B, make_counties
+
+    make_counties(app)
+    county(app)
+    with app.app_context():  # the copy below takes the fixed case number
+        db.session.execute(update(Case).where(Case.reference == "GJ-2026-0001")
+                           .values(reference="GJ-2026-0101"))
+        db.session.commit()
+    leader, prefecture = web(), web()
+    leader.login("lingdao")
+    prefecture.login("zhou")
+
+    def figures() -> tuple[dict[str, int], Any]:
+        totals = {str(query): listed(leader, query)[0] for query in COUNTED}
+        with app.app_context():
+            user = db.session.execute(select(User).where(User.username == "lingdao")).scalar_one()
+            return totals, overview(user)
+
+    alone, board = figures()
+    assert alone[str({"status": "running", "light": "red"})] == 2
+    assert alone[str({"department": "dept_zrzy"})] == 2
+    assert board.items_total == 4 and board.rates
+    other = county(app)
+    with app.app_context():
+        db.session.execute(update(Case).where(Case.id.in_(other)).values(county=B))
+        db.session.commit()
+    assert figures() == (alone, board)
+    assert {str(query): listed(prefecture, query)[0] for query in COUNTED} == {
+        key: 2 * n for key, n in alone.items()}
