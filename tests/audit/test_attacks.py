@@ -19,6 +19,7 @@ from server.extensions import db
 from server.ledger.canonical import canonical_event_bytes, leaf_hash
 from tests.audit.walk import walk_case
 from tests.conftest import Api
+from tests.helpers.cli import point_cli_at
 from tests.helpers.tamper import completed_review, tampering
 
 # Rows are changed behind the app's back on a connection of its own (as an intruder
@@ -30,14 +31,7 @@ pytestmark = pytest.mark.real_commits
 def cli(api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         frozen_clock: FrozenClock) -> Any:
     """Run ``guanjia audit verify`` on the test database, at the frozen clock's time."""
-    settings = api.app.config["GUANJIA"]
-    env = {"GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": settings.database_url,
-           "GUANJIA_INSTANCE_DIR": str(tmp_path / "cli-instance"),
-           "GUANJIA_SECRET_KEY": settings.secret_key,
-           "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
-           "GUANJIA_FORMS_DIR": str(settings.forms_dir)}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    point_cli_at(api.app, tmp_path / "cli-instance", monkeypatch)
 
     def run(*args: str) -> Result:
         return CliRunner().invoke(main, ["audit", *args])

@@ -23,6 +23,7 @@ from server.models import AuditEvent
 from server.services import exports, ledger
 from tests.audit.walk import items, walk_case
 from tests.conftest import PASSWORD, Api, table_counts
+from tests.helpers.cli import point_cli_at
 from tests.helpers.tamper import tampering
 
 # Rows are changed behind the app's back on a connection of its own (as an intruder
@@ -237,13 +238,7 @@ def test_exports_of_30_cases_name_the_item_and_mask_personal_data_unless_asked(
     assert csv_text.splitlines()[0].endswith("item_id,item_name,department")
 
     # Unmasked only for an auditor who says why, and that is written to the log.
-    settings = app.config["GUANJIA"]
-    for name, value in {"GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": settings.database_url,
-                        "GUANJIA_INSTANCE_DIR": str(tmp_path),
-                        "GUANJIA_SECRET_KEY": settings.secret_key,
-                        "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
-                        "GUANJIA_FORMS_DIR": str(settings.forms_dir)}.items():
-        monkeypatch.setenv(name, value)
+    point_cli_at(app, tmp_path, monkeypatch)
     runner = CliRunner()
     out = tmp_path / "full.csv"
     refused = runner.invoke(main, ["audit", "export", "--format", "csv", "-o", str(out),

@@ -12,13 +12,13 @@ from sqlalchemy import update
 
 from server.engine.clock import FrozenClock
 from tests.helpers.browser import LiveServer, sign_in
-from tests.helpers.intermediaries import EIA, _case_in_handling, _market
+from tests.helpers.intermediaries import EIA, _market, case_in_handling
 from tests.web.helpers import Web
 
 
 def test_the_enterprise_reads_a_pushed_policy_and_chooses_an_agency_in_the_portal(
         make_app: Any, frozen_clock: FrozenClock, page: Any, screenshots_dir: Path) -> None:
-    walker = _case_in_handling(make_app, frozen_clock)
+    walker = case_in_handling(make_app, frozen_clock)
     from server.extensions import db
     from server.models import Case
 

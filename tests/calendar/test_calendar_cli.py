@@ -10,6 +10,7 @@ from flask import Flask
 
 from server.cli import main
 from tests.conftest import table_counts
+from tests.helpers.cli import point_cli_at
 
 
 @pytest.fixture
@@ -18,13 +19,7 @@ def runner(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRu
     from server.extensions import db
     from server.services.counties import ensure_demo_county
 
-    settings = app.config["GUANJIA"]
-    for name, value in {"GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": settings.database_url,
-                        "GUANJIA_INSTANCE_DIR": str(tmp_path),
-                        "GUANJIA_SECRET_KEY": settings.secret_key,
-                        "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
-                        "GUANJIA_FORMS_DIR": str(settings.forms_dir)}.items():
-        monkeypatch.setenv(name, value)
+    point_cli_at(app, tmp_path, monkeypatch)
     with app.app_context():
         ensure_demo_county()
         db.session.commit()

@@ -41,7 +41,8 @@ def _market(walker: Walker) -> None:
         assert made.status_code == 302, made.get_data(as_text=True)[:500]
 
 
-def _case_in_handling(make_app: Any, clock: FrozenClock) -> Walker:
+def case_in_handling(make_app: Any, clock: FrozenClock) -> Walker:
+    """A 环评报告表 case whose item the department has accepted: handling is open."""
     app = make_app(GUANJIA_PROCESSES_DIR=str(ROOT / "processes"),
                    GUANJIA_FORMS_DIR=str(ROOT / "forms"))
     walker = Walker(app, clock)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.engine.clock import FrozenClock
 from tests.conftest import table_counts
-from tests.helpers.intermediaries import EIA, _case_in_handling, _market
+from tests.helpers.intermediaries import EIA, _market, case_in_handling
 from tests.scenarios.conftest import Walker
 from tests.web.helpers import Web
 
@@ -38,7 +38,7 @@ def _agency_id(walker: Walker, name: str) -> int:
 
 def test_the_enterprise_chooses_its_eia_agency_whose_lateness_never_turns_the_item_red(
         make_app: Any, frozen_clock: FrozenClock) -> None:
-    walker = _case_in_handling(make_app, frozen_clock)
+    walker = case_in_handling(make_app, frozen_clock)
     _market(walker)
     case_id = walker.case_id
     page = f"/agencies/cases/{case_id}"

@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD
+from tests.helpers.cli import point_cli_at
 from tests.web.helpers import Web
 
 
@@ -128,13 +129,7 @@ def test_the_command_line_sets_passwords_under_the_rules(
     from server.cli import main
 
     _user_id, name = _fresh_user(app)
-    settings = app.config["GUANJIA"]
-    for key, value in {"GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": settings.database_url,
-                       "GUANJIA_INSTANCE_DIR": str(tmp_path),
-                       "GUANJIA_SECRET_KEY": settings.secret_key,
-                       "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
-                       "GUANJIA_FORMS_DIR": str(settings.forms_dir)}.items():
-        monkeypatch.setenv(key, value)
+    point_cli_at(app, tmp_path, monkeypatch)
     runner = CliRunner()
     weak = runner.invoke(main, ["set-password", name, "--password", "abcdefghij"])
     assert weak.exit_code != 0 and "至少三类" in weak.output

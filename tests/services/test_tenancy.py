@@ -12,6 +12,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import AuditEvent, Case, Notification, User
 from tests.conftest import Api, table_counts
+from tests.helpers.cli import point_cli_at
 from tests.helpers.tenancy import A, B, TwoCounties, make_counties, two_counties
 
 
@@ -265,13 +266,7 @@ def test_the_command_line_moves_a_user_between_counties(
     from server.cli import main
 
     make_counties(app)
-    settings = app.config["GUANJIA"]
-    for name, value in {"GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": settings.database_url,
-                        "GUANJIA_INSTANCE_DIR": str(tmp_path),
-                        "GUANJIA_SECRET_KEY": settings.secret_key,
-                        "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
-                        "GUANJIA_FORMS_DIR": str(settings.forms_dir)}.items():
-        monkeypatch.setenv(name, value)
+    point_cli_at(app, tmp_path, monkeypatch)
     runner = CliRunner()
     moved = runner.invoke(main, ["user-county", "zhaoshang", B])
     assert moved.exit_code == 0 and "zhaoshang: yaoan" in moved.output

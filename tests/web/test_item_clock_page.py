@@ -8,19 +8,13 @@ from typing import Any
 
 from server.engine.clock import FrozenClock
 from tests.conftest import table_counts
-from tests.scenarios.conftest import ROOT, Walker
+from tests.helpers.intermediaries import case_in_handling
+from tests.scenarios.conftest import Walker
 from tests.web.helpers import Web
 
 
 def handling(make_app: Any, clock: FrozenClock) -> tuple[Walker, str]:
-    app = make_app(GUANJIA_PROCESSES_DIR=str(ROOT / "processes"),
-                   GUANJIA_FORMS_DIR=str(ROOT / "forms"))
-    walker = Walker(app, clock)
-    walker.start(item_codes=["env_impact_form"])
-    walker.accept()
-    walker.hand_over()
-    walker.do("sthj", "take_task_sheet")
-    walker.do("sthj", "review_item_materials", acceptance_mode="accepted")
+    walker = case_in_handling(make_app, clock)
     [task] = walker.ready("handle_item")
     return walker, task["id"]
 
