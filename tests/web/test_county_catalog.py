@@ -16,7 +16,8 @@ from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.models import CountyCatalog
 from server.services import catalog as catalogs
-from tests.conftest import table_counts
+from server.services.users import ensure_user
+from tests.conftest import PASSWORD, table_counts
 from tests.helpers.county_catalog import (
     DROPPED,
     SHIPPED,
@@ -94,7 +95,16 @@ def test_yaoans_administrator_cannot_change_or_read_dayaos_catalog(
     with app.app_context():
         assert DROPPED not in catalogs.current_catalog(B)
         assert DROPPED in catalogs.current_catalog(A)
+        # An administrator of the prefecture keeps every county's.
+        ensure_user("zhou_admin", "楚雄州 管理员", PASSWORD, ["admin"], county=None)
+        db.session.commit()
         db.session.remove()
+    prefecture: Web = web()
+    prefecture.login("zhou_admin")
+    both = prefecture.text("/admin/catalog")
+    assert f'data-county="{A}"' in both and f'data-county="{B}"' in both
+    assert upload(prefecture, B, "", action="inherit").status_code == 302
+    assert "继承州（市）目录" in row_of(prefecture.text("/admin/catalog"), B)
 
 
 def test_the_download_is_the_catalog_the_county_runs_with(

@@ -36,6 +36,7 @@ EN.update({
         "Columns as in the prefecture's catalog (code,name,department,stage,promised_days,…); "
         "errors are named by line and nothing is saved.",
     "未修改": "never changed",
+    "未上传本县目录的县沿用": "Used by every county without its own",
 })
 
 
