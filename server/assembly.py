@@ -99,7 +99,9 @@ def _catalog_expander() -> Any:
         codes = data.get("item_codes")
         if not codes or "items" in data:
             return data
-        return {**data, "items": case_items(codes, catalog=current_catalog(current_county()))}
+        # The newest catalog of the county, even if another process saved it a moment ago.
+        catalog = current_catalog(current_county(), refresh=True)
+        return {**data, "items": case_items(codes, catalog=catalog)}
 
     return expand
 

@@ -78,9 +78,9 @@ def _kept() -> _Kept:
     return kept
 
 
-def _revisions(kept: _Kept) -> dict[str, int]:
+def _revisions(kept: _Kept, *, refresh: bool = False) -> dict[str, int]:
     now = time.monotonic()
-    if kept.checked is not None and now - kept.checked < RECHECK_SECONDS:
+    if not refresh and kept.checked is not None and now - kept.checked < RECHECK_SECONDS:
         return kept.revisions
     # The session's own connection (on SQLite a second one would wait for the step's lock).
     connection = db.session.connection()
@@ -105,32 +105,46 @@ def forget_catalogs() -> None:
         _kept().checked = None
 
 
-def current_catalog(county: str | None = None) -> Catalog:
+def current_catalog(county: str | None = None, *, refresh: bool = False) -> Catalog:
     """The catalog of ``county``: its own, else the prefecture's (also for None: the
-    prefecture, and outside an application context)."""
+    prefecture, and outside an application context).
+
+    ``refresh``: look at the revisions now, not within the minute (a case being filed or
+    planned takes a catalog another process saved a moment ago; one small query)."""
     if county is None or not has_app_context():
         return prefecture_catalog()
     kept = _kept()
-    revision = _revisions(kept).get(county)
+    revision = _revisions(kept, refresh=refresh).get(county)
     if revision is None:
         return prefecture_catalog()
     catalog = kept.parsed.get((county, revision))
     if catalog is None:
-        text = db.session.connection().execute(
-            select(CountyCatalog.csv_text).where(CountyCatalog.county == county,
-                                                 CountyCatalog.revision == revision)
-        ).scalar()
-        if text is None:  # changed since the look: the next look has it
-            return prefecture_catalog()
-        catalog = parse_catalog(text, prefecture_catalog().departments)
-        with kept.guard:
-            kept.parsed[(county, revision)] = catalog
+        catalog = _parse_stored(kept, county)
     return catalog
 
 
-def catalog_for_case(case: Case) -> Catalog:
+def _parse_stored(kept: _Kept, county: str) -> Catalog:
+    """Read and parse the county's stored catalog, kept by the revision read with it (it may
+    be newer than the last look: then the look is brought up to it)."""
+    row = db.session.connection().execute(
+        select(CountyCatalog.csv_text, CountyCatalog.revision)
+        .where(CountyCatalog.county == county)).one_or_none()
+    if row is None or row.csv_text is None:  # gone back to the prefecture's since the look
+        with kept.guard:
+            kept.revisions = {c: r for c, r in kept.revisions.items() if c != county}
+        return prefecture_catalog()
+    catalog = parse_catalog(row.csv_text, prefecture_catalog().departments)
+    with kept.guard:
+        # Only the newest revision of each county is kept.
+        kept.parsed = {key: value for key, value in kept.parsed.items() if key[0] != county}
+        kept.parsed[(county, int(row.revision))] = catalog
+        kept.revisions = {**kept.revisions, county: int(row.revision)}
+    return catalog
+
+
+def catalog_for_case(case: Case, *, refresh: bool = False) -> Catalog:
     """The catalog a case runs with: its county's (its own, else the default county's)."""
-    return current_catalog(case_county(case))
+    return current_catalog(case_county(case), refresh=refresh)
 
 
 def catalog_for_user(user: User | None) -> Catalog:

@@ -104,7 +104,7 @@ def prepare_submission(case: Case, form_key: str | None, data: dict[str, Any],
     item changes are audited in the caller's transaction. Items added come from the case's
     county's catalog. Raises ``ValidationFailedError`` (an item code not in that catalog)."""
     items = [i for i in data.get("items") or [] if isinstance(i, dict)]
-    catalog = catalog_for_case(case)
+    catalog = catalog_for_case(case, refresh=True)  # items added: the newest catalog
     if form_key == PLAN_FORM:
         current = {str(i.get("code")): i for i in items}
         if "plan_item_codes" in cleaned and not cleaned["plan_item_codes"] and current:

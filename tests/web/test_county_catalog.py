@@ -147,9 +147,14 @@ def test_a_county_catalog_costs_no_query_once_kept_and_another_process_sees_a_ch
         row.revision += 1
         db.session.commit()
         assert catalogs.current_catalog(A) is first  # within the minute: still the kept one
+        # A case being filed or planned looks now.
+        assert catalogs.current_catalog(A, refresh=True).get(SHORTER).promised_days == 5
+        row.csv_text = dayao_csv()
+        row.revision += 1
+        db.session.commit()
         later = catalogs.time.monotonic() + catalogs.RECHECK_SECONDS + 1
         monkeypatch.setattr(catalogs.time, "monotonic", lambda: later)
-        assert catalogs.current_catalog(A).get(SHORTER).promised_days == 5
+        assert catalogs.current_catalog(A).get(SHORTER).promised_days == 2  # a minute on
         db.session.remove()
 
 
