@@ -9,12 +9,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
-from server.engine.scripting import configure_limits
+from server.engine.scripting import configure_limits, current_county
 from server.extensions import db, limiter, migrate
 from server.services import ledger  # noqa: F401  (it seals each case that ends, at its commit)
 from server.services.background import register_dispatcher
 from server.services.calendar import install_calendar
-from server.services.catalog import EXTENSION, case_items, load_catalog
+from server.services.catalog import EXTENSION, case_items, current_catalog, load_catalog
 from server.services.forms import FormRegistry
 from server.services.store import CaseStore, track_writes
 from server.web import register_web
@@ -92,13 +92,16 @@ def _install_working_day_rule() -> None:
 
 def _catalog_expander() -> Any:
     """Turn the application's chosen item codes into the ``items`` the process runs over
-    (catalog facts plus ``waiting_for``, the prerequisites the case also includes)."""
+    (catalog facts plus ``waiting_for``, the prerequisites the case also includes), from the
+    catalog of the county the case is filed for (``counting_for``, set by ``start_case``)."""
 
     def expand(data: dict[str, Any]) -> dict[str, Any]:
         codes = data.get("item_codes")
         if not codes or "items" in data:
             return data
-        return {**data, "items": case_items(codes)}
+        # The newest catalog of the county, even if another process saved it a moment ago.
+        catalog = current_catalog(current_county(), refresh=True)
+        return {**data, "items": case_items(codes, catalog=catalog)}
 
     return expand
 

@@ -13,7 +13,7 @@ from server.models.calendar import CalendarDay, CalendarYear
 from server.models.cases import Case, EngineTask, WorkItem, WorkItemGroup
 from server.models.checkpoints import Checkpoint
 from server.models.complaints import Complaint, ComplaintSetting
-from server.models.counties import County
+from server.models.counties import County, CountyCatalog
 from server.models.designer import DesignDraft
 from server.models.incidents import Incident
 from server.models.intermediaries import (
@@ -44,6 +44,7 @@ __all__ = [
     "Incident", "MailAddress", "Notice", "Notification",
     "CalendarDay", "CalendarYear",
     "County",
+    "CountyCatalog",
     "CaseProject",
     "CaseTeam",
     "Complaint", "ComplaintSetting",

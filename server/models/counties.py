@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -38,6 +38,22 @@ class County(db.Model):  # type: ignore[name-defined,misc]
     # Months after a case ends at which it is visited again (定期回访; 004 names no intervals).
     return_visit_months: Mapped[str] = mapped_column(String(100), default="1,3,6,12")
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CountyCatalog(db.Model):  # type: ignore[name-defined,misc]
+    """A county's own item catalog (its CSV as uploaded), or none: the county inherits the
+    prefecture's (``GUANJIA_CATALOG_FILE``). Reverting keeps the row with no text, so the
+    revision only ever grows and every process can tell each version apart."""
+
+    __tablename__ = "county_catalogs"
+    county: Mapped[str] = mapped_column(String(20), ForeignKey("counties.code"),
+                                        primary_key=True)
+    # The CSV the county uploaded; None: the county inherits the prefecture's catalog.
+    csv_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    items: Mapped[int] = mapped_column(Integer, default=0)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[str] = mapped_column(String(80), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -332,6 +332,22 @@ class CalendarNoticeForm(Params):
     action = Text()
 
 
+class CountyCatalogForm(Params):
+    """A county's item catalog: a CSV uploaded (or pasted) to replace it, or ``inherit`` to
+    go back to the prefecture's."""
+
+    county = Text(strip=True)
+    action = Choice(("save", "inherit"), fallback="save")
+    catalog = Text()
+
+
+class CountyCatalogQuery(Params):
+    """Which county's catalog the page shows, and ``download`` for its CSV."""
+
+    county = Text(strip=True)
+    download = Ticked()
+
+
 #: A county's settings, as ``services.counties`` names and validates them.
 CountyForm = Params.from_dict({name: Text() for name in counties.FIELDS}, name="CountyForm")
 

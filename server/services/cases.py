@@ -61,9 +61,14 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     form_key = spec_set.start_forms.get(process_id)
     if form_key:
         data = form_registry().get(form_key, deployment_id=deployment.id).validate(data)
+    # The case's county is known before anything is written: its catalog expands the items.
+    county = tenancy.filing_county(user, str(data.get("county") or "") or None)
+    if county is not None:
+        require_county(county)
     prepare = current_app.extensions.get("guanjia.prepare_case_data")
     if prepare is not None:
-        data = prepare(data)
+        with counting_for(county or default_county()):
+            data = prepare(data)
     _check_instance_counts(data, current_app.config["GUANJIA"].max_instances)
     if not user.in_group("enterprise", "bureau", "window", "admin"):
         raise PermissionDeniedError("only an enterprise or the bureau/window can start a case")
@@ -81,9 +86,6 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
         started_by=user.username, started_at=now,
     )
 
-    county = tenancy.filing_county(user, str(data.get("county") or "") or None)
-    if county is not None:
-        require_county(county)
     case.county = county
     try:
         with counting_for(county or default_county()):

@@ -32,7 +32,7 @@ from server.models.teams import CaseTeam
 from server.services import tenancy
 from server.services.audit import record_event
 from server.services.case_state import live_data
-from server.services.catalog import current_catalog
+from server.services.catalog import catalog_for_case, catalog_for_user
 from server.services.errors import (
     ConflictError,
     NotFoundError,
@@ -84,10 +84,11 @@ def working_days_left(today: date, due: date) -> int:
 
 # ---- the list (中介服务事项清单) and the agencies ----
 
-def catalog_service_names() -> list[str]:
-    """Every intermediary service some catalog item names (server/data/catalog.csv)."""
+def catalog_service_names(user: User | None = None) -> list[str]:
+    """Every intermediary service some item of the user's county's catalog names (the
+    prefecture's, ``GUANJIA_CATALOG_FILE``, for a prefecture user or none)."""
     names: list[str] = []
-    for item in current_catalog():
+    for item in catalog_for_user(user):
         for name in item.intermediaries:
             if name not in names:
                 names.append(name)
@@ -125,7 +126,7 @@ def save_service(user: User, data: dict[str, Any]) -> IntermediaryService:
         fields["limit_days"] = limit_days
     except ValueError:
         errors["limit_days"] = ["1–365 个工作日 / 1 to 365 working days"]
-    if name and name not in catalog_service_names() and not errors.get("name"):
+    if name and name not in catalog_service_names(user) and not errors.get("name"):
         errors["name"] = [f"事项目录未列此中介服务：{name} / not an intermediary service "
                           "the catalog names"]
     if errors:
@@ -227,8 +228,8 @@ def _case_items(case: Case) -> list[dict[str, Any]]:
 
 
 def case_needs(case: Case) -> list[Need]:
-    """Per item of the case, each intermediary service its catalog entry names."""
-    catalog = current_catalog()
+    """Per item of the case, each intermediary service its county's catalog entry names."""
+    catalog = catalog_for_case(case)
     services = {s.name: s for s in list_services()}
     engaged = {(e.item_code, e.service_id): e for e in case_engagements(case)}
     needs = []

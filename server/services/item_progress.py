@@ -18,7 +18,7 @@ from server.models import Case, WorkItem
 from server.rules.lights import item_light
 from server.services.calendar import current_calendar
 from server.services.case_state import live_data
-from server.services.catalog import current_catalog
+from server.services.catalog import catalog_for_case
 from server.services.staging import FINISHING_ELEMENT, waiting_items
 from server.services.store import case_store
 
@@ -86,7 +86,7 @@ def item_progress(case: Case, rows: list[WorkItem],
         if code is not None:
             by_code.setdefault(code, []).append(row)
     now = clock.now()
-    catalog = current_catalog()
+    catalog = catalog_for_case(case)
     out = []
     for item in items:
         code = str(item.get("code"))

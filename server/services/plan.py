@@ -14,20 +14,23 @@ from typing import Any
 
 from server.engine import clock
 from server.models import Case
+from server.rules.catalog import Catalog
 from server.rules.staging import stage_items
 from server.rules.timetable import plan_timetable
 from server.services.audit import record_event
 from server.services.calendar import current_calendar
-from server.services.catalog import case_items, current_catalog
+from server.services.catalog import case_items, catalog_for_case, current_catalog
 from server.services.errors import ValidationFailedError
 
 PLAN_FORM = "service_plan"
 NOTICE_FORM = "one_time_notice"
 
 
-def notice_for(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per item the catalog's materials (一次性告知材料清单), in the case's order."""
-    catalog = current_catalog()
+def notice_for(items: list[dict[str, Any]], catalog: Catalog | None = None
+               ) -> list[dict[str, Any]]:
+    """Per item the catalog's materials (一次性告知材料清单), in the case's order, from the
+    case's county's ``catalog`` (the prefecture's when not given)."""
+    catalog = catalog if catalog is not None else current_catalog()
     out = []
     for item in items:
         code = str(item.get("code"))
@@ -75,16 +78,18 @@ def _target(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def form_defaults(form_key: str | None, data: dict[str, Any]) -> dict[str, Any]:
-    """Values a plan or notice form opens with, from the case's items (nothing retyped)."""
+def form_defaults(form_key: str | None, data: dict[str, Any],
+                  catalog: Catalog | None = None) -> dict[str, Any]:
+    """Values a plan or notice form opens with, from the case's items (nothing retyped) and
+    its county's ``catalog``."""
     items = [i for i in data.get("items") or [] if isinstance(i, dict)]
     if form_key == PLAN_FORM:
         return {"plan_item_codes": [str(i.get("code")) for i in items],
-                "plan_materials": notice_text(notice_for(items)),
+                "plan_materials": notice_text(notice_for(items, catalog)),
                 "plan_timeline": timetable_text(timetable(items, None))}
     if form_key == NOTICE_FORM:
         return {"notice_items": "、".join(str(i.get("name")) for i in items),
-                "notice_materials": notice_text(notice_for(items)),
+                "notice_materials": notice_text(notice_for(items, catalog)),
                 "notice_time_limits": "；".join(
                     f"{i.get('name')} {i.get('promised_days')}"
                     + ("日" if i.get("limit_kind") == "calendar" else "个工作日")
@@ -96,9 +101,10 @@ def prepare_submission(case: Case, form_key: str | None, data: dict[str, Any],
                        cleaned: dict[str, Any], *, actor: str, role: str | None
                        ) -> dict[str, Any]:
     """The submission of a plan or notice completed with what the catalog says; the plan's
-    item changes are audited in the caller's transaction. Raises ``ValidationFailedError``
-    (an unknown item code)."""
+    item changes are audited in the caller's transaction. Items added come from the case's
+    county's catalog. Raises ``ValidationFailedError`` (an item code not in that catalog)."""
     items = [i for i in data.get("items") or [] if isinstance(i, dict)]
+    catalog = catalog_for_case(case, refresh=True)  # items added: the newest catalog
     if form_key == PLAN_FORM:
         current = {str(i.get("code")): i for i in items}
         if "plan_item_codes" in cleaned and not cleaned["plan_item_codes"] and current:
@@ -107,7 +113,8 @@ def prepare_submission(case: Case, form_key: str | None, data: dict[str, Any],
         # Left out (an API caller that does not touch the items): the items stay as they are.
         codes = list(dict.fromkeys(str(c) for c in cleaned.get("plan_item_codes") or current))
         fresh = {i["code"]: i for i in case_items([c for c in codes if c not in current],
-                                                  field="plan_item_codes")}
+                                                  field="plan_item_codes",
+                                                  catalog=catalog)}
         chosen = stage_items([current.get(c) or fresh[c] for c in codes])
         added = [c for c in codes if c not in current]
         dropped = [c for c in current if c not in codes]
@@ -118,9 +125,9 @@ def prepare_submission(case: Case, form_key: str | None, data: dict[str, Any],
                                   "dropped": [{"code": c, "name": names[c]} for c in dropped]})
         rows = timetable(chosen, _target(cleaned.get("plan_target_date")))
         return {**cleaned, "plan_item_codes": codes, "items": chosen, "plan_timetable": rows,
-                "plan_materials": notice_text(notice_for(chosen)),
+                "plan_materials": notice_text(notice_for(chosen, catalog)),
                 "plan_timeline": timetable_text(rows)}
     if form_key == NOTICE_FORM:
-        notice = notice_for(items)
+        notice = notice_for(items, catalog)
         return {**cleaned, "notice_list": notice, "notice_materials": notice_text(notice)}
     return cleaned

@@ -195,16 +195,20 @@ def service_list(year: int, month: int, case_ids: list[str]) -> list[dict[str, A
     if not case_ids:
         return []
     _, end = reports._month_bounds(year, month)
-    catalog = current_catalog()
+    fallback = default_county()
     rows = []
-    for case_id, context, state, created_at, due_at, completed_at, groups in db.session.execute(
+    for case_id, context, state, created_at, due_at, completed_at, groups, county in \
+            db.session.execute(
             select(WorkItem.case_id, WorkItem.context, WorkItem.state, WorkItem.created_at,
-                   WorkItem.due_at, WorkItem.completed_at, WorkItem.candidate_groups)
+                   WorkItem.due_at, WorkItem.completed_at, WorkItem.candidate_groups,
+                   Case.county)
+            .join(Case, Case.id == WorkItem.case_id)
             .where(WorkItem.case_id.in_(case_ids), WorkItem.element_id == HANDLING_ELEMENT,
                    WorkItem.state != "cancelled", WorkItem.created_at < end)
             .order_by(WorkItem.created_at, WorkItem.id)).all():
         item = (json.loads(context or "{}") or {}).get("item") or {}
         code = str(item.get("code") or "")
+        catalog = current_catalog(county or fallback)  # the case's county's (kept)
         known = catalog.get(code) if code in catalog else None
         finished = completed_at if state == "completed" and completed_at is not None \
             and completed_at < end else None

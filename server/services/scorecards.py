@@ -217,11 +217,11 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
         items[(row.case_id, context.code or row.id)].append((row, department))
         departments_of_case[row.case_id].add(department)
 
-    catalog = current_catalog()
     for (_, code), handling in items.items():
         first, department = handling[0]
         last, _ = handling[-1]
         calendar = calendar_of(first.county)
+        catalog = current_catalog(first.county or fallback)  # the case's county's (kept)
         mine = score(department)
         if first.created_at >= start:
             mine.received += 1

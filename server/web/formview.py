@@ -12,7 +12,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from server.rules.catalog import UnknownCatalogItemError
+from server.rules.catalog import Catalog, UnknownCatalogItemError
 from server.rules.staging import stage_items
 from server.services.catalog import current_catalog
 from server.services.forms import FormDefinition, FormField
@@ -22,8 +22,11 @@ from server.web.words import person_name
 CATALOG_LIST_KEY = "items"
 
 
-def submission(form: FormDefinition, posted: MultiDict[str, str]) -> dict[str, Any]:
-    """The data a posted HTML form stands for; invalid text is left for the schema to judge."""
+def submission(form: FormDefinition, posted: MultiDict[str, str],
+               catalog: Catalog | None = None) -> dict[str, Any]:
+    """The data a posted HTML form stands for; invalid text is left for the schema to judge.
+    Items picked from the catalog are the ``catalog``'s (the case's or the user's county's;
+    the prefecture's when not given)."""
     data: dict[str, Any] = {}
     for f in form.fields:
         if f.type == "checkbox":
@@ -33,7 +36,7 @@ def submission(form: FormDefinition, posted: MultiDict[str, str]) -> dict[str, A
             data[f.key] = posted.getlist(f.key)
             continue
         if f.type == "dynamiclist":
-            value = _dynamic_list(f, posted)
+            value = _dynamic_list(f, posted, catalog)
             if value is not None:
                 data[f.key] = value
             continue
@@ -48,12 +51,12 @@ def submission(form: FormDefinition, posted: MultiDict[str, str]) -> dict[str, A
     return data
 
 
-def _dynamic_list(f: FormField, posted: MultiDict[str, str]) -> Any:
+def _dynamic_list(f: FormField, posted: MultiDict[str, str], catalog: Catalog | None) -> Any:
     if f.key == CATALOG_LIST_KEY and not f.component.get("components"):
         codes = posted.getlist(f"{f.key}__codes")
         if not codes:
             return None if not f.required else []
-        catalog = current_catalog()
+        catalog = catalog if catalog is not None else current_catalog()
         items = []
         for code in codes:
             try:
@@ -142,5 +145,7 @@ def labelled(form: FormDefinition | None, data: dict[str, Any]) -> list[tuple[st
     return pairs
 
 
-def catalog_choices() -> list[Any]:
-    return list(current_catalog())
+def catalog_choices(catalog: Catalog | None = None) -> list[Any]:
+    """The items a form offers to pick: the ``catalog``'s (the case's or the user's county's;
+    the prefecture's when not given)."""
+    return list(catalog if catalog is not None else current_catalog())

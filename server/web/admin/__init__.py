@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from server.web.admin import calendar, routes  # noqa: E402,F401
+from server.web.admin import calendar, catalog, routes  # noqa: E402,F401

@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from server.schemas.views import EnterpriseForm, GroupEditQuery, GroupForm, UserForm
 from server.services import accounts
-from server.services.catalog import current_catalog
+from server.services.catalog import catalog_for_user
 from server.services.errors import ConflictError, ValidationFailedError
 from server.web import params
 from server.web.admin import bp
@@ -74,7 +74,7 @@ def groups() -> Any:
             flash(t("已保存"), "success")
             return redirect(url_for("admin.groups"))
     groups = accounts.list_groups()
-    catalog = current_catalog()
+    catalog = catalog_for_user(me())  # the administrator's county's (本县 or 州)
     # Departments are data: how many catalog items each owns, and owners with no group yet
     # (their task sheets would reach nobody).
     owned = Counter(item.department for item in catalog)

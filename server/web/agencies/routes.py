@@ -28,7 +28,7 @@ def _market(errors: dict[str, list[str]] | None = None, status: int = 200) -> An
     if not user.in_group(*intermediaries.REVIEWERS):
         abort(403)
     return render_template("agencies/index.html", services=intermediaries.list_services(),
-                           names=intermediaries.catalog_service_names(),
+                           names=intermediaries.catalog_service_names(user),
                            agencies=intermediaries.list_agencies(),
                            may_edit=intermediaries.may_edit(user), errors=errors or {}), status
 

@@ -15,6 +15,7 @@ from server.schemas.views import (
     TerminationProposalForm,
 )
 from server.services import attachments, proxy, return_visits, tasks, termination
+from server.services.catalog import catalog_for_case
 from server.services.errors import ValidationFailedError
 from server.web import formview, params
 from server.web.cases import bp
@@ -31,7 +32,8 @@ def _proxy_page(case_id: str, task_id: str, *, values: dict[str, Any] | None = N
         abort(404)
     return render_template("cases/proxy.html", item=item, form=tasks.form_for(item),
                            values=values or {}, errors=errors or {},
-                           catalog=formview.catalog_choices(), code_minutes=proxy.CODE_MINUTES,
+                           catalog=formview.catalog_choices(catalog_for_case(item.case)),
+                           code_minutes=proxy.CODE_MINUTES,
                            max_attempts=proxy.MAX_ATTEMPTS,
                            max_mb=attachments.max_bytes() // (1024 * 1024),
                            allowed=", ".join(sorted(attachments.ALLOWED_TYPES)),
@@ -55,7 +57,8 @@ def proxy_submit(case_id: str, task_id: str) -> Any:
     item = tasks.get_work_item(me(), task_id)
     form = tasks.form_for(item)
     posted = params.task_form_posted()
-    data = formview.submission(form, posted) if form is not None else {}
+    data = (formview.submission(form, posted, catalog_for_case(item.case)) if form is not None
+            else {})
     sent = request.files.get("confirmation_file")
     upload = (attachments.Upload(sent.filename or "", sent.mimetype or "", sent.stream)
               if sent is not None and sent.filename else None)

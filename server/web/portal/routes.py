@@ -19,6 +19,7 @@ from server.services import (
     task_rows,
     termination,
 )
+from server.services.catalog import filing_catalog
 from server.services.errors import NotFoundError, ValidationFailedError
 from server.services.forms import FormDefinition, form_registry
 from server.services.store import case_store
@@ -68,7 +69,8 @@ def apply() -> Any:
         values["enterprise_name"] = user.enterprise.name
     if request.method == "POST":
         application = params.task_form_posted()
-        data = formview.submission(form, application) if form is not None else {}
+        data = (formview.submission(form, application, filing_catalog(user)) if form is not None
+                else {})
         try:
             case = cases.start_case(user, process_id, data)
         except ValidationFailedError as exc:
@@ -76,11 +78,11 @@ def apply() -> Any:
             return render_template("portal/apply.html", form=form,
                                    values=formview.values_from_posted(posted),
                                    errors=field_errors(exc.errors),
-                                   catalog=formview.catalog_choices()), 422
+                                   catalog=formview.catalog_choices(filing_catalog(user))), 422
         flash(t("申请已提交") + f"：{case.reference}", "success")
         return redirect(url_for("portal.case", case_id=case.id))
     return render_template("portal/apply.html", form=form, values=values, errors={},
-                           catalog=formview.catalog_choices())
+                           catalog=formview.catalog_choices(filing_catalog(user)))
 
 
 @bp.get("/cases/<case_id>")

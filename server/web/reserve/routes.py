@@ -29,6 +29,7 @@ from server.schemas.views import (
     StageMoveForm,
 )
 from server.services import aftercare, filing, reserve
+from server.services.catalog import filing_catalog
 from server.services.counties import list_counties
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
 from server.services.forms import form_registry
@@ -165,7 +166,8 @@ def _filing_page(values: dict[str, Any], errors: dict[str, Any], project: Any = 
                  status: int = 200) -> Any:
     return render_template(
         "reserve/file.html", form=form_registry().get("application"), values=values,
-        errors=errors, enterprises=filing.enterprises(), catalog=formview.catalog_choices(),
+        errors=errors, enterprises=filing.enterprises(),
+        catalog=formview.catalog_choices(filing_catalog(me())),
         project=project, posted=params.as_typed() if request.method == "POST" else {}), status
 
 
@@ -180,7 +182,7 @@ def file() -> Any:
         return _filing_page({}, {})
     form = form_registry().get("application")
     application = params.task_form_posted()
-    data = formview.submission(form, application)
+    data = formview.submission(form, application, filing_catalog(user))
     enterprise_id, new_enterprise = _enterprise_choice()
     try:
         case = filing.file_for_enterprise(user, data, enterprise_id=enterprise_id,
@@ -207,7 +209,7 @@ def convert(reserve_id: int) -> Any:
         return _filing_page(known, {}, project)
     form = form_registry().get("application")
     application = params.task_form_posted()
-    data = formview.submission(form, application)
+    data = formview.submission(form, application, filing_catalog(user))
     enterprise_id, new_enterprise = _enterprise_choice()
     try:
         case = reserve.convert(user, reserve_id, data, enterprise_id=enterprise_id,

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import login_required
 
+from server.rules.catalog import Catalog
 from server.schemas.pages import BackLink
 from server.schemas.views import (
     ClaimManyForm,
@@ -43,7 +44,7 @@ from server.services import (
     worklist,
 )
 from server.services import inbox as inbox_service
-from server.services.catalog import current_catalog
+from server.services.catalog import catalog_for_case
 from server.services.errors import ValidationFailedError
 from server.services.forms import FormRegistry, form_registry
 from server.web import formview, params
@@ -156,9 +157,10 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
     if values is None and item.draft and form is not None:
         values = formview.values_from_data(form, json.loads(item.draft))
     case = item.case
+    catalog = catalog_for_case(case)  # the case's county's
     if values is None and form is not None and item.state == "ready":
         # A plan or notice opens filled from the catalog and the case's items.
-        defaults = plan.form_defaults(form.id, case_state.live_data(case))
+        defaults = plan.form_defaults(form.id, case_state.live_data(case), catalog)
         values = formview.values_from_data(form, defaults) if defaults else None
     items = cases.case_work_items(case)
     by_task = case_pages.form_keys_of(items)
@@ -179,19 +181,19 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
         files=attachments.case_attachments(case), groups=directory.group_names(),
         max_mb=attachments.max_bytes() // (1024 * 1024),
         allowed=", ".join(sorted(attachments.ALLOWED_TYPES)),
-        catalog=formview.catalog_choices(), labelled=formview.labelled,
-        catalog_item=_catalog_item(task_rows.task_context(item)),
+        catalog=formview.catalog_choices(catalog), labelled=formview.labelled,
+        catalog_item=_catalog_item(task_rows.task_context(item), catalog),
         people=(teams.choices(case_state.live_data(case))
                 if form is not None and form.id == teams.TEAM_FORM and item.state == "ready"
                 else {}),
     ), status
 
 
-def _catalog_item(context: dict[str, Any]) -> Any:
-    """The catalog facts of a department task's approval item (level, limits, basis, materials)."""
+def _catalog_item(context: dict[str, Any], catalog: Catalog) -> Any:
+    """The catalog facts of a department task's approval item (level, limits, basis, materials),
+    from its case's county's catalog."""
     code = (context.get("item") or {}).get("code") if isinstance(context.get("item"), dict) \
         else None
-    catalog = current_catalog()
     return catalog.get(str(code)) if code and str(code) in catalog else None
 
 
@@ -215,7 +217,8 @@ def task_submit(task_id: str) -> Any:
     item = tasks.get_work_item(user, task_id)
     form = tasks.form_for(item)
     posted = params.task_form_posted()
-    data = formview.submission(form, posted) if form is not None else {}
+    data = (formview.submission(form, posted, catalog_for_case(item.case)) if form is not None
+            else {})
     if params.posted(TaskActionForm)["action"] == "draft":
         tasks.save_draft(user, task_id, data)
         flash(t("草稿已保存"), "success")
