@@ -32,6 +32,7 @@ from server.services.calendar import (
 from server.services.clock_pauses import reschedule_item_timers
 from server.services.errors import ConflictError
 from server.services.store import case_store
+from server.services.tenancy import require_keeper
 
 # A recomputation that loses a race with a step of the same case tries again this often.
 RECOMPUTE_ATTEMPTS = 3
@@ -60,10 +61,12 @@ def load_notice(user: User, text: str, *, county: str | None = None) -> LoadResu
     that county's local notice (its prefecture's days off, same format) and publishes nothing
     nationally. Raises PermissionDeniedError for a non-administrator and ValidationFailedError
     (with the line) for text that does not read as a notice or an unknown county; nothing is
-    stored then.
+    stored then. A county's administrator loads only their own county's notice; the national
+    one and other counties' are the prefecture's (PermissionDeniedError).
     """
     require_admin(user)
     require_county(county)
+    require_keeper(user, county or None, "the holiday notice")
     notice = preview_notice(text)
     olds = calendars_now()
     now = clock.now()

@@ -24,6 +24,7 @@ from server.services.audit import record_event
 from server.services.calendar import calendars_now, forget_calendars
 from server.services.calendar_changes import RecomputedDeadline, recompute_open_deadlines
 from server.services.errors import PermissionDeniedError, ValidationFailedError
+from server.services.tenancy import require_keeper
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,19}$")
 FIELDS = ("code", "name", "prefecture", "office_hours", "light_share_percent", "light_min_days",
@@ -130,14 +131,18 @@ def validate_county(data: dict[str, Any]) -> dict[str, Any]:
 
 def save_county(user: User, data: dict[str, Any]) -> SavedCounty:
     """Create or change a county; audited, recounts its open deadlines. Raises
-    PermissionDeniedError for a non-administrator and ValidationFailedError for bad data
-    (nothing is stored then)."""
+    PermissionDeniedError for a non-administrator, for a county's administrator changing
+    another county, adding one, or making theirs the default (the prefecture's to decide), and
+    ValidationFailedError for bad data (nothing is stored then)."""
     if not user.in_group("admin"):
         raise PermissionDeniedError("only administrators keep counties")
     cleaned = validate_county(data)
-    olds = calendars_now()
     row = db.session.get(County, cleaned["code"])
     created = row is None
+    require_keeper(user, None if created else row.code, "the settings")
+    if not created and cleaned["is_default"] != row.is_default:
+        require_keeper(user, None, "the default county")
+    olds = calendars_now()
     before = {k: getattr(row, k) for k in FIELDS} if row is not None else {}
     if cleaned["is_default"]:
         # One default per installation: the previous one stops being it.

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from server.models import Case, User
 from server.services.calendar import default_county
-from server.services.errors import NotFoundError, ValidationFailedError
+from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 
 ENTERPRISE = "enterprise"
 
@@ -105,3 +105,15 @@ def filing_county(user: User, asked: str | None) -> str | None:
             f"a user of {user.county} cannot file a case for {asked}",
             {"county": [f"只能为本县（{user.county}）立案 / only for your own county"]})
     return asked or user.county
+
+
+def require_keeper(user: User, county: str | None, what: str) -> None:
+    """Raise ``PermissionDeniedError`` unless ``user`` may change ``what`` of ``county``
+    (None: the whole installation, e.g. the State Council's holiday notice or a new county):
+    an administrator of the prefecture keeps every county and the installation, a county's
+    administrator only their own county."""
+    if user.county is None or (county is not None and county == user.county):
+        return
+    raise PermissionDeniedError(
+        f"an administrator of {user.county} cannot change {what} of "
+        f"{county or 'the prefecture'}")
