@@ -139,8 +139,8 @@ def save_county(user: User, data: dict[str, Any]) -> SavedCounty:
     cleaned = validate_county(data)
     row = db.session.get(County, cleaned["code"])
     created = row is None
-    require_keeper(user, None if created else row.code, "the settings")
-    if not created and cleaned["is_default"] != row.is_default:
+    require_keeper(user, None if row is None else row.code, "the settings")
+    if row is not None and cleaned["is_default"] != row.is_default:
         require_keeper(user, None, "the default county")
     olds = calendars_now()
     before = {k: getattr(row, k) for k in FIELDS} if row is not None else {}
