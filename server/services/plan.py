@@ -18,7 +18,7 @@ from server.rules.catalog import Catalog
 from server.rules.staging import stage_items
 from server.rules.timetable import plan_timetable
 from server.services.audit import record_event
-from server.services.calendar import current_calendar
+from server.services.calendar import case_county, current_calendar
 from server.services.catalog import case_items, catalog_for_case, current_catalog
 from server.services.errors import ValidationFailedError
 
@@ -56,15 +56,13 @@ def notice_text(notice: list[dict[str, Any]]) -> str:
     return "\n".join(blocks)
 
 
-def _local_today() -> date:
-    return current_calendar().local_date(clock.now())
-
-
-def timetable(items: list[dict[str, Any]], target: date | None) -> list[dict[str, Any]]:
-    """Planned start and end per item, from today (or worked back from ``target``)."""
-    cal = current_calendar()
-    return [p.as_data() for p in plan_timetable(items, _local_today(), cal.is_working_day,
-                                                 target)]
+def timetable(items: list[dict[str, Any]], target: date | None, county: str | None
+              ) -> list[dict[str, Any]]:
+    """Planned start and end per item, from today (or worked back from ``target``), counted in
+    working days of ``county``'s calendar (its local days off: 火把节 …)."""
+    cal = current_calendar(county=county)
+    today = cal.local_date(clock.now())
+    return [p.as_data() for p in plan_timetable(items, today, cal.is_working_day, target)]
 
 
 def timetable_text(rows: list[dict[str, Any]]) -> str:
@@ -79,14 +77,14 @@ def _target(value: Any) -> date | None:
 
 
 def form_defaults(form_key: str | None, data: dict[str, Any],
-                  catalog: Catalog | None = None) -> dict[str, Any]:
-    """Values a plan or notice form opens with, from the case's items (nothing retyped) and
-    its county's ``catalog``."""
+                  catalog: Catalog | None = None, county: str | None = None) -> dict[str, Any]:
+    """Values a plan or notice form opens with, from the case's items (nothing retyped), its
+    county's ``catalog`` and its ``county``'s calendar."""
     items = [i for i in data.get("items") or [] if isinstance(i, dict)]
     if form_key == PLAN_FORM:
         return {"plan_item_codes": [str(i.get("code")) for i in items],
                 "plan_materials": notice_text(notice_for(items, catalog)),
-                "plan_timeline": timetable_text(timetable(items, None))}
+                "plan_timeline": timetable_text(timetable(items, None, county))}
     if form_key == NOTICE_FORM:
         return {"notice_items": "、".join(str(i.get("name")) for i in items),
                 "notice_materials": notice_text(notice_for(items, catalog)),
@@ -123,7 +121,7 @@ def prepare_submission(case: Case, form_key: str | None, data: dict[str, Any],
             record_event(case, "plan_items_changed", actor=actor, role=role,
                          payload={"added": [{"code": c, "name": names[c]} for c in added],
                                   "dropped": [{"code": c, "name": names[c]} for c in dropped]})
-        rows = timetable(chosen, _target(cleaned.get("plan_target_date")))
+        rows = timetable(chosen, _target(cleaned.get("plan_target_date")), case_county(case))
         return {**cleaned, "plan_item_codes": codes, "items": chosen, "plan_timetable": rows,
                 "plan_materials": notice_text(notice_for(chosen, catalog)),
                 "plan_timeline": timetable_text(rows)}

@@ -15,8 +15,10 @@ from flask import Flask
 
 from server.engine.clock import FrozenClock
 from server.extensions import db
-from server.models import Case
+from server.models import Case, User
 from server.services import plan
+from server.services.calendar import case_county
+from server.services.calendar_changes import load_notice
 from server.services.case_state import live_data
 from server.services.errors import ValidationFailedError
 from tests.helpers.county_catalog import (
@@ -45,7 +47,7 @@ def planned_ends(app: Flask, case_id: str) -> dict[str, str]:
         case = db.session.get(Case, case_id)
         assert case is not None
         data = live_data(case)
-        rows = plan.timetable([i for i in data["items"]], None)
+        rows = plan.timetable([i for i in data["items"]], None, case_county(case))
         db.session.remove()
     return {str(r["code"]): str(r["planned_end"]) for r in rows}
 
@@ -113,3 +115,22 @@ def test_dayao_files_plans_and_times_with_its_catalog_and_yaoan_with_the_prefect
     assert isinstance(due, datetime)
     assert due.astimezone(BEIJING).date().isoformat() == "2026-11-25"
     assert handling["item_code"] == SHORTER
+
+
+def test_the_plans_timetable_counts_with_the_cases_county_calendar(
+        concierge_app: Flask, frozen_clock: FrozenClock) -> None:
+    """大姚's local day off (a prefecture notice's 火把节-like day) moves 大姚's planned ends a
+    working day later; 姚安's plan, same items, same day, does not move."""
+    app = concierge_app
+    make_counties(app)
+    ours, theirs = Walker(app, frozen_clock), Walker(app, frozen_clock)
+    ours.start("qiye", item_codes=[SHORTER])
+    theirs.start("qiye_b", item_codes=[SHORTER])
+    assert planned_ends(app, ours.case_id) == planned_ends(app, theirs.case_id) == {
+        SHORTER: "2026-11-30"}
+    with app.app_context():
+        admin = db.session.execute(db.select(User).where(User.username == "admin")).scalar_one()
+        load_notice(admin, "2026-11-25 holiday 大姚县测试假日", county=A)
+        db.session.remove()
+    assert planned_ends(app, ours.case_id) == {SHORTER: "2026-12-01"}
+    assert planned_ends(app, theirs.case_id) == {SHORTER: "2026-11-30"}

@@ -44,6 +44,7 @@ from server.services import (
     worklist,
 )
 from server.services import inbox as inbox_service
+from server.services.calendar import case_county
 from server.services.catalog import catalog_for_case
 from server.services.errors import ValidationFailedError
 from server.services.forms import FormRegistry, form_registry
@@ -160,7 +161,8 @@ def render_task(item: Any, *, values: dict[str, Any] | None = None,
     catalog = catalog_for_case(case)  # the case's county's
     if values is None and form is not None and item.state == "ready":
         # A plan or notice opens filled from the catalog and the case's items.
-        defaults = plan.form_defaults(form.id, case_state.live_data(case), catalog)
+        defaults = plan.form_defaults(form.id, case_state.live_data(case), catalog,
+                                       case_county(case))
         values = formview.values_from_data(form, defaults) if defaults else None
     items = cases.case_work_items(case)
     by_task = case_pages.form_keys_of(items)
