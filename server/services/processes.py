@@ -195,13 +195,13 @@ def _store(bundle: _Bundle, *, county: str | None, base: Deployment | None, auth
                               for p in bundle.spec_set.process_ids()]
     db.session.add(deployment)
     db.session.flush()
-    shown = (lambda f: f.kind != "form") if county is None else \
-        (lambda f: f.kind != "form" and f.name in bundle.own)
+    # A county's event names its own files (the rest is its base's, audited there).
     record_event(None, "deployment_created", actor=author, payload={
         "deployment": number, "county": county,
         "base": base.number if base is not None else None,
         "content_hash": bundle.content_hash, "comment": comment,
-        "files": {f.name: f.sha256 for f in bundle.spec_set.files if shown(f)},
+        "files": {f.name: f.sha256 for f in bundle.spec_set.files
+                  if county is None or f.name in bundle.own},
         "forms": {f.name: f.sha256 for f in bundle.form_files
                   if county is None or f.name in bundle.own}})
     return deployment
