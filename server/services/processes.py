@@ -195,15 +195,15 @@ def _store(bundle: _Bundle, *, county: str | None, base: Deployment | None, auth
                               for p in bundle.spec_set.process_ids()]
     db.session.add(deployment)
     db.session.flush()
-    # A county's event names its own files (the rest is its base's, audited there).
+    # Every file's hash (the audit check compares each stored file with it); a county's
+    # event also names the files that are its own, and the prefecture version it inherits.
     record_event(None, "deployment_created", actor=author, payload={
         "deployment": number, "county": county,
         "base": base.number if base is not None else None,
+        "own": sorted(bundle.own) if county is not None else None,
         "content_hash": bundle.content_hash, "comment": comment,
-        "files": {f.name: f.sha256 for f in bundle.spec_set.files
-                  if county is None or f.name in bundle.own},
-        "forms": {f.name: f.sha256 for f in bundle.form_files
-                  if county is None or f.name in bundle.own}})
+        "files": {f.name: f.sha256 for f in bundle.spec_set.files},
+        "forms": {f.name: f.sha256 for f in bundle.form_files}})
     return deployment
 
 

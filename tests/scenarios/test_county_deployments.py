@@ -14,7 +14,12 @@ from sqlalchemy import select
 
 from server.engine.clock import FrozenClock
 from server.extensions import db
-from server.models import AuditEvent, Case, Deployment
+from server.models import AuditEvent, Case, Deployment, User
+from server.services.coverage import deployment_findings
+from server.services.errors import NotFoundError
+from server.services.migration import migrate_cases
+from server.services.processes import latest_deployment
+from server.services.users import ensure_user
 from tests.conftest import PASSWORD, Api
 from tests.helpers.tenancy import A, B, make_counties
 from tests.scenarios.conftest import ROOT, Walker
@@ -34,8 +39,6 @@ def app(make_app: Any, tmp_path: Path) -> Flask:
     application: Flask = make_app(GUANJIA_PROCESSES_DIR=str(ROOT / "processes"),
                                   GUANJIA_FORMS_DIR=str(forms))
     make_counties(application)
-    from server.services.users import ensure_user
-
     with application.app_context():
         # The prefecture's own designer (the seeded ``sheji`` is 大姚's after make_counties).
         ensure_user("zhou_sheji", "楚雄州 设计", PASSWORD, ["designer"], county=None)
@@ -100,14 +103,15 @@ def test_a_countys_threshold_changes_its_scope_decision_only(
     with app.app_context():
         assert db.session.execute(select(Deployment.number).where(
             Deployment.county == B)).all() == []
-        from server.services.processes import latest_deployment
-
         runs = latest_deployment("concierge_service", county=B)
         assert runs is not None and runs.number == 1
         [event] = db.session.execute(select(AuditEvent).where(
             AuditEvent.type == "deployment_created", AuditEvent.actor == "sheji")).scalars()
-        assert event.payload["county"] == A and list(event.payload["files"]) == [DMN]
-        assert event.payload["forms"] == {} and event.payload["base"] == 1
+        assert event.payload["county"] == A and event.payload["own"] == [DMN]
+        assert event.payload["base"] == 1 and DMN in event.payload["files"]
+        # The audit's check of stored deployments against their events finds nothing.
+        events = list(db.session.execute(select(AuditEvent)).scalars())
+        assert deployment_findings(events) == []
         db.session.remove()
 
 
@@ -123,8 +127,6 @@ def test_the_prefectures_new_version_is_inherited_with_the_countys_own_files_kep
     assert deployed.status_code == 201, deployed.json
     assert deployed.json["county"] is None and deployed.json["number"] == 3
     with app.app_context():
-        from server.services.processes import latest_deployment
-
         dayao = latest_deployment("concierge_service", county=A)
         assert dayao is not None and (dayao.number, dayao.county) == (4, A)
         files = {f.name: f for f in dayao.files}
@@ -181,8 +183,6 @@ def test_the_designer_lists_show_whose_each_version_is_and_what_each_county_runs
 
 def test_a_county_admin_sees_and_edits_only_their_countys_users(app: Flask) -> None:
     with app.app_context():
-        from server.models import User
-
         ids = dict(db.session.execute(select(User.username, User.id)).all())
         db.session.remove()
     county_admin, prefecture_admin = Web(app), Web(app)
@@ -201,10 +201,57 @@ def test_a_county_admin_sees_and_edits_only_their_countys_users(app: Flask) -> N
         token_from=f"/admin/users/{ids['b_fgj']}")
     assert moved.status_code == 422 and "只能选择本县" in moved.get_data(as_text=True)
     with app.app_context():
-        from server.models import User
-
         row = db.session.get(User, ids["b_fgj"])
         assert row is not None and row.county == B
         db.session.remove()
     everyone = prefecture_admin.text("/admin/users")
     assert all(f">{n}</a>" in everyone for n in ("b_zhaoshang", "zhaoshang", "zhou"))
+
+
+def test_a_countys_form_override_is_what_its_enterprises_fill_in(
+        app: Flask, api: Api, frozen_clock: FrozenClock) -> None:
+    form = (ROOT / "forms" / "application.form").read_text(encoding="utf-8")
+    relabelled = form.replace('"项目名称"', '"项目名称（姚安县）"', 1)
+    assert relabelled != form
+    published = api.client.post("/designer/api/forms", json={
+        "content": relabelled, "county": B}, headers={
+        "Authorization": f"Bearer {api.token('zhou_sheji')}", "X-Guanjia-Designer": "1"})
+    assert published.status_code == 201, published.json
+    theirs, ours = Web(app), Web(app)
+    theirs.login("qiye_b")
+    ours.login("qiye")
+    assert "项目名称（姚安县）" in theirs.text("/portal/apply")
+    page = ours.text("/portal/apply")
+    assert "项目名称" in page and "项目名称（姚安县）" not in page
+    # 姚安's cases start on its version (the form with it); 大姚's on the prefecture's.
+    walker = Walker(app, frozen_clock)
+    assert deployment_of(app, walker.start("qiye_b")) == (published_number(app, B), B)
+    assert deployment_of(app, walker.start("qiye")) == (1, None)
+
+
+def published_number(app: Flask, county: str) -> int:
+    with app.app_context():
+        found = latest_deployment(county=county)
+        assert found is not None
+        number = found.number
+        db.session.remove()
+    return number
+
+
+def test_a_designer_moves_only_their_countys_cases_and_only_to_their_versions(
+        app: Flask, api: Api, frozen_clock: FrozenClock) -> None:
+    walker = Walker(app, frozen_clock)
+    yaoan_case = walker.start("qiye_b", investment_wan=20000)
+    dayao_case = walker.start("qiye", investment_wan=20000)
+    assert deploy(api, "sheji", {DMN: DAYAO_DMN}).status_code == 201  # 大姚's v2
+    with app.app_context():
+        sheji = db.session.execute(select(User).where(User.username == "sheji")).scalar_one()
+        with pytest.raises(NotFoundError):
+            migrate_cases(sheji, [yaoan_case], 2, dry_run=True)
+        [own] = migrate_cases(sheji, [dayao_case], 2, dry_run=True)
+        assert own.safe, own.blockers
+        zhou = db.session.execute(select(User).where(User.username == "zhou_sheji")
+                                  ).scalar_one()
+        [other] = migrate_cases(zhou, [yaoan_case], 2, dry_run=True)
+        assert not other.safe and "dayao" in other.blockers[0]
+        db.session.remove()
