@@ -20,7 +20,7 @@ from server.services.errors import NotFoundError
 from server.services.migration import migrate_cases
 from server.services.processes import latest_deployment
 from server.services.users import ensure_user
-from tests.conftest import PASSWORD, Api
+from tests.conftest import PASSWORD, Api, table_counts
 from tests.helpers.tenancy import A, B, make_counties
 from tests.scenarios.conftest import ROOT, Walker
 from tests.web.helpers import Web
@@ -255,3 +255,21 @@ def test_a_designer_moves_only_their_countys_cases_and_only_to_their_versions(
         [other] = migrate_cases(zhou, [yaoan_case], 2, dry_run=True)
         assert not other.safe and "dayao" in other.blockers[0]
         db.session.remove()
+
+
+def test_a_prefecture_version_a_countys_own_files_would_break_is_refused(
+        app: Flask, api: Api) -> None:
+    assert deploy(api, "sheji", {DMN: DAYAO_DMN}).status_code == 201
+    bpmn = (ROOT / "processes" / "concierge_service.bpmn").read_text(encoding="utf-8")
+    # The prefecture renames the decision; 大姚's own table still holds the old one.
+    renamed_dmn = SHIPPED_DMN.replace('<decision id="service_scope"', '<decision id="scope_v2"')
+    renamed_bpmn = bpmn.replace('camunda:decisionRef="service_scope"',
+                                'camunda:decisionRef="scope_v2"')
+    assert renamed_dmn != SHIPPED_DMN and renamed_bpmn != bpmn
+    api.token("zhou_sheji")  # signing in is not what is checked
+    before = table_counts(app)
+    refused = deploy(api, "zhou_sheji", {DMN: renamed_dmn, "concierge_service.bpmn":
+                                         renamed_bpmn}, county="*")
+    assert refused.status_code == 422, refused.json
+    assert refused.json["county"] == A and "scope_v2" in refused.json["detail"]
+    assert table_counts(app) == before
