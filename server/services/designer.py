@@ -364,16 +364,16 @@ def deploy_form(user: User, content: str, *, county: str | None = None) -> str:
     except ValueError as exc:
         raise ValidationFailedError(str(exc), {"form": [str(exc)]}) from exc
     target = deploy_target(user, county)
-    newest = processes.latest_deployment()
-    files: dict[str, bytes | str] = {}
-    if newest is not None:
-        files = {f.name: f.content for f in newest.files if f.kind in {"bpmn", "dmn"}}
     name = form_file_name(form.id)
-    files[name] = content
     try:
         if target is None:
+            newest = processes.latest_deployment()
+            files: dict[str, bytes | str] = {}
+            if newest is not None:
+                files = {f.name: f.content for f in newest.files if f.kind in {"bpmn", "dmn"}}
+            files[name] = content
             processes.deploy(files, author=user.username, comment=f"form {form.id}")
-        else:
+        else:  # the county's override: this form, its other own files kept
             processes.deploy_for_county(target, {name: content}, author=user.username,
                                         comment=f"form {form.id}")
     except InvalidDiagramError as exc:

@@ -273,3 +273,15 @@ def test_a_prefecture_version_a_countys_own_files_would_break_is_refused(
     assert refused.status_code == 422, refused.json
     assert refused.json["county"] == A and "scope_v2" in refused.json["detail"]
     assert table_counts(app) == before
+
+
+def test_the_api_deploys_for_the_designers_county_and_lists_what_it_runs(
+        app: Flask, api: Api) -> None:
+    refused = api.post("/deployments", "sheji", json={"files": {DMN: DAYAO_DMN},
+                                                      "county": "*"})
+    assert refused.status_code == 403
+    deployed = api.post("/deployments", "sheji", json={"files": {DMN: DAYAO_DMN}})
+    assert deployed.status_code == 201, deployed.json
+    assert deployed.json["county"] == A and deployed.json["own_files"] == [DMN]
+    assert api.get("/processes", "qiye").json["deployment"]["number"] == deployed.json["number"]
+    assert api.get("/processes", "qiye_b").json["deployment"]["number"] == 1
