@@ -24,7 +24,9 @@ class Deployment(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
     county: Mapped[str | None] = mapped_column(String(20), default=None)
-    base_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"), default=None)
+    # The prefecture deployment a county's was composed on (a deployment's id; no constraint,
+    # so that SQLite added the column in place).
+    base_id: Mapped[int | None] = mapped_column(Integer, default=None)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     author: Mapped[str] = mapped_column(String(80), default="system")
     comment: Mapped[str] = mapped_column(Text, default="")
