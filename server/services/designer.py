@@ -25,7 +25,7 @@ from server.engine.migration import ElementDiff, diff_files
 from server.engine.parser import SpecSet, file_kind, parse_files
 from server.engine.validation import check_model, check_raw_files
 from server.extensions import db
-from server.models import County, Deployment, DesignDraft, Group, User
+from server.models import County, Deployment, DeploymentFile, DesignDraft, Group, User
 from server.services import processes
 from server.services.calendar import require_county
 from server.services.errors import (
@@ -177,9 +177,11 @@ def county_runs(user: User) -> list[CountyRun]:
                                    prefecture.number if prefecture else None, []))
             continue
         base = db.session.get(Deployment, own.base_id) if own.base_id else None
+        names = db.session.execute(select(DeploymentFile.name).where(  # names, not contents
+            DeploymentFile.deployment_id == own.id, DeploymentFile.inherited.is_(False))
+            .order_by(DeploymentFile.name)).scalars()
         found.append(CountyRun(county.code, county.name, own.number,
-                               base.number if base is not None else None,
-                               sorted(f.name for f in own.own_files)))
+                               base.number if base is not None else None, list(names)))
     return found
 
 
