@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -12,11 +12,21 @@ from server.models.types import UTCDateTime, utcnow
 
 
 class Deployment(db.Model):  # type: ignore[name-defined,misc]
-    """One deployment of BPMN + DMN files; never changed once stored."""
+    """One deployment of BPMN + DMN files; never changed once stored.
+
+    ``county`` None: the prefecture's (州/市), which every county inherits. A county's
+    deployment is its override: the prefecture's newest files (``base``) with the county's
+    own (``DeploymentFile.inherited`` false) in their place, stored whole so that a case runs
+    on one version (issue 21).
+    """
 
     __tablename__ = "deployments"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
+    county: Mapped[str | None] = mapped_column(String(20), default=None)
+    # The prefecture deployment a county's was composed on (a deployment's id; no constraint,
+    # so that SQLite added the column in place).
+    base_id: Mapped[int | None] = mapped_column(Integer, default=None)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     author: Mapped[str] = mapped_column(String(80), default="system")
     comment: Mapped[str] = mapped_column(Text, default="")
@@ -28,6 +38,13 @@ class Deployment(db.Model):  # type: ignore[name-defined,misc]
     definitions: Mapped[list[ProcessDefinition]] = relationship(
         back_populates="deployment", lazy="select"
     )
+    __table_args__ = (Index("ix_deployments_county_number", "county", "number"),)
+
+    @property
+    def own_files(self) -> list[DeploymentFile]:
+        """The files this deployment's owner changed: all of a prefecture's, a county's
+        overrides."""
+        return [f for f in self.files if not f.inherited]
 
 
 class DeploymentFile(db.Model):  # type: ignore[name-defined,misc]
@@ -38,6 +55,8 @@ class DeploymentFile(db.Model):  # type: ignore[name-defined,misc]
     kind: Mapped[str] = mapped_column(String(10))  # bpmn | dmn | form
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[str] = mapped_column(Text)
+    # In a county's deployment: the prefecture's file, taken unchanged (False: the county's).
+    inherited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     deployment: Mapped[Deployment] = relationship(back_populates="files")
     __table_args__ = (UniqueConstraint("deployment_id", "name"),)
 

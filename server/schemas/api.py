@@ -140,6 +140,9 @@ class CaseDetailResponse(CaseResponse):
 class DeployRequest(Schema):
     files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     comment = fields.String(load_default="")
+    # A county's code (its override: only these files), "*" or absent for the prefecture's
+    # library; a county designer's deployment is always their county's.
+    county = fields.String(load_default=None, allow_none=True)
 
 
 class DeploymentResponse(Schema):
@@ -150,3 +153,5 @@ class DeploymentResponse(Schema):
     created_at = fields.DateTime()
     processes = fields.Function(lambda o: [d.process_id for d in o.definitions])
     files = fields.Function(lambda o: {f.name: f.sha256 for f in o.files})
+    county = fields.String(allow_none=True)
+    own_files = fields.Function(lambda o: [f.name for f in o.own_files])

@@ -479,3 +479,6 @@ class VersionPairQuery(Params):
 
 class UploadCommentForm(Params):
     comment = Text()
+    # The deploy target: a county's code, "*" for the prefecture (全州（市）); absent: the
+    # designer's own (a county designer's is always their county).
+    county = OptionalText()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, true
 
 from server.extensions import db
 from server.models import County, Enterprise, Group, User
@@ -33,28 +33,46 @@ def require_admin(user: User) -> None:
         raise PermissionDeniedError("only administrators manage users and groups")
 
 
-def list_users() -> list[User]:
-    return list(db.session.execute(select(User).order_by(User.username)).scalars())
+def _admins_users(admin: User | None) -> ColumnElement[bool]:
+    """The users ``admin`` administers: a county administrator their county's, a prefecture
+    administrator (or a command, ``admin`` None) everyone (issue 21)."""
+    if admin is None or admin.county is None:
+        return true()
+    return User.county == admin.county
+
+
+def list_users(admin: User | None = None) -> list[User]:
+    """The users ``admin`` administers (everyone without one), by name."""
+    return list(db.session.execute(select(User).where(_admins_users(admin))
+                                   .order_by(User.username)).scalars())
 
 
 def list_groups() -> list[Group]:
     return list(db.session.execute(select(Group).order_by(Group.kind, Group.code)).scalars())
 
 
-def list_counties() -> list[County]:
-    """The counties a user may belong to, the default first."""
-    return list(db.session.execute(
-        select(County).order_by(County.is_default.desc(), County.code)).scalars())
+def list_counties(admin: User | None = None) -> list[County]:
+    """The counties a user may belong to, the default first; those ``admin`` may put a user
+    in (a county administrator: their own)."""
+    query = select(County).order_by(County.is_default.desc(), County.code)
+    if admin is not None and admin.county is not None:
+        query = query.where(County.code == admin.county)
+    return list(db.session.execute(query).scalars())
 
 
 def _county_choice(county: str | None, existing: User | None,
-                   errors: dict[str, list[str]]) -> str | None:
+                   errors: dict[str, list[str]], admin: User | None = None) -> str | None:
     """The county a saved user belongs to: ``PREFECTURE`` → None (every county); a county's
-    code → it; None or blank → unchanged, or for a new user the default county (a new user is
-    never prefecture-wide by omission)."""
+    code → it; None or blank → unchanged, or for a new user the administrator's county, else
+    the default county (a new user is never prefecture-wide by omission). A county
+    administrator may choose only their own county."""
+    own = admin.county if admin is not None else None
     if county is None or not county.strip():
-        return existing.county if existing is not None else default_county()
+        return existing.county if existing is not None else own or default_county()
     county = county.strip()
+    if own is not None and county != own:
+        errors["county"] = [f"只能选择本县 / only your own county ({own})"]
+        return own
     if county == PREFECTURE:
         return None
     if db.session.get(County, county) is None:
@@ -66,16 +84,20 @@ def list_enterprises() -> list[Enterprise]:
     return list(db.session.execute(select(Enterprise).order_by(Enterprise.name)).scalars())
 
 
-def member_counts() -> dict[str, int]:
-
+def member_counts(admin: User | None = None) -> dict[str, int]:
+    """Members per group, of the users ``admin`` administers."""
     rows = db.session.execute(select(user_groups.c.group_code, func.count())
+                              .join(User, User.id == user_groups.c.user_id)
+                              .where(_admins_users(admin))
                               .group_by(user_groups.c.group_code)).all()
     return {code: int(n) for code, n in rows}
 
 
-def get_user(user_id: int) -> User:
+def get_user(user_id: int, admin: User | None = None) -> User:
+    """A user by id; one ``admin`` does not administer (another county's) is not found."""
     user = db.session.get(User, user_id)
-    if user is None:
+    if user is None or (admin is not None and admin.county is not None
+                        and user.county != admin.county):
         raise NotFoundError(f"user {user_id} does not exist")
     return user
 
@@ -104,7 +126,7 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
         errors["username"] = ["用户名须为2–80位小写字母、数字、下划线、点或连字符"]
     if not display_name.strip():
         errors["display_name"] = ["此项为必填"]
-    existing = get_user(user_id) if user_id is not None else None
+    existing = get_user(user_id, admin) if user_id is not None else None
     if user_id is None or password:
         problems = password_errors(password, existing.username if existing else username,
                                    existing)
@@ -115,7 +137,7 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
         errors["enterprise_id"] = ["企业用户须选择所属企业"]
     if enterprise_id is not None and db.session.get(Enterprise, enterprise_id) is None:
         errors["enterprise_id"] = ["未知的企业"]
-    chosen_county = _county_choice(county, existing, errors)
+    chosen_county = _county_choice(county, existing, errors, admin)
     if errors:
         raise ValidationFailedError("the user is not valid", errors)
     if user_id is None:
@@ -125,7 +147,7 @@ def save_user(admin: User, *, user_id: int | None, username: str, display_name: 
         user = User(username=username, display_name=display_name.strip())
         db.session.add(user)
     else:
-        user = get_user(user_id)
+        user = get_user(user_id, admin)
         if user.id == admin.id and (not active or "admin" not in {g.code for g in group_list}):
             raise ValidationFailedError("you cannot lock yourself out",
                                         {"groups": ["不能取消自己的管理员权限或停用自己"]})

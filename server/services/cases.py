@@ -47,13 +47,19 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
     Raises ``NotFoundError`` (no such process or version), ``ValidationFailedError`` (start
     form), ``PermissionDeniedError`` (the user may not apply).
     """
+    county = tenancy.filing_county(user, str(data.get("county") or "") or None)
+    if county is not None:
+        require_county(county)
+    # The county's diagrams and forms: its own override, else the prefecture's (issue 21).
+    runs_in = county or default_county()
     deployment: Deployment | None
     if deployment_number is not None:
         deployment = get_deployment(deployment_number)
-        if process_id not in {d.process_id for d in deployment.definitions}:
+        if process_id not in {d.process_id for d in deployment.definitions} or \
+                deployment.county not in {None, runs_in}:
             raise NotFoundError(f"process {process_id!r} is not in version {deployment_number}")
     else:
-        deployment = latest_deployment(process_id)
+        deployment = latest_deployment(process_id, county=runs_in)
     if deployment is None:
         raise NotFoundError(f"process {process_id!r} is not deployed")
     store = case_store()

@@ -259,7 +259,9 @@ class FormRegistry:
         if not has_app_context():
             return None  # a tool reading the shipped forms, not a served request
 
-        value = db.session.execute(select(func.max(Deployment.id))).scalar()
+        # The prefecture's newest: a county's override is its own cases' only.
+        value = db.session.execute(select(func.max(Deployment.id))
+                                   .where(Deployment.county.is_(None))).scalar()
         return int(value) if value is not None else None
 
     def forms_of(self, deployment_id: int | None = None) -> dict[str, FormDefinition]:

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from server.engine.migration import MigrationPlan, plan_migration, rebase
 from server.extensions import db
 from server.models import Case, Deployment, EngineTask, User
-from server.services import processes
+from server.services import designer, tenancy
 from server.services.audit import record_event
+from server.services.calendar import case_county
 from server.services.designer import require_designer
 from server.services.errors import NotFoundError, ValidationFailedError
 from server.services.store import case_store
@@ -49,8 +50,12 @@ class _Refused(Exception):
     """Raised inside the case lock so it rolls back and writes nothing."""
 
 
-def running_cases(deployment_number: int | None = None) -> list[Case]:
+def running_cases(deployment_number: int | None = None, *, user: User | None = None
+                  ) -> list[Case]:
+    """Running cases (of ``deployment_number``), for ``user`` those of their county."""
     query = select(Case).where(Case.status == "running").order_by(Case.started_at)
+    if user is not None:
+        query = query.where(tenancy.county_scope(user).case_condition())
     if deployment_number is not None:
         query = query.join(Deployment, Case.deployment_id == Deployment.id).where(
             Deployment.number == deployment_number)
@@ -66,6 +71,10 @@ def _plan(case: Case, target: Deployment) -> MigrationPlan:
     store = case_store()
     if case.status != "running":
         return MigrationPlan(blockers=[f"the case has ended ({case.status})"])
+    if target.county not in {None, case_county(case)}:
+        return MigrationPlan(blockers=[f"version {target.number} is {target.county}'s; "
+                                       "a case moves only to its own county's or the "
+                                       "prefecture's"])
     if case.deployment.number >= target.number:
         return MigrationPlan(blockers=[f"the case already runs on version "
                                        f"{case.deployment.number}; only a newer version "
@@ -84,11 +93,11 @@ def migrate_cases(user: User, case_ids: list[str], to_version: int, *,
     require_designer(user)
     if not case_ids:
         raise ValidationFailedError("select at least one case", {"cases": ["empty"]})
-    target = processes.get_deployment(to_version)
+    target = designer.get_deployment(user, to_version)
     outcomes = []
     for case_id in case_ids:
         case = db.session.get(Case, case_id)
-        if case is None:
+        if case is None or not tenancy.in_scope(user, case):
             raise NotFoundError(f"case {case_id} does not exist")
         outcome = MigrationOutcome(case.id, case.reference, case.deployment.number, to_version)
         if dry_run:

@@ -3,8 +3,9 @@
 departments' handling step through the API.
 
 The seeded test users become 大姚 users; 姚安 has its own bureau, leader, window, steward,
-departments and enterprise user (the seeded ``qiye_b`` of 企业乙); ``zhou`` (a 州 leader)
-and ``zhou_fgj`` (the 州 发改委) belong to the prefecture.
+departments and enterprise user (the seeded ``qiye_b`` of 企业乙); ``zhou`` (a 州 leader),
+``zhou_fgj`` (the 州 发改委) and ``zhou_admin`` (a 州 administrator) belong to the
+prefecture.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ B_USERS = {"b_zhaoshang": ["bureau"], "b_lingdao": ["leader"], "b_window": ["win
            "b_fgj": ["dept_fgj"], "b_zrzy": ["dept_zrzy"], "b_admin": ["admin"],
            "b_shenji": ["auditor"], "b_ducha": ["supervision"], "b_guanjia": ["steward"]}
 #: The prefecture's: every county.
-PREFECTURE_USERS = {"zhou": ["leader"], "zhou_fgj": ["dept_fgj"]}
+PREFECTURE_USERS = {"zhou": ["leader"], "zhou_fgj": ["dept_fgj"], "zhou_admin": ["admin"]}
 ITEMS = [
     {"code": "project_filing", "name": "企业投资项目备案", "department": "dept_fgj",
      "promised_days": 3},

@@ -133,14 +133,19 @@ def test_admin_sets_a_users_county_with_an_audit_event(app: Flask) -> None:
 
     make_counties(app)
     with app.app_context():
-        created = save_user(user("admin"), user_id=None, username="new_clerk",
+        # The prefecture's administrator (大姚's, the seeded ``admin``, keeps to 大姚).
+        created = save_user(user("zhou_admin"), user_id=None, username="new_clerk",
                             display_name="新办事员", password="Str0ng-Passw0rd!x",
                             groups=["bureau"])
         assert created.county == A  # a new user is never prefecture-wide by omission
-        moved = save_user(user("admin"), user_id=created.id, username="new_clerk",
+        with pytest.raises(ValidationFailedError) as not_theirs:
+            save_user(user("admin"), user_id=created.id, username="new_clerk",
+                      display_name="新办事员", password="", groups=["bureau"], county=B)
+        assert "county" in not_theirs.value.errors
+        moved = save_user(user("zhou_admin"), user_id=created.id, username="new_clerk",
                           display_name="新办事员", password="", groups=["bureau"], county=B)
         assert moved.county == B
-        wide = save_user(user("admin"), user_id=created.id, username="new_clerk",
+        wide = save_user(user("zhou_admin"), user_id=created.id, username="new_clerk",
                          display_name="新办事员", password="", groups=["bureau"],
                          county=PREFECTURE)
         assert wide.county is None
@@ -148,7 +153,7 @@ def test_admin_sets_a_users_county_with_an_audit_event(app: Flask) -> None:
             AuditEvent.type == "user_county_changed")).scalars()]
         assert [(p["old"], p["new"]) for p in events] == [(None, A), (A, B), (B, None)]
         with pytest.raises(ValidationFailedError) as bad:
-            save_user(user("admin"), user_id=created.id, username="new_clerk",
+            save_user(user("zhou_admin"), user_id=created.id, username="new_clerk",
                       display_name="新办事员", password="", groups=["bureau"], county="nowhere")
         assert "county" in bad.value.errors
 

@@ -34,12 +34,13 @@ NOT_CASE_DATA = {
     "static": "static files",
     "vendor.static": "the browser bundles (frontend/dist), static files",
     "auth.switch_language": "the language, not data",
-    "admin.user": "administrators' user pages (users are not case data)",
-    "designer.api_discard_draft": "diagrams are the installation's (per-county diagrams: "
-                                  "a later slice)",
-    "designer.download": "diagrams are the installation's",
-    "designer.edit": "diagrams are the installation's",
-    "designer.edit_form": "forms are the installation's",
+    "admin.user": "administrators' user pages (users are not case data); a county "
+                  "administrator's other-county user is not found (test_county_deployments)",
+    "designer.api_discard_draft": "a designer's own drafts",
+    "designer.download": "a version by number: another county's is not found "
+                         "(test_county_deployments)",
+    "designer.edit": "a file of the prefecture's or the designer's county's versions",
+    "designer.edit_form": "a form as the designer's county runs it",
     "tasklist.inbox_read": "a user's own notices (refused for anyone else's)",
     "tasklist.delete_filter": "a user's own saved filters",
     "audit.export": "the format; the cases exported are scoped (test below)",
@@ -250,7 +251,7 @@ def test_the_admin_page_shows_and_sets_a_users_county(app: Flask) -> None:
 
     make_counties(app)
     admin = Web(app)
-    admin.login("admin")
+    admin.login("zhou_admin")  # the prefecture's: a county's administrator has only theirs
     form = admin.text("/admin/users/new")
     assert "所属县" in form and "姚安县" in form and "州(市)级：所有县" in form
     saved = admin.post("/admin/users/new", {

@@ -31,7 +31,8 @@ def index() -> Any:
 
 @bp.get("/users")
 def users() -> Any:
-    return render_template("admin/users.html", users=accounts.list_users(),
+    admin = me()
+    return render_template("admin/users.html", users=accounts.list_users(admin),
                            counties={c.code: c.name for c in accounts.list_counties()})
 
 
@@ -39,7 +40,8 @@ def _user_form(user: Any, *, errors: dict[str, list[str]] | None = None,
                status: int = 200) -> Any:
     return render_template("admin/user_edit.html", user=user, groups=accounts.list_groups(),
                            enterprises=accounts.list_enterprises(),
-                           counties=accounts.list_counties(), prefecture=accounts.PREFECTURE,
+                           counties=accounts.list_counties(me()),
+                           prefecture=accounts.PREFECTURE if me().county is None else None,
                            errors=errors or {}), status
 
 
@@ -47,7 +49,7 @@ def _user_form(user: Any, *, errors: dict[str, list[str]] | None = None,
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user(user_id: int | None = None) -> Any:
     """Create or edit a user; 422 with the form when it does not fit, 409 if the name is taken."""
-    existing = accounts.get_user(user_id) if user_id is not None else None
+    existing = accounts.get_user(user_id, me()) if user_id is not None else None
     if request.method == "GET":
         return _user_form(existing)
     try:
@@ -84,7 +86,7 @@ def groups() -> Any:
     edit = params.query(GroupEditQuery)["edit"]
     editing = next((g for g in groups if g.code == edit), None)
     return render_template("admin/groups.html", groups=groups,
-                           counts=accounts.member_counts(), errors=errors, owned=owned,
+                           counts=accounts.member_counts(me()), errors=errors, owned=owned,
                            missing=missing, editing=editing,
                            enterprises=accounts.list_enterprises()), status
 

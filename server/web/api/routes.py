@@ -24,7 +24,7 @@ from server.schemas.api import (
     TokenResponse,
     WorkItemResponse,
 )
-from server.services import case_state, cases, processes, tasks, termination, users
+from server.services import case_state, cases, designer, processes, tasks, termination, users
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.web.api import bp
 from server.web.api.auth import current_user, token_required
@@ -76,7 +76,7 @@ def openapi() -> Any:
 @bp.get("/processes")
 @token_required
 def list_processes() -> Any:
-    latest = processes.latest_deployment()
+    latest = processes.latest_for(current_user())
     return {"deployment": _schema(DeploymentResponse).dump(latest) if latest else None}
 
 
@@ -88,7 +88,13 @@ def deploy() -> Any:
     if not user.in_group("designer", "admin"):
         raise PermissionDeniedError("only designers and administrators deploy")
     body = _body(DeployRequest)
-    deployment = processes.deploy(body["files"], author=user.username, comment=body["comment"])
+    county = designer.deploy_target(user, body["county"])
+    if county is None:
+        deployment = processes.deploy(body["files"], author=user.username,
+                                      comment=body["comment"])
+    else:
+        deployment = processes.deploy_for_county(county, body["files"], author=user.username,
+                                                 comment=body["comment"])
     return _schema(DeploymentResponse).dump(deployment), 201
 
 

@@ -112,8 +112,17 @@ def _files(body: dict[str, Any]) -> dict[str, bytes | str]:
     return dict(files)
 
 
+def _county(body: dict[str, Any]) -> str | None:
+    """The deploy target a JSON call names: a county's code, ``*`` for the prefecture (a
+    county designer's calls are for their county whatever they name)."""
+    county = body.get("county")
+    return county if isinstance(county, str) else None
+
+
 def _deployment_body(deployment: Any) -> dict[str, Any]:
     return {"number": deployment.number, "author": deployment.author,
+            "county": deployment.county,
+            "own_files": [f.name for f in deployment.own_files],
             "comment": deployment.comment, "content_hash": deployment.content_hash,
             "created_at": deployment.created_at.isoformat(),
             "files": [f.name for f in deployment.files],
@@ -124,8 +133,9 @@ def _deployment_body(deployment: Any) -> dict[str, Any]:
 @bp.get("/")
 def index() -> Any:
     """The library: processes, decisions and forms with their versions, drafts, uploads."""
-    return render_template("designer/index.html", library=designer.library(_user()),
-                           running=migration.running_cases())
+    user = _user()
+    return render_template("designer/index.html", library=designer.library(user),
+                           running=migration.running_cases(user=user))
 
 
 @bp.get("/edit/<path:name>")
@@ -145,11 +155,11 @@ def edit(name: str) -> Any:
     else:
         raise NotFoundError(f"{name} is neither a .bpmn nor a .dmn file")
     if wanted["new"]:
-        base, content = processes.latest_deployment(), ""
+        base, content = processes.latest_deployment(county=user.county), ""
     elif draft is not None:
         base, content = None, draft.content
     else:
-        base, content = designer.deployment_file(version, name)
+        base, content = designer.deployment_file(user, version, name)
     return render_template(template, name=name, content=content,
                            version=base.number if base else draft.base_deployment
                            if draft else None, draft=draft)
@@ -163,14 +173,14 @@ def edit_form(form_id: str) -> Any:
     if params.query(DesignerOpenQuery)["new"]:
         content = ""
     else:
-        content = draft.content if draft else designer.form_source(form_id)
+        content = draft.content if draft else designer.form_source(user, form_id)
     return render_template("designer/form.html", form_id=form_id, content=content,
                            draft=draft)
 
 
 @bp.get("/download/<int:number>/<path:name>")
 def download(number: int, name: str) -> Response:
-    _, content = designer.deployment_file(number, name)
+    _, content = designer.deployment_file(_user(), number, name)
     return Response(content, mimetype="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -182,21 +192,23 @@ def diff_page() -> Any:
     if old is None or new is None:
         raise ValidationFailedError("choose two versions", {"from": ["required"]})
     return render_template("designer/diff.html", old=old, new=new,
-                           changes=designer.diff(old, new))
+                           changes=designer.diff(_user(), old, new))
 
 
 @bp.get("/cases")
 def cases_page() -> Any:
     """Running cases by version, to check and move them to a newer one."""
-    return render_template("designer/cases.html", cases=migration.running_cases(),
-                           deployments=designer.deployments())
+    user = _user()
+    return render_template("designer/cases.html", cases=migration.running_cases(user=user),
+                           deployments=designer.deployments(user))
 
 
 # ---- JSON calls -----------------------------------------------------------------------
 @bp.post("/api/validate")
 def api_validate() -> Any:
     """Check files against the newest library; 422 with ``problems`` (element, line)."""
-    spec_set = designer.check_changes(_user(), _files(_json()))
+    body = _json()
+    spec_set = designer.check_changes(_user(), _files(body), county=_county(body))
     return {"ok": True, "processes": spec_set.process_ids()}
 
 
@@ -205,7 +217,8 @@ def api_deploy() -> Any:
     """Deploy changed files as a new version; 422 naming each faulty element, 413 too big."""
     body = _json()
     deployment = designer.deploy_changes(_user(), _files(body),
-                                         comment=str(body.get("comment") or ""))
+                                         comment=str(body.get("comment") or ""),
+                                         county=_county(body))
     return _deployment_body(deployment), 201
 
 
@@ -221,15 +234,17 @@ def api_upload() -> Any:
     for upload in uploads:
         data = upload.read(limit + 1)
         files[upload.filename or "upload.bpmn"] = data
-    deployment = designer.deploy_changes(_user(), files,
-                                         comment=params.posted(UploadCommentForm)["comment"])
+    posted = params.posted(UploadCommentForm)
+    deployment = designer.deploy_changes(_user(), files, comment=posted["comment"],
+                                         county=posted["county"])
     return _deployment_body(deployment), 201
 
 
 @bp.post("/api/forms")
 def api_deploy_form() -> Any:
     body = _json()
-    form_id = designer.deploy_form(_user(), str(body.get("content") or ""))
+    form_id = designer.deploy_form(_user(), str(body.get("content") or ""),
+                                   county=_county(body))
     return {"form": form_id}, 201
 
 
@@ -257,7 +272,7 @@ def api_diff() -> Any:
     if old is None or new is None:
         raise ValidationFailedError("from and to are required", {"from": ["required"]})
     return {"from": old, "to": new,
-            "changes": {k: v.as_dict() for k, v in designer.diff(old, new).items()}}
+            "changes": {k: v.as_dict() for k, v in designer.diff(_user(), old, new).items()}}
 
 
 @bp.post("/api/migrate")
@@ -280,4 +295,6 @@ def _layout() -> dict[str, Any]:
         base = "base.html"
     except Exception:  # TemplateNotFound, or a base that needs context we do not have
         base = "designer/standalone.html"
-    return {"designer_base": base}
+    user = g.get("designer_user")
+    return {"designer_base": base,
+            "deploy_targets": designer.deploy_targets(user) if user is not None else []}

@@ -31,15 +31,17 @@ from server.web.session import me
 
 
 def _start_form() -> tuple[str, FormDefinition | None]:
-    """The main process of the newest deployment and its start form; raises NotFoundError."""
-    deployment = processes.latest_deployment()
+    """The main process of the newest deployment the enterprise's county runs and its start
+    form; raises NotFoundError."""
+    deployment = processes.latest_for(me())
     if deployment is None:
         raise NotFoundError("no process is deployed yet")
     spec_set = case_store().spec_set(deployment)
     if not spec_set.start_forms:
         raise NotFoundError("the deployed processes have no start form")
     process_id = sorted(spec_set.start_forms)[0]
-    return process_id, form_registry().get(spec_set.start_forms[process_id])
+    return process_id, form_registry().get(spec_set.start_forms[process_id],
+                                           deployment_id=deployment.id)
 
 
 @bp.get("")
