@@ -13,8 +13,7 @@ from server.models import AuditEvent, CalendarDay, County, User
 from server.services.calendar_changes import load_notice
 from server.services.counties import DAYAO, save_county
 from server.services.errors import PermissionDeniedError
-from server.services.users import ensure_user
-from tests.conftest import PASSWORD, table_counts
+from tests.conftest import table_counts
 from tests.helpers.tenancy import A, B, make_counties
 
 
@@ -31,10 +30,7 @@ def settings(code: str, **changes: str) -> dict[str, str]:
 
 @pytest.fixture
 def counties(app: Flask) -> Flask:
-    make_counties(app)
-    with app.app_context():
-        ensure_user("zhou_admin", "楚雄州 管理员", PASSWORD, ["admin"], county=None)
-        db.session.commit()
+    make_counties(app)  # with zhou_admin, the prefecture's administrator
     return app
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025_county_deployments"
-down_revision = "0023_speed"
+down_revision = "0024_county_catalog"
 branch_labels = None
 depends_on = None
 
