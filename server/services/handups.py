@@ -165,11 +165,11 @@ def hand_up(user: User, task_id: str, *, note: str) -> Handup:
     (the clock already stopped, the task closed) and ValidationFailedError (not a 州-level item,
     no opinion).
     """
+    clock_pauses.require_handling(user, task_id)
     note = (note or "").strip()
     if not note:
         raise ValidationFailedError("say what the county examined (初审意见)",
                                     {"note": ["required"]})
-    clock_pauses.require_handling(user, task_id)
     item = clock_pauses.item_of(task_id)
     if item is None:
         raise NotFoundError(f"task {task_id} does not exist")
@@ -236,7 +236,7 @@ def accept(user: User, handup_id: int) -> Handup:
     return with_retries(locked)  # type: ignore[no-any-return]
 
 
-def decide(user: User, handup_id: int, *, approved: bool, approval_number: str,
+def decide(user: User, handup_id: int, *, decision: str, approval_number: str,
            reason: str) -> Handup:
     """The prefecture department's decision; the county's referral pause ends with it in the
     same transaction (``handup_decided`` then ``item_returned_from_referral``) and the county
@@ -244,6 +244,9 @@ def decide(user: User, handup_id: int, *, approved: bool, approval_number: str,
     批文号, a refusal without its reason), ConflictError (not accepted yet, the county task
     closed)."""
     handup = _require_department(user, handup_id)
+    if decision not in {"approve", "refuse"}:
+        raise ValidationFailedError("choose 准予许可 or 不予许可", {"decision": ["required"]})
+    approved = decision == "approve"
     approval_number, reason = (approval_number or "").strip(), (reason or "").strip()
     if approved and not approval_number:
         raise ValidationFailedError("an approval needs its number (批文号)",

@@ -107,9 +107,7 @@ def handup_decide(handup_id: int) -> Any:
     403 as the page."""
     form = params.posted(HandupDecisionForm)
     try:
-        if form["decision"] not in {"approve", "refuse"}:
-            raise ValidationFailedError("choose 准予许可 or 不予许可", {"decision": ["required"]})
-        handups.decide(me(), handup_id, approved=form["decision"] == "approve",
+        handups.decide(me(), handup_id, decision=form["decision"],
                        approval_number=form["approval_number"], reason=form["reason"])
         flash(t("已决定，县级计时恢复"), "success")
     except (ValidationFailedError, ConflictError) as exc:
