@@ -43,6 +43,7 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
+from server.services.notifications import notify
 from server.services.store import case_store, with_retries
 
 PREFECTURE = "prefecture"
@@ -194,6 +195,10 @@ def hand_up(user: User, task_id: str, *, note: str) -> Handup:
         db.session.add(row)
         db.session.flush()
         made.append(row)
+        notify(kind="new_task", groups=[group], case_id=case.id,
+               title=f"州级交办：{row.item_name}",
+               body=f"{case.title}（{case.reference}）的{row.item_name}由县级部门初审后交"
+                    f"{name}审批：{note}", dedupe_key=f"handup:{row.id}:sent")
         return {"handup_id": row.id, "to_group": group, "to_name": name, "note": note}
 
     clock_pauses.refer_upward(user, task_id, level=PREFECTURE, reason=f"交{name}审批：{note}",
@@ -202,7 +207,9 @@ def hand_up(user: User, task_id: str, *, note: str) -> Handup:
 
 
 # ---- the prefecture department ------------------------------------------------------------------
-def _require_department(user: User, handup_id: int) -> Handup:
+def require_department(user: User, handup_id: int) -> Handup:
+    """The hand-up when ``user`` is of the prefecture department it was handed to; raises as
+    :func:`get_handup` and PermissionDeniedError."""
     handup = get_handup(user, handup_id)
     if not _acts_for(user, handup):
         raise PermissionDeniedError("only the prefecture department it was handed to may act")
@@ -213,7 +220,7 @@ def accept(user: User, handup_id: int) -> Handup:
     """受理: the prefecture department accepts the handed-up item; its own period starts.
     Audited ``handup_received`` on the county case. Raises as :func:`get_handup`,
     PermissionDeniedError, ConflictError (already accepted or decided)."""
-    handup = _require_department(user, handup_id)
+    handup = require_department(user, handup_id)
 
     def locked() -> Handup:
         with case_store().locked(handup.case_id) as live:
@@ -243,7 +250,7 @@ def decide(user: User, handup_id: int, *, decision: str, approval_number: str,
     clock runs again. Raises as :func:`accept`, ValidationFailedError (an approval without its
     批文号, a refusal without its reason), ConflictError (not accepted yet, the county task
     closed)."""
-    handup = _require_department(user, handup_id)
+    handup = require_department(user, handup_id)
     if decision not in {"approve", "refuse"}:
         raise ValidationFailedError("choose 准予许可 or 不予许可", {"decision": ["required"]})
     approved = decision == "approve"
@@ -274,6 +281,10 @@ def decide(user: User, handup_id: int, *, decision: str, approval_number: str,
                      payload={**facts, "item_code": row.item_code, "item_name": row.item_name,
                               "due_at": row.due_at.isoformat() if row.due_at else None,
                               "on_time": row.due_at is None or now <= row.due_at})
+        notify(kind="result_ready", groups=[row.county_department], case_id=case.id,
+               task_id=row.county_task_id, title=f"州级办结：{row.item_name}",
+               body=f"{case.title}（{case.reference}）：{outcome}。本县计时已恢复。",
+               dedupe_key=f"handup:{row.id}:decided")
         return facts
 
     clock_pauses.return_from_referral(user, handup.county_task_id, outcome=outcome,

@@ -6,6 +6,7 @@ progress, and the county clock runs again with the decision. Both timelines show
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 from typing import Any
@@ -45,6 +46,13 @@ def _events(walker: Walker) -> list[str]:
 def test_a_handed_up_item_is_decided_by_the_prefecture_and_the_county_case_goes_on(
         make_app: Any, frozen_clock: FrozenClock) -> None:
     walker, task_id = prefecture_item_in_handling(make_app, frozen_clock)
+    county_clerk = Web(walker.app)
+    county_clerk.login("sthj")
+    # The enterprise's report, brought in at the county: it goes up with the item.
+    assert county_clerk.post(f"/tasks/{task_id}/attachments", {
+        "file": (io.BytesIO(b"%PDF-1.4 report"), "环境影响报告书.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+        token_from=f"/tasks/{task_id}").status_code == 302
     sthj, handup_id = _hand_up(walker, task_id)
     [open_item] = walker.ready("handle_item")
     assert open_item["due_at"] is None  # never red on the county while the 州 decides
@@ -57,6 +65,16 @@ def test_a_handed_up_item_is_decided_by_the_prefecture_and_the_county_case_goes_
     page = f"/handups/{handup_id}"
     html = zhou.text(page)
     assert NOTE in html and "第四十三条" in html and 'id="handup-accept"' in html
+    assert "州级交办：环境影响报告书审批" in zhou.text("/inbox")
+    # The case's materials, readable by the prefecture department (not by another).
+    link = re.search(r'href="(/attachments/[^"]+)"', html)
+    assert link is not None and "环境影响报告书.pdf" in html
+    download = zhou.get(link.group(1))
+    assert download.status_code == 200 and download.get_data() == b"%PDF-1.4 report"
+    download.close()
+    yj = Web(walker.app)
+    yj.login("zhou_yj")
+    assert yj.get(link.group(1)).status_code == 403
     # The case's pages the department needs to decide, with its materials.
     case_page = zhou.text(f"/cases/{walker.case_id}")
     assert "环境影响报告书审批" in case_page
@@ -67,6 +85,10 @@ def test_a_handed_up_item_is_decided_by_the_prefecture_and_the_county_case_goes_
     county = sthj.text(f"/tasks/{task_id}")
     assert "已受理，审查中" in county and 'data-light="green"' in county
 
+    assert zhou.post(f"{page}/attachments", {
+        "file": (io.BytesIO(b"%PDF-1.4 approval"), "环评批复.pdf", "application/pdf")},
+        content_type="multipart/form-data", token_from=page).status_code == 302
+    assert "环评批复.pdf" in zhou.text(page)
     frozen_clock.advance(timedelta(days=10))
     refused = zhou.post(f"{page}/decide", {"decision": "approve", "approval_number": ""},
                         token_from=page)
@@ -81,6 +103,8 @@ def test_a_handed_up_item_is_decided_by_the_prefecture_and_the_county_case_goes_
     county = sthj.text(f"/tasks/{task_id}")
     assert 'id="handup-decision"' in county and "楚环审〔2026〕12号" in county
     assert "准予许可" in county and 'data-state="approved"' in county
+    assert "环评批复.pdf" in county  # the prefecture's document, on the county's task
+    assert "州级办结：环境影响报告书审批" in sthj.text("/inbox")
     [back] = walker.ready("handle_item")
     assert back["due_at"] is not None
     walker.do("sthj", "handle_item")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from server.schemas.views import HandupDecisionForm, HandUpForm
@@ -113,3 +113,21 @@ def handup_decide(handup_id: int) -> Any:
     except (ValidationFailedError, ConflictError) as exc:
         flash(str(exc.detail), "error")
     return redirect(url_for("tasklist.handup_page", handup_id=handup_id))
+
+
+@bp.post("/handups/<int:handup_id>/attachments")
+@login_required
+def handup_upload(handup_id: int) -> Any:
+    """The prefecture department attaches a document (批复、决定书); a refused file is flashed
+    with its reason. Raises 404 and 403 as the page."""
+    sent = request.files.get("file")
+    try:
+        if sent is None or not sent.filename:
+            handups.require_department(me(), handup_id)
+            raise ValidationFailedError("choose a file", {"file": [t("请选择") + " " + t("文件")]})
+        attachments.add_handup_attachment(me(), handup_id, attachments.Upload(
+            sent.filename, sent.mimetype or "", sent.stream))
+        flash(t("附件已上传"), "success")
+    except (ValidationFailedError, ConflictError) as exc:
+        flash(str(exc.detail), "error")
+    return redirect(url_for("tasklist.handup_page", handup_id=handup_id) + "#attachments")
