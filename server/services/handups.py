@@ -154,8 +154,12 @@ def progress(handup: Handup, now: datetime | None = None) -> Progress:
             verdict = explain_light(deadline, now, calendar, rule=settings.light_rule,
                                     limit_days=schedule.limit_days,
                                     limit_kind=schedule.limit_kind)
-    return Progress(handup.state, STATES.get(handup.state, handup.state), deadline, verdict,
-                    handup.limit_days, handup.limit_kind)
+    state_zh = STATES.get(handup.state, handup.state)
+    if handup.open and handup.case.status != "running":
+        # Terminated while with the prefecture (004 §五(八)): open work ends with the case.
+        state_zh, verdict = "县级案件已结束，无需决定", None
+    return Progress(handup.state, state_zh, deadline, verdict, handup.limit_days,
+                    handup.limit_kind)
 
 
 # ---- the county hands up -----------------------------------------------------------------------
@@ -227,6 +231,8 @@ def accept(user: User, handup_id: int) -> Handup:
             row = db.session.get(Handup, handup_id)
             if row is None or row.state != "sent":
                 raise ConflictError("this hand-up is already accepted or decided")
+            if live.case.status != "running":
+                raise ConflictError("the county case has ended; nothing is left to decide")
             now = clock.now()
             row.state, row.accepted_by, row.accepted_at = "accepted", user.username, now
             seen = progress(row, now)

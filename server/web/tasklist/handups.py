@@ -35,7 +35,9 @@ EN.update({
     "已决定，县级计时恢复": "Decided; the county's clock runs again",
     "初审意见和全部申请材料直接报送上级行政机关":
         "the opinion and all the application's materials go straight to the higher authority",
-    "州级部门受理": "Accepted at the prefecture", "州级部门决定": "Decided at the prefecture",
+    "州级部门受理": "Accepted at the prefecture",
+    "县级案件已结束，无需决定": "The county case has ended; nothing to decide",
+    "州级部门决定": "Decided at the prefecture",
 })
 
 
