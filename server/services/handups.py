@@ -182,6 +182,10 @@ def hand_up(user: User, task_id: str, *, note: str) -> Handup:
         raise ValidationFailedError("only an item the catalog decides at 州（市）level is handed "
                                     "up to a prefecture department", {"level": [
                                         str(item.get("level") or "county")]})
+    earlier = handup_of_task(task_id)
+    if earlier is not None:
+        raise ConflictError(f"this item was already handed up ({STATES[earlier.state]}); the "
+                            "prefecture's decision stands")
     department = str(item.get("department") or "")
     group = prefecture_group(department)
     name, _ = prefecture_department_name(department)

@@ -147,6 +147,13 @@ def test_a_refusal_comes_back_with_its_reason(make_app: Any, frozen_clock: Froze
               token_from=page)
     county = sthj.text(f"/tasks/{task_id}")
     assert "不予许可：选址位于饮用水水源保护区" in county
+    # The prefecture's decision stands: the item is not handed up a second time.
+    assert 'id="handup-form"' not in county
+    before = table_counts(walker.app)
+    again = sthj.post(f"/tasks/{task_id}/handup", {"note": "再报"},
+                      token_from=f"/tasks/{task_id}")
+    assert again.status_code == 302 and "already handed up" in sthj.text(f"/tasks/{task_id}")
+    assert table_counts(walker.app) == before
     assert _events(walker) == list(HANDUP_EVENTS)
     steward = Web(walker.app)
     steward.login("guanjia")
