@@ -369,6 +369,12 @@ def refer_upward(user: User, task_id: str, *, level: str, reason: str,
                case: Case) -> tuple[str, dict[str, Any]]:
         if any(p.get("end") is None for p in item_clock.get("pauses") or []):
             raise ConflictError("the clock is already stopped; end that pause first")
+        if beside is None and item.get("level") == "prefecture":
+            # The prefecture's departments are on the platform (issue 21): such an item is
+            # handed up to them, with its materials, not referred by free text.
+            raise ValidationFailedError(
+                "this item is decided by a prefecture department on the platform: hand it up "
+                "(交州级部门审批)", {"level": [level]})
         extra = beside(case, item, now) if beside is not None else {}
         item_clock.setdefault("pauses", []).append({
             "start": now.isoformat(), "end": None, "reason": reason, "kind": REFERRAL,

@@ -132,6 +132,12 @@ def history(handup: Handup) -> list[AuditEvent]:
     return [e for e in events if (e.payload or {}).get("handup_id") == handup.id]
 
 
+def county_item_open(handup: Handup) -> bool:
+    """False once the county's 办理 task is closed (the case terminated or ended)."""
+    task = db.session.get(WorkItem, handup.county_task_id)
+    return handup.case.status == "running" and task is not None and task.state == "ready"
+
+
 def _item_facts(handup: Handup) -> dict[str, Any]:
     return {"promised_days": handup.limit_days, "limit_kind": handup.limit_kind}
 
@@ -155,7 +161,7 @@ def progress(handup: Handup, now: datetime | None = None) -> Progress:
                                     limit_days=schedule.limit_days,
                                     limit_kind=schedule.limit_kind)
     state_zh = STATES.get(handup.state, handup.state)
-    if handup.open and handup.case.status != "running":
+    if handup.open and not county_item_open(handup):
         # Terminated while with the prefecture (004 §五(八)): open work ends with the case.
         state_zh, verdict = "县级案件已结束，无需决定", None
     return Progress(handup.state, state_zh, deadline, verdict, handup.limit_days,
@@ -235,7 +241,7 @@ def accept(user: User, handup_id: int) -> Handup:
             row = db.session.get(Handup, handup_id)
             if row is None or row.state != "sent":
                 raise ConflictError("this hand-up is already accepted or decided")
-            if live.case.status != "running":
+            if not county_item_open(row):
                 raise ConflictError("the county case has ended; nothing is left to decide")
             now = clock.now()
             row.state, row.accepted_by, row.accepted_at = "accepted", user.username, now

@@ -201,3 +201,38 @@ def test_only_the_prefecture_department_it_was_handed_to_sees_or_acts(
     bureau = Web(walker.app)
     bureau.login("zhaoshang")
     assert "环境影响报告书审批" in bureau.text("/handups")
+
+
+def test_a_terminated_case_leaves_nothing_to_decide_at_the_prefecture(
+        make_app: Any, frozen_clock: FrozenClock) -> None:
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import User
+    from server.services.termination import decide_termination, propose_termination
+
+    walker, task_id = prefecture_item_in_handling(make_app, frozen_clock)
+    sthj = Web(walker.app)
+    sthj.login("sthj")
+    # A 州-level item is not referred by free text: it is handed up.
+    before = table_counts(walker.app)
+    sthj.post(f"/tasks/{task_id}/clock", {"action": "refer", "level": "prefecture",
+                                          "reason": "报州"}, token_from=f"/tasks/{task_id}")
+    assert "交州级部门审批" in sthj.text(f"/tasks/{task_id}")
+    assert table_counts(walker.app) == before
+    _, handup_id = _hand_up(walker, task_id)
+
+    def user(name: str) -> User:
+        return db.session.execute(select(User).where(User.username == name)).scalar_one()
+    walker.run(lambda: propose_termination(user("guanjia"), walker.case_id,
+                                           "enterprise_request", "企业决定不再投资"))
+    walker.run(lambda: decide_termination(user("lingdao"), walker.case_id, approve=True,
+                                          note=""))
+    zhou = Web(walker.app)
+    zhou.login("zhou_sthj")
+    page = f"/handups/{handup_id}"
+    assert "县级案件已结束，无需决定" in zhou.text(page)
+    before = table_counts(walker.app)
+    zhou.post(f"{page}/accept", {}, token_from=page)
+    assert "ended" in zhou.text(page)
+    assert table_counts(walker.app) == before
