@@ -78,6 +78,7 @@ def test_a_handed_up_item_is_decided_by_the_prefecture_and_the_county_case_goes_
     # The case's pages the department needs to decide, with its materials.
     case_page = zhou.text(f"/cases/{walker.case_id}")
     assert "环境影响报告书审批" in case_page
+    assert "年产10万吨绿色硅材料项目" in zhou.text("/cases")
 
     assert zhou.post(f"{page}/accept", {}, token_from=page).status_code == 302
     html = zhou.text(page)
@@ -187,6 +188,7 @@ def test_only_the_prefecture_department_it_was_handed_to_sees_or_acts(
     assert yj.get(page).status_code == 403
     assert yj.get(f"/cases/{walker.case_id}").status_code == 403
     assert reference not in yj.text("/handups") and reference not in yj.text("/tasks")
+    assert reference not in yj.text("/cases")
     # The department it went to sees only that: no county task list, no county task.
     zhou = Web(walker.app)
     zhou.login("zhou_sthj")
