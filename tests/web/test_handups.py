@@ -238,3 +238,29 @@ def test_a_terminated_case_leaves_nothing_to_decide_at_the_prefecture(
     zhou.post(f"{page}/accept", {}, token_from=page)
     assert "ended" in zhou.text(page)
     assert table_counts(walker.app) == before
+
+
+def test_the_api_hands_up_accepts_and_decides_with_the_same_rules(
+        make_app: Any, frozen_clock: FrozenClock) -> None:
+    from tests.conftest import Api
+
+    walker, task_id = prefecture_item_in_handling(make_app, frozen_clock)
+    api = Api(walker.app, walker.app.test_client())
+    assert api.post(f"/tasks/{task_id}/handup", "zhou_sthj",
+                    json={"note": NOTE}).status_code == 403
+    sent = api.post(f"/tasks/{task_id}/handup", "sthj", json={"note": NOTE})
+    assert sent.status_code == 201 and sent.json["state"] == "sent"
+    handup = sent.json["id"]
+    assert [h["id"] for h in api.get("/handups", "zhou_sthj").json["items"]] == [handup]
+    assert api.get("/handups", "zhou_yj").json["items"] == []
+    assert api.get("/handups", "b_zhaoshang").json["items"] == []
+    assert api.get(f"/handups/{handup}", "b_zhaoshang").status_code == 404
+    assert api.post(f"/handups/{handup}/accept", "b_fgj").status_code == 404
+    accepted = api.post(f"/handups/{handup}/accept", "zhou_sthj")
+    assert accepted.status_code == 200 and accepted.json["due_at"]
+    assert api.post(f"/handups/{handup}/decide", "zhou_sthj",
+                    json={"decision": "refuse"}).status_code == 422
+    decided = api.post(f"/handups/{handup}/decide", "zhou_sthj",
+                       json={"decision": "refuse", "reason": "选址不符合生态保护红线"})
+    assert decided.status_code == 200 and decided.json["state"] == "refused"
+    assert _events(walker) == list(HANDUP_EVENTS)
