@@ -264,3 +264,14 @@ def test_the_api_hands_up_accepts_and_decides_with_the_same_rules(
                        json={"decision": "refuse", "reason": "选址不符合生态保护红线"})
     assert decided.status_code == 200 and decided.json["state"] == "refused"
     assert _events(walker) == list(HANDUP_EVENTS)
+
+
+def test_the_admin_page_lists_the_prefectures_departments_as_such(
+        make_app: Any, frozen_clock: FrozenClock) -> None:
+    walker, _ = prefecture_item_in_handling(make_app, frozen_clock)
+    admin = Web(walker.app)
+    admin.login("admin")
+    page = admin.text("/admin/groups", query_string={"edit": "pref_dept_sthj"})
+    row = page.split("<code>pref_dept_sthj</code>")[1].split("</tr>")[0]
+    assert "州生态环境局" in row and "州级部门" in row
+    assert '<option value="prefecture" selected>' in page
