@@ -21,6 +21,7 @@ the hand-up's history are one record.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -259,6 +260,21 @@ def accept(user: User, handup_id: int) -> Handup:
     return with_retries(locked)  # type: ignore[no-any-return]
 
 
+#: The shipped 办理 form's fields (forms/item_handling.form) the prefecture's decision fills in
+#: for the county department, as a draft it reviews and submits; a county's own form with other
+#: fields simply shows them empty (unknown keys are not shown).
+PREFILL = ("item_outcome", "handling_opinion", "document_no", "reported_upward")
+
+
+def _prefill_county_form(row: Handup, approved: bool, outcome: str) -> None:
+    task = db.session.get(WorkItem, row.county_task_id)
+    if task is None or task.draft:
+        return  # the department's own draft stays as it left it
+    values = dict(zip(PREFILL, ("approved" if approved else "not_approved", outcome,
+                                row.approval_number, True), strict=True))
+    task.draft = json.dumps(values, ensure_ascii=False)
+
+
 def decide(user: User, handup_id: int, *, decision: str, approval_number: str,
            reason: str) -> Handup:
     """The prefecture department's decision; the county's referral pause ends with it in the
@@ -297,6 +313,7 @@ def decide(user: User, handup_id: int, *, decision: str, approval_number: str,
                      payload={**facts, "item_code": row.item_code, "item_name": row.item_name,
                               "due_at": row.due_at.isoformat() if row.due_at else None,
                               "on_time": row.due_at is None or now <= row.due_at})
+        _prefill_county_form(row, approved, outcome)
         notify(kind="result_ready", groups=[row.county_department], case_id=case.id,
                task_id=row.county_task_id, title=f"州级办结：{row.item_name}",
                body=f"{case.title}（{case.reference}）：{outcome}。本县计时已恢复。",

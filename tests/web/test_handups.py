@@ -105,6 +105,8 @@ def test_a_handed_up_item_is_decided_by_the_prefecture_and_the_county_case_goes_
     assert 'id="handup-decision"' in county and "楚环审〔2026〕12号" in county
     assert "准予许可" in county and 'data-state="approved"' in county
     assert "环评批复.pdf" in county  # the prefecture's document, on the county's task
+    # The county's 办理 form comes filled in with the decision, for the department to submit.
+    assert 'value="楚环审〔2026〕12号"' in county
     assert "州级办结：环境影响报告书审批" in sthj.text("/inbox")
     [back] = walker.ready("handle_item")
     assert back["due_at"] is not None
