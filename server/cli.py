@@ -55,6 +55,14 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
 
 #: The demo's prefecture-wide user (楚雄州, no county): sees every county's cases.
 PREFECTURE_DEMO_USER = ("zhoulingdao", "楚雄州 州领导")
+#: The prefecture's departments that decide the demo catalog's 州-level items (issue 21): they
+#: see only what a county hands up to them.
+PREFECTURE_DEPARTMENT_USERS: list[tuple[str, str, list[str]]] = [
+    ("zhou_fgj", "州发展和改革委员会 审批员", ["pref_dept_fgj"]),
+    ("zhou_sthj", "州生态环境局 审批员", ["pref_dept_sthj"]),
+    ("zhou_yj", "州应急管理局 审批员", ["pref_dept_yj"]),
+    ("zhou_zrzy", "州自然资源和规划局 审批员", ["pref_dept_zrzy"]),
+]
 
 
 def upgrade_database(app: Flask) -> None:
@@ -89,8 +97,11 @@ def seed_demo(app: Flask) -> list[str]:
                         area="城关镇" if "street" in groups else "", county=county.code)
         # A 州 leader belongs to the prefecture: every county's cases (server.services.tenancy).
         ensure_user(*PREFECTURE_DEMO_USER, DEMO_PASSWORD, ["leader"])
+        for username, name, groups in PREFECTURE_DEPARTMENT_USERS:
+            ensure_user(username, name, DEMO_PASSWORD, groups)
         db.session.commit()
-        return [u for u, _, _ in DEMO_USERS] + [PREFECTURE_DEMO_USER[0]]
+        return ([u for u, _, _ in DEMO_USERS] + [PREFECTURE_DEMO_USER[0]]
+                + [u for u, _, _ in PREFECTURE_DEPARTMENT_USERS])
 
 
 def start_sample_case(app: Flask) -> str | None:

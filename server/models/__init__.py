@@ -15,6 +15,7 @@ from server.models.checkpoints import Checkpoint
 from server.models.complaints import Complaint, ComplaintSetting
 from server.models.counties import County, CountyCatalog
 from server.models.designer import DesignDraft
+from server.models.handups import Handup
 from server.models.incidents import Incident
 from server.models.intermediaries import (
     Agency,
@@ -41,6 +42,7 @@ __all__ = [
     "WorkItemGroup",
     "Checkpoint",
     "DesignDraft",
+    "Handup",
     "Incident", "MailAddress", "Notice", "Notification",
     "CalendarDay", "CalendarYear",
     "County",

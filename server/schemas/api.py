@@ -155,3 +155,40 @@ class DeploymentResponse(Schema):
     files = fields.Function(lambda o: {f.name: f.sha256 for f in o.files})
     county = fields.String(allow_none=True)
     own_files = fields.Function(lambda o: [f.name for f in o.own_files])
+
+
+class HandUpRequest(Schema):
+    """A county department hands a 州-level item up (issue 21)."""
+
+    note = fields.String(required=True, validate=validate.Length(min=1, max=4000),
+                         metadata={"description": "the county's opinion (初审意见)"})
+
+
+class HandupDecisionRequest(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "refuse"]))
+    approval_number = fields.String(load_default="", validate=validate.Length(max=100),
+                                    metadata={"description": "批文号, required to approve"})
+    reason = fields.String(load_default="", validate=validate.Length(max=4000),
+                           metadata={"description": "required to refuse (行政许可法 Art. 38)"})
+
+
+class HandupResponse(Schema):
+    id = fields.Integer()
+    case_id = fields.String()
+    case_reference = fields.Function(lambda o: o.case.reference)
+    county_task_id = fields.String()
+    item_code = fields.String()
+    item_name = fields.String()
+    county_department = fields.String()
+    prefecture_group = fields.String()
+    state = fields.String(metadata={"description": "sent | accepted | approved | refused"})
+    note = fields.String()
+    limit_days = fields.Integer()
+    limit_kind = fields.String()
+    sent_by = fields.String()
+    sent_at = fields.DateTime()
+    accepted_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    approval_number = fields.String()
+    decision_reason = fields.String()

@@ -66,6 +66,20 @@ class ItemClockForm(Params):
     outcome = Text()
 
 
+class HandUpForm(Params):
+    """A county department hands a 州-level item up (tasklist/handups.py)."""
+
+    note = Text()
+
+
+class HandupDecisionForm(Params):
+    """The prefecture department's decision on a handed-up item (tasklist/handups.py)."""
+
+    decision = Choice(("approve", "refuse"), fallback="")
+    approval_number = Text(strip=True, max_length=100)
+    reason = Text()
+
+
 class FieldVisibilityForm(Params):
     internal = Many()
 

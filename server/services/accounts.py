@@ -210,8 +210,9 @@ def save_group(admin: User, *, code: str, name: str, name_en: str, kind: str) ->
         errors["code"] = ["代码须以小写字母开头，只含小写字母、数字、下划线"]
     if not name.strip():
         errors["name"] = ["此项为必填"]
-    if kind not in {"role", "department"}:
-        errors["kind"] = ["类型须为角色或部门"]
+    # "prefecture": a department of the prefecture, deciding 州-level items (issue 21).
+    if kind not in {"role", "department", "prefecture"}:
+        errors["kind"] = ["类型须为角色、部门或州级部门"]
     if errors:
         raise ValidationFailedError("the group is not valid", errors)
     group = db.session.get(Group, code)

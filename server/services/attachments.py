@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -19,10 +19,15 @@ from sqlalchemy import select
 from server.engine import clock
 from server.extensions import db
 from server.models import Attachment, Case, User, WorkItem
-from server.services import access, tenancy
+from server.services import access, handups, tenancy
 from server.services.audit import record_event
 from server.services.cases import get_case
-from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from server.services.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
 from server.services.store import case_store
 
 #: Extension → the content types a browser may announce for it (government documents,
@@ -84,6 +89,27 @@ def add_attachment(user: User, task_id: str, upload: Upload) -> Attachment:
     role = access.acting_role(user, item)
     if role is None:
         raise PermissionDeniedError("this task is not yours")
+    return keep_upload(user, item, role, upload)
+
+
+def add_handup_attachment(user: User, handup_id: int, upload: Upload) -> Attachment:
+    """The prefecture department attaches its documents (批复、不予许可决定书 …) to a handed-up
+    item: kept on the county case at the county's 办理 task. Raises as
+    :func:`server.services.handups.accept` and ``ValidationFailedError``."""
+    handup = handups.require_department(user, handup_id)
+    if not handup.open:
+        raise ConflictError("this hand-up is decided; its record is closed")
+    item = db.session.get(WorkItem, handup.county_task_id)
+    if item is None:
+        raise NotFoundError(f"task {handup.county_task_id} does not exist")
+    return keep_upload(user, item, handup.prefecture_group, upload,
+                       {"handup_id": handup.id})
+
+
+def keep_upload(user: User, item: WorkItem, role: str, upload: Upload,
+                facts: dict[str, Any] | None = None) -> Attachment:
+    """Store ``upload`` on ``item``'s case for ``user`` acting as ``role`` (the caller checked
+    both), audited ``attachment_added`` with ``facts``; raises ``ValidationFailedError``."""
     name = _check_type(upload.filename, upload.content_type)
     limit = max_bytes()
     data = upload.stream.read(limit + 1)
@@ -109,7 +135,7 @@ def add_attachment(user: User, task_id: str, upload: Upload) -> Attachment:
                          task_id=item.id, element_id=item.element_id,
                          element_name=item.name,
                          payload={"filename": name, "size": len(data),
-                                  "sha256": attachment.sha256})
+                                  "sha256": attachment.sha256, **(facts or {})})
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -13,6 +13,7 @@ from server.extensions import db
 from server.models import (
     Case,
     CaseProject,
+    Handup,
     User,
     WorkItem,
     WorkItemGroup,
@@ -155,7 +156,9 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
             WorkItem.completed_by == user.username, WorkItem.claimed_by == user.username,
             WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
                 WorkItemGroup.group_code.in_(sorted(groups))))))
-        stmt = stmt.where(Case.id.in_(mine))
+        # A prefecture department: the cases whose items were handed up to it (issue 21).
+        handed = select(Handup.case_id).where(Handup.prefecture_group.in_(sorted(groups)))
+        stmt = stmt.where(or_(Case.id.in_(mine), Case.id.in_(handed)))
     query = query or CaseQuery()
     if status:
         query.status = status

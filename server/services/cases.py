@@ -14,7 +14,7 @@ from server.engine.errors import ScriptError
 from server.engine.scripting import counting_for
 from server.extensions import db
 from server.models import AuditEvent, Case, Deployment, Enterprise, User, WorkItem
-from server.services import access, tenancy
+from server.services import access, handups, tenancy
 from server.services.audit import record_event
 from server.services.calendar import default_county, require_county
 from server.services.case_state import jsonable, record_step_events, summary_of
@@ -126,7 +126,9 @@ def get_case(user: User, case_id: str) -> Case:
         WorkItem.case_id == case_id,
         (WorkItem.completed_by == user.username) | (WorkItem.claimed_by == user.username)
         | WorkItem.candidate_groups.in_(sorted(user.group_codes))))).scalar()
-    if not access.can_see_case(user, case, has_work_in_case=bool(has_work)):
+    # A prefecture department reads the cases handed up to it (handups), no other.
+    has_work = bool(has_work) or handups.handed_up_to(user, case_id)
+    if not access.can_see_case(user, case, has_work_in_case=has_work):
         raise PermissionDeniedError("you may not see this case")
     return case
 

@@ -21,6 +21,7 @@ waiting on it, under the case lock, audited with the article.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ from server.engine import clock
 from server.engine.errors import TaskNotReadyError
 from server.engine.runtime import StepResult
 from server.extensions import db
-from server.models import Case, User, WorkItem
+from server.models import Case, Handup, User, WorkItem
 from server.rules import clock_law
 from server.rules.clock_law import (
     REFERRAL,
@@ -220,7 +221,7 @@ def reschedule_item_timers(live: Any, item_ids: list[str], *, actor: str | None,
 
 
 # ---- a department's actions on its open item --------------------------------------------------
-def _open_handling(user: User, task_id: str) -> WorkItem:
+def _open_handling(user: User, task_id: str, *, higher_level: bool = False) -> WorkItem:
     item = db.session.get(WorkItem, task_id)
     if item is None or not tenancy.in_scope(user, item.case):
         raise NotFoundError(f"task {task_id} does not exist")
@@ -229,13 +230,21 @@ def _open_handling(user: User, task_id: str) -> WorkItem:
                                     "paused or referred", {"task": [item.element_id]})
     if item.state != "ready":
         raise ConflictError(f"task {task_id} is already {item.state}")
-    if access.acting_role(user, item) is None:
+    # The prefecture department that decided a handed-up item returns it (its caller,
+    # ``server.services.handups``, checked that department).
+    if not higher_level and access.acting_role(user, item) is None:
         raise PermissionDeniedError("only the department handling this item may stop its clock")
     return item
 
 
-def _clock_action(user: User, task_id: str, change: Any) -> dict[str, Any]:
-    item = _open_handling(user, task_id)
+def require_handling(user: User, task_id: str) -> WorkItem:
+    """The open 办理 task ``user``'s department handles; raises as :func:`start_pause`."""
+    return _open_handling(user, task_id)
+
+
+def _clock_action(user: User, task_id: str, change: Any, *,
+                  higher_level: bool = False) -> dict[str, Any]:
+    item = _open_handling(user, task_id, higher_level=higher_level)
     return with_retries(_clock_locked, user, item.case_id, task_id, change)  # type: ignore[no-any-return]
 
 
@@ -336,10 +345,18 @@ def end_pause(user: User, task_id: str) -> dict[str, Any]:
     return _clock_action(user, task_id, change)
 
 
-def refer_upward(user: User, task_id: str, *, level: str, reason: str) -> dict[str, Any]:
+#: What a hand-up writes beside the clock change, in the same transaction: called with the
+#: case, the item, the time; returns facts added to the audit event. (The item's clock record
+#: keeps only what re-execution rebuilds from the event; the hand-up row keeps the rest.)
+Beside = Callable[[Case, dict[str, Any], datetime], dict[str, Any]]
+
+
+def refer_upward(user: User, task_id: str, *, level: str, reason: str,
+                 beside: Beside | None = None) -> dict[str, Any]:
     """Send an item up for the prefecture's or the province's decision (上报州/省审批, 行政许可法
     Art. 43): the county's clock stops and the item shows 上级审批中, never red on the county;
-    audited ``item_referred_upward``. Raises as :func:`start_pause`."""
+    audited ``item_referred_upward``. ``beside`` writes the hand-up to a prefecture department
+    (``server.services.handups``) in the same transaction. Raises as :func:`start_pause`."""
     if level not in LEVELS:
         raise ValidationFailedError(f"unknown level {level!r}; use prefecture or province",
                                     {"level": [level]})
@@ -352,19 +369,29 @@ def refer_upward(user: User, task_id: str, *, level: str, reason: str) -> dict[s
                case: Case) -> tuple[str, dict[str, Any]]:
         if any(p.get("end") is None for p in item_clock.get("pauses") or []):
             raise ConflictError("the clock is already stopped; end that pause first")
+        if beside is None and item.get("level") == "prefecture":
+            # The prefecture's departments are on the platform (issue 21): such an item is
+            # handed up to them, with its materials, not referred by free text.
+            raise ValidationFailedError(
+                "this item is decided by a prefecture department on the platform: hand it up "
+                "(交州级部门审批)", {"level": [level]})
+        extra = beside(case, item, now) if beside is not None else {}
         item_clock.setdefault("pauses", []).append({
             "start": now.isoformat(), "end": None, "reason": reason, "kind": REFERRAL,
             "cap_days": None, "level": level, "article": spec.article_zh})
         return "item_referred_upward", {"level": level, "level_label": LEVELS[level],
                                         "reason": reason, "article": spec.article_zh,
-                                        "referred_at": now.isoformat()}
+                                        "referred_at": now.isoformat(), **extra}
 
     return _clock_action(user, task_id, change)
 
 
-def return_from_referral(user: User, task_id: str, *, outcome: str) -> dict[str, Any]:
+def return_from_referral(user: User, task_id: str, *, outcome: str,
+                         beside: Beside | None = None) -> dict[str, Any]:
     """Record that the higher level decided and the item is back with the county; its clock runs
-    again; audited ``item_returned_from_referral``. Raises as :func:`start_pause`."""
+    again; audited ``item_returned_from_referral``. With ``beside`` the prefecture department
+    that decided a hand-up returns it (its decision written in the same transaction; the
+    caller checked the department). Raises as :func:`start_pause`."""
 
     def change(item_clock: dict[str, Any], item: dict[str, Any], now: datetime,
                case: Case) -> tuple[str, dict[str, Any]]:
@@ -372,12 +399,19 @@ def return_from_referral(user: User, task_id: str, *, outcome: str) -> dict[str,
                  if p.get("end") is None and p.get("kind") == REFERRAL]
         if not open_:
             raise ConflictError("this item is not with a higher level")
+        if beside is None and db.session.query(Handup.id).filter(
+                Handup.county_task_id == task_id,
+                Handup.state.in_(("sent", "accepted"))).first() is not None:
+            raise ConflictError("this item is with a prefecture department on the platform; "
+                                "its decision comes back by itself (州级部门办结后自动回传)")
+        extra = beside(case, item, now) if beside is not None else {}
         open_[-1]["end"] = now.isoformat()
         return "item_returned_from_referral", {
             "level": open_[-1].get("level"), "outcome": (outcome or "").strip(),
-            "article": pause_kind(REFERRAL).article_zh, "returned_at": now.isoformat()}
+            "article": pause_kind(REFERRAL).article_zh, "returned_at": now.isoformat(),
+            **extra}
 
-    return _clock_action(user, task_id, change)
+    return _clock_action(user, task_id, change, higher_level=beside is not None)
 
 
 def item_of(task_id: str) -> dict[str, Any] | None:

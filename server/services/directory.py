@@ -11,6 +11,7 @@ from server.models import (
     User,
 )
 from server.rules.catalog import default_departments
+from server.rules.prefecture import PREFECTURE_DEPARTMENTS, prefecture_group
 from server.services.users import ensure_group
 
 ROLES = [
@@ -37,6 +38,10 @@ def ensure_standard_groups() -> None:
         ensure_group(code, name, name_en, "role")
     for code, name, name_en in DEPARTMENTS:
         ensure_group(code, name, name_en, "department")
+    # The prefecture's departments (issue 21): their own kind, so county department lists
+    # (catalog, filters, scorecards) do not offer them.
+    for county_department, (name, name_en) in PREFECTURE_DEPARTMENTS.items():
+        ensure_group(prefecture_group(county_department), name, name_en, "prefecture")
     db.session.flush()
 
 

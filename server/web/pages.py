@@ -70,6 +70,8 @@ def _nav() -> dict[str, Any]:
         "nav_is_admin": "admin" in codes,
         "nav_is_staff": bool(codes - {"enterprise"}),
         "nav_is_viewer": bool(codes & VIEWERS),
+        # A prefecture department (issue 21): the items counties hand up to it.
+        "nav_handups": user.county is None and any(c.startswith("pref_") for c in codes),
     }
 
 

@@ -257,3 +257,31 @@ def test_a_case_referred_upward_and_back_reexecutes_as_same(walker: Walker) -> N
     _finish_item(walker)
     assert walker.case()["status"] == "completed"
     assert_same(walker.app, walker.case_id)
+
+
+def test_a_case_handed_up_to_the_prefecture_and_back_reexecutes_as_same(
+        walker: Walker) -> None:
+    from server.services import handups
+    from server.services.directory import ensure_standard_groups
+    from server.services.users import ensure_user
+    from tests.conftest import PASSWORD
+    from tests.helpers.lawful_clock import act, to_handling
+
+    def prefecture_department() -> None:
+        ensure_standard_groups()
+        ensure_user("zhou_sthj", "州生态环境局", PASSWORD, ["pref_dept_sthj"], county=None)
+        db.session.commit()
+    walker.run(prefecture_department)
+    handling = to_handling(walker, promised_days=3, level="prefecture", statutory_days=60,
+                           limit_kind="calendar")
+    walker.advance(days=1)
+    handup = act(walker, handups.hand_up, "sthj", handling["id"], note="初审同意").id
+    walker.advance(days=2)
+    act(walker, lambda user, _: handups.accept(user, handup), "zhou_sthj", "")
+    walker.advance(days=30)
+    act(walker, lambda user, _: handups.decide(user, handup, decision="approve",
+                                               approval_number="楚环审〔2026〕1号", reason=""),
+        "zhou_sthj", "")
+    _finish_item(walker)
+    assert walker.case()["status"] == "completed"
+    assert_same(walker.app, walker.case_id)

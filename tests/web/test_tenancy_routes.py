@@ -25,7 +25,7 @@ from tests.web.helpers import Web
 
 #: Arguments naming a case's data: each route with one of them is tried with 姚安's ids.
 CASE_ARGUMENTS = {"case_id", "task_id", "code", "form_key", "visit_id", "attachment_id",
-                  "seq", "complaint_id", "aftercare_id", "report_id", "reserve_id"}
+                  "seq", "complaint_id", "aftercare_id", "report_id", "reserve_id", "handup_id"}
 #: Routes whose argument of a shared name means another thing: its value's key instead.
 OTHER_MEANING = {("reserve.close_supervision", "task_id"): "supervision_id"}
 #: Routes left out, each with its reason. Keep it honest: data of a county addressed by an
@@ -72,7 +72,7 @@ def _values(app: Flask, case: CountyCase, enterprise: str, leader: str) -> dict[
     supervision task for its ``leader``)."""
     from datetime import date
 
-    from server.models import User
+    from server.models import Handup, User
     from server.models.aftercare import AftercareProject, Milestone, SupervisionTask
     from server.models.reserve import ReserveProject
     from server.services.complaints import file_complaint
@@ -103,12 +103,23 @@ def _values(app: Flask, case: CountyCase, enterprise: str, leader: str) -> dict[
         db.session.add(reserve)
         db.session.commit()
         reserve_id = reserve.id
+        # A 州-level item handed up from the case to the prefecture (issue 21).
+        handup = Handup(case_id=case.id, county_task_id=case.tasks["dept_fgj"],
+                        item_code="project_approval", item_name="企业投资项目核准",
+                        county_department="dept_fgj", prefecture_group="pref_dept_fgj",
+                        limit_days=20, limit_kind="working", note=f"{case.title} 报州核准",
+                        state="sent", sent_by="test", approval_number="",
+                        decision_reason="")
+        db.session.add(handup)
+        db.session.commit()
+        handup_id = handup.id
         db.session.remove()
     return {"case_id": case.id, "task_id": case.tasks["dept_fgj"], "code": "project_filing",
             "form_key": "application", "visit_id": "1", "attachment_id": case.id,
             "seq": str(seq), "complaint_id": str(complaint_id),
             "aftercare_id": str(aftercare_id), "supervision_id": str(supervision_id),
-            "report_id": str(report_id), "reserve_id": str(reserve_id)}
+            "report_id": str(report_id), "reserve_id": str(reserve_id),
+            "handup_id": str(handup_id)}
 
 
 def _rules(app: Flask) -> list[tuple[str, str, str]]:

@@ -53,7 +53,8 @@ def build_openapi() -> dict[str, Any]:
                    s.TerminateCaseRequest, s.ReassignTaskRequest,
                    s.WorkItemResponse, s.TaskPageResponse, s.TaskDetailResponse,
                    s.EventResponse, s.CaseResponse, s.CaseDetailResponse, s.DeployRequest,
-                   s.DeploymentResponse):
+                   s.DeploymentResponse, s.HandUpRequest, s.HandupDecisionRequest,
+                   s.HandupResponse):
         spec.components.schema(schema.__name__, schema=schema)
     spec.options["security"] = [{"bearer": []}]
     spec.path("/auth/token", operations={"post": _op(
@@ -89,5 +90,24 @@ def build_openapi() -> dict[str, Any]:
     spec.path("/tasks/{task_id}/reassign", operations={"post": _op(
         "Reassign an open task to a member of its groups, or back to the groups",
         body="ReassignTaskRequest", ok="WorkItemResponse", params=[_path_param("task_id")],
+        errors=(401, 403, 404, 409))})
+    spec.path("/tasks/{task_id}/handup", operations={"post": _op(
+        "Hand a 州-level item up to the prefecture department", body="HandUpRequest",
+        ok="HandupResponse", status="201", params=[_path_param("task_id")],
+        errors=(401, 403, 404, 409))})
+    spec.path("/handups", operations={"get": _op(
+        "Items handed up to my prefecture departments", errors=(401,),
+        ok={"type": "object", "properties": {"items": {
+            "type": "array", "items": {"$ref": "#/components/schemas/HandupResponse"}}}})})
+    handup = [{"name": "handup_id", "in": "path", "required": True,
+               "schema": {"type": "integer"}}]
+    spec.path("/handups/{handup_id}", operations={"get": _op(
+        "A handed-up item", ok="HandupResponse", params=handup)})
+    spec.path("/handups/{handup_id}/accept", operations={"post": _op(
+        "Accept (受理) a handed-up item", ok="HandupResponse", params=handup,
+        errors=(401, 403, 404, 409))})
+    spec.path("/handups/{handup_id}/decide", operations={"post": _op(
+        "Decide a handed-up item; the county's clock runs again",
+        body="HandupDecisionRequest", ok="HandupResponse", params=handup,
         errors=(401, 403, 404, 409))})
     return spec.to_dict()

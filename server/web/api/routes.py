@@ -14,6 +14,9 @@ from server.schemas.api import (
     DeploymentResponse,
     DeployRequest,
     EventResponse,
+    HandupDecisionRequest,
+    HandUpRequest,
+    HandupResponse,
     ReassignTaskRequest,
     StartCaseRequest,
     TaskDetailResponse,
@@ -24,7 +27,16 @@ from server.schemas.api import (
     TokenResponse,
     WorkItemResponse,
 )
-from server.services import case_state, cases, designer, processes, tasks, termination, users
+from server.services import (
+    case_state,
+    cases,
+    designer,
+    handups,
+    processes,
+    tasks,
+    termination,
+    users,
+)
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from server.web.api import bp
 from server.web.api.auth import current_user, token_required
@@ -185,3 +197,46 @@ def reassign_task(task_id: str) -> Any:
     item = tasks.reassign_task(current_user(), task_id, to_username=body["to"],
                                reason=body["reason"])
     return _schema(WorkItemResponse).dump(item)
+
+
+# ---- 州-level items handed up to the prefecture's departments (issue 21) ---------------------
+@bp.post("/tasks/<task_id>/handup")
+@token_required
+def hand_up(task_id: str) -> Any:
+    """Hand a 州-level item up; 403 not the department's, 404, 409 already handed up or
+    stopped, 422 not a 州-level item or no opinion."""
+    body = _body(HandUpRequest)
+    return _schema(HandupResponse).dump(handups.hand_up(current_user(), task_id,
+                                                        note=body["note"])), 201
+
+
+@bp.get("/handups")
+@token_required
+def list_handups() -> Any:
+    """The hand-ups of the user's prefecture departments (a county's staff: its own)."""
+    return {"items": _schema(HandupResponse, many=True).dump(
+        handups.prefecture_list(current_user()))}
+
+
+@bp.get("/handups/<int:handup_id>")
+@token_required
+def show_handup(handup_id: int) -> Any:
+    return _schema(HandupResponse).dump(handups.get_handup(current_user(), handup_id))
+
+
+@bp.post("/handups/<int:handup_id>/accept")
+@token_required
+def accept_handup(handup_id: int) -> Any:
+    """受理 by the prefecture department; 403, 404, 409 already accepted."""
+    return _schema(HandupResponse).dump(handups.accept(current_user(), handup_id))
+
+
+@bp.post("/handups/<int:handup_id>/decide")
+@token_required
+def decide_handup(handup_id: int) -> Any:
+    """The prefecture department's decision; the county's clock runs again. 403, 404, 409,
+    422 an approval without its number or a refusal without its reason."""
+    body = _body(HandupDecisionRequest)
+    return _schema(HandupResponse).dump(handups.decide(
+        current_user(), handup_id, decision=body["decision"],
+        approval_number=body["approval_number"], reason=body["reason"]))

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("tasklist", __name__)
 
-from server.web.tasklist import clock, routes  # noqa: E402,F401
+from server.web.tasklist import clock, handups, routes  # noqa: E402,F401
