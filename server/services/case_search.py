@@ -52,6 +52,7 @@ class CaseQuery:
     started_to: date | None = None
     ended_from: date | None = None
     ended_to: date | None = None
+    county: str = ""  # one county of the user's ("": all of them)
 
 
 def _like(text: str) -> str:
@@ -140,8 +141,10 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
     """Cases the user may read (the same rule as ``access.can_see_case``), filtered, newest
     first, with the true total."""
     groups = user.group_codes
-    # Only the user's counties' cases (the prefecture: every county's).
-    scope = tenancy.county_scope(user)
+    query = query or CaseQuery()
+    # Only the user's counties' cases (the prefecture: every county's, or the one it asks
+    # for; another county's code is not found).
+    scope = tenancy.county_view(user, query.county)
     stmt = select(Case).where(scope.case_condition())
     if access.ENTERPRISE in groups and not (groups & access.STAFF_READERS):
         stmt = stmt.where(Case.enterprise_id == (user.enterprise_id or -1))
@@ -156,7 +159,6 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
             WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
                 WorkItemGroup.group_code.in_(sorted(groups))))))
         stmt = stmt.where(Case.id.in_(mine))
-    query = query or CaseQuery()
     if status:
         query.status = status
     stmt = _filtered(stmt, query, scope)

@@ -1,0 +1,149 @@
+"""The prefecture's roll-up (issue 21): its leaders see every county side by side — open
+approval items by light, red (overdue) items and projects, the on-time rate, 差评 and
+complaints, running cases — and compare the counties.
+
+Each county's figures are the ones its own leader's dashboard shows: the open items are the
+same ``dashboard.lean_items`` (lit with the county's calendar and warning days), the on-time
+rate the sum of the same ``dashboard.department_rates`` of the county's scope; only a user of
+the prefecture (``users.county`` NULL) sees the comparison.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import distinct, func, select
+
+from server.engine import clock
+from server.extensions import db
+from server.models import Case, Complaint, County, User, WorkItem
+from server.services import dashboard
+from server.services.complaints import UPHELD
+from server.services.errors import PermissionDeniedError
+from server.services.tenancy import CountyScope, county_scope
+
+#: The task the process opens for a rating of 2 or less (满意度不高于2级: 差评), as the
+#: department scorecards count it (``services.scorecards``).
+BAD_RATING_ELEMENT = "call_back_and_rectify"
+LIGHTS = ("red", "yellow", "green")
+
+
+@dataclass
+class CountyRow:
+    """One county's figures, as its own leaders see them."""
+
+    code: str
+    name: str
+    items: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LIGHTS, 0))
+    projects: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LIGHTS, 0))
+    running: int = 0  # running cases (在办项目)
+    month_new: int = 0  # cases started this (local) month
+    finished: int = 0  # approval items finished, all time
+    on_time: int = 0  # of them by their due moment
+    bad_ratings: int = 0  # cases rated 差 (差评), all time
+    complaints: int = 0  # complaints filed, all time
+    complaints_upheld: int = 0  # of them decided 成立 or 部分成立
+
+    @property
+    def items_total(self) -> int:
+        return sum(self.items.values())
+
+    @property
+    def rate(self) -> float | None:
+        """The on-time rate (按时办结率), None before anything was finished."""
+        return None if not self.finished else self.on_time / self.finished
+
+
+@dataclass
+class Rollup:
+    """The prefecture's dashboard: the pooled overview and the counties side by side."""
+
+    overview: dashboard.Overview
+    counties: list[CountyRow]
+
+
+def is_prefecture(user: User) -> bool:
+    """True for a user of the prefecture (no county: sees every county)."""
+    return county_scope(user).everywhere
+
+
+def require_prefecture(user: User) -> None:
+    """Raises ``PermissionDeniedError`` unless ``user`` may see the dashboard and belongs to
+    the prefecture (a county's users never see the comparison)."""
+    dashboard.require_viewer(user)
+    if not is_prefecture(user):
+        raise PermissionDeniedError("only the prefecture compares counties")
+
+
+def one_county(code: str, default: str | None) -> CountyScope:
+    """The scope a user of ``code`` has (its cases; the default county's also those with
+    no county)."""
+    return CountyScope(frozenset({code}), default)
+
+
+def _per_county(rows: Sequence[Any], default: str) -> Counter[str]:
+    """Grouped counts by a county column, the NULLs (before tenancy) the default county's."""
+    found: Counter[str] = Counter()
+    for county, n in rows:
+        found[county or default] += int(n)
+    return found
+
+
+def rollup(user: User, now: datetime | None = None) -> Rollup:
+    """The pooled dashboard and each county's figures, from one reading of the open items.
+    Raises ``PermissionDeniedError`` (see ``require_prefecture``)."""
+    require_prefecture(user)
+    now = now or clock.now()
+    scope = county_scope(user)
+    items = dashboard.lean_items(now, scope=scope)
+    board = dashboard.overview_of(items, scope, now)
+    return Rollup(board, county_rows(items, now, scope.default))
+
+
+def county_rows(items: list[dashboard.Lean], now: datetime,
+                default: str | None) -> list[CountyRow]:
+    """Each county's row (the default county first, then by code) from every county's open
+    ``items``."""
+    counties = list(db.session.execute(
+        select(County.code, County.name).order_by(County.is_default.desc(), County.code)))
+    fallback = default or ""
+    rows = {code: CountyRow(code, name) for code, name in counties}
+    by_county: dict[str, list[dashboard.Lean]] = {}
+    for item in items:
+        by_county.setdefault(item[dashboard.LEAN_COUNTY], []).append(item)
+    running = _per_county(db.session.execute(
+        select(Case.county, func.count(Case.id)).where(Case.status == "running")
+        .group_by(Case.county)).all(), fallback)
+    bad = _per_county(db.session.execute(
+        select(Case.county, func.count(distinct(WorkItem.case_id)))
+        .join(Case, Case.id == WorkItem.case_id)
+        .where(WorkItem.element_id == BAD_RATING_ELEMENT)
+        .group_by(Case.county)).all(), fallback)
+    filed = _per_county(db.session.execute(
+        select(Complaint.county, func.count(Complaint.id))
+        .group_by(Complaint.county)).all(), fallback)
+    upheld = _per_county(db.session.execute(
+        select(Complaint.county, func.count(Complaint.id))
+        .where(Complaint.result.in_(UPHELD)).group_by(Complaint.county)).all(),
+        fallback)
+    for code, row in rows.items():
+        scope = one_county(code, default)
+        mine = by_county.get(code, [])
+        counted = Counter(i[dashboard.LEAN_LIGHT] for i in mine)
+        row.items = {light: counted[light] for light in LIGHTS}
+        lit = Counter(dashboard.worst_lights(mine).values())
+        row.running = running[code]
+        # A running project with no open item has nothing late: green (as the dashboard).
+        row.projects = {"red": lit["red"], "yellow": lit["yellow"],
+                        "green": lit["green"] + row.running - sum(lit.values())}
+        row.month_new = dashboard.month_trends(now, months=1, scope=scope)[-1].new
+        for rate in dashboard.department_rates(scope):
+            row.finished += rate.finished
+            row.on_time += rate.on_time
+        row.bad_ratings = bad[code]
+        row.complaints, row.complaints_upheld = filed[code], upheld[code]
+    return list(rows.values())
