@@ -93,6 +93,37 @@ def _per_county(rows: Sequence[Any], default: str) -> Counter[str]:
     return found
 
 
+def _within(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:
+    return [] if start is None or end is None else [column >= start, column < end]
+
+
+def bad_ratings_by_county(default: str, start: datetime | None = None,
+                          end: datetime | None = None) -> Counter[str]:
+    """County → cases rated 差 (the 差评 step opened, in [start, end) if given; a case
+    rated twice counts once)."""
+    return _per_county(db.session.execute(
+        select(Case.county, func.count(distinct(WorkItem.case_id)))
+        .join(Case, Case.id == WorkItem.case_id)
+        .where(WorkItem.element_id == BAD_RATING_ELEMENT,
+               *_within(WorkItem.created_at, start, end))
+        .group_by(Case.county)).all(), default)
+
+
+def complaints_by_county(default: str, start: datetime | None = None,
+                         end: datetime | None = None) -> tuple[Counter[str], Counter[str]]:
+    """County → complaints filed, and complaints decided 成立 or 部分成立 (each in
+    [start, end) if given)."""
+    filed = _per_county(db.session.execute(
+        select(Complaint.county, func.count(Complaint.id))
+        .where(*_within(Complaint.filed_at, start, end))
+        .group_by(Complaint.county)).all(), default)
+    upheld = _per_county(db.session.execute(
+        select(Complaint.county, func.count(Complaint.id))
+        .where(Complaint.result.in_(UPHELD), *_within(Complaint.decided_at, start, end))
+        .group_by(Complaint.county)).all(), default)
+    return filed, upheld
+
+
 def rollup(user: User, now: datetime | None = None) -> Rollup:
     """The pooled dashboard and each county's figures, from one reading of the open items.
     Raises ``PermissionDeniedError`` (see ``require_prefecture``)."""
@@ -118,18 +149,8 @@ def county_rows(items: list[dashboard.Lean], now: datetime,
     running = _per_county(db.session.execute(
         select(Case.county, func.count(Case.id)).where(Case.status == "running")
         .group_by(Case.county)).all(), fallback)
-    bad = _per_county(db.session.execute(
-        select(Case.county, func.count(distinct(WorkItem.case_id)))
-        .join(Case, Case.id == WorkItem.case_id)
-        .where(WorkItem.element_id == BAD_RATING_ELEMENT)
-        .group_by(Case.county)).all(), fallback)
-    filed = _per_county(db.session.execute(
-        select(Complaint.county, func.count(Complaint.id))
-        .group_by(Complaint.county)).all(), fallback)
-    upheld = _per_county(db.session.execute(
-        select(Complaint.county, func.count(Complaint.id))
-        .where(Complaint.result.in_(UPHELD)).group_by(Complaint.county)).all(),
-        fallback)
+    bad = bad_ratings_by_county(fallback)
+    filed, upheld = complaints_by_county(fallback)
     for code, row in rows.items():
         scope = one_county(code, default)
         mine = by_county.get(code, [])
