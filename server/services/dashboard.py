@@ -536,17 +536,38 @@ def _in_scope(scope: CountyScope | None) -> Any:
     return true() if scope is None else scope.case_condition()
 
 
+#: A finished handling task done by its due moment (or with none) counts 1.
+_ON_TIME = case((WorkItem.due_at.is_(None), 1), (WorkItem.completed_at <= WorkItem.due_at, 1),
+                else_=0)
+_FINISHED = (WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed")
+
+
 def department_rates(scope: CountyScope | None = None) -> list[DepartmentRate]:
     """Each department's finished handling tasks and how many were done by the due moment
     (of ``scope``'s counties' cases; None: every county)."""
-    on_time = case((WorkItem.due_at.is_(None), 1), (WorkItem.completed_at <= WorkItem.due_at, 1),
-                   else_=0)
-    rows = db.session.execute(
-        select(WorkItem.candidate_groups, func.count(WorkItem.id), func.sum(on_time))
-        .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed",
-               *([] if scope is None or scope.everywhere
-                 else [WorkItem.case_id.in_(scope.case_ids())]))
-        .group_by(WorkItem.candidate_groups)).all()
+    return merged_rates(db.session.execute(
+        select(WorkItem.candidate_groups, func.count(WorkItem.id), func.sum(_ON_TIME))
+        .where(*_FINISHED, *([] if scope is None or scope.everywhere
+                             else [WorkItem.case_id.in_(scope.case_ids())]))
+        .group_by(WorkItem.candidate_groups)).all())
+
+
+def department_rates_by_county(default: str) -> dict[str, list[DepartmentRate]]:
+    """County → ``department_rates`` of that county's cases (those with no county the
+    ``default`` county's), every county in one query (the prefecture's roll-up)."""
+    found: dict[str, list[Any]] = {}
+    for county, *row in db.session.execute(
+            select(Case.county, WorkItem.candidate_groups, func.count(WorkItem.id),
+                   func.sum(_ON_TIME))
+            .join(Case, Case.id == WorkItem.case_id).where(*_FINISHED)
+            .group_by(Case.county, WorkItem.candidate_groups)).all():
+        found.setdefault(county or default, []).append(row)
+    return {county: merged_rates(rows) for county, rows in found.items()}
+
+
+def merged_rates(rows: Any) -> list[DepartmentRate]:
+    """(candidate groups, finished, on time) rows summed by department (the first group),
+    by code."""
     rates: dict[str, DepartmentRate] = {}
     for groups, finished, in_time in rows:
         code = groups.split(",")[0] if groups else ""
@@ -570,8 +591,10 @@ def overview(user: User, now: datetime | None = None, county: str = "") -> Overv
     return overview_of(lean_items(now, scope=scope), scope, now)
 
 
-def overview_of(items: list[Lean], scope: CountyScope, now: datetime) -> Overview:
-    """The dashboard's figures of ``scope``'s ``items`` (``lean_items`` of it).
+def overview_of(items: list[Lean], scope: CountyScope, now: datetime,
+                rates: list[DepartmentRate] | None = None) -> Overview:
+    """The dashboard's figures of ``scope``'s ``items`` (``lean_items`` of it) and, if
+    given, its ``rates`` (``department_rates`` of it).
 
     Counted from ``lean_items`` (no names, titles or owners for 16,000 items); only the
     ``RED_SHOWN`` red items the page names are read in full."""
@@ -619,7 +642,8 @@ def overview_of(items: list[Lean], scope: CountyScope, now: datetime) -> Overvie
                            # A running project with no open item has nothing late: green.
                            "green": projects.get("green", 0) + int(running) - lit_projects},
         projects_total=int(running), red=_details(red[:RED_SHOWN], now), red_total=len(red),
-        month=month, month_start=first, rates=department_rates(scope), trends=trends)
+        month=month, month_start=first,
+        rates=department_rates(scope) if rates is None else rates, trends=trends)
 
 
 def worst_lights(items: list[Lean]) -> dict[str, str]:

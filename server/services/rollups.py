@@ -14,9 +14,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from server.engine import clock
 from server.extensions import db
@@ -101,11 +102,12 @@ def bad_ratings_by_county(default: str, start: datetime | None = None,
                           end: datetime | None = None) -> Counter[str]:
     """County → cases rated 差 (the 差评 step opened, in [start, end) if given; a case
     rated twice counts once)."""
+    # The few rated cases first (by the element's index), then their counties.
     return _per_county(db.session.execute(
-        select(Case.county, func.count(distinct(WorkItem.case_id)))
-        .join(Case, Case.id == WorkItem.case_id)
-        .where(WorkItem.element_id == BAD_RATING_ELEMENT,
-               *_within(WorkItem.created_at, start, end))
+        select(Case.county, func.count(Case.id))
+        .where(Case.id.in_(select(WorkItem.case_id).where(
+            WorkItem.element_id == BAD_RATING_ELEMENT,
+            *_within(WorkItem.created_at, start, end))))
         .group_by(Case.county)).all(), default)
 
 
@@ -131,21 +133,27 @@ def rollup(user: User, now: datetime | None = None) -> Rollup:
     now = now or clock.now()
     scope = county_scope(user)
     items = dashboard.lean_items(now, scope=scope)
-    board = dashboard.overview_of(items, scope, now)
-    return Rollup(board, county_rows(items, now, scope.default))
+    # Every county's department rates in one query; the prefecture's are their sum.
+    rates = dashboard.department_rates_by_county(scope.default or "")
+    board = dashboard.overview_of(items, scope, now, dashboard.merged_rates(
+        (r.code, r.finished, r.on_time) for found in rates.values() for r in found))
+    return Rollup(board, county_rows(items, rates, now, scope.default))
 
 
-def county_rows(items: list[dashboard.Lean], now: datetime,
-                default: str | None) -> list[CountyRow]:
+def county_rows(items: list[dashboard.Lean], rates: dict[str, list[dashboard.DepartmentRate]],
+                now: datetime, default: str | None) -> list[CountyRow]:
     """Each county's row (the default county first, then by code) from every county's open
-    ``items``."""
+    ``items`` and ``rates`` (``dashboard.department_rates_by_county``)."""
     counties = list(db.session.execute(
         select(County.code, County.name).order_by(County.is_default.desc(), County.code)))
     fallback = default or ""
     rows = {code: CountyRow(code, name) for code, name in counties}
-    by_county: dict[str, list[dashboard.Lean]] = {}
-    for item in items:
-        by_county.setdefault(item[dashboard.LEAN_COUNTY], []).append(item)
+    # One pass each over the items: (county, light) counts, and each case's worst light
+    # (a case lies in one county) counted by county.
+    lit_items = Counter(map(itemgetter(dashboard.LEAN_COUNTY, dashboard.LEAN_LIGHT), items))
+    county_of = {i[dashboard.LEAN_CASE]: i[dashboard.LEAN_COUNTY] for i in items}
+    lit_projects = Counter((county_of[case_id], light)
+                           for case_id, light in dashboard.worst_lights(items).items())
     running = _per_county(db.session.execute(
         select(Case.county, func.count(Case.id)).where(Case.status == "running")
         .group_by(Case.county)).all(), fallback)
@@ -153,16 +161,14 @@ def county_rows(items: list[dashboard.Lean], now: datetime,
     filed, upheld = complaints_by_county(fallback)
     for code, row in rows.items():
         scope = one_county(code, default)
-        mine = by_county.get(code, [])
-        counted = Counter(i[dashboard.LEAN_LIGHT] for i in mine)
-        row.items = {light: counted[light] for light in LIGHTS}
-        lit = Counter(dashboard.worst_lights(mine).values())
+        row.items = {light: lit_items[(code, light)] for light in LIGHTS}
+        lit = {light: lit_projects[(code, light)] for light in LIGHTS}
         row.running = running[code]
         # A running project with no open item has nothing late: green (as the dashboard).
         row.projects = {"red": lit["red"], "yellow": lit["yellow"],
                         "green": lit["green"] + row.running - sum(lit.values())}
         row.month_new = dashboard.month_trends(now, months=1, scope=scope)[-1].new
-        for rate in dashboard.department_rates(scope):
+        for rate in rates.get(code, []):
             row.finished += rate.finished
             row.on_time += rate.on_time
         row.bad_ratings = bad[code]
