@@ -164,8 +164,11 @@ def build(url: str, instance: Path, count: int, counties: int = 0):  # type: ign
     return app
 
 
+Timings = dict[str, tuple[float, float, float, int]]
+
+
 def measure(app, repeat: int, username: str = "lingdao",  # type: ignore[no-untyped-def]
-            pages: list[tuple[str, str, str]] = PAGES) -> dict[str, tuple[float, float, float, int]]:
+            pages: list[tuple[str, str, str]] = PAGES) -> Timings:
     client = app.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"',
                       client.get("/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]

@@ -21,8 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Case, WorkItem
-from server.models import County
+from server.models import Case, County, WorkItem
 from server.services import reports
 from server.services.calendar import default_county
 from server.services.catalog import current_catalog

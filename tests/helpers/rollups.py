@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+
 from flask import Flask
 from sqlalchemy import insert, update
 

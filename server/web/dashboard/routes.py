@@ -74,7 +74,7 @@ def index() -> Any:
     else:
         view = dashboard.overview(user, county=county)
     first, nxt = dashboard.month_range()
-    keep = {"county": county} if county else {}
+    keep: dict[str, Any] = {"county": county} if county else {}
     return render_template("dashboard/index.html", o=view, groups=group_names(),
                            chart_spec=_chart_spec(view, counties, keep),
                            owners=display_names(sorted({i.owner for i in view.red
@@ -86,7 +86,7 @@ def index() -> Any:
 
 
 def _chart_spec(view: dashboard.Overview, counties: list[rollups.CountyRow],
-                keep: dict[str, str]) -> dict[str, Any]:
+                keep: dict[str, Any]) -> dict[str, Any]:
     """What GuanjiaCharts draws: open items by department and light (stacked, each bar
     opening its list), the months' cases and, for the prefecture, open items by county and
     light (each bar opening that county's list); ``keep``: the county the page shows."""
