@@ -78,9 +78,6 @@ def test_the_prefectures_monthly_report_compares_the_counties(
         assert by_hand.county == PREFECTURE and "counties" in by_hand.figures
 
 
-# WeasyPrint (imported by the print page to offer a PDF) warns once when the machine lacks
-# libharfbuzz-subset; the warning says nothing about the report.
-@pytest.mark.filterwarnings("ignore:HarfBuzz-Subset:DeprecationWarning")
 def test_a_countys_users_never_see_the_prefectures_report(
         app: Flask, web: Any, frozen_clock: FrozenClock) -> None:
     prefecture(app)
