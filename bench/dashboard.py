@@ -13,7 +13,9 @@ With ``--counties N`` (N ≥ 2) the cases are spread over N counties and the lea
 the second (issue 21: the pages count that county's 1/N share, e.g. ``--cases 20000
 --counties 10`` is one county's 2,000 among a prefecture's 20,000, cases like those of
 ``--cases 2000`` alone (four in five running), so the two runs' figures
-compare); without, the leader is prefecture-wide.
+compare); without, the leader is prefecture-wide. With counties, a prefecture leader's pages
+are timed too: the roll-up (the pooled dashboard with every county's row) and one county's
+dashboard opened from it.
 
 Prints the fastest, the median and the 95th percentile in milliseconds per database and page,
 with the count the page shows (on a shared, loaded machine the fastest varies least).
@@ -55,6 +57,11 @@ PAGES = [("dashboard", "/dashboard", r'data-count="items-total"[^>]*>(\d+)'),
          ("cases, stage + red", "/cases?stage=%E6%96%BD%E5%B7%A5%E8%AE%B8%E5%8F%AF&light=red",
           r'<b id="total">(\d+)</b>'),
          ("red items list", "/dashboard/items?light=red", r'<b id="total">(\d+)</b>')]
+#: The prefecture leader's pages (with ``--counties``): the roll-up and one county from it.
+PREFECTURE_PAGES = [
+    ("prefecture roll-up", "/dashboard", r'data-count="items-total"[^>]*>(\d+)'),
+    ("prefecture, county1", "/dashboard?county=county1",
+     r'data-count="items-total"[^>]*>(\d+)')]
 
 
 def build(url: str, instance: Path, count: int, counties: int = 0):  # type: ignore[no-untyped-def]
@@ -89,6 +96,8 @@ def build(url: str, instance: Path, count: int, counties: int = 0):  # type: ign
         # share of running, finished and terminated cases, of every deadline, interleaved
         # with the others' in the tables as cases filed over time are.
         ensure_user("lingdao", "领导", PASSWORD, ["leader"], county=codes[1] if codes else None)
+        if codes:
+            ensure_user("zhoulingdao", "州领导", PASSWORD, ["leader"], county=None)
         db.session.commit()
         deployment_id = db.session.execute(sa.select(Deployment.id).limit(1)).scalar_one()
         catalog = current_catalog().items
@@ -155,15 +164,19 @@ def build(url: str, instance: Path, count: int, counties: int = 0):  # type: ign
     return app
 
 
-def measure(app, repeat: int) -> dict[str, tuple[float, float, float, int]]:  # type: ignore[no-untyped-def]
+Timings = dict[str, tuple[float, float, float, int]]
+
+
+def measure(app, repeat: int, username: str = "lingdao",  # type: ignore[no-untyped-def]
+            pages: list[tuple[str, str, str]] = PAGES) -> Timings:
     client = app.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"',
                       client.get("/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-    signed = client.post("/login", data={"username": "lingdao", "password": PASSWORD,
+    signed = client.post("/login", data={"username": username, "password": PASSWORD,
                                          "csrf_token": token})
     assert signed.status_code == 302, signed.status_code
     results = {}
-    for label, path, count in PAGES:
+    for label, path, count in pages:
         client.get(path)  # warm caches (calendar, catalog, forms, templates, query plans)
         times = []
         for _ in range(repeat):
@@ -208,7 +221,10 @@ def main() -> None:
             app = build(url, instance, args.cases, args.counties)
             print(f"{kind}: seeded {args.cases} cases in {time.perf_counter() - started:.1f} s")
             print(f"{kind}: {os.cpu_count()} CPUs, {_load()} before the timings")
-            for label, (least, median, p95, total) in measure(app, args.repeat).items():
+            timed = measure(app, args.repeat)
+            if args.counties > 1:
+                timed.update(measure(app, args.repeat, "zhoulingdao", PREFECTURE_PAGES))
+            for label, (least, median, p95, total) in timed.items():
                 print(f"{kind:10s} {args.cases} cases, {args.counties} counties | "
                       f"{label:22s} | shows {total:6d}"
                       f" | min {least:6.1f} ms | median {median:6.1f} ms | p95 {p95:6.1f} ms")

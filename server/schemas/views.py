@@ -100,6 +100,8 @@ class CaseListQuery(Pagination):
     started_to = TolerantDate()
     ended_from = TolerantDate()
     ended_to = TolerantDate()
+    # One county of the user's (a prefecture user drilling down from the roll-up).
+    county = Text(strip=True)
 
 
 class ReassignForm(Params):
@@ -471,6 +473,13 @@ class DashboardItemsQuery(Pagination):
     department = Text(strip=True)
     stage = Text(strip=True)
     industry = Text(strip=True)
+    county = Text(strip=True)
+
+
+class DashboardQuery(Params):
+    """The dashboard of one county of the user's (``county``; absent: all of them)."""
+
+    county = Text(strip=True)
 
 
 # --- designer ---------------------------------------------------------------------------

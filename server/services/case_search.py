@@ -53,6 +53,7 @@ class CaseQuery:
     started_to: date | None = None
     ended_from: date | None = None
     ended_to: date | None = None
+    county: str = ""  # one county of the user's ("": all of them)
 
 
 def _like(text: str) -> str:
@@ -141,8 +142,10 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
     """Cases the user may read (the same rule as ``access.can_see_case``), filtered, newest
     first, with the true total."""
     groups = user.group_codes
-    # Only the user's counties' cases (the prefecture: every county's).
-    scope = tenancy.county_scope(user)
+    query = query or CaseQuery()
+    # Only the user's counties' cases (the prefecture: every county's, or the one it asks
+    # for; another county's code is not found).
+    scope = tenancy.county_view(user, query.county)
     stmt = select(Case).where(scope.case_condition())
     if access.ENTERPRISE in groups and not (groups & access.STAFF_READERS):
         stmt = stmt.where(Case.enterprise_id == (user.enterprise_id or -1))
@@ -159,7 +162,6 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
         # A prefecture department: the cases whose items were handed up to it (issue 21).
         handed = select(Handup.case_id).where(Handup.prefecture_group.in_(sorted(groups)))
         stmt = stmt.where(or_(Case.id.in_(mine), Case.id.in_(handed)))
-    query = query or CaseQuery()
     if status:
         query.status = status
     stmt = _filtered(stmt, query, scope)

@@ -42,7 +42,7 @@ from server.services.catalog import current_catalog
 from server.services.errors import PermissionDeniedError
 from server.services.forms import form_registry
 from server.services.records import code_labels
-from server.services.tenancy import CountyScope, county_scope
+from server.services.tenancy import CountyScope, county_view
 
 #: Who may open the dashboard: leaders, the bureau and the supervision office (督查室).
 VIEWERS = frozenset({"leader", "bureau", "bureau_head", "supervision", "auditor", "admin"})
@@ -262,8 +262,9 @@ def _contexts_of(ids: list[str]) -> dict[str, _Context]:
 
 
 #: (task id, case id, deadline (aware UTC), light, working days overdue, department, stage,
-#: industry in words): what the counts need of one open item, without names or titles.
-Lean = tuple[str, str, datetime | None, str, int, str, str, str]
+#: industry in words, the case's county ("" when the installation has none)): what the counts
+#: need of one open item, without names or titles.
+Lean = tuple[str, str, datetime | None, str, int, str, str, str, str]
 LEAN_ID: Final = 0
 LEAN_CASE: Final = 1
 LEAN_DUE: Final = 2
@@ -272,6 +273,7 @@ LEAN_OVERDUE: Final = 4
 LEAN_DEPT: Final = 5
 LEAN_STAGE: Final = 6
 LEAN_INDUSTRY: Final = 7
+LEAN_COUNTY: Final = 8
 
 
 def _lit(rows: Any, now: datetime) -> list[Lean]:
@@ -288,6 +290,7 @@ def _lit(rows: Any, now: datetime) -> list[Lean]:
     lights: dict[tuple[datetime | None, str | None], tuple[datetime | None, str, int]] = {}
     out: list[Lean] = []
     append = out.append
+    fallback = light_of.fallback or ""
     for task_id, case_id, due, county, groups in rows:
         context = cache.get(task_id) or read.get(task_id)
         if context is None:  # the bounded cache was cleared while the others were read
@@ -305,7 +308,8 @@ def _lit(rows: Any, now: datetime) -> list[Lean]:
         if lit is None:
             aware = light_of.aware(due)
             lit = lights[(due, county)] = (aware, *light_of(aware, county))
-        append((task_id, case_id, lit[0], lit[1], lit[2], kind[0], kind[1], kind[2]))
+        append((task_id, case_id, lit[0], lit[1], lit[2], kind[0], kind[1], kind[2],
+                county or fallback))
     return out
 
 
@@ -532,17 +536,38 @@ def _in_scope(scope: CountyScope | None) -> Any:
     return true() if scope is None else scope.case_condition()
 
 
+#: A finished handling task done by its due moment (or with none) counts 1.
+_ON_TIME = case((WorkItem.due_at.is_(None), 1), (WorkItem.completed_at <= WorkItem.due_at, 1),
+                else_=0)
+_FINISHED = (WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed")
+
+
 def department_rates(scope: CountyScope | None = None) -> list[DepartmentRate]:
     """Each department's finished handling tasks and how many were done by the due moment
     (of ``scope``'s counties' cases; None: every county)."""
-    on_time = case((WorkItem.due_at.is_(None), 1), (WorkItem.completed_at <= WorkItem.due_at, 1),
-                   else_=0)
-    rows = db.session.execute(
-        select(WorkItem.candidate_groups, func.count(WorkItem.id), func.sum(on_time))
-        .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed",
-               *([] if scope is None or scope.everywhere
-                 else [WorkItem.case_id.in_(scope.case_ids())]))
-        .group_by(WorkItem.candidate_groups)).all()
+    return merged_rates(db.session.execute(
+        select(WorkItem.candidate_groups, func.count(WorkItem.id), func.sum(_ON_TIME))
+        .where(*_FINISHED, *([] if scope is None or scope.everywhere
+                             else [WorkItem.case_id.in_(scope.case_ids())]))
+        .group_by(WorkItem.candidate_groups)).all())
+
+
+def department_rates_by_county(default: str) -> dict[str, list[DepartmentRate]]:
+    """County → ``department_rates`` of that county's cases (those with no county the
+    ``default`` county's), every county in one query (the prefecture's roll-up)."""
+    found: dict[str, list[Any]] = {}
+    for county, *row in db.session.execute(
+            select(Case.county, WorkItem.candidate_groups, func.count(WorkItem.id),
+                   func.sum(_ON_TIME))
+            .join(Case, Case.id == WorkItem.case_id).where(*_FINISHED)
+            .group_by(Case.county, WorkItem.candidate_groups)).all():
+        found.setdefault(county or default, []).append(row)
+    return {county: merged_rates(rows) for county, rows in found.items()}
+
+
+def merged_rates(rows: Any) -> list[DepartmentRate]:
+    """(candidate groups, finished, on time) rows summed by department (the first group),
+    by code."""
     rates: dict[str, DepartmentRate] = {}
     for groups, finished, in_time in rows:
         code = groups.split(",")[0] if groups else ""
@@ -556,15 +581,23 @@ def department_rates(scope: CountyScope | None = None) -> list[DepartmentRate]:
 RED_SHOWN = 50
 
 
-def overview(user: User, now: datetime | None = None) -> Overview:
-    """The dashboard's figures. Raises ``PermissionDeniedError`` (see ``require_viewer``).
+def overview(user: User, now: datetime | None = None, county: str = "") -> Overview:
+    """The dashboard's figures (of one ``county`` of the user's, as its own users see them;
+    "": all the user's). Raises ``PermissionDeniedError`` (see ``require_viewer``),
+    ``NotFoundError`` (a county not the user's)."""
+    require_viewer(user)
+    now = now or clock.now()
+    scope = county_view(user, county)
+    return overview_of(lean_items(now, scope=scope), scope, now)
+
+
+def overview_of(items: list[Lean], scope: CountyScope, now: datetime,
+                rates: list[DepartmentRate] | None = None) -> Overview:
+    """The dashboard's figures of ``scope``'s ``items`` (``lean_items`` of it) and, if
+    given, its ``rates`` (``department_rates`` of it).
 
     Counted from ``lean_items`` (no names, titles or owners for 16,000 items); only the
     ``RED_SHOWN`` red items the page names are read in full."""
-    require_viewer(user)
-    now = now or clock.now()
-    scope = county_scope(user)
-    items = lean_items(now, scope=scope)
     # One pass over the items, counting each (department, light, stage, industry): a few
     # hundred groups, from which every breakdown below is summed.
     groups = Counter(map(itemgetter(LEAN_DEPT, LEAN_LIGHT, LEAN_STAGE, LEAN_INDUSTRY), items))
@@ -609,7 +642,8 @@ def overview(user: User, now: datetime | None = None) -> Overview:
                            # A running project with no open item has nothing late: green.
                            "green": projects.get("green", 0) + int(running) - lit_projects},
         projects_total=int(running), red=_details(red[:RED_SHOWN], now), red_total=len(red),
-        month=month, month_start=first, rates=department_rates(scope), trends=trends)
+        month=month, month_start=first,
+        rates=department_rates(scope) if rates is None else rates, trends=trends)
 
 
 def worst_lights(items: list[Lean]) -> dict[str, str]:
@@ -621,21 +655,22 @@ def worst_lights(items: list[Lean]) -> dict[str, str]:
     return worst
 
 
-def filtered_items(user: User, wanted: ItemFilter,
-                   now: datetime | None = None) -> list[OpenItem]:
-    """The open items a dashboard number counts. Raises ``PermissionDeniedError``."""
+def filtered_items(user: User, wanted: ItemFilter, now: datetime | None = None,
+                   county: str = "") -> list[OpenItem]:
+    """The open items a dashboard number counts (of one ``county`` of the user's; "": all
+    the user's). Raises ``PermissionDeniedError``, ``NotFoundError``."""
     require_viewer(user)
-    return [i for i in open_items(now, scope=county_scope(user)) if wanted.keeps(i)]
+    return [i for i in open_items(now, scope=county_view(user, county)) if wanted.keeps(i)]
 
 
 def filtered_page(user: User, wanted: ItemFilter, page: int, per_page: int,
-                  now: datetime | None = None) -> tuple[list[OpenItem], int]:
+                  now: datetime | None = None, county: str = "") -> tuple[list[OpenItem], int]:
     """One page of ``filtered_items`` (oldest due first) and how many there are in all: the
     items are filtered lean and only the page's are read in full. Raises
-    ``PermissionDeniedError``."""
+    ``PermissionDeniedError``, ``NotFoundError``."""
     require_viewer(user)
     now = now or clock.now()
-    found = [i for i in lean_items(now, scope=county_scope(user))
+    found = [i for i in lean_items(now, scope=county_view(user, county))
              if (not wanted.light or i[LEAN_LIGHT] == wanted.light)
              and (not wanted.department or i[LEAN_DEPT] == wanted.department)
              and (not wanted.stage or i[LEAN_STAGE] == wanted.stage)

@@ -34,7 +34,13 @@ from server.services.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from server.services.report_figures import Period, build, period_of, periods_due_to_prepare
+from server.services.report_figures import (
+    PREFECTURE,
+    Period,
+    build,
+    period_of,
+    periods_due_to_prepare,
+)
 from server.services.task_rows import calendar
 from server.services.tenancy import county_scope
 
@@ -71,9 +77,11 @@ def _latest(kind: str, period: str, county: str) -> Report | None:
 
 
 def county_of(user: User) -> str:
-    """The county whose reports ``user`` prepares: the own, or (the prefecture) the default
-    county's; "" when the installation has no county."""
-    return user.county or default_county() or ""
+    """The county whose reports ``user`` prepares: the own, or the prefecture's own
+    (``PREFECTURE``: every county, compared); "" when the installation has no county."""
+    if user.county:
+        return user.county
+    return "" if default_county() is None else PREFECTURE
 
 
 def _readable(user: User) -> list[str] | None:
@@ -141,7 +149,8 @@ def _new(period: Period, actor: str, version: int, *, county: str, notes: str = 
 def _tell_signer_and_stewards(report: Report, period: Period) -> None:
     stewards: list[str] = []
     case_ids = [r["case_id"] for r in report.figures.get("rows", [])]
-    if case_ids:
+    # The stewards are the counties': the prefecture's report is not theirs to read.
+    if case_ids and report.county != PREFECTURE:
         stewards = list(db.session.execute(
             select(CaseTeam.steward).where(CaseTeam.case_id.in_(case_ids))).scalars())
     notifications.notify(kind="new_task", title=f"待审定：{period.title}",
@@ -176,10 +185,14 @@ def prepare_due(today: date | None = None) -> list[Report]:
     """Everything the 1st of this month prepares (see ``periods_due_to_prepare``)."""
 
     today = today or calendar().local_date(clock.now())
-    # Every county its own reports ("" alone when the installation has no county).
+    # Every county its own reports ("" alone when the installation has no county), and a
+    # prefecture of several counties its monthly table with the counties compared.
     counties = list(db.session.execute(select(County.code).order_by(County.code)).scalars())
-    return [prepare(p.kind, p.key, county=county) for p in periods_due_to_prepare(today)
-            for county in counties or [""]]
+    due = periods_due_to_prepare(today)
+    return [prepare(p.kind, p.key, county=county) for p in due
+            for county in counties or [""]] + [
+        prepare(p.kind, p.key, county=PREFECTURE) for p in due
+        if p.kind == "monthly" and len(counties) > 1]
 
 
 def _draft(report: Report) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 from server.models import Report
 from server.services import reports, spreadsheet
 from server.services.report_figures import (
+    COUNTY_FIELDS,
+    COUNTY_HEADERS,
     DEPARTMENT_FIELDS,
     DEPARTMENT_HEADERS,
     FEEDBACK_HEADERS,
@@ -64,11 +66,16 @@ def tables(report: Report, *, groups: dict[str, str], people: dict[str, str]) ->
                      s["done"], s["state"]]
                     for n, s in enumerate(figures.get("services", []), 1)
                     if s["case_id"] in cells]
-        return [Table("情况表", f"重点招商项目情况表（{label}）", tuple(reports.COLUMNS),
-                      situation),
-                Table("跟踪反馈单", f"重点招商信息跟踪反馈单（{label}）", FEEDBACK_HEADERS,
-                      feedback),
-                Table("服务清单", f"重点招商项目服务清单（{label}）", SERVICE_HEADERS, services)]
+        documents = [
+            Table("情况表", f"重点招商项目情况表（{label}）", tuple(reports.COLUMNS), situation),
+            Table("跟踪反馈单", f"重点招商信息跟踪反馈单（{label}）", FEEDBACK_HEADERS,
+                  feedback),
+            Table("服务清单", f"重点招商项目服务清单（{label}）", SERVICE_HEADERS, services)]
+        if "counties" in figures:  # the prefecture's report: the counties compared
+            documents.insert(0, Table(
+                "各县对比", f"各县（市）对比（{label}）", COUNTY_HEADERS,
+                [[c["name"], *[c[k] for k in COUNTY_FIELDS]] for c in figures["counties"]]))
+        return documents
     months = [[m["month"], *[m[k] for k in SUMMARY_FIELDS]] for m in figures.get("months", [])]
     total = figures.get("total")
     if total:

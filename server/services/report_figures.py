@@ -21,11 +21,12 @@ from typing import Any
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Case, WorkItem
+from server.models import Case, County, WorkItem
 from server.services import reports
 from server.services.calendar import default_county
 from server.services.catalog import current_catalog
 from server.services.errors import ValidationFailedError
+from server.services.rollups import bad_ratings_by_county, complaints_by_county, one_county
 from server.services.tenancy import CountyScope
 
 HANDLING_ELEMENT = reports.HANDLING_ELEMENT
@@ -50,6 +51,15 @@ DEPARTMENT_HEADERS = ("部门", "开始办理事项", "办结事项", "其中按
                       "期末在办事项", "期末超期在办")
 SERVICE_HEADERS = ("序号", "项目编号", "项目名称", "企业名称", "投资额（万元）", "服务事项",
                    "责任部门", "开始办理", "承诺办结", "办结日期", "办理情况")
+#: ``Report.county`` of the prefecture's own reports: every county's cases, and (monthly) the
+#: counties compared.
+PREFECTURE = "*"
+COUNTY_FIELDS = ("new", "completed", "terminated", "items_done", "items_on_time",
+                 "items_late", "on_time_rate", "bad_ratings", "complaints",
+                 "complaints_upheld", "investment_new")
+COUNTY_HEADERS = ("县（市）", "新受理项目", "办结项目", "终止项目", "办结审批事项", "其中按时办结",
+                  "其中超期办结", "按时办结率（%）", "差评", "投诉", "其中成立",
+                  "新受理项目投资额（万元）")
 FEEDBACK_HEADERS = ("序号", "项目编号", "项目名称", "企业名称", "进展情况", "存在问题",
                     "下步计划", "填报人")
 
@@ -258,11 +268,34 @@ def department_summary(months: tuple[tuple[int, int], ...], as_of: datetime,
 
 
 def report_scope(county: str) -> CountyScope | None:
-    """The cases a report of ``county`` counts ("": the default county's; None when the
-    installation has no county at all: every case, as before tenancy)."""
+    """The cases a report of ``county`` counts ("": the default county's; None for the
+    prefecture's, or when the installation has no county at all: every case, as before
+    tenancy)."""
     default = default_county()
     code = county or default
-    return None if code is None else CountyScope(frozenset({code}), default)
+    return None if code is None or code == PREFECTURE else one_county(code, default)
+
+
+def county_comparison(year: int, month: int) -> list[dict[str, Any]]:
+    """The prefecture's monthly 各县（市）对比: per county (the default first), the month's
+    figures of the county's own monthly report (``month_summary`` of its scope), the
+    approval items finished in time and the on-time rate, cases rated 差 and complaints
+    filed (of them decided 成立 or 部分成立) in the month."""
+    start, end = reports._month_bounds(year, month)
+    default = default_county()
+    bad = bad_ratings_by_county(default or "", start, end)
+    filed, upheld = complaints_by_county(default or "", start, end)
+    out = []
+    for code, name in db.session.execute(
+            select(County.code, County.name).order_by(County.is_default.desc(), County.code)):
+        summary = month_summary(year, month, one_county(code, default))
+        done, late = summary["items_done"], summary["items_late"]
+        out.append({**summary, "county": code, "name": name,
+                    "items_on_time": done - late,
+                    "on_time_rate": round(100 * (done - late) / done, 1) if done else "",
+                    "bad_ratings": bad[code], "complaints": filed[code],
+                    "complaints_upheld": upheld[code]})
+    return out
 
 
 def build(period: Period, as_of: datetime, county: str = "") -> dict[str, Any]:
@@ -279,6 +312,8 @@ def build(period: Period, as_of: datetime, county: str = "") -> dict[str, Any]:
         content["summary"] = month_summary(year, month, scope)
         content["totals"] = {k: sum(getattr(r, k) for r in rows)
                              for k in ("items", "done_items", "open_items", "late_items")}
+        if county == PREFECTURE:
+            content["counties"] = county_comparison(year, month)
     elif period.kind in ("quarterly", "annual"):
         months = [month_summary(y, m, scope) for y, m in period.months]
         content["months"] = months

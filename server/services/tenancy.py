@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
-from server.models import Case, User
+from server.extensions import db
+from server.models import Case, County, User
 from server.services.calendar import default_county
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 
@@ -117,3 +118,15 @@ def require_keeper(user: User, county: str | None, what: str) -> None:
     raise PermissionDeniedError(
         f"an administrator of {user.county} cannot change {what} of "
         f"{county or 'the prefecture'}")
+
+
+def county_view(user: User, county: str) -> CountyScope:
+    """``user``'s scope narrowed to one county (a prefecture user looking at one county, as
+    that county's own users see it); ``county`` "" leaves it as it is. Raises
+    ``NotFoundError`` for a county that does not exist or lies outside the user's scope."""
+    scope = county_scope(user)
+    if not county:
+        return scope
+    if db.session.get(County, county) is None or not scope.covers(county):
+        raise NotFoundError(f"county {county} does not exist")
+    return CountyScope(frozenset({county}), scope.default)

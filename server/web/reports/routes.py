@@ -19,7 +19,13 @@ from server.services.calendar import default_county
 from server.services.counties import list_counties
 from server.services.directory import display_names, group_names
 from server.services.errors import ValidationFailedError
-from server.services.report_figures import KIND_SOURCES, KIND_TITLES, KINDS, period_of
+from server.services.report_figures import (
+    KIND_SOURCES,
+    KIND_TITLES,
+    KINDS,
+    PREFECTURE,
+    period_of,
+)
 from server.services.spreadsheet import XLSX_MIMETYPE
 from server.services.task_rows import calendar
 from server.web import params
@@ -42,7 +48,8 @@ EN.update({
     "已生成": "Prepared", "已保存": "Saved", "已审定同意": "Signed off",
     "已标记报送": "Marked handed in", "已生成新版本": "New version prepared",
     "已重新统计": "Recounted", "请检查标红的内容": "Please check the fields marked in red",
-    "本县设置": "county setting", "返回": "Back", "第{n}版": "version {n}",
+    "本县设置": "county setting", "全州": "Whole prefecture", "返回": "Back",
+    "第{n}版": "version {n}",
     "报送要求": "What is due, and where the documents say so", "本期无数据": "Nothing this period",
     "尚未填写": "Not written yet", "跟踪反馈（项目管家填写）": "Tracking feedback (by the steward)",
     "已被新版本更正": "Corrected by a newer version", "主要负责人审定": "Signed off by",
@@ -53,11 +60,14 @@ EN.update({
 })
 
 
-def _unit() -> str:
-    """The reporting unit (填报单位): the county's 投资促进局."""
+def _unit(report: Report) -> str:
+    """The reporting unit (填报单位): the county's 投资促进局, or the prefecture's for the
+    prefecture's own report."""
 
-    code = default_county()
+    code = report.county if report.county and report.county != PREFECTURE else default_county()
     county = db.session.get(County, code) if code else None
+    if report.county == PREFECTURE:
+        return f"{county.prefecture if county and county.prefecture else ''}投资促进局"
     return f"{county.name if county else ''}投资促进局"
 
 
@@ -82,7 +92,8 @@ def index() -> Any:
                            titles=KIND_TITLES, sources=KIND_SOURCES, period_of=period_of,
                            lights={r.id: report_books.due_light(r) for r in found},
                            words=report_books.STATE_WORDS,
-                           counties={c.code: c.name for c in list_counties()},
+                           counties={PREFECTURE: t("全州"),
+                                     **{c.code: c.name for c in list_counties()}},
                            clerk=bool(user.group_codes & report_books.CLERKS))
 
 
@@ -111,7 +122,7 @@ def _show(report: Report, **extra: Any) -> str:
         source=KIND_SOURCES[report.kind], light=report_books.due_light(report),
         words=report_books.STATE_WORDS, versions=report_books.versions(report),
         tables=report_exports.tables(report, groups=_departments(), people=names),
-        lines=report_exports.sign_lines(report, unit=_unit(), people=names),
+        lines=report_exports.sign_lines(report, unit=_unit(report), people=names),
         writable=stewards, notes=report.case_notes, names=names,
         signer=report_books.SIGNER in user.group_codes,
         clerk=bool(user.group_codes & report_books.CLERKS),
@@ -206,7 +217,7 @@ def _download(body: bytes, mimetype: str, report: Report, ext: str) -> Any:
 def xlsx(report_id: int) -> Any:
     """The report as .xlsx (one sheet per document); 403/404."""
     report = report_books.get(me(), report_id)
-    body = report_exports.xlsx(report, unit=_unit(), groups=_departments(),
+    body = report_exports.xlsx(report, unit=_unit(report), groups=_departments(),
                                people=_names(report))
     return _download(body, XLSX_MIMETYPE, report, "xlsx")
 
@@ -221,9 +232,9 @@ def printable(report_id: int) -> Any:
     names = _names(report)
     html = render_template(
         "reports/print.html", report=report, period=period_of(report.kind, report.period),
-        source=KIND_SOURCES[report.kind], unit=_unit(),
+        source=KIND_SOURCES[report.kind], unit=_unit(report),
         tables=report_exports.tables(report, groups=_departments(), people=names),
-        lines=report_exports.sign_lines(report, unit=_unit(), people=names),
+        lines=report_exports.sign_lines(report, unit=_unit(report), people=names),
         pdf=records.pdf_available(), as_pdf=as_pdf,
         inline_css=_print_css() if as_pdf else "")
     if not as_pdf:
