@@ -23,16 +23,17 @@ branch_labels = None
 depends_on = "0010_ledger"  # the mac column
 
 COLUMNS = ("leaf_hash", "mac")
+#: A stored hex text as bytea (tests/audit/test_compact_storage.py checks it reads back).
+TO_BYTES = ("CASE WHEN {0} ~ '^[0-9a-f]{{64}}$' THEN decode({0}, 'hex') "
+            "ELSE convert_to({0}, 'UTF8') END")
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for column in COLUMNS:
-        op.execute(
-            f"ALTER TABLE audit_events ALTER COLUMN {column} TYPE bytea USING CASE "
-            f"WHEN {column} ~ '^[0-9a-f]{{64}}$' THEN decode({column}, 'hex') "
-            f"ELSE convert_to({column}, 'UTF8') END")
+        op.execute(f"ALTER TABLE audit_events ALTER COLUMN {column} TYPE bytea "
+                   f"USING {TO_BYTES.format(column)}")
 
 
 def downgrade() -> None:
