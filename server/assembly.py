@@ -11,6 +11,7 @@ from sqlalchemy import event
 
 from server.engine.scripting import configure_limits, current_county
 from server.extensions import db, limiter, migrate
+from server.models.types import compact_json
 from server.services import ledger  # noqa: F401  (it seals each case that ends, at its commit)
 from server.services.background import register_dispatcher
 from server.services.calendar import install_calendar
@@ -48,11 +49,14 @@ def register_extensions(app: Flask) -> None:
     import server.models  # noqa: F401, PLC0415  (registers the tables)
 
     settings = app.config["GUANJIA"]
+    # JSON columns written compactly (server.models.types.compact_json): smaller rows.
     if settings.database_url.startswith("sqlite"):
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30},
+                                                            "json_serializer": compact_json})
     else:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
-                              {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True})
+                              {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True,
+                               "json_serializer": compact_json})
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     limiter.init_app(app)

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.models.types import UTCDateTime
+from server.models.types import HexDigest, UTCDateTime
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -28,9 +28,10 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     element_id: Mapped[str | None] = mapped_column(String(200))
     element_name: Mapped[str | None] = mapped_column(String(300))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    leaf_hash: Mapped[str] = mapped_column(String(128))
+    # Both stored as raw bytes, read as hex (HexDigest; old hex-text rows read unchanged).
+    leaf_hash: Mapped[str] = mapped_column(HexDigest)
     # Keyed MAC chaining the event to its predecessor (server.ledger.chain); outside the leaf.
-    mac: Mapped[str | None] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(HexDigest)
 
     __table_args__ = (Index("ix_audit_events_case", "case_id", "case_seq", unique=True),)
 

@@ -41,11 +41,15 @@ def record_step_events(case: Case, result: StepResult, *, actor: str | None) -> 
     """Audit what the engine did on its own in a step: tasks opened or cancelled, the end."""
     for human in result.human:
         if human.state == "ready":
+            # Assignee and due time only when the task has them (absent means none).
+            opened: dict[str, Any] = {"candidate_groups": human.candidate_groups}
+            if human.assignee is not None:
+                opened["assignee"] = human.assignee
+            if human.due_at is not None:
+                opened["due_at"] = human.due_at.isoformat()
             record_event(case, "task_created", actor=actor, task_id=human.id,
                          element_id=human.element_id, element_name=human.name,
-                         payload={"candidate_groups": human.candidate_groups,
-                                  "assignee": human.assignee,
-                                  "due_at": human.due_at.isoformat() if human.due_at else None})
+                         payload=opened)
         elif human.state == "cancelled":
             record_event(case, "task_cancelled", actor=actor, task_id=human.id,
                          element_id=human.element_id, element_name=human.name)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from server.extensions import db
 from server.ledger.canonical import HASH_NAME, hash_bytes
@@ -46,18 +46,22 @@ def _text(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+# Built once (the seal reads them at the end of every case).
+_CASE_ROW = select(*(Case.__table__.c[f] for f in _CASE_FIELDS)).where(
+    Case.__table__.c.id == bindparam("case_id"))
+_ENGINE_ROWS = (select(EngineTask.id, EngineTask.workflow, EngineTask.body)
+                .where(EngineTask.case_id == bindparam("case_id")).order_by(EngineTask.id))
+_ITEM_ROWS = (select(*(WorkItem.__table__.c[f] for f in _ITEM_FIELDS))
+              .where(WorkItem.__table__.c.case_id == bindparam("case_id"))
+              .order_by(WorkItem.__table__.c.id))
+
+
 def state_digests(case_id: str) -> dict[str, str]:
     """Digests of a case's stored state: its row, its engine rows, its work items."""
-    cases = Case.__table__
-    row = db.session.execute(select(*(cases.c[f] for f in _CASE_FIELDS))
-                             .where(cases.c.id == case_id)).mappings().one()
-    engine = db.session.execute(select(EngineTask.id, EngineTask.workflow, EngineTask.body)
-                                .where(EngineTask.case_id == case_id)
-                                .order_by(EngineTask.id)).all()
-    items = WorkItem.__table__
-    work = db.session.execute(select(*(items.c[f] for f in _ITEM_FIELDS))
-                              .where(items.c.case_id == case_id)
-                              .order_by(items.c.id)).mappings().all()
+    given = {"case_id": case_id}
+    row = db.session.execute(_CASE_ROW, given).mappings().one()
+    engine = db.session.execute(_ENGINE_ROWS, given).all()
+    work = db.session.execute(_ITEM_ROWS, given).mappings().all()
     return {"case": _digest(dict(row)), "engine": _digest([list(r) for r in engine]),
             "work_items": _digest([dict(w) for w in work])}
 

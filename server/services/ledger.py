@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from server.engine import clock
@@ -90,11 +90,16 @@ def stored_hash_matches(event: AuditEvent) -> bool:
 
 def ledger_record(event: AuditEvent) -> dict[str, Any]:
     """The envelope of an event as ``server.ledger`` checks it (see the module docstring)."""
-    case_id, case_seq = event.case_id, event.case_seq
+    return envelope(event.seq, event.case_id, event.case_seq, event.leaf_hash)
+
+
+def envelope(seq: int, case_id: str | None, case_seq: int | None,
+             event_leaf: str) -> dict[str, Any]:
+    """An event's envelope from its number, place and stored leaf hash (``ledger_record``)."""
     if case_id is None:
-        case_id, case_seq = NO_CASE, event.seq
-    record: dict[str, Any] = {"seq": event.seq, "case_id": case_id, "case_seq": case_seq,
-                              "event_leaf": event.leaf_hash}
+        case_id, case_seq = NO_CASE, seq
+    record: dict[str, Any] = {"seq": seq, "case_id": case_id, "case_seq": case_seq,
+                              "event_leaf": event_leaf}
     record["leaf_hash"] = event_leaf_hash(record)
     return record
 
@@ -132,9 +137,16 @@ def stored_checkpoints(scope: str | None = None) -> list[dict[str, Any]]:
     return [c.as_checkpoint() for c in db.session.execute(query).scalars()]
 
 
+# Built once: the seal runs these at the end of every case.
+_LATEST = (select(Checkpoint).where(Checkpoint.scope == bindparam("scope"))
+           .order_by(Checkpoint.tree_size.desc()).limit(1))
+_EVENTS = AuditEvent.__table__
+_CASE_LEAVES = (select(_EVENTS.c.seq, _EVENTS.c.case_seq, _EVENTS.c.leaf_hash, _EVENTS.c.mac)
+                .where(_EVENTS.c.case_id == bindparam("case_id")).order_by(_EVENTS.c.seq))
+
+
 def latest_checkpoint(scope: str) -> dict[str, Any] | None:
-    row = db.session.execute(select(Checkpoint).where(Checkpoint.scope == scope)
-                             .order_by(Checkpoint.tree_size.desc()).limit(1)).scalar_one_or_none()
+    row = db.session.execute(_LATEST, {"scope": scope}).scalar_one_or_none()
     return None if row is None else row.as_checkpoint()
 
 
@@ -162,6 +174,11 @@ def _checkpoint_scope(scope: str, events: list[AuditEvent], key: str, at_text: s
     if bad:
         run.refused[scope] = f"events {bad[:10]} do not match their stored hashes"
         return
+    _sign_leaves(scope, leaves, previous, key, at_text, now, run)
+
+
+def _sign_leaves(scope: str, leaves: list[str], previous: dict[str, Any] | None, key: str,
+                 at_text: str, now: datetime, run: CheckpointRun) -> None:
     # Never sign over history that no longer matches what was signed before.
     if previous is not None and merkle.root(leaves[:previous["tree_size"]]) != previous["root"]:
         run.refused[scope] = (f"the first {previous['tree_size']} events no longer match the "
@@ -197,11 +214,46 @@ def seal_cases(case_ids: Sequence[str]) -> CheckpointRun:
     run = CheckpointRun()
     for case_id in case_ids:
         case = db.session.get(Case, case_id)
-        if case is not None:
-            coverage.seal_state(case)  # the state it ends in, inside the seal
-        _checkpoint_scope(case_id, events_of(case_id), key, _signed_at(now), now, run)
+        if case is None:
+            _checkpoint_scope(case_id, events_of(case_id), key, _signed_at(now), now, run)
+            continue
+        coverage.seal_state(case)  # the state it ends in, inside the seal
+        _seal_from_chain(case, key, _signed_at(now), now, run)
     db.session.flush()
     return run
+
+
+def _seal_from_chain(case: Case, key: str, at_text: str, now: datetime,
+                     run: CheckpointRun) -> None:
+    """Sign the ending case's leaves, vouched for by its keyed chain, without its events.
+
+    Each event's content was hashed, and the leaf MAC'd into the chain, as it was recorded;
+    the case row's anchor was rewritten by this very step. So the seal reads only each event's
+    number, leaf and MAC, and checks the MACs from the first event to that anchor: a leaf
+    changed, inserted or removed since it was written (even with its hash recomputed, which
+    needs no secret) breaks the chain and the seal is refused, as an altered event was before.
+    The root it signs covers the stored leaves, so ``verify`` still names any content that no
+    longer matches its leaf. A case with history from before the chain (events without a MAC)
+    is sealed as before: every event read and its content hashed again.
+    """
+    rows = db.session.execute(_CASE_LEAVES, {"case_id": case.id}).all()
+    if not rows or any(not r.mac for r in rows):
+        _checkpoint_scope(case.id, events_of(case.id), key, at_text, now, run)
+        return
+    previous = latest_checkpoint(case.id)
+    if previous is not None and len(rows) <= previous["tree_size"]:
+        return
+    head = chain.Head(case.event_count or 0, case.ledger_leaf or "", case.ledger_mac or "")
+    problems = chain.check_chain(
+        chain.chain_key(key), case.id,
+        [{"leaf_hash": r.leaf_hash, "mac": r.mac, "position": r.case_seq} for r in rows], head)
+    if problems:
+        named = [rows[p.index].seq for p in problems if p.index is not None]
+        run.refused[case.id] = (f"events {named[:10]} are not vouched for by the case's chain"
+                                if named else f"the case's chain: {problems[0].detail}")
+        return
+    leaves = [envelope(r.seq, case.id, r.case_seq, r.leaf_hash)["leaf_hash"] for r in rows]
+    _sign_leaves(case.id, leaves, previous, key, at_text, now, run)
 
 
 _ANCHOR = "guanjia.checkpoints_to_anchor"

@@ -110,6 +110,7 @@ def test_the_newest_event_deleted_and_the_counter_fixed_is_named(
     case_seq = scalar(api.app, "SELECT case_seq FROM audit_events WHERE seq = :s", s=last_seq)
     previous_leaf = scalar(api.app, "SELECT leaf_hash FROM audit_events WHERE case_id = :c "
                                     "AND case_seq = :n", c=walk.case_id, n=case_seq - 1)
+    previous_leaf = bytes(previous_leaf).hex()  # stored raw; the anchor holds it as hex
     with tampering(api.app) as conn:
         conn.execute(sa.text("DELETE FROM audit_events WHERE seq = :s"), {"s": last_seq})
         conn.execute(sa.text("UPDATE cases SET event_count = event_count - 1 WHERE id = :c"),
