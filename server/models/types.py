@@ -37,7 +37,7 @@ class HexDigest(TypeDecorator[str]):
 
     32 raw bytes read back as their hex. Anything else reads back as the text it was: rows
     written as hex text before this type (SQLite columns take any type, so they stay as they
-    were; PostgreSQL's migration 0029 kept what was not canonical hex as its text) and values
+    were; PostgreSQL's migration 0027 kept what was not canonical hex as its text) and values
     that are not canonical hex (upper case, other lengths), so a stored value never changes
     meaning and a malformed one still fails the checks that read it.
     """

@@ -27,7 +27,7 @@ from tests.helpers.tamper import completed_review, tampering
 pytestmark = pytest.mark.real_commits
 
 MIGRATION = (Path(__file__).resolve().parents[2] / "server" / "migrations" / "versions"
-             / "0029_compact.py")
+             / "0027_compact.py")
 
 
 def migration() -> ModuleType:

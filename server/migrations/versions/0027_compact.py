@@ -12,13 +12,13 @@ that text, so a row never changes meaning and a malformed one still fails verifi
 No event's content, leaf hash or MAC changes: the chain and every checkpoint verify as before.
 The append-only trigger fires on row UPDATE/DELETE, not on a column's type change.
 
-Revision ID: 0029_compact
+Revision ID: 0027_compact
 Revises: 0023_speed
 """
 from alembic import op
 
-revision = "0029_compact"
-down_revision = "0023_speed"
+revision = "0027_compact"
+down_revision = "0026_handups"
 branch_labels = None
 depends_on = "0010_ledger"  # the mac column
 
