@@ -85,15 +85,17 @@ def batches(case_ids: list[str]) -> list[list[str]]:
 
 @shared_task(name="guanjia.timers.sweep", bind=True, ignore_result=True)
 def sweep_timers(self: Task) -> int:
-    """Claim due timers and send their cases out to be fired (beat sends this)."""
+    """Claim due timers and send their cases out to be fired (beat sends this); the counties'
+    cases go out in turn, so every county with a due timer has a case in the first batch."""
 
     stuck = _settings().timer_stuck_seconds
     sweep = timers.claim_due_timers(stuck_after=timedelta(seconds=stuck))
     for batch in batches(sweep.case_ids):
         send("guanjia.timers.fire_cases", [batch])
     if sweep.case_ids:
-        log.info("timer sweep: %d due, %d stuck, %d cases in %.3fs", sweep.due, sweep.stuck,
-                 len(sweep.case_ids), sweep.seconds)
+        log.info("timer sweep: %d due, %d stuck, %d cases of %d counties in %.3fs",
+                 sweep.due, sweep.stuck, len(sweep.case_ids), len(sweep.by_county),
+                 sweep.seconds)
     return len(sweep.case_ids)
 
 

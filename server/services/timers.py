@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import ColumnElement, select, tuple_, update
 
 from server.engine import clock
 from server.extensions import db
-from server.models import PendingTimer, WorkItem
+from server.models import Case, PendingTimer, WorkItem
 from server.rules.assignment import answerable
 from server.rules.lights import Light, item_light, time_left
 from server.services.audit import record_event
@@ -41,12 +41,14 @@ PENDING, ENQUEUED, FAILED = "pending", "enqueued", "failed"
 
 @dataclass
 class Sweep:
-    """What one sweep claimed: the cases to fire (earliest due first) and the row counts."""
+    """What one sweep claimed: the cases to fire (the counties' in turn, each county's
+    earliest due first), the row counts and the rows claimed per county."""
 
     case_ids: list[str] = field(default_factory=list)
     due: int = 0
     stuck: int = 0
     seconds: float = 0.0
+    by_county: dict[str | None, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,39 +66,96 @@ def claim_due_timers(*, now: datetime | None = None, limit: int = 10_000,
                      stuck_after: timedelta = DEFAULT_STUCK_AFTER) -> Sweep:
     """Mark due (and stuck) timer rows ``enqueued`` and return their cases; commits.
 
-    ``now`` is case time (the engine clock); being stuck is measured on the wall clock,
-    because it is about message delivery, not about the case.
+    One beat sweeps every county (issue 21), and no county's backlog may hold another's
+    timers back: each county with due rows gets an equal share of ``limit`` (a share one
+    county leaves unused goes to those that have more), and the cases come back with the
+    counties in turn, so the first batch sent to the workers holds every county's earliest
+    case. ``now`` is case time (the engine clock); being stuck is measured on the wall
+    clock, because it is about message delivery, not about the case.
     """
     started = time.perf_counter()
     now = now or clock.now()
     wall = datetime.now(UTC)
     sweep = Sweep()
-    cases: dict[str, datetime] = {}
+    cases: dict[str, tuple[str | None, datetime]] = {}
     for state, condition, counter in (
         (PENDING, PendingTimer.due_at <= now, "due"),
         (ENQUEUED, PendingTimer.enqueued_at < wall - stuck_after, "stuck"),
     ):
-        claim = (select(PendingTimer.case_id, PendingTimer.task_id)
-                 .where(PendingTimer.state == state, condition)
-                 .order_by(PendingTimer.due_at).limit(limit))
-        if db.engine.dialect.name == "postgresql":
-            # Two sweeps at once (two beats by mistake) each take different rows.
-            claim = claim.with_for_update(skip_locked=True)
-        rows = db.session.execute(
-            update(PendingTimer)
-            .where(tuple_(PendingTimer.case_id, PendingTimer.task_id).in_(claim))
-            .values(state=ENQUEUED, enqueued_at=wall)
-            .returning(PendingTimer.case_id, PendingTimer.due_at)
-            .execution_options(synchronize_session=False)
-        ).all()
-        setattr(sweep, counter, len(rows))
-        for case_id, due_at in rows:
-            if case_id not in cases or due_at < cases[case_id]:
-                cases[case_id] = due_at
+        claimed = 0
+        for county, case_id, due_at in _claim_fairly(state, condition, limit, wall):
+            claimed += 1
+            sweep.by_county[county] = sweep.by_county.get(county, 0) + 1
+            if case_id not in cases or due_at < cases[case_id][1]:
+                cases[case_id] = (county, due_at)
+        setattr(sweep, counter, claimed)
     db.session.commit()
-    sweep.case_ids = sorted(cases, key=lambda c: cases[c])
+    sweep.case_ids = counties_in_turn(cases)
     sweep.seconds = time.perf_counter() - started
     return sweep
+
+
+def _claim_fairly(state: str, condition: ColumnElement[bool], limit: int,
+                  wall: datetime) -> list[tuple[str | None, str, datetime]]:
+    """Claim up to ``limit`` rows in ``state`` meeting ``condition``, shared among counties.
+
+    Rounds: every county still holding rows gets an equal share of what is left (at least
+    one row); a county that took less than its share has no more and drops out. Each claim
+    is one UPDATE of rows picked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) by the
+    (``state``, ``due_at``) index, so two sweeps at once still take different rows.
+    """
+    counties: list[str | None] = list(db.session.execute(
+        select(Case.county).distinct()
+        .join(PendingTimer, PendingTimer.case_id == Case.id)
+        .where(PendingTimer.state == state, condition)).scalars())
+    claimed: list[tuple[str | None, str, datetime]] = []
+    left = limit
+    while counties and left > 0:
+        share = max(1, left // len(counties))
+        still: list[str | None] = []
+        for county in counties:
+            if left <= 0:
+                break
+            asked = min(share, left)
+            rows = _claim(state, condition, county, asked, wall)
+            claimed.extend((county, case_id, due_at) for case_id, due_at in rows)
+            left -= len(rows)
+            if len(rows) == asked:
+                still.append(county)
+        counties = still
+    return claimed
+
+
+def _claim(state: str, condition: ColumnElement[bool], county: str | None, limit: int,
+           wall: datetime) -> list[tuple[str, datetime]]:
+    """Mark one county's earliest ``limit`` rows ``enqueued``; their (case, due) pairs."""
+    of_county = Case.county.is_(None) if county is None else Case.county == county
+    pick = (select(PendingTimer.case_id, PendingTimer.task_id)
+            .join(Case, Case.id == PendingTimer.case_id)
+            .where(PendingTimer.state == state, condition, of_county)
+            .order_by(PendingTimer.due_at).limit(limit))
+    if db.engine.dialect.name == "postgresql":
+        # Two sweeps at once (two beats by mistake) each take different rows.
+        pick = pick.with_for_update(skip_locked=True, of=PendingTimer)
+    rows = db.session.execute(
+        update(PendingTimer)
+        .where(tuple_(PendingTimer.case_id, PendingTimer.task_id).in_(pick))
+        .values(state=ENQUEUED, enqueued_at=wall)
+        .returning(PendingTimer.case_id, PendingTimer.due_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [(case_id, due_at) for case_id, due_at in rows]
+
+
+def counties_in_turn(cases: dict[str, tuple[str | None, datetime]]) -> list[str]:
+    """Case ids, one county's after another's in turn (the county whose earliest case is
+    due first leads), each county's cases earliest due first."""
+    queues: dict[str | None, list[tuple[datetime, str]]] = {}
+    for case_id, (county, due_at) in cases.items():
+        queues.setdefault(county, []).append((due_at, case_id))
+    ordered = sorted((sorted(queue) for queue in queues.values()), key=lambda q: q[0][0])
+    longest = max((len(queue) for queue in ordered), default=0)
+    return [queue[i][1] for i in range(longest) for queue in ordered if i < len(queue)]
 
 
 def _due_rows(case_id: str, now: datetime) -> list[FiredTimer]:
