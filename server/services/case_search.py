@@ -18,6 +18,7 @@ from server.models import (
     WorkItem,
     WorkItemGroup,
 )
+from server.rules.catalog import STAGES
 from server.services import access, dashboard, tenancy
 from server.services.calendar import current_calendar
 
@@ -28,8 +29,11 @@ LIGHTS = ("red", "yellow", "green")
 
 
 def stages() -> list[str]:
-    return [s for s in db.session.execute(
-        select(WorkItem.stage).where(WorkItem.state == "ready").distinct()).scalars() if s]
+    """The stage filter's choices: the procedure's stages in their order (国办发〔2019〕11号;
+    every catalog item is in one of them). Not read from the open items: that read every
+    county's items of a prefecture (165 ms of a task list's 364 ms among 48,000 open items,
+    bench/prefecture.py) and offered other counties' stages."""
+    return list(STAGES)
 
 
 @dataclass
