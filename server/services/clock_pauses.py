@@ -414,6 +414,21 @@ def return_from_referral(user: User, task_id: str, *, outcome: str,
     return _clock_action(user, task_id, change, higher_level=beside is not None)
 
 
+def refuse_while_referred(element_id: str, data: dict[str, Any]) -> None:
+    """Raise ``ConflictError`` when a 办理 task's item is with a higher level (its referral
+    or hand-up is open): the county cannot finish what the prefecture or the province still
+    decides (行政许可法 Art. 43); the decision, or 上级审批已办结, comes first."""
+    if element_id != HANDLING_ELEMENT:
+        return
+    item_clock = data.get("item_clock")
+    pauses = item_clock.get("pauses") if isinstance(item_clock, dict) else None
+    if any(isinstance(p, dict) and p.get("kind") == REFERRAL and p.get("end") is None
+           for p in pauses or []):
+        raise ConflictError("这一事项正在上级审批中，待上级决定（或登记上级办结）后再办结 / "
+                            "the item is with the higher level; it is finished after its "
+                            "decision comes back")
+
+
 def item_of(task_id: str) -> dict[str, Any] | None:
     """The case item dict an open 办理 task works on (for pages), or None."""
     data = _task_data(task_id)

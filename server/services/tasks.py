@@ -20,6 +20,7 @@ from server.models import Case, User, WorkItem, WorkItemGroup
 from server.services import access, archive, plan, teams, tenancy
 from server.services.audit import record_event
 from server.services.case_state import record_step_events
+from server.services.clock_pauses import refuse_while_referred
 from server.services.errors import (
     ConflictError,
     NotFoundError,
@@ -291,6 +292,8 @@ def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, 
             task = store.engine.find_ready_human_task(live.runtime, task_id)
         except TaskNotReadyError as exc:
             raise ConflictError(str(exc)) from exc
+        # An item with the prefecture or the province is finished after their decision.
+        refuse_while_referred(item.element_id, task.data)
         # A plan or a one-time notice is completed with what the catalog says (items chosen,
         # timetable, materials), not with retyped text.
         cleaned = plan.prepare_submission(live.case, item.form_key, task.data, cleaned,

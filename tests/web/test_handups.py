@@ -11,7 +11,10 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from server.engine.clock import FrozenClock
+from server.services.errors import ConflictError
 from tests.conftest import table_counts
 from tests.helpers.handups import prefecture_item_in_handling
 from tests.scenarios.conftest import Walker
@@ -56,6 +59,11 @@ def test_a_handed_up_item_is_decided_by_the_prefecture_and_the_county_case_goes_
     sthj, handup_id = _hand_up(walker, task_id)
     [open_item] = walker.ready("handle_item")
     assert open_item["due_at"] is None  # never red on the county while the 州 decides
+    # Nor finished by the county while the 州 decides: refused, nothing changes.
+    before = table_counts(walker.app)
+    with pytest.raises(ConflictError, match="上级审批中"):
+        walker.do("sthj", "handle_item")
+    assert table_counts(walker.app) == before
 
     zhou = Web(walker.app)
     zhou.login("zhou_sthj")
