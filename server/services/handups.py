@@ -32,7 +32,7 @@ from sqlalchemy import select
 from server.engine import clock
 from server.extensions import db
 from server.models import AuditEvent, Case, Handup, User, WorkItem
-from server.rules.lights import LightVerdict, explain_light
+from server.rules.lights import Light, LightVerdict, explain_light, time_left
 from server.rules.prefecture import prefecture_department_name, prefecture_group
 from server.rules.workdays import Deadline
 from server.services import access, clock_pauses, tenancy
@@ -324,3 +324,45 @@ def decide(user: User, handup_id: int, *, decision: str, approval_number: str,
                                       beside=beside)
     db.session.refresh(handup)
     return handup
+
+
+# ---- the prefecture's own clock tells people ------------------------------------------------
+def remind_due(now: datetime | None = None) -> dict[str, int]:
+    """Warn and alert on the prefecture's accepted hand-ups as the county's items are (the
+    due-date sweep, ``services.timers.sweep_deadlines``, calls it in its transaction): yellow
+    warns the prefecture department (到期预警) once; red alerts it and the county department
+    that handed the item up (超期警示) once; each further working day overdue urges the
+    prefecture department (催办). Returns the yellow and red hand-ups and the new notices."""
+    now = now or clock.now()
+    counts = {"yellow": 0, "red": 0, "notices": 0}
+    rows = db.session.execute(select(Handup).where(Handup.state == "accepted")).scalars()
+    for row in rows:
+        if not county_item_open(row):
+            continue
+        seen = progress(row, now)
+        if seen.verdict is None or seen.deadline is None or seen.verdict.light is Light.GREEN:
+            continue
+        light = seen.verdict.light
+        counts[light.code] += 1
+        where = f"（{row.case.title}，{row.case.reference}，州级交办）"
+        due_text = seen.deadline.at.isoformat(timespec="minutes")
+        if light is Light.YELLOW:
+            counts["notices"] += len(notify(
+                kind="warning", title=f"到期预警：{row.item_name}{where}",
+                body=f"州级审批“{row.item_name}”将于 {due_text} 到期。",
+                groups=[row.prefecture_group], case_id=row.case_id,
+                dedupe_key=f"handup_warning:{row.id}"))
+            continue
+        counts["notices"] += len(notify(
+            kind="overdue", title=f"超期警示：{row.item_name}{where}",
+            body=f"州级审批“{row.item_name}”已于 {due_text} 到期，尚未决定。",
+            groups=[row.prefecture_group, row.county_department], case_id=row.case_id,
+            dedupe_key=f"handup_overdue:{row.id}"))
+        calendar = current_calendar(county=case_county(row.case))
+        days_over = -time_left(seen.deadline.at, now, calendar).working_days
+        if days_over >= 1:
+            counts["notices"] += len(notify(
+                kind="urging", title=f"催办：{row.item_name}已超期{days_over}个工作日{where}",
+                body=f"请尽快决定“{row.item_name}”。", groups=[row.prefecture_group],
+                case_id=row.case_id, dedupe_key=f"handup_urging:{row.id}:{days_over}"))
+    return counts

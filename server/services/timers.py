@@ -20,6 +20,7 @@ from server.extensions import db
 from server.models import Case, PendingTimer, WorkItem
 from server.rules.assignment import answerable
 from server.rules.lights import Light, item_light, time_left
+from server.services import handups
 from server.services.audit import record_event
 from server.services.calendar import case_county, county_settings, current_calendar
 from server.services.case_state import record_step_events
@@ -331,5 +332,9 @@ def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
                     body=f"请尽快办理“{item.name}”。", users=[*users, *named], groups=groups,
                     case_id=item.case_id, task_id=item.id,
                     dedupe_key=f"urging:{item.id}:{days_over}"))
+    # The prefecture's hand-ups run on their own clock and tell their people the same way.
+    handed = handups.remind_due(now)
+    counts["handups_yellow"], counts["handups_red"] = handed["yellow"], handed["red"]
+    counts["notices"] += handed["notices"]
     db.session.commit()
     return counts

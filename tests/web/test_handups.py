@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from server.engine.clock import FrozenClock
+from server.extensions import db
+from server.services import timers
 from server.services.errors import ConflictError
 from tests.conftest import table_counts
 from tests.helpers.handups import prefecture_item_in_handling
@@ -285,3 +287,38 @@ def test_the_admin_page_lists_the_prefectures_departments_as_such(
     row = page.split("<code>pref_dept_sthj</code>")[1].split("</tr>")[0]
     assert "州生态环境局" in row and "州级部门" in row
     assert '<option value="prefecture" selected>' in page
+
+
+def test_the_prefectures_clock_warns_alerts_and_urges_like_the_countys(
+        make_app: Any, frozen_clock: FrozenClock) -> None:
+    """The due-date sweep lights an accepted hand-up on the prefecture's own 60-day clock:
+    a warning to the prefecture department as it turns yellow, an alert to it and to the
+    county department once red, one urging a working day overdue; each notice once."""
+    walker, task_id = prefecture_item_in_handling(make_app, frozen_clock)
+    _, handup_id = _hand_up(walker, task_id)
+    page = f"/handups/{handup_id}"
+    zhou, county = Web(walker.app), Web(walker.app)
+    zhou.login("zhou_sthj")
+    county.login("sthj")
+    zhou.post(f"{page}/accept", {}, token_from=page)
+
+    def sweep() -> dict[str, int]:
+        with walker.app.app_context():
+            found = timers.sweep_deadlines()
+            db.session.remove()
+        return found
+
+    assert sweep()["handups_yellow"] == 0
+    assert "到期预警" not in zhou.text("/inbox")
+    frozen_clock.advance(timedelta(days=55))
+    assert sweep()["handups_yellow"] == 1
+    assert "到期预警：环境影响报告书审批" in zhou.text("/inbox")
+    assert "到期预警：环境影响报告书审批" not in county.text("/inbox")
+    frozen_clock.advance(timedelta(days=6))
+    assert sweep()["handups_red"] == 1
+    assert "超期警示：环境影响报告书审批" in zhou.text("/inbox")
+    assert "超期警示：环境影响报告书审批" in county.text("/inbox")
+    frozen_clock.advance(timedelta(days=3))
+    sweep()
+    assert re.search(r"催办：环境影响报告书审批已超期\d个工作日", zhou.text("/inbox"))
+    assert sweep()["notices"] == 0  # nothing twice
