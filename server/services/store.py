@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,12 +39,14 @@ from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, 
 from server.models.sqlalchemy_internals import mark_as_saved
 from server.services.audit import record_event
 from server.services.calendar import case_county, is_provisional
-from server.services.errors import ConflictError, NotFoundError
+from server.services.errors import ConflictError, NotFoundError, SettledConflictError
 from server.services.office_time import OFFICE_TIME_TIMERS, align_office_time_timers
 from server.services.team_assignment import assign_new_tasks
 
 log = logging.getLogger(__name__)
 MAX_LIVE_CASES = 512
+#: Work item ids whose case this process remembers (an item never changes case).
+MAX_KNOWN_ITEMS = 65536
 MAX_RETRIES = 8
 
 
@@ -114,6 +116,7 @@ class CaseStore:
         # Timers the steps under a case's lock started that count office time (by case).
         self._started_timers: dict[str, list[Any]] = {}
         self._locks_held: set[str] = set()
+        self._case_of_item: dict[str, str] = {}
 
     # ---- deployments ------------------------------------------------------------------
     def spec_set(self, deployment: Deployment) -> SpecSet:
@@ -126,6 +129,21 @@ class CaseStore:
 
     def remember_spec_set(self, deployment_id: int, spec_set: SpecSet) -> None:
         self._spec_sets[deployment_id] = spec_set
+
+    # ---- which case a work item belongs to ----------------------------------------------
+    def note_items(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Remember the case of these work items (item id, case id): an item never moves, so
+        a person acting on a task listed or created here costs no read before the case's
+        lock (the lock's statement reads the item afresh anyway)."""
+        known = self._case_of_item
+        for item_id, case_id in pairs:
+            known[item_id] = case_id
+        if len(known) > MAX_KNOWN_ITEMS:
+            known.clear()
+
+    def case_of_item(self, item_id: str) -> str | None:
+        """The case of a work item this process has seen, or None."""
+        return self._case_of_item.get(item_id)
 
     # ---- live cases -------------------------------------------------------------------
     def _lock_for(self, case_id: str) -> threading.Lock:
@@ -429,6 +447,7 @@ class CaseStore:
         if created:
             # Plain inserts, not ORM objects: no flush in the middle of the step.
             connection.execute(_INSERT_ITEMS, created)
+            self.note_items((row["id"], case.id) for row in created)
             groups = [{"work_item_id": row["id"], "group_code": code, "state": "ready"}
                       for row in created for code in human_groups(row)]
             if groups:
@@ -557,6 +576,8 @@ def with_retries(step: Any, *args: Any, **kwargs: Any) -> Any:
     for attempt in range(MAX_RETRIES):
         try:
             return step(*args, **kwargs)
+        except SettledConflictError:
+            raise
         except ConflictError:
             if attempt == MAX_RETRIES - 1:
                 raise
