@@ -3,11 +3,13 @@ puts together (named for what it is; it was ``server/setup.py``, not a packaging
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 
 from server.engine.scripting import configure_limits
 from server.extensions import db, limiter, migrate
@@ -44,6 +46,39 @@ def _tune_sqlite(engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: A pooled connection unused for longer than this is pinged before a request gets it.
+PING_AFTER_IDLE_SECONDS = 10.0
+_CHECKED_IN = "guanjia.checked_in"
+
+
+def _ping_idle_connections(engine: Any) -> None:
+    """``pool_pre_ping``, but only for connections that sat idle in the pool.
+
+    SQLAlchemy's pre-ping costs a round trip (and a statement on the server) on every
+    checkout, that is every request (issue 18). A connection returned moments ago by the
+    previous request is alive; one idle for ``PING_AFTER_IDLE_SECONDS`` may have been cut
+    (a database restart, a firewall), so it is pinged, and a dead one is replaced before the
+    request sees it (SQLAlchemy's pessimistic disconnect handling).
+    """
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _fresh(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and hands out another (new) one.
+            raise DisconnectionError("the pooled connection was closed") from exc
+
+
 def register_extensions(app: Flask) -> None:
     import server.models  # noqa: F401, PLC0415  (registers the tables)
 
@@ -51,14 +86,15 @@ def register_extensions(app: Flask) -> None:
     if settings.database_url.startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
-                              {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True})
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 20, "max_overflow": 20})
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     limiter.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
+        else:
+            _ping_idle_connections(db.engine)
         track_writes(db.engine)
     app.extensions["guanjia.store"] = CaseStore()
     # Services send background work through this; the workers deliver it.
