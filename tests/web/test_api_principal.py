@@ -7,37 +7,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Group, User
 from server.services import users
 from server.services.users import end_sessions, principal_revision
+from tests.helpers.statements import statements
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@contextmanager
-def statements(app: Any) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement.lower())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def test_a_token_checked_a_moment_ago_is_not_looked_up_again(api: Any) -> None:
