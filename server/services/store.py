@@ -26,7 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import InstanceState
+from sqlalchemy.orm import InstanceState, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -323,8 +323,10 @@ class CaseStore:
         key = (db.engine.dialect.name, with_item)
         query = self._lock_queries.get(key)
         if query is None:
+            # (The item's case is the row beside it: not joined a second time.)
             query = select(Case, WorkItem).outerjoin(WorkItem, (WorkItem.case_id == Case.id) & (
-                WorkItem.id == bindparam("item_id"))) if with_item else select(Case)
+                WorkItem.id == bindparam("item_id"))).options(lazyload(WorkItem.case)) \
+                if with_item else select(Case)
             query = query.where(Case.id == bindparam("case_id")).execution_options(
                 populate_existing=True)
             if key[0] == "postgresql":
@@ -468,9 +470,13 @@ class CaseStore:
     @staticmethod
     def _close_items(connection: Any, item_ids: list[str], values: dict[str, Any]) -> None:
         completing = "completed_by" in values
-        connection.execute(_COMPLETE_ITEMS if completing else _CLOSE_ITEMS,
-                           {"ids": item_ids, **values})
-        connection.execute(_CLOSE_GROUPS, {"ids": item_ids, "state": values["state"]})
+        if connection.dialect.name == "postgresql":
+            # One statement: the groups' rows of the items it closed (issue 18).
+            connection.execute(_close_items_and_groups(completing), {"ids": item_ids, **values})
+        else:
+            connection.execute(_COMPLETE_ITEMS if completing else _CLOSE_ITEMS,
+                               {"ids": item_ids, **values})
+            connection.execute(_CLOSE_GROUPS, {"ids": item_ids, "state": values["state"]})
         # The session's copies (the item a person just completed) show what was written.
         session = db.session
         for item_id in item_ids:
@@ -524,6 +530,17 @@ _COMPLETE_ITEMS = _CLOSE_ITEMS.values(completed_by=bindparam("completed_by"),
 _CLOSE_GROUPS = update(_GROUPS).where(
     _GROUPS.c.work_item_id.in_(bindparam("ids", expanding=True)),
     _GROUPS.c.state == "ready").values(state=bindparam("state"))
+
+
+@functools.cache
+def _close_items_and_groups(completing: bool) -> Any:
+    """PostgreSQL: close the open items and, in the same statement, their groups' rows."""
+    closed = (_COMPLETE_ITEMS if completing else _CLOSE_ITEMS).returning(_ITEMS.c.id).cte(
+        "closed")
+    return update(_GROUPS).where(_GROUPS.c.work_item_id.in_(select(closed.c.id)),
+                                 _GROUPS.c.state == "ready").values(state=bindparam("state"))
+
+
 _TIMERS = PendingTimer.__table__
 _DELETE_TIMERS = delete(_TIMERS).where(_TIMERS.c.case_id == bindparam("case_id"),
                                        _TIMERS.c.task_id.in_(bindparam("ids", expanding=True)))
