@@ -5,7 +5,8 @@ case, and for each of its 12 tasks the list call and the complete call, as the H
 clients do. Prints the SQL statements each kind of request sends (every statement saved is
 CPU on both sides), then the functions by own time and by cumulative time.
 
-Run: python bench/profile_case.py [--cases 40] [--postgres] [--top 40]
+Run: python bench/profile_case.py [--cases 40] [--postgres] [--top 40] [--statements]
+     [--plain 5] (CPU per case without the profiler: 5 batches of --cases)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import cProfile
 import io
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -40,6 +42,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=40)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--plain", type=int, metavar="BATCHES", default=0,
+                        help="no profiler: process CPU per case, median of BATCHES batches")
     parser.add_argument("--statements", action="store_true",
                         help="list each statement's text with its count per case")
     parser.add_argument("--dump", help="write the raw profile here (for pstats)")
@@ -112,7 +116,20 @@ def main() -> None:
     if args.statements:
         for (kind, text), n in sorted(counting["texts"].items(), key=lambda kv: -kv[1]):
             print(f"  {n / 3:5.1f}  {kind:<8} {text}")
-    profile = cProfile.Profile()
+    if args.plain:
+        per_case = []
+        for _ in range(args.plain):
+            cpu = time.process_time()
+            for _ in range(args.cases):
+                one_case()
+            per_case.append((time.process_time() - cpu) * 1000 / args.cases)
+        print(f"process CPU per case without the profiler: median "
+              f"{statistics.median(per_case):.1f} ms, least {min(per_case):.1f} ms "
+              f"({args.plain} batches of {args.cases} cases); {load()}")
+        return
+    # Timed in this process's CPU, not wall time: waiting (a commit's write, a shared
+    # machine's other processes) is no cost of ours.
+    profile = cProfile.Profile(time.process_time)
     started, cpu = time.perf_counter(), time.process_time()
     profile.enable()
     tasks = sum(one_case() for _ in range(args.cases))

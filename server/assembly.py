@@ -79,6 +79,22 @@ def _ping_idle_connections(engine: Any) -> None:
             raise DisconnectionError("the pooled connection was closed") from exc
 
 
+def _limit_in_the_limited_views_only(app: Flask) -> None:
+    """No rate-limit check before every request.
+
+    The only limits are the sign-in views' own (``server/web/signin_limits.py``), which their
+    decorators check as the view runs. Flask-Limiter's check before each request looks only
+    for default, application and blueprint limits, and there are none: on every other request
+    it counted nothing, at 4 % of an API call's CPU (issue 18). Should such limits ever be
+    configured, the check stays.
+    """
+    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+        return
+    check = limiter._check_request_limit  # noqa: SLF001 - the hook init_app registered
+    hooks = app.before_request_funcs.get(None, [])
+    app.before_request_funcs[None] = [hook for hook in hooks if hook != check]
+
+
 def register_extensions(app: Flask) -> None:
     import server.models  # noqa: F401, PLC0415  (registers the tables)
 
@@ -90,6 +106,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     limiter.init_app(app)
+    _limit_in_the_limited_views_only(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import mmap
 import os
 import secrets
@@ -38,6 +39,8 @@ from server.services.audit import record_event
 from server.services.errors import AuthenticationError, ValidationFailedError
 from server.services.notifications import forget_directory
 from server.services.store import release_read_transaction
+
+log = logging.getLogger(__name__)
 
 _HASHERS = {
     # argon2-cffi's default argon2id parameters (RFC 9106, low-memory profile).
@@ -229,7 +232,7 @@ def user_for_token(token: str) -> User:
     """
     digest = hashlib.sha256(token.encode()).hexdigest()
     revision = principal_revision().current()
-    cached = _principals.get(digest, revision)
+    cached = _principals.get(digest, revision) if revision is not None else None
     if cached is not None:
         snapshot, expires_at = cached
         if expires_at <= clock.now():
@@ -244,7 +247,8 @@ def user_for_token(token: str) -> User:
         raise AuthenticationError("the token has expired; sign in again")
     if not user.active:
         raise AuthenticationError("the account is disabled")
-    _principals.keep(digest, user, expires_at, revision)
+    if revision is not None:
+        _principals.keep(digest, user, expires_at, revision)
     return user
 
 
@@ -272,24 +276,35 @@ class PrincipalRevision:
         self._map: mmap.mmap | None = None
         self._lock = threading.Lock()
 
-    def _mapped(self) -> mmap.mmap:
+    def _mapped(self) -> mmap.mmap | None:
         if self._map is None or self._pid != os.getpid():  # forked: a file of its own
             with self._lock:
                 if self._map is None or self._pid != os.getpid():
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                    if os.fstat(fd).st_size < _COUNTER.size:
-                        os.ftruncate(fd, _COUNTER.size)  # zeros: revision 0
+                    try:
+                        self.path.parent.mkdir(parents=True, exist_ok=True)
+                        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                        if os.fstat(fd).st_size < _COUNTER.size:
+                            os.ftruncate(fd, _COUNTER.size)  # zeros: revision 0
+                        self._map = mmap.mmap(fd, _COUNTER.size)
+                    except OSError:
+                        log.exception("no principal revision in %s: every API call looks "
+                                      "its token up", self.path)
+                        return None
                     self._fd, self._pid = fd, os.getpid()
-                    self._map = mmap.mmap(fd, _COUNTER.size)
         return self._map
 
-    def current(self) -> int:
-        value: int = _COUNTER.unpack_from(self._mapped())[0]
+    def current(self) -> int | None:
+        """The revision now; None when the file cannot be used (then nothing is cached)."""
+        counter = self._mapped()
+        if counter is None:
+            return None
+        value: int = _COUNTER.unpack_from(counter)[0]
         return value
 
     def bump(self) -> None:
         counter = self._mapped()
+        if counter is None:
+            return
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             _COUNTER.pack_into(counter, 0, (_COUNTER.unpack_from(counter)[0] + 1) % 2**63)

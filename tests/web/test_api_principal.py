@@ -17,7 +17,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Group, User
 from server.services import users
-from server.services.users import end_sessions, principal_revision
+from server.services.users import PrincipalRevision, end_sessions, principal_revision
 from tests.helpers.statements import statements
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,3 +104,13 @@ def test_a_password_set_by_another_process_ends_the_token_on_the_next_call(
     assert done.returncode == 0, done.stderr
     refused = api.get("/tasks", "fgj")
     assert refused.status_code == 401
+
+
+def test_without_a_usable_revision_file_every_call_looks_its_token_up(api: Any) -> None:
+    api.app.extensions["guanjia.principals"] = PrincipalRevision(
+        Path("/proc/no-such-folder/principals.rev"))  # nothing can be created there
+    assert api.get("/tasks", "zhaoshang").status_code == 200
+    with statements(api.app) as seen:
+        again = api.get("/tasks", "zhaoshang")
+    assert again.status_code == 200
+    assert [s for s in seen if "api_tokens" in s]
