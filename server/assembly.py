@@ -90,9 +90,10 @@ def _limit_in_the_limited_views_only(app: Flask) -> None:
     """
     if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
         return
-    check = limiter._check_request_limit  # noqa: SLF001 - the hook init_app registered
+    # Flask-Limiter's one before-request hook is a method of the limiter (init_app added it).
     hooks = app.before_request_funcs.get(None, [])
-    app.before_request_funcs[None] = [hook for hook in hooks if hook != check]
+    app.before_request_funcs[None] = [hook for hook in hooks
+                                      if getattr(hook, "__self__", None) is not limiter]
 
 
 def register_extensions(app: Flask) -> None:
