@@ -3,11 +3,13 @@ puts together (named for what it is; it was ``server/setup.py``, not a packaging
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 
 from server.engine.scripting import configure_limits, current_county
 from server.extensions import db, limiter, migrate
@@ -45,6 +47,56 @@ def _tune_sqlite(engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: A pooled connection unused for longer than this is pinged before a request gets it.
+PING_AFTER_IDLE_SECONDS = 10.0
+_CHECKED_IN = "guanjia.checked_in"
+
+
+def _ping_idle_connections(engine: Any) -> None:
+    """``pool_pre_ping``, but only for connections that sat idle in the pool.
+
+    SQLAlchemy's pre-ping costs a round trip (and a statement on the server) on every
+    checkout, that is every request (issue 18). A connection returned moments ago by the
+    previous request is alive; one idle for ``PING_AFTER_IDLE_SECONDS`` may have been cut
+    (a database restart, a firewall), so it is pinged, and a dead one is replaced before the
+    request sees it (SQLAlchemy's pessimistic disconnect handling).
+    """
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _fresh(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and hands out another (new) one.
+            raise DisconnectionError("the pooled connection was closed") from exc
+
+
+def _limit_in_the_limited_views_only(app: Flask) -> None:
+    """No rate-limit check before every request.
+
+    The only limits are the sign-in views' own (``server/web/signin_limits.py``), which their
+    decorators check as the view runs. Flask-Limiter's check before each request looks only
+    for default, application and blueprint limits, and there are none: on every other request
+    it counted nothing, at 4 % of an API call's CPU (issue 18). Should such limits ever be
+    configured, the check stays.
+    """
+    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+        return
+    # Flask-Limiter's one before-request hook is a method of the limiter (init_app added it).
+    hooks = app.before_request_funcs.get(None, [])
+    app.before_request_funcs[None] = [hook for hook in hooks
+                                      if getattr(hook, "__self__", None) is not limiter]
+
+
 def register_extensions(app: Flask) -> None:
     import server.models  # noqa: F401, PLC0415  (registers the tables)
 
@@ -55,14 +107,17 @@ def register_extensions(app: Flask) -> None:
                                                             "json_serializer": compact_json})
     else:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
-                              {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True,
+                              {"pool_size": 20, "max_overflow": 20,
                                "json_serializer": compact_json})
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     limiter.init_app(app)
+    _limit_in_the_limited_views_only(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
+        else:
+            _ping_idle_connections(db.engine)
         track_writes(db.engine)
     app.extensions["guanjia.store"] = CaseStore()
     # Services send background work through this; the workers deliver it.

@@ -91,6 +91,8 @@ def start_case(user: User, process_id: str, data: dict[str, Any], *,
         area=str(data.get("area") or user.area or ""),
         started_by=user.username, started_at=now,
     )
+    # The answer names the version: no second read of the deployment after the commit.
+    case.deployment = deployment
 
     case.county = county
     try:

@@ -43,6 +43,11 @@ class ConflictError(ServiceError):
     title = "Conflict"
 
 
+class SettledConflictError(ConflictError):
+    """A conflict read under the case's lock (the task is done already): trying the step
+    again cannot resolve it, so ``with_retries`` does not."""
+
+
 class InvalidDiagramError(ServiceError):
     status = 422
     title = "Invalid diagram"

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import InstanceState
+from sqlalchemy.orm import InstanceState, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,12 +39,14 @@ from server.models import Case, Deployment, EngineTask, PendingTimer, WorkItem, 
 from server.models.sqlalchemy_internals import mark_as_saved
 from server.services.audit import record_event
 from server.services.calendar import case_county, is_provisional
-from server.services.errors import ConflictError, NotFoundError
+from server.services.errors import ConflictError, NotFoundError, SettledConflictError
 from server.services.office_time import OFFICE_TIME_TIMERS, align_office_time_timers
 from server.services.team_assignment import assign_new_tasks
 
 log = logging.getLogger(__name__)
 MAX_LIVE_CASES = 512
+#: Work item ids whose case this process remembers (an item never changes case).
+MAX_KNOWN_ITEMS = 65536
 MAX_RETRIES = 8
 
 
@@ -114,6 +116,7 @@ class CaseStore:
         # Timers the steps under a case's lock started that count office time (by case).
         self._started_timers: dict[str, list[Any]] = {}
         self._locks_held: set[str] = set()
+        self._case_of_item: dict[str, str] = {}
 
     # ---- deployments ------------------------------------------------------------------
     def spec_set(self, deployment: Deployment) -> SpecSet:
@@ -126,6 +129,21 @@ class CaseStore:
 
     def remember_spec_set(self, deployment_id: int, spec_set: SpecSet) -> None:
         self._spec_sets[deployment_id] = spec_set
+
+    # ---- which case a work item belongs to ----------------------------------------------
+    def note_items(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Remember the case of these work items (item id, case id): an item never moves, so
+        a person acting on a task listed or created here costs no read before the case's
+        lock (the lock's statement reads the item afresh anyway)."""
+        known = self._case_of_item
+        for item_id, case_id in pairs:
+            known[item_id] = case_id
+        if len(known) > MAX_KNOWN_ITEMS:
+            known.clear()
+
+    def case_of_item(self, item_id: str) -> str | None:
+        """The case of a work item this process has seen, or None."""
+        return self._case_of_item.get(item_id)
 
     # ---- live cases -------------------------------------------------------------------
     def _lock_for(self, case_id: str) -> threading.Lock:
@@ -305,8 +323,10 @@ class CaseStore:
         key = (db.engine.dialect.name, with_item)
         query = self._lock_queries.get(key)
         if query is None:
+            # (The item's case is the row beside it: not joined a second time.)
             query = select(Case, WorkItem).outerjoin(WorkItem, (WorkItem.case_id == Case.id) & (
-                WorkItem.id == bindparam("item_id"))) if with_item else select(Case)
+                WorkItem.id == bindparam("item_id"))).options(lazyload(WorkItem.case)) \
+                if with_item else select(Case)
             query = query.where(Case.id == bindparam("case_id")).execution_options(
                 populate_existing=True)
             if key[0] == "postgresql":
@@ -429,6 +449,7 @@ class CaseStore:
         if created:
             # Plain inserts, not ORM objects: no flush in the middle of the step.
             connection.execute(_INSERT_ITEMS, created)
+            self.note_items((row["id"], case.id) for row in created)
             groups = [{"work_item_id": row["id"], "group_code": code, "state": "ready"}
                       for row in created for code in human_groups(row)]
             if groups:
@@ -449,9 +470,13 @@ class CaseStore:
     @staticmethod
     def _close_items(connection: Any, item_ids: list[str], values: dict[str, Any]) -> None:
         completing = "completed_by" in values
-        connection.execute(_COMPLETE_ITEMS if completing else _CLOSE_ITEMS,
-                           {"ids": item_ids, **values})
-        connection.execute(_CLOSE_GROUPS, {"ids": item_ids, "state": values["state"]})
+        if connection.dialect.name == "postgresql":
+            # One statement: the groups' rows of the items it closed (issue 18).
+            connection.execute(_close_items_and_groups(completing), {"ids": item_ids, **values})
+        else:
+            connection.execute(_COMPLETE_ITEMS if completing else _CLOSE_ITEMS,
+                               {"ids": item_ids, **values})
+            connection.execute(_CLOSE_GROUPS, {"ids": item_ids, "state": values["state"]})
         # The session's copies (the item a person just completed) show what was written.
         session = db.session
         for item_id in item_ids:
@@ -505,6 +530,17 @@ _COMPLETE_ITEMS = _CLOSE_ITEMS.values(completed_by=bindparam("completed_by"),
 _CLOSE_GROUPS = update(_GROUPS).where(
     _GROUPS.c.work_item_id.in_(bindparam("ids", expanding=True)),
     _GROUPS.c.state == "ready").values(state=bindparam("state"))
+
+
+@functools.cache
+def _close_items_and_groups(completing: bool) -> Any:
+    """PostgreSQL: close the open items and, in the same statement, their groups' rows."""
+    closed = (_COMPLETE_ITEMS if completing else _CLOSE_ITEMS).returning(_ITEMS.c.id).cte(
+        "closed")
+    return update(_GROUPS).where(_GROUPS.c.work_item_id.in_(select(closed.c.id)),
+                                 _GROUPS.c.state == "ready").values(state=bindparam("state"))
+
+
 _TIMERS = PendingTimer.__table__
 _DELETE_TIMERS = delete(_TIMERS).where(_TIMERS.c.case_id == bindparam("case_id"),
                                        _TIMERS.c.task_id.in_(bindparam("ids", expanding=True)))
@@ -557,6 +593,8 @@ def with_retries(step: Any, *args: Any, **kwargs: Any) -> Any:
     for attempt in range(MAX_RETRIES):
         try:
             return step(*args, **kwargs)
+        except SettledConflictError:
+            raise
         except ConflictError:
             if attempt == MAX_RETRIES - 1:
                 raise

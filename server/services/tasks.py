@@ -25,6 +25,7 @@ from server.services.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    SettledConflictError,
     ValidationFailedError,
 )
 from server.services.forms import FormDefinition, form_registry
@@ -174,43 +175,46 @@ def task_query(user: User, *, scope: str = "all", department: str | None = None,
 
 
 _PAGE = bindparam("page_size", type_=Integer()), bindparam("page_start", type_=Integer())
-_LOAD_PAGE = (select(WorkItem).where(WorkItem.id.in_(bindparam("ids", expanding=True)))
-              .options(joinedload(WorkItem.case)))
 _paging: dict[tuple[int, str], tuple[Select[Any], Select[Any], Select[Any]]] = {}
 
 
 def _paged(query: Select[WorkItem], order_key: str, order: tuple[Any, ...], kept: bool
            ) -> tuple[Select[Any], Select[Any]]:
-    """The id page and the count of ``query``: built once for each statement kept above."""
+    """The page's items and the count of ``query``: built once for each statement kept above.
+
+    The page runs over narrow id rows (the inner select, ordered and limited), and only its
+    items are read, with their cases, by the outer select: one statement, one round trip.
+    """
     entry = _paging.get((id(query), order_key))
     if entry is not None and entry[0] is query:
         return entry[1], entry[2]
-    ids = query.with_only_columns(WorkItem.id).order_by(*order).limit(_PAGE[0]).offset(_PAGE[1])
+    ids = (query.with_only_columns(WorkItem.id).order_by(*order).limit(_PAGE[0])
+           .offset(_PAGE[1]).correlate(None))
+    items = (select(WorkItem).where(WorkItem.id.in_(ids.scalar_subquery())).order_by(*order)
+             .options(joinedload(WorkItem.case)))
     count = query.with_only_columns(func.count(WorkItem.id))
     if kept and len(_paging) < 512:
-        _paging[(id(query), order_key)] = (query, ids, count)
-    return ids, count
+        _paging[(id(query), order_key)] = (query, items, count)
+    return items, count
 
 
 def page_of(query: TaskQuery, order: tuple[Any, ...], page: int, per_page: int, *,
             order_key: str = "due") -> TaskPage:
     """The one pagination of task lists: a page of ``query`` in ``order`` with the true total.
 
-    Pages run over narrow id rows; only the page's items are loaded, with their cases. A
-    first page that is not full is its own total, so the count is skipped.
+    A first page that is not full is its own total, so the count is skipped.
     """
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
-    ids_of, count = _paged(query.statement, order_key, order, query.kept)
-    ids = list(db.session.execute(ids_of, {**query.params, "page_size": per_page,
-                                           "page_start": (page - 1) * per_page}).scalars())
-    if page == 1 and len(ids) < per_page:
-        total = len(ids)
+    items_of, count = _paged(query.statement, order_key, order, query.kept)
+    items = list(db.session.execute(items_of, {**query.params, "page_size": per_page,
+                                               "page_start": (page - 1) * per_page}).scalars())
+    case_store().note_items((i.id, i.case_id) for i in items)
+    if page == 1 and len(items) < per_page:
+        total = len(items)
     else:
         total = db.session.execute(count, query.params).scalar_one()
-    loaded = {i.id: i for i in db.session.execute(_LOAD_PAGE, {"ids": ids}).scalars()} \
-        if ids else {}
-    return TaskPage([loaded[i] for i in ids if i in loaded], int(total), page, per_page)
+    return TaskPage(items, int(total), page, per_page)
 
 
 def list_tasks(user: User, flt: TaskFilter) -> TaskPage:
@@ -229,6 +233,7 @@ def _scoped_item(user: User, task_id: str) -> WorkItem:
     item = db.session.get(WorkItem, task_id)
     if item is None or not tenancy.in_scope(user, item.case):
         raise NotFoundError(f"task {task_id} does not exist")
+    case_store().note_items(((item.id, item.case_id),))
     return item
 
 
@@ -253,7 +258,7 @@ def form_for(item: WorkItem) -> FormDefinition | None:
 
 def _require_role(user: User, item: WorkItem) -> str:
     if item.state != "ready":
-        raise ConflictError(f"task {item.id} is already {item.state}")
+        raise SettledConflictError(f"task {item.id} is already {item.state}")
     role = access.acting_role(user, item)
     if role is None:
         if item.claimed_by and item.claimed_by != user.username:
@@ -268,26 +273,29 @@ def complete_task(user: User, task_id: str, data: dict[str, Any]) -> WorkItem:
     Raises ``NotFoundError``, ``PermissionDeniedError``, ``ValidationFailedError`` (the form),
     ``ConflictError`` (already done).
     """
-    item = _scoped_item(user, task_id)
-    _require_role(user, item)
-    form = form_for(item)
-    cleaned = form.validate(data) if form is not None else dict(data)
-    case_id = item.case_id
+    case_id = case_store().case_of_item(task_id)
+    if case_id is None:  # a task this process has not listed: its case is read first
+        case_id = _scoped_item(user, task_id).case_id
     try:
-        return with_retries(_complete_locked, user, case_id, task_id, cleaned)  # type: ignore[no-any-return]
+        return with_retries(_complete_locked, user, case_id, task_id, data)  # type: ignore[no-any-return]
     except ValidationFailedError as exc:
         if isinstance(exc.__cause__, ScriptLimitError):
             report_script_limit(case_id, exc.__cause__)
         raise
 
 
-def _complete_locked(user: User, case_id: str, task_id: str, cleaned: dict[str, Any]) -> WorkItem:
+def _complete_locked(user: User, case_id: str, task_id: str, data: dict[str, Any]) -> WorkItem:
     store = case_store()
-    # Under the case lock the item is read again: another person may have changed it.
+    # The item is read with its case under the case's lock (one statement), and every check
+    # of who may complete it is made on that reading.
     with store.locked(case_id, item_id=task_id) as live:
         item = live.item
         assert item is not None
+        if not tenancy.in_scope(user, live.case):
+            raise NotFoundError(f"task {task_id} does not exist")
         role = _require_role(user, item)
+        form = form_for(item)
+        cleaned = form.validate(data) if form is not None else dict(data)
         try:
             task = store.engine.find_ready_human_task(live.runtime, task_id)
         except TaskNotReadyError as exc:

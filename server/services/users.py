@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
+import logging
+import mmap
+import os
 import secrets
+import struct
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -33,6 +39,8 @@ from server.services.audit import record_event
 from server.services.errors import AuthenticationError, ValidationFailedError
 from server.services.notifications import forget_directory
 from server.services.store import release_read_transaction
+
+log = logging.getLogger(__name__)
 
 _HASHERS = {
     # argon2-cffi's default argon2id parameters (RFC 9106, low-memory profile).
@@ -216,12 +224,15 @@ def user_for_token(token: str) -> User:
 
     A token checked in this process within ``PRINCIPAL_SECONDS`` costs no query: the user
     (with groups) is copied into the request's session from a snapshot (issue 18: the lookup
-    was 12 % of an API call). Changing the user here (sign-out, deactivation, a new password,
-    groups) or deleting tokens drops the snapshots at once; another process sees it within
-    ``PRINCIPAL_SECONDS``.
+    was 12 % of an API call). A snapshot counts only while the installation's principal
+    revision (``PrincipalRevision``, shared by every process through the instance folder) is
+    the one read before it was loaded: every committed change to a user, their groups or
+    tokens (sign-out, deactivation, a new password, a county move) moves the revision, so
+    every process asks the database again on its next call.
     """
     digest = hashlib.sha256(token.encode()).hexdigest()
-    cached = _principals.get(digest)
+    revision = principal_revision().current()
+    cached = _principals.get(digest, revision) if revision is not None else None
     if cached is not None:
         snapshot, expires_at = cached
         if expires_at <= clock.now():
@@ -236,14 +247,82 @@ def user_for_token(token: str) -> User:
         raise AuthenticationError("the token has expired; sign in again")
     if not user.active:
         raise AuthenticationError("the account is disabled")
-    _principals.keep(digest, user, expires_at)
+    if revision is not None:
+        _principals.keep(digest, user, expires_at, revision)
     return user
 
 
 #: How long (seconds) a process trusts a bearer token it has checked without asking the
-#: database again; a change made in the same process takes effect at once.
+#: database again, while the principal revision stands still.
 PRINCIPAL_SECONDS = 5.0
 PRINCIPAL_LIMIT = 4096
+REVISION_FILE = "principals.rev"
+
+
+class PrincipalRevision:
+    """A counter of changes to users, groups and tokens, shared by the processes of one
+    installation: eight bytes of a file in the instance folder, mapped into memory.
+
+    Reading it costs no system call (the page is shared by every process that maps the
+    file, in containers too when they share the instance volume). ``bump`` adds one under
+    an exclusive ``flock``, after the change has committed; a reader that saw the old value
+    before loading a user sees the new one on its next call.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pid = -1
+        self._fd = -1
+        self._map: mmap.mmap | None = None
+        self._lock = threading.Lock()
+
+    def _mapped(self) -> mmap.mmap | None:
+        if self._map is None or self._pid != os.getpid():  # forked: a file of its own
+            with self._lock:
+                if self._map is None or self._pid != os.getpid():
+                    try:
+                        self.path.parent.mkdir(parents=True, exist_ok=True)
+                        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                        if os.fstat(fd).st_size < _COUNTER.size:
+                            os.ftruncate(fd, _COUNTER.size)  # zeros: revision 0
+                        self._map = mmap.mmap(fd, _COUNTER.size)
+                    except OSError:
+                        log.exception("no principal revision in %s: every API call looks "
+                                      "its token up", self.path)
+                        return None
+                    self._fd, self._pid = fd, os.getpid()
+        return self._map
+
+    def current(self) -> int | None:
+        """The revision now; None when the file cannot be used (then nothing is cached)."""
+        counter = self._mapped()
+        if counter is None:
+            return None
+        value: int = _COUNTER.unpack_from(counter)[0]
+        return value
+
+    def bump(self) -> None:
+        counter = self._mapped()
+        if counter is None:
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            _COUNTER.pack_into(counter, 0, (_COUNTER.unpack_from(counter)[0] + 1) % 2**63)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_COUNTER = struct.Struct("<Q")
+
+
+def principal_revision() -> PrincipalRevision:
+    """This installation's principal revision (see ``PrincipalRevision``)."""
+    revision: PrincipalRevision | None = current_app.extensions.get("guanjia.principals")
+    if revision is None:
+        path = Path(current_app.config["GUANJIA"].instance_dir) / REVISION_FILE
+        revision = current_app.extensions.setdefault("guanjia.principals",
+                                                     PrincipalRevision(path))
+    return revision
 
 
 class _Principals:
@@ -251,19 +330,19 @@ class _Principals:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[float, int, User, datetime]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, int, User, datetime, int]] = OrderedDict()
 
-    def get(self, digest: str) -> tuple[User, datetime] | None:
+    def get(self, digest: str, revision: int) -> tuple[User, datetime] | None:
         with self._lock:
             entry = self._entries.get(digest)
             if entry is None:
                 return None
-            if entry[0] <= time.monotonic():
+            if entry[0] <= time.monotonic() or entry[4] != revision:
                 del self._entries[digest]
                 return None
             return entry[2], entry[3]
 
-    def keep(self, digest: str, user: User, expires_at: datetime) -> None:
+    def keep(self, digest: str, user: User, expires_at: datetime, revision: int) -> None:
         # A detached copy of what was just loaded (with its groups): the request's own
         # object stays in its session, and no two sessions ever share one instance.
         snapshot = _detached_copy(user)
@@ -271,7 +350,7 @@ class _Principals:
             return
         with self._lock:
             self._entries[digest] = (time.monotonic() + PRINCIPAL_SECONDS, user.id, snapshot,
-                                     expires_at)
+                                     expires_at, revision)
             while len(self._entries) > PRINCIPAL_LIMIT:
                 self._entries.popitem(last=False)
 
@@ -303,26 +382,44 @@ def _detached_copy(user: User) -> User | None:
 
 
 _principals = _Principals()
+_CHANGED = "guanjia.principals_changed"
 
 
 @event.listens_for(Session, "after_flush")
 def _principal_changed(session: Session, _context: Any) -> None:
-    """A user written or a token deleted through the ORM ends that user's snapshots."""
+    """A user or group written or a token deleted through the ORM ends that user's snapshots
+    in this process at once, and in every process when the transaction commits."""
     changed = {o.id for o in (*session.dirty, *session.deleted)
                if isinstance(o, User) and session.is_modified(o)}
     changed |= {o.user_id for o in session.deleted if isinstance(o, ApiToken)}
     changed |= {o.id for o in session.deleted if isinstance(o, User)}
     if changed:
         _principals.forget_users(changed)
+        session.info[_CHANGED] = True
+    elif any(isinstance(o, Group) for o in (*session.dirty, *session.deleted)):
+        _principals.forget_users(None)
+        session.info[_CHANGED] = True
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _principals_bulk_changed(state: Any) -> None:
-    """A bulk UPDATE/DELETE of users, groups or tokens ends every snapshot of this process."""
+    """A bulk UPDATE/DELETE of users, groups or tokens ends every snapshot."""
     if state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
         if getattr(table, "name", None) in {"users", "user_groups", "groups", "api_tokens"}:
             _principals.forget_users(None)
+            state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _principals_committed(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        principal_revision().bump()
+
+
+@event.listens_for(Session, "after_rollback")
+def _principals_rolled_back(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def ensure_group(code: str, name: str, name_en: str = "", kind: str = "role") -> Group:

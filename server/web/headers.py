@@ -16,6 +16,8 @@ _CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
         "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
         "frame-ancestors 'none'")
 
+_CSP_NO_NONCE = _CSP.replace(" 'nonce-{nonce}'", "")
+
 
 def csp_nonce() -> str:
     """This response's script nonce (templates: ``<script nonce="{{ csp_nonce() }}">``)."""
@@ -31,7 +33,9 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", _CSP.format(nonce=csp_nonce()))
+        # A response that runs none of its own scripts (JSON, most pages) needs no nonce.
+        headers.setdefault("Content-Security-Policy", _CSP.format(nonce=g.csp_nonce)
+                           if "csp_nonce" in g else _CSP_NO_NONCE)
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
