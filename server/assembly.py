@@ -80,7 +80,7 @@ def _ping_idle_connections(engine: Any) -> None:
             raise DisconnectionError("the pooled connection was closed") from exc
 
 
-def _limit_in_the_limited_views_only(app: Flask) -> None:
+def _limit_in_the_limited_views_only(app: Flask, earlier: list[Any]) -> None:
     """No rate-limit check before every request.
 
     The only limits are the sign-in views' own (``server/web/signin_limits.py``), which their
@@ -91,10 +91,9 @@ def _limit_in_the_limited_views_only(app: Flask) -> None:
     """
     if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
         return
-    # Flask-Limiter's one before-request hook is a method of the limiter (init_app added it).
+    # Flask-Limiter's before-request hook is the one its init_app added after ``earlier``.
     hooks = app.before_request_funcs.get(None, [])
-    app.before_request_funcs[None] = [hook for hook in hooks
-                                      if getattr(hook, "__self__", None) is not limiter]
+    app.before_request_funcs[None] = [hook for hook in hooks if hook in earlier]
 
 
 def register_extensions(app: Flask) -> None:
@@ -111,8 +110,9 @@ def register_extensions(app: Flask) -> None:
                                "json_serializer": compact_json})
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
+    earlier = list(app.before_request_funcs.get(None, []))
     limiter.init_app(app)
-    _limit_in_the_limited_views_only(app)
+    _limit_in_the_limited_views_only(app, earlier)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)

@@ -18,8 +18,7 @@ from server.models import (
     WorkItem,
     WorkItemGroup,
 )
-from server.rules.catalog import STAGES
-from server.services import access, dashboard, tenancy
+from server.services import access, dashboard, records, tenancy
 from server.services.calendar import current_calendar
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
@@ -29,11 +28,11 @@ LIGHTS = ("red", "yellow", "green")
 
 
 def stages() -> list[str]:
-    """The stage filter's choices: the procedure's stages in their order (国办发〔2019〕11号;
-    every catalog item is in one of them). Not read from the open items: that read every
-    county's items of a prefecture (165 ms of a task list's 364 ms among 48,000 open items,
-    bench/prefecture.py) and offered other counties' stages."""
-    return list(STAGES)
+    """The task list's stage filter: the process's stages in their order (申请受理 … 归档,
+    ``records.STAGES``). Not read from the open items: that read every county's ready items
+    of a prefecture (165 ms of a task list's 364 ms among 48,000 open items,
+    bench/prefecture.py) and offered the stages of other counties' tasks."""
+    return list(records.STAGES)
 
 
 @dataclass
