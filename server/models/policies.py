@@ -32,6 +32,9 @@ class Policy(db.Model):  # type: ignore[name-defined,misc]
     max_investment_wan: Mapped[Any | None] = mapped_column(Numeric(14, 2))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
+    # The county whose bureau wrote it (its cases and people only); None: the prefecture's,
+    # for every county (issue 21).
+    county: Mapped[str | None] = mapped_column(String(20), index=True, default=None)
     state: Mapped[str] = mapped_column(String(20), default="draft")  # draft | published
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

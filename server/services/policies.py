@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select, true
 
 from server.engine import clock
 from server.extensions import db
@@ -27,8 +27,10 @@ from server.models import Case, Enterprise, Group, User
 from server.models.policies import Policy, PolicyDelivery
 from server.models.teams import CaseTeam
 from server.services.audit import record_event
+from server.services.calendar import default_county
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.notifications import ENTERPRISE, notify
+from server.services.tenancy import CountyScope, county_scope
 
 # forms/application.form's industry codes (行业分类) with their labels.
 INDUSTRIES: dict[str, str] = {
@@ -62,12 +64,19 @@ def _require_editor(user: User) -> None:
         raise PermissionDeniedError("only the investment promotion bureau publishes policies")
 
 
-def known_areas() -> list[str]:
-    """The county's towns and every area already recorded on an enterprise or a case."""
-    found = set(COUNTY_AREAS)
-    found.update(a for a in db.session.execute(select(Enterprise.area).distinct()).scalars() if a)
-    found.update(a for a in db.session.execute(select(Case.area).distinct()).scalars() if a)
-    return [a for a in COUNTY_AREAS] + sorted(found - set(COUNTY_AREAS))
+def known_areas(user: User) -> list[str]:
+    """The towns a policy of ``user``'s county may name: the county's list (``COUNTY_AREAS``,
+    the default county's setting) and every area already recorded on a case of the county or
+    on its enterprise (every county's for the prefecture; never another county's)."""
+    scope = county_scope(user)
+    listed = COUNTY_AREAS if scope.covers(None) else ()
+    found = set(listed)
+    found.update(a for a in db.session.execute(
+        select(Enterprise.area).join(Case, Case.enterprise_id == Enterprise.id)
+        .where(scope.case_condition()).distinct()).scalars() if a)
+    found.update(a for a in db.session.execute(
+        select(Case.area).where(scope.case_condition()).distinct()).scalars() if a)
+    return [*listed, *sorted(found - set(listed))]
 
 
 def split_words(value: Any) -> list[str]:
@@ -99,8 +108,9 @@ def _day(value: Any, key: str, errors: dict[str, list[str]]) -> date | None:
         return None
 
 
-def validate(data: dict[str, Any]) -> dict[str, Any]:
-    """The policy's fields, checked; raises ValidationFailedError naming every bad field."""
+def validate(data: dict[str, Any], user: User) -> dict[str, Any]:
+    """The policy's fields, checked (its towns against ``user``'s county's); raises
+    ValidationFailedError naming every bad field."""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
     for key, limit in (("title", 300), ("issuer", 200), ("document_no", 100),
@@ -126,7 +136,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
         errors["industries"] = ["至少选择一个行业 / choose at least one industry"]
     out["industries"] = sorted(set(industries))
     areas = split_words(data.get("areas"))
-    valid = set(known_areas())
+    valid = set(known_areas(user))
     bad = [a for a in areas if a not in valid]
     if bad:
         errors["areas"] = [f"未知乡镇：{'、'.join(bad)} / unknown area"]
@@ -153,26 +163,40 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
 def create_policy(user: User, data: dict[str, Any]) -> Policy:
     """Record a draft policy (not yet pushed); 403 for non-bureau, 422 for bad fields."""
     _require_editor(user)
-    fields = validate(data)
-    policy = Policy(**fields, state="draft", created_by=user.username, created_at=clock.now())
+    fields = validate(data, user)
+    policy = Policy(**fields, state="draft", county=user.county, created_by=user.username,
+                    created_at=clock.now())
     db.session.add(policy)
     db.session.flush()
     record_event(None, "policy_created", actor=user.username,
                  payload={"policy_id": policy.id, "title": policy.title,
-                          "industries": policy.industries, "areas": policy.areas})
+                          "county": policy.county, "industries": policy.industries,
+                          "areas": policy.areas})
     db.session.commit()
     return policy
 
 
-def get_policy(policy_id: int) -> Policy:
-    policy = db.session.get(Policy, policy_id)
+def _visible(user: User) -> ColumnElement[bool]:
+    """The policies ``user`` may come across: every one for a user of the prefecture; the own
+    county's and the prefecture's for a county's user (issue 21)."""
+    if user.county is None:
+        return true()
+    return or_(Policy.county == user.county, Policy.county.is_(None))
+
+
+def get_policy(user: User, policy_id: int) -> Policy:
+    """The policy, or ``NotFoundError`` (also for another county's: its id says nothing)."""
+    policy = db.session.execute(
+        select(Policy).where(Policy.id == policy_id, _visible(user))).scalar_one_or_none()
     if policy is None:
         raise NotFoundError(f"no policy {policy_id}")
     return policy
 
 
-def list_policies() -> list[Policy]:
-    return list(db.session.execute(select(Policy).order_by(Policy.id.desc())).scalars())
+def list_policies(user: User) -> list[Policy]:
+    """The policies ``user``'s county (or the prefecture) wrote, newest first."""
+    return list(db.session.execute(
+        select(Policy).where(_visible(user)).order_by(Policy.id.desc())).scalars())
 
 
 def _investment(summary: dict[str, Any]) -> Decimal | None:
@@ -183,10 +207,14 @@ def _investment(summary: dict[str, Any]) -> Decimal | None:
 
 
 def matching_cases(policy: Policy) -> list[Case]:
-    """Cases whose industry, area and investment the policy names (any state but terminated)."""
+    """Cases of the policy's county (every county's for the prefecture's) whose industry, area
+    and investment the policy names (any state but terminated)."""
+    scope = CountyScope(None if policy.county is None else frozenset({policy.county}),
+                        default_county())
     rows = db.session.execute(
         select(Case, Enterprise.area).outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
-        .where(Case.status != "terminated").order_by(Case.started_at, Case.id)).all()
+        .where(Case.status != "terminated", scope.case_condition())
+        .order_by(Case.started_at, Case.id)).all()
     found = []
     industries, areas = set(policy.industries), set(policy.areas)
     for case, enterprise_area in rows:
@@ -216,7 +244,7 @@ def publish(user: User, policy_id: int) -> list[PolicyDelivery]:
     PermissionDeniedError, NotFoundError, ValidationFailedError (published already, expired).
     """
     _require_editor(user)
-    policy = get_policy(policy_id)
+    policy = get_policy(user, policy_id)
     if policy.state == "published":
         raise ValidationFailedError("the policy is published already",
                                     {"state": ["已发布 / published already"]})
@@ -295,7 +323,7 @@ def may_read(user: User, policy: Policy) -> bool:
 
 def view_policy(user: User, policy_id: int) -> Policy:
     """The policy if this person may see it (bureau, leaders, or one it was pushed to)."""
-    policy = get_policy(policy_id)
+    policy = get_policy(user, policy_id)
     if not may_read(user, policy):
         raise PermissionDeniedError("this policy was not pushed to you")
     return policy
@@ -303,7 +331,7 @@ def view_policy(user: User, policy_id: int) -> Policy:
 
 def mark_read(user: User, policy_id: int) -> PolicyDelivery:
     """Record that the recipient read the policy (the first reading counts); 403 otherwise."""
-    policy = get_policy(policy_id)
+    policy = get_policy(user, policy_id)
     delivery = delivery_of(user, policy) if policy.state == "published" else None
     if delivery is None:
         raise PermissionDeniedError("this policy was not pushed to you")
@@ -321,7 +349,7 @@ def receipts(user: User, policy_id: int) -> list[Receipt]:
     """Every delivery of the policy with whom it reached; the bureau's and leaders' view."""
     if not (may_edit(user) or user.in_group("leader", "auditor")):
         raise PermissionDeniedError("only the bureau sees who has read a policy")
-    policy = get_policy(policy_id)
+    policy = get_policy(user, policy_id)
     names = dict(db.session.execute(select(Enterprise.id, Enterprise.name)).all())
     people = dict(db.session.execute(select(User.username, User.display_name)).all())
     titles = dict(db.session.execute(

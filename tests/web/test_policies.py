@@ -3,60 +3,26 @@ stewards are reached, read receipts are kept, the bureau sees who has not read i
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from server.engine import clock
 from tests.conftest import table_counts
+from tests.helpers.policies import POLICY, policy_case
 from tests.web.helpers import Web
-
-POLICY = {"title": "新能源产业扶持政策（2026）", "issuer": "大姚县人民政府",
-          "document_no": "姚政发〔2026〕8号", "summary": "光伏、储能项目用地和电价支持",
-          "body": "第一条 对在金碧镇落地的新能源项目给予用地保障……",
-          "industries": ["energy"], "areas": ["金碧镇"], "min_investment_wan": "10000",
-          "valid_from": "2026-01-01", "valid_until": "2027-12-31"}
-
-
-def _case(app: Flask, *, enterprise: str, title: str, industry: str, area: str,
-          investment: int, steward: str, status: str = "running") -> str:
-    """A case of ``enterprise`` with the summary the application form would leave."""
-    from server.extensions import db
-    from server.models import Case, CaseTeam, Deployment, Enterprise
-
-    with app.app_context():
-        deployment_id = db.session.execute(select(Deployment.id).limit(1)).scalar_one()
-        enterprise_id = db.session.execute(
-            select(Enterprise.id).where(Enterprise.name == enterprise)).scalar_one()
-        case_id = str(uuid.uuid4())
-        summary = {"project_name": title, "enterprise_name": enterprise, "industry": industry,
-                   "investment_wan": investment}
-        db.session.execute(insert(Case).values(
-            id=case_id, reference=f"GJ-P-{case_id[:8]}", deployment_id=deployment_id,
-            process_id="concierge_service", title=title, status=status, area=area,
-            enterprise_id=enterprise_id, started_by="qiye", started_at=clock.now(),
-            state_version=0, event_count=0, envelope="{}",
-            summary=json.dumps(summary, ensure_ascii=False)))
-        db.session.add(CaseTeam(case_id=case_id, steward=steward, leader="lingdao",
-                                co_agents="[]", updated_by="zhaoshang", updated_at=clock.now()))
-        db.session.commit()
-        db.session.remove()
-    return case_id
 
 
 def _county(app: Flask) -> dict[str, str]:
     return {
-        "match": _case(app, enterprise="企业甲", title="光伏组件厂", industry="energy",
+        "match": policy_case(app, enterprise="企业甲", title="光伏组件厂", industry="energy",
                        area="金碧镇", investment=80000, steward="guanjia"),
-        "wrong_industry": _case(app, enterprise="企业乙", title="机械加工厂",
+        "wrong_industry": policy_case(app, enterprise="企业乙", title="机械加工厂",
                                 industry="manufacturing", area="金碧镇", investment=50000,
                                 steward="guanjia2"),
-        "wrong_area": _case(app, enterprise="企业乙", title="石羊风电场", industry="energy",
+        "wrong_area": policy_case(app, enterprise="企业乙", title="石羊风电场", industry="energy",
                             area="石羊镇", investment=90000, steward="guanjia2"),
-        "too_small": _case(app, enterprise="企业乙", title="屋顶光伏", industry="energy",
+        "too_small": policy_case(app, enterprise="企业乙", title="屋顶光伏", industry="energy",
                            area="金碧镇", investment=500, steward="guanjia2"),
     }
 
