@@ -557,9 +557,10 @@ _FINISHED = (WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "complet
 
 def department_rates(scope: CountyScope | None = None) -> list[DepartmentRate]:
     """Each department's finished handling tasks and how many were done by the due moment
-    (of ``scope``'s counties' cases; None: every county)."""
+    (of ``scope``'s counties' cases; None: every county). ``count(*)``, not of the id: on
+    PostgreSQL the rows are read from the index alone (0028_work_item_county)."""
     return merged_rates(db.session.execute(
-        select(WorkItem.candidate_groups, func.count(WorkItem.id), func.sum(_ON_TIME))
+        select(WorkItem.candidate_groups, func.count(), func.sum(_ON_TIME))
         .where(*_FINISHED, *_items_in(scope))
         .group_by(WorkItem.candidate_groups)).all())
 
@@ -569,7 +570,7 @@ def department_rates_by_county(default: str) -> dict[str, list[DepartmentRate]]:
     ``default`` county's), every county in one query (the prefecture's roll-up)."""
     found: dict[str, list[Any]] = {}
     for county, *row in db.session.execute(
-            select(WorkItem.county, WorkItem.candidate_groups, func.count(WorkItem.id),
+            select(WorkItem.county, WorkItem.candidate_groups, func.count(),
                    func.sum(_ON_TIME)).where(*_FINISHED)
             .group_by(WorkItem.county, WorkItem.candidate_groups)).all():
         found.setdefault(county or default, []).append(row)

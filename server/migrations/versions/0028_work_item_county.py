@@ -42,7 +42,8 @@ def upgrade() -> None:
                "WHERE work_items.id = work_item_groups.work_item_id)")
     op.drop_index("ix_work_items_element_state_due", table_name="work_items")
     op.create_index("ix_work_items_element_state_county_due", "work_items",
-                    ["element_id", "state", "county", "due_at", "case_id"])
+                    ["element_id", "state", "county", "due_at", "case_id"],
+                    postgresql_include=["candidate_groups", "completed_at"])
     op.drop_index("ix_work_item_groups_code_state", table_name="work_item_groups")
     op.create_index("ix_work_item_groups_code_state_county", "work_item_groups",
                     ["group_code", "state", "county"])
