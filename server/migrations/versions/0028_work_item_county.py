@@ -13,11 +13,14 @@ of a new index beside them, so a write maintains as many indexes as before (issu
 ``group_code IN … AND state = 'ready' AND county = …`` the county's rows are one index range,
 and a prefecture user's query (no county) still uses the leading columns as before.
 PostgreSQL 15 has no skip scan, so an index led by ``county`` would have left the prefecture's
-queries (and the case list's light filter) without one.
+queries (and the case list's light filter) without one. On PostgreSQL the work-items index also
+carries ``candidate_groups`` and ``completed_at`` (INCLUDE): a county's on-time rates are then
+read from the index alone; its finished rows lie spread over the table's pages, and without it
+the planner read the whole table.
 
   work_items        before: pk, case_id, (state, due_at), (element_id, state, due_at, case_id)
                     after:  pk, case_id, (state, due_at), (element_id, state, county, due_at,
-                            case_id)
+                            case_id) INCLUDE (candidate_groups, completed_at) on PostgreSQL
   work_item_groups  before: pk, (group_code, state)
                     after:  pk, (group_code, state, county)
 
