@@ -168,7 +168,7 @@ def build(url: str, env: dict[str, str], codes: list[str], cases_per_county: int
                     state = "ready" if running and k < OPEN_PER_CASE else "completed"
                     item_id = f"{case['id'][:32]}{k:04x}"
                     if not with_context:
-                        yield item_id, known.department, state
+                        yield item_id, known.department, state, case["county"]
                         continue
                     due = datetime.combine(
                         (now + timedelta(days=(n * 7 + k) % 40 - 10)).date(), dt_time(9, 30))
@@ -179,7 +179,7 @@ def build(url: str, env: dict[str, str], codes: list[str], cases_per_county: int
                            known.department, state, "handling", due, False,
                            naive_now - timedelta(days=20),
                            due - timedelta(hours=k % 48 - 12) if state != "ready" else None,
-                           context)
+                           context, case["county"])
 
         for start in range(0, len(cases), 5000):
             db.session.execute(sa.insert(Case), cases[start:start + 5000])
@@ -190,11 +190,12 @@ def build(url: str, env: dict[str, str], codes: list[str], cases_per_county: int
             with cursor.copy(  # type: ignore[attr-defined]
                     "COPY work_items (id, case_id, element_id, name, lane, form_key, "
                     "candidate_groups, state, stage, due_at, due_provisional, created_at, "
-                    "completed_at, context) FROM STDIN") as copy:
+                    "completed_at, context, county) FROM STDIN") as copy:
                 for row in items(with_context=True):
                     copy.write_row(row)
             with cursor.copy(  # type: ignore[attr-defined]
-                    "COPY work_item_groups (work_item_id, group_code, state) FROM STDIN") as copy:
+                    "COPY work_item_groups (work_item_id, group_code, state, county) "
+                    "FROM STDIN") as copy:
                 for link in items(with_context=False):
                     copy.write_row(link)
             raw.commit()

@@ -228,6 +228,20 @@ class _Lighter:
         return found
 
 
+def _items_in(scope: CountyScope | None, enterprise_id: Any = None) -> list[Any]:
+    """Conditions keeping the work items of ``scope``'s counties (None: every county) by the
+    item's own county (its case's, 0028_work_item_county): the county's index range, no case
+    looked up. An enterprise's own cases lie in every county: by the case's enterprise
+    (``enterprise_id``, when the query joins ``Case``), else by the case's id."""
+    if scope is None or scope.everywhere:
+        return []
+    if scope.enterprise_id is None:
+        return [scope.condition(WorkItem.county)]
+    if enterprise_id is not None:
+        return [scope.condition(WorkItem.county, enterprise_id)]
+    return [WorkItem.case_id.in_(scope.case_ids())]
+
+
 def _open_rows(*columns: Any, case_ids: list[str] | None = None,
                task_ids: list[str] | None = None, scope: CountyScope | None = None) -> Any:
     """Core rows (not ORM ones: a third of the time) of the open handling tasks of running
@@ -243,8 +257,7 @@ def _open_rows(*columns: Any, case_ids: list[str] | None = None,
                Case.status == "running",
                *([WorkItem.case_id.in_(case_ids)] if case_ids is not None else []),
                *([WorkItem.id.in_(task_ids)] if task_ids is not None else []),
-               *([scope.case_condition()] if scope is not None and not scope.everywhere
-                 else []))).all()
+               *_items_in(scope, Case.enterprise_id))).all()
 
 
 def _contexts_of(ids: list[str]) -> dict[str, _Context]:
@@ -544,11 +557,11 @@ _FINISHED = (WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "complet
 
 def department_rates(scope: CountyScope | None = None) -> list[DepartmentRate]:
     """Each department's finished handling tasks and how many were done by the due moment
-    (of ``scope``'s counties' cases; None: every county)."""
+    (of ``scope``'s counties' cases; None: every county). ``count(*)``, not of the id: on
+    PostgreSQL the rows are read from the index alone (0028_work_item_county)."""
     return merged_rates(db.session.execute(
-        select(WorkItem.candidate_groups, func.count(WorkItem.id), func.sum(_ON_TIME))
-        .where(*_FINISHED, *([] if scope is None or scope.everywhere
-                             else [WorkItem.case_id.in_(scope.case_ids())]))
+        select(WorkItem.candidate_groups, func.count(), func.sum(_ON_TIME))
+        .where(*_FINISHED, *_items_in(scope))
         .group_by(WorkItem.candidate_groups)).all())
 
 
@@ -557,10 +570,9 @@ def department_rates_by_county(default: str) -> dict[str, list[DepartmentRate]]:
     ``default`` county's), every county in one query (the prefecture's roll-up)."""
     found: dict[str, list[Any]] = {}
     for county, *row in db.session.execute(
-            select(Case.county, WorkItem.candidate_groups, func.count(WorkItem.id),
-                   func.sum(_ON_TIME))
-            .join(Case, Case.id == WorkItem.case_id).where(*_FINISHED)
-            .group_by(Case.county, WorkItem.candidate_groups)).all():
+            select(WorkItem.county, WorkItem.candidate_groups, func.count(),
+                   func.sum(_ON_TIME)).where(*_FINISHED)
+            .group_by(WorkItem.county, WorkItem.candidate_groups)).all():
         found.setdefault(county or default, []).append(row)
     return {county: merged_rates(rows) for county, rows in found.items()}
 

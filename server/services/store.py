@@ -444,13 +444,14 @@ class CaseStore:
                 "stage": str(human.properties.get("stage", "")), "due_at": human.due_at,
                 "due_provisional": is_provisional(now, human.due_at),
                 "created_at": now, "completed_at": None, "completed_by": None,
-                "draft": None, "context": row_context,
+                "draft": None, "context": row_context, "county": case.county,
             })
         if created:
             # Plain inserts, not ORM objects: no flush in the middle of the step.
             connection.execute(_INSERT_ITEMS, created)
             self.note_items((row["id"], case.id) for row in created)
-            groups = [{"work_item_id": row["id"], "group_code": code, "state": "ready"}
+            groups = [{"work_item_id": row["id"], "group_code": code, "state": "ready",
+                       "county": case.county}
                       for row in created for code in human_groups(row)]
             if groups:
                 connection.execute(_INSERT_GROUPS, groups)

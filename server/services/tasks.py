@@ -65,20 +65,37 @@ def visible_tasks(user: User, scope: str) -> Select[WorkItem]:
     return query.statement.params(**query.params)
 
 
+#: The county shapes (``COUNTY_SHAPES``) decided by the rows' own county column alone.
+_BY_ITEM = ("in", "in_or_default")
+
+
+def _in_county(column: Any, county: str) -> ColumnElement[bool]:
+    """``column`` (a row's county, NULL: the default county) lies in the bound ``counties``
+    (and, for the shapes "in_or_default…", is NULL)."""
+    found: ColumnElement[bool] = column.in_(bindparam("counties", expanding=True))
+    return or_(found, column.is_(None)) if county.startswith("in_or_default") else found
+
+
 @functools.cache
-def _visible(scope: str, enterprise: bool) -> Select[WorkItem]:
+def _visible(scope: str, enterprise: bool, county: str = "everywhere") -> Select[WorkItem]:
     # Built once per shape with bound parameters (``me``, ``codes``, ``enterprise_id``):
     # building the statement cost more than running it (issue 18's profile).
     me: BindParameter[str] = bindparam("me")
     codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
     parts = []
     if scope in {"mine", "all"}:
-        parts.append(select(WorkItem.id).where(
-            WorkItem.state == "ready", or_(WorkItem.assignee == me, WorkItem.claimed_by == me)))
+        mine = select(WorkItem.id).where(
+            WorkItem.state == "ready", or_(WorkItem.assignee == me, WorkItem.claimed_by == me))
+        if county in _BY_ITEM:
+            mine = mine.where(_in_county(WorkItem.county, county))
+        parts.append(mine)
     if scope in {"groups", "all"}:
         offered = (select(WorkItemGroup.work_item_id)
                    .join(WorkItem, WorkItem.id == WorkItemGroup.work_item_id)
                    .where(WorkItemGroup.group_code.in_(codes), WorkItemGroup.state == "ready"))
+        if county in _BY_ITEM:
+            # One index range per group (group_code, state, county): the county's offers only.
+            offered = offered.where(_in_county(WorkItemGroup.county, county))
         if scope == "groups":
             offered = offered.where(WorkItem.claimed_by.is_(None))
         parts.append(offered)
@@ -133,20 +150,22 @@ def _county_shape(scope: tenancy.CountyScope) -> str:
 @functools.cache
 def _narrowed(scope: str, enterprise: bool, department: bool, stage: bool, due_before: bool,
               case_id: bool, county: str = "everywhere") -> Select[WorkItem]:
-    query = _visible(scope, enterprise)
-    if county != "everywhere":
+    query = _visible(scope, enterprise, county)
+    if county.endswith("+own"):
         # Group offers only from cases of the user's county: a department group in county A
-        # is that group's users of county A.
-        in_county: ColumnElement[bool] = Case.county.in_(bindparam("counties", expanding=True))
-        if county.startswith("in_or_default"):
-            in_county = or_(in_county, Case.county.is_(None))
-        if county.endswith("+own"):
-            in_county = or_(in_county, Case.enterprise_id == bindparam("own_enterprise"))
+        # is that group's users of county A. An enterprise's own cases lie in every county.
+        in_county = or_(_in_county(Case.county, county),
+                        Case.enterprise_id == bindparam("own_enterprise"))
         query = query.where(WorkItem.case_id.in_(select(Case.id).where(in_county)))
+    elif county in _BY_ITEM:
+        # The item's own county (its case's, 0028_work_item_county): the county's rows only.
+        query = query.where(_in_county(WorkItem.county, county))
     if department:
-        query = query.where(WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
-            WorkItemGroup.group_code == bindparam("department"),
-            WorkItemGroup.state == "ready")))
+        offered = select(WorkItemGroup.work_item_id).where(
+            WorkItemGroup.group_code == bindparam("department"), WorkItemGroup.state == "ready")
+        if county in _BY_ITEM:
+            offered = offered.where(_in_county(WorkItemGroup.county, county))
+        query = query.where(WorkItem.id.in_(offered))
     if stage:
         query = query.where(WorkItem.stage == bindparam("stage"))
     if due_before:

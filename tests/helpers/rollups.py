@@ -12,12 +12,12 @@ import uuid
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select
 
 from server.extensions import db
 from server.models import Case, Complaint, WorkItem
 from tests.helpers.dashboard import at, county
-from tests.helpers.tenancy import A, B, make_counties
+from tests.helpers.tenancy import A, B, make_counties, move_cases
 from tests.web.dashboard_seed import SeedCase, SeedItem, seed_cases
 
 
@@ -32,7 +32,8 @@ def _rated_bad(case_id: str) -> None:
     db.session.execute(insert(WorkItem).values(
         id=str(uuid.uuid4()), case_id=case_id, element_id="call_back_and_rectify",
         name="回访整改", candidate_groups="window", state="completed", stage="evaluation",
-        created_at=at(11, 20), completed_at=at(11, 20, 3), context="{}"))
+        created_at=at(11, 20), completed_at=at(11, 20, 3), context="{}",
+        county=select(Case.county).where(Case.id == case_id).scalar_subquery()))
 
 
 def _complaint(county_code: str | None, result: str | None) -> None:
@@ -58,7 +59,7 @@ def prefecture(app: Flask) -> Prefecture:
         SeedCase("姚安光伏电站", "姚安新能源有限公司", "energy", at(10, 8),
                  reference="GJ-2026-0202")])
     with app.app_context():
-        db.session.execute(update(Case).where(Case.id.in_(yaoan)).values(county=B))
+        move_cases(yaoan, B)
         _rated_bad(dayao[1])
         _rated_bad(yaoan[0])
         _rated_bad(yaoan[0])

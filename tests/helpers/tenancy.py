@@ -77,6 +77,23 @@ def make_counties(app: Flask) -> None:
         db.session.remove()
 
 
+def move_cases(case_ids: list[str], county: str | None) -> None:
+    """Seeded cases filed in ``county`` after all (in an app context; not committed): the
+    cases and their work items, whose county is always their case's (0028_work_item_county),
+    move together."""
+    from sqlalchemy import select, update
+
+    from server.extensions import db
+    from server.models import Case, WorkItem, WorkItemGroup
+
+    items = select(WorkItem.id).where(WorkItem.case_id.in_(case_ids))
+    db.session.execute(update(Case).where(Case.id.in_(case_ids)).values(county=county))
+    db.session.execute(update(WorkItem).where(WorkItem.case_id.in_(case_ids))
+                       .values(county=county))
+    db.session.execute(update(WorkItemGroup).where(WorkItemGroup.work_item_id.in_(items))
+                       .values(county=county))
+
+
 def _only(api: Api, user: str, element_id: str, case_id: str) -> dict[str, Any]:
     found = [t for t in api.tasks(user) if t["element_id"] == element_id
              and t["case_id"] == case_id]

@@ -227,8 +227,9 @@ def test_an_enterprise_sees_its_own_cases_in_every_county(app: Flask, both: TwoC
         from server.services.tasks import TaskFilter, list_tasks
 
         db.session.add(WorkItem(id="ent-step-b", case_id=filed.id, element_id="sign_plan",
-                                name="企业确认服务方案", candidate_groups="enterprise"))
-        db.session.add(WorkItemGroup(work_item_id="ent-step-b", group_code="enterprise"))
+                                name="企业确认服务方案", candidate_groups="enterprise", county=B))
+        db.session.add(WorkItemGroup(work_item_id="ent-step-b", group_code="enterprise",
+                                     county=B))
         db.session.commit()
         assert [i.id for i in list_tasks(user("qiye"), TaskFilter()).items] == ["ent-step-b"]
         assert list_tasks(user("qiye_b"), TaskFilter()).items == []

@@ -131,7 +131,7 @@ def test_a_county_counts_its_own_cases_as_if_it_were_alone(
     from server.extensions import db
     from server.models import Case, User
     from server.services.dashboard import overview
-    from tests.helpers.tenancy import B, make_counties
+    from tests.helpers.tenancy import B, make_counties, move_cases
 
     make_counties(app)
     county(app)
@@ -155,7 +155,7 @@ def test_a_county_counts_its_own_cases_as_if_it_were_alone(
     assert board.items_total == 4 and board.rates
     other = county(app)
     with app.app_context():
-        db.session.execute(update(Case).where(Case.id.in_(other)).values(county=B))
+        move_cases(other, B)
         db.session.commit()
     assert figures() == (alone, board)
     assert {str(query): listed(prefecture, query)[0] for query in COUNTED} == {
