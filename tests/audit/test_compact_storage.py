@@ -79,11 +79,9 @@ def test_hashes_are_stored_raw_and_events_written_the_old_way_still_verify(
         db.session.remove()
 
 
+@pytest.mark.postgres_only  # SQLite keeps old rows as they are; PostgreSQL's migration converts
 def test_text_the_migration_keeps_reads_back_as_it_was(api: Api) -> None:
     with api.app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            db.session.remove()
-            pytest.skip("SQLite keeps old rows as they are; PostgreSQL's migration converts")
         to_bytes = migration().TO_BYTES
         hex_leaf = "ab" * 32
         for text in (hex_leaf, hex_leaf.upper(), "not a hash"):
