@@ -192,6 +192,25 @@ def granian(workers: int, threads: int, port: int) -> list[str]:
 SERVERS = {"gunicorn": gunicorn, "granian": granian}
 
 
+def wait_until_serving(port: int, process: subprocess.Popen[bytes], stop: Any, *,
+                       seconds: float) -> None:
+    """Return once the app on ``port`` answers; ``stop()`` and raise when ``process`` ended or
+    ``seconds`` passed first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/api/v1/openapi.json")
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                stop()
+                raise RuntimeError("the web server did not start") from None
+            time.sleep(0.2)
+
+
 class Server:
     """gunicorn with the app, on a free port of 127.0.0.1."""
 
@@ -204,19 +223,7 @@ class Server:
         env = {**os.environ, **settings_env(url, instance)}
         command = SERVERS[kind](workers, threads, self.port)
         self.process = subprocess.Popen(command, cwd=ROOT, env=env)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/api/v1/openapi.json")
-                conn.getresponse().read()
-                conn.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
+        wait_until_serving(self.port, self.process, self.stop, seconds=60)
 
     def cpu_seconds(self) -> float:
         """CPU the workers (and the bench database's PostgreSQL backends) have used."""

@@ -61,10 +61,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
 import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from bench.http_load import wait_until_serving  # noqa: E402
 from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
 
@@ -239,19 +239,7 @@ class Processes:
             env={**full, "GUANJIA_FAKE_NOW_FILE": str(self.now_file)}, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/api/v1/openapi.json")
-                conn.getresponse().read()
-                conn.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.web.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
+        wait_until_serving(self.port, self.web, self.stop, seconds=90)
 
     def stop(self) -> None:
         for process in (self.web, self.worker):

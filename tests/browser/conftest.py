@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from tests.conftest import DATABASES
+from tests.helpers.browser import LiveServer
 
 CHROMIUM = os.environ.get("GUANJIA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -129,3 +131,11 @@ def page(browser: Any) -> Iterator[Any]:
 def screenshots_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def live(app: Flask) -> Iterator[LiveServer]:
+    """The test's ``app`` served on a local port for the browser."""
+    server = LiveServer(app)
+    yield server
+    server.stop()

@@ -5,7 +5,6 @@ Screenshots: test-artifacts/screenshots/dashboard-{desktop,phone}.png and cases-
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,6 @@ from tests.web.dashboard_seed import shipped_app
 @pytest.fixture
 def app(make_app: Any) -> Flask:
     return shipped_app(make_app)
-
-
-@pytest.fixture
-def live(app: Flask) -> Iterator[LiveServer]:
-    server = LiveServer(app)
-    yield server
-    server.stop()
 
 
 def a_real_case_late(app: Flask, clock: FrozenClock) -> str:

@@ -7,7 +7,6 @@ prefecture-dashboard-county.png."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,6 @@ from tests.web.dashboard_seed import shipped_app
 @pytest.fixture
 def app(make_app: Any) -> Flask:
     return shipped_app(make_app)
-
-
-@pytest.fixture
-def live(app: Flask) -> Iterator[LiveServer]:
-    server = LiveServer(app)
-    yield server
-    server.stop()
 
 
 def figures(page: Any) -> dict[str, int]:

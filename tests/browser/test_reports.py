@@ -4,7 +4,6 @@ report-monthly-desktop.png, report-signed.png and report-phone.png."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,6 @@ from tests.web.dashboard_seed import shipped_app
 @pytest.fixture
 def app(make_app: Any) -> Flask:
     return shipped_app(make_app)
-
-
-@pytest.fixture
-def live(app: Flask) -> Iterator[LiveServer]:
-    server = LiveServer(app)
-    yield server
-    server.stop()
 
 
 def test_leader_opens_the_months_report_and_the_bureau_head_signs_it_off(

@@ -20,17 +20,6 @@ from tests.conftest import ROOT
 from tests.helpers.browser import LiveServer, sign_in, sign_out
 
 
-@pytest.fixture
-def live(app: Flask) -> Iterator[LiveServer]:
-    server = LiveServer(app)
-    yield server
-    server.stop()
-
-
-
-
-
-
 def open_task(page: Any, base: str, name: str) -> None:
     page.goto(f"{base}/tasks")
     page.click(f"table.tasks a.strong:text-is('{name}')")
