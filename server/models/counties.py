@@ -37,6 +37,9 @@ class County(db.Model):  # type: ignore[name-defined,misc]
     enterprise_reply_days: Mapped[int] = mapped_column(Integer, default=5)
     # Months after a case ends at which it is visited again (定期回访; 004 names no intervals).
     return_visit_months: Mapped[str] = mapped_column(String(100), default="1,3,6,12")
+    # The county's towns and townships (乡镇), separated by 、: what a policy may be pushed to
+    # (the seeds list none: the county's setting).
+    towns: Mapped[str] = mapped_column(Text, default="")
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[str] = mapped_column(String(80), default="")

@@ -29,7 +29,7 @@ from server.services.tenancy import require_keeper
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,19}$")
 FIELDS = ("code", "name", "prefecture", "office_hours", "light_share_percent", "light_min_days",
           "art32_mode", "late_call_grace_minutes", "publicity_cap_days", "enterprise_reply_days",
-          "return_visit_months", "is_default")
+          "return_visit_months", "towns", "is_default")
 
 #: The demo county of the seeds (大姚县, seed 004), office hours as the issue gives them.
 DAYAO: dict[str, Any] = {
@@ -37,8 +37,17 @@ DAYAO: dict[str, Any] = {
     "office_hours": "09:00-12:00 14:30-18:00", "light_share_percent": 20, "light_min_days": 1,
     "art32_mode": "restart", "late_call_grace_minutes": 30, "publicity_cap_days": 10,
     "enterprise_reply_days": 5, "return_visit_months": "1,3,6,12",
+    # 大姚县's 8 towns and 4 townships (the county's setting: the seeds list no towns).
+    "towns": "金碧镇、石羊镇、六苴镇、龙街镇、赵家店镇、新街镇、三岔河镇、桂花镇、"
+             "湾碧傣族傈僳族乡、铁锁乡、三台乡、昙华乡",
     "is_default": False,
 }
+TOWN_SEPARATORS = re.compile(r"[、,，;；\s]+")
+
+
+def town_list(text: str | None) -> list[str]:
+    """The towns of a county's setting, in its order."""
+    return [t for t in TOWN_SEPARATORS.split(text or "") if t]
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,16 @@ def _visit_months(data: dict[str, Any], errors: dict[str, list[str]]) -> str:
     return ",".join(str(m) for m in months)
 
 
+def _towns(data: dict[str, Any], errors: dict[str, list[str]]) -> str:
+    """The county's towns (乡镇) as the form gives them, cleaned: each up to 30 characters,
+    at most 100, no repeats, joined by 、."""
+    towns = list(dict.fromkeys(town_list(str(data.get("towns") or ""))))
+    if len(towns) > 100 or any(len(t) > 30 for t in towns):
+        errors["towns"] = ["至多 100 个乡镇，每个不超过 30 字，以顿号分隔 / at most 100 towns "
+                           "of up to 30 characters, separated by 、"]
+    return "、".join(towns)
+
+
 def validate_county(data: dict[str, Any]) -> dict[str, Any]:
     """The cleaned values of a county form. Raises ValidationFailedError naming each bad field
     (office hours with their line)."""
@@ -118,6 +137,7 @@ def validate_county(data: dict[str, Any]) -> dict[str, Any]:
                                   if str(data.get("enterprise_reply_days") or "").strip()
                                   else 5),
         "return_visit_months": _visit_months(data, errors),
+        "towns": _towns(data, errors),
         "is_default": str(data.get("is_default") or "").lower() in {"1", "true", "on", "yes"},
     }
     if errors:

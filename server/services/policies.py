@@ -7,8 +7,9 @@ still open, with an inbox notice each, in the same transaction as the ``policy_p
 audit event. A delivery is the read receipt: the bureau sees who has not read it.
 
 The seeds name the duty, not the vocabulary. The towns a policy may name are a county setting
-(``COUNTY_AREAS``: 大姚县's towns and townships, plus any area already recorded on an
-enterprise or a case); the industries are the application form's (forms/application.form).
+(``counties.towns``, kept on the counties page, plus any area already recorded on an
+enterprise or a case of the county); the industries are the application form's
+(forms/application.form).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from sqlalchemy import ColumnElement, or_, select, true
 
 from server.engine import clock
 from server.extensions import db
-from server.models import Case, Enterprise, Group, User
+from server.models import Case, County, Enterprise, Group, User
 from server.models.policies import Policy, PolicyDelivery
 from server.models.teams import CaseTeam
 from server.services.audit import record_event
 from server.services.calendar import default_county
+from server.services.counties import town_list
 from server.services.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from server.services.notifications import ENTERPRISE, notify
 from server.services.tenancy import CountyScope, county_scope
@@ -41,10 +43,6 @@ INDUSTRIES: dict[str, str] = {
 # Words a clerk types for a code: 新能源 is filed under the form's 能源（含绿色能源）.
 INDUSTRY_WORDS: dict[str, str] = {"新能源": "energy", "绿色能源": "energy", "能源": "energy",
                                   **{label: code for code, label in INDUSTRIES.items()}}
-# County setting (本县设置): 大姚县's 8 towns and 4 townships; the seeds list no towns.
-COUNTY_AREAS: tuple[str, ...] = ("金碧镇", "石羊镇", "六苴镇", "龙街镇", "赵家店镇", "新街镇",
-                                 "三岔河镇", "桂花镇", "湾碧傣族傈僳族乡", "铁锁乡", "三台乡",
-                                 "昙华乡")
 EDITORS = ("bureau", "bureau_head", "admin")
 
 
@@ -64,12 +62,27 @@ def _require_editor(user: User) -> None:
         raise PermissionDeniedError("only the investment promotion bureau publishes policies")
 
 
+def county_towns(user: User) -> list[str]:
+    """The towns of ``user``'s county's setting (乡镇, ``counties.towns``; the default county's
+    for a user with none of the default's); every county's, in county order, for the
+    prefecture."""
+    stmt = select(County.towns).order_by(County.is_default.desc(), County.code)
+    if user.county is not None:
+        stmt = stmt.where(County.code == user.county)
+    elif not county_scope(user).everywhere:
+        stmt = stmt.where(County.code == default_county())
+    towns: list[str] = []
+    for text in db.session.execute(stmt).scalars():
+        towns.extend(t for t in town_list(text) if t not in towns)
+    return towns
+
+
 def known_areas(user: User) -> list[str]:
-    """The towns a policy of ``user``'s county may name: the county's list (``COUNTY_AREAS``,
-    the default county's setting) and every area already recorded on a case of the county or
-    on its enterprise (every county's for the prefecture; never another county's)."""
+    """The towns a policy of ``user``'s county may name: the county's setting
+    (:func:`county_towns`) and every area already recorded on a case of the county or on its
+    enterprise (every county's for the prefecture; never another county's)."""
     scope = county_scope(user)
-    listed = COUNTY_AREAS if scope.covers(None) else ()
+    listed = county_towns(user)
     found = set(listed)
     found.update(a for a in db.session.execute(
         select(Enterprise.area).join(Case, Case.enterprise_id == Enterprise.id)
@@ -136,13 +149,15 @@ def validate(data: dict[str, Any], user: User) -> dict[str, Any]:
         errors["industries"] = ["至少选择一个行业 / choose at least one industry"]
     out["industries"] = sorted(set(industries))
     areas = split_words(data.get("areas"))
-    valid = set(known_areas(user))
+    offered = known_areas(user)
+    valid = set(offered)
     bad = [a for a in areas if a not in valid]
     if bad:
         errors["areas"] = [f"未知乡镇：{'、'.join(bad)} / unknown area"]
     elif not areas:
         errors["areas"] = ["至少选择一个乡镇 / choose at least one area"]
-    out["areas"] = sorted(set(areas), key=lambda a: (a not in COUNTY_AREAS, a))
+    order = {town: n for n, town in enumerate(offered)}
+    out["areas"] = sorted(set(areas), key=lambda a: (order.get(a, len(order)), a))
     out["min_investment_wan"] = _money(data.get("min_investment_wan"), "min_investment_wan",
                                        errors)
     out["max_investment_wan"] = _money(data.get("max_investment_wan"), "max_investment_wan",

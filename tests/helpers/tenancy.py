@@ -22,6 +22,8 @@ A, B = "dayao", "yaoan"
 B_USERS = {"b_zhaoshang": ["bureau"], "b_lingdao": ["leader"], "b_window": ["window"],
            "b_fgj": ["dept_fgj"], "b_zrzy": ["dept_zrzy"], "b_admin": ["admin"],
            "b_shenji": ["auditor"], "b_ducha": ["supervision"], "b_guanjia": ["steward"]}
+#: 姚安县's towns and townships (its county setting).
+YAOAN_TOWNS = "栋川镇、光禄镇、前场镇、弥兴镇、太平镇、官屯镇、大河口乡、适中乡、左门乡"
 #: The prefecture's: every county.
 PREFECTURE_USERS = {"zhou": ["leader"], "zhou_fgj": ["dept_fgj"], "zhou_admin": ["admin"]}
 ITEMS = [
@@ -62,7 +64,8 @@ def make_counties(app: Flask) -> None:
 
     with app.app_context():
         ensure_demo_county(default=True)
-        db.session.add(County(**{**DAYAO, "code": B, "name": "姚安县"}, revision=1,
+        db.session.add(County(**{**DAYAO, "code": B, "name": "姚安县", "towns": YAOAN_TOWNS},
+                              revision=1,
                               updated_by="test"))
         db.session.flush()
         db.session.execute(update(User).values(county=A))

@@ -111,6 +111,13 @@ def test_a_new_energy_policy_for_jinbi_reaches_exactly_the_matching_enterprise_a
 
 def test_an_unknown_industry_or_area_is_refused_and_nothing_changes(app: Flask,
                                                                     web: Any) -> None:
+    from server.extensions import db
+    from server.services.counties import ensure_demo_county
+
+    with app.app_context():  # 大姚县 and its towns (金碧镇 …), as `guanjia run` sets it up
+        ensure_demo_county(default=True)
+        db.session.commit()
+        db.session.remove()
     bureau: Web = web()
     bureau.login("zhaoshang")
     before = table_counts(app)

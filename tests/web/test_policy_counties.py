@@ -54,3 +54,21 @@ def test_a_countys_policy_stays_in_its_county(app: Flask) -> None:
     prefecture.login("zhou_zhaoshang")
     assert POLICY["title"] in prefecture.text("/policies")
     assert prefecture.get(page).status_code == 200
+
+
+def test_each_county_offers_its_own_towns(app: Flask) -> None:
+    """The towns a policy may name are the county's setting (counties.towns): 姚安's bureau is
+    offered 栋川镇, not 大姚's 石羊镇, and a policy naming 石羊镇 is refused there."""
+    make_counties(app)
+    theirs = Web(app)
+    theirs.login("b_zhaoshang")
+    page = theirs.text("/policies")
+    assert "栋川镇" in page and "石羊镇" not in page
+    before = table_counts(app)
+    refused = theirs.post("/policies", {**POLICY, "areas": ["石羊镇"]}, token_from="/policies")
+    assert refused.status_code == 422 and "未知乡镇：石羊镇" in refused.get_data(as_text=True)
+    assert table_counts(app) == before
+    ours = Web(app)
+    ours.login("zhaoshang")
+    page = ours.text("/policies")
+    assert "石羊镇" in page and "栋川镇" not in page

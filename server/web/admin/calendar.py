@@ -37,7 +37,10 @@ EN.update({
     "补正（行政许可法第三十二条）": "Supplement (Administrative Licensing Law Art. 32)",
     "报到宽限（分钟）": "Late-call grace (minutes)", "公示期上限（天）": "Publicity cap (days)",
     "本县默认": "Default county", "本地节假日": "Local days off", "保存": "Save",
-    "新增县": "Add a county", "编辑": "Edit", "适用范围": "Applies to",
+    "新增县": "Add a county", "乡镇": "Towns",
+    "本县设置：种子文件未列乡镇；政策按乡镇定向推送，以顿号分隔。":
+        "The county's setting (the seeds list no towns): policies are pushed by town; "
+        "separate them with 、.", "编辑": "Edit", "适用范围": "Applies to",
     "全国（国务院通知）": "National (State Council notice)",
     "黄灯：剩余时间不超过时限的比例（%）": "Yellow: time left at most this share of the limit (%)",
     "黄灯：至少提前（工作日）": "Yellow: at least this many days ahead",

@@ -19,7 +19,7 @@ from server.web.session import me
 def _list_page(errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
     return render_template("policies/index.html", found=policies.list_policies(me()),
                            industries=policies.INDUSTRIES, areas=policies.known_areas(me()),
-                           county_areas=policies.COUNTY_AREAS, errors=errors or {}), status
+                           errors=errors or {}), status
 
 
 @bp.get("")
