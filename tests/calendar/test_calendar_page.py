@@ -125,3 +125,23 @@ def test_bad_county_data_is_refused_with_its_field_and_nothing_changes(app: Flas
     assert unknown.status_code == 422 and "unknown county" in unknown.get_data(as_text=True)
     assert table_counts(app) == before
     assert county_rows(admin.text(PAGE)) == {}
+
+
+def test_each_county_setting_stands_under_its_own_heading(app: Flask) -> None:
+    """The counties table reads column by column: 公示期上限, 回访, the towns typed (乡镇, 、 or
+    commas between them)."""
+    admin = Web(app)
+    admin.login("admin")
+    saved = admin.post(COUNTIES, {**DAYAO, "is_default": "1", "publicity_cap_days": "15",
+                                  "towns": "金碧镇，石羊镇 六苴镇"}, token_from=PAGE)
+    assert saved.status_code == 302
+    html = admin.text(PAGE)
+    table = html[:html.index('id="county-form-box"')]
+    head = re.findall(r"<th>(.*?)</th>", table.split("<thead>")[-1].split("</thead>")[0])
+    row = table.split('<tr data-county="dayao">')[1].split("</tr>")[0]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert len(cells) == len(head)
+    shown = dict(zip(head, cells, strict=True))
+    assert shown["公示期上限（天）"] == "15"
+    assert shown["办结后回访（月）"] == "1,3,6,12"
+    assert shown["乡镇"] == "金碧镇、石羊镇、六苴镇"
