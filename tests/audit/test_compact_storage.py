@@ -4,9 +4,7 @@ each event's number, leaf and MAC, still refuses to sign a leaf forged behind th
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -21,21 +19,14 @@ from server.models.types import HexDigest
 from server.services.ledger import events_of, ledger_record, seal_cases, verify
 from tests.audit.walk import walk_case
 from tests.conftest import Api
+from tests.helpers.migrations import migration_module
 from tests.helpers.tamper import completed_review, tampering
 
 # Rows are rewritten on a connection of their own: the walk's rows must be committed.
 pytestmark = pytest.mark.real_commits
 
-MIGRATION = (Path(__file__).resolve().parents[2] / "server" / "migrations" / "versions"
-             / "0027_compact.py")
-
-
 def migration() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("compact_migration", MIGRATION)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return migration_module("0027_compact.py")
 
 
 def test_hashes_are_stored_raw_and_events_written_the_old_way_still_verify(

@@ -5,7 +5,6 @@ rows an installation already has."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -19,18 +18,12 @@ from server.extensions import db
 from server.models import Case, User, WorkItem, WorkItemGroup
 from server.services.tasks import TaskFilter, list_tasks
 from tests.conftest import Api
+from tests.helpers.migrations import migration_module
 from tests.helpers.tenancy import A, B, run_case, two_counties
-
-MIGRATION = (Path(__file__).resolve().parents[2] / "server" / "migrations" / "versions"
-             / "0028_work_item_county.py")
 
 
 def migration() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("work_item_county_migration", MIGRATION)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return migration_module("0028_work_item_county.py")
 
 
 def test_every_item_and_group_row_has_its_cases_county(app: Flask, api: Api) -> None:
