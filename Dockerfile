@@ -33,5 +33,6 @@ WORKDIR /var/lib/guanjia
 USER guanjia
 EXPOSE 8000
 # The web app by default; compose overrides the command for workers, beat and migrations.
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", \
-     "--access-logfile", "-", "server:create_app()"]
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", \
+     "--workers", "4", "--blocking-threads", "4", "--respawn-failed-workers", \
+     "--access-log", "--factory", "server:create_app"]

@@ -4,7 +4,7 @@ Prints medians (ms per completion) for a case of N parallel items, three user ta
   (a) SpiffWorkflow alone, in memory
   (b) the naive persisted cycle: deserialize -> complete -> engine steps -> serialize
   (c) guanjia's service layer (authorization, form validation, rows, audit) on SQLite / PostgreSQL
-  (d) guanjia through HTTP: gunicorn on 127.0.0.1 as in production, keep-alive client, SQLite
+  (d) guanjia through HTTP: granian on 127.0.0.1 as in production, keep-alive client, SQLite
 Run: python bench/engine.py [--items 10 100] [--rounds 3] [--no-postgres]
 """
 
@@ -174,10 +174,12 @@ def bench_service(app: Any, n: int) -> list[float]:
 
 
 def bench_http(app: Any, n: int) -> list[float]:
-    """Through a real server: gunicorn (as in production), one gthread worker, keep-alive."""
+    """Through a real server: granian (as in production), one worker, keep-alive."""
     import os
     import socket
     import subprocess
+
+    from bench.http_load import granian
 
     settings = app.config["GUANJIA"]
     with socket.socket() as s:
@@ -188,9 +190,7 @@ def bench_http(app: Any, n: int) -> list[float]:
            "GUANJIA_PROCESSES_DIR": str(settings.processes_dir),
            "GUANJIA_FORMS_DIR": str(settings.forms_dir)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "gthread", "--threads", "4",
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "server:create_app()"],
-        cwd=ROOT, env=env)
+        granian(1, 4, port), cwd=ROOT, env=env)
     conn = http.client.HTTPConnection("127.0.0.1", port)
     deadline = time.monotonic() + 30
     while True:

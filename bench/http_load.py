@@ -2,13 +2,14 @@
 
 The 12-user-task approval diagram of issue 18 (``bench/http_diagram/``: start -> A with 2
 fields -> a script -> B, a 10-way parallel multi-instance with 1 choice field -> C with 1 field
--> end) is deployed through the API to gunicorn (2 gthread workers), then driven by 1 and by 4
-keep-alive clients, each a person of the bureau: start a case, and for each of its 12 tasks
-the list call that finds it and the complete call. Per database it prints
+-> end) is deployed through the API to the production server (granian, 2 workers; ``--server
+gunicorn``: gunicorn with 2 gthread workers, the server it was measured against), then driven
+by 1 and by 4 keep-alive clients, each a person of the bureau: start a case, and for each of
+its 12 tasks the list call that finds it and the complete call. Per database it prints
 
   completions/s   task completions per second of wall time, all clients together
   p50 / p95       of the complete call (ms)
-  CPU/case        server CPU per finished case (ms): the gunicorn workers from /proc, plus on
+  CPU/case        server CPU per finished case (ms): the server's workers from /proc, plus on
                   PostgreSQL the backends of the bench database (app + db)
   CPU/task        the same per completed task
   KB/case         database bytes added per finished case (SQLite: pages in use after a
@@ -212,10 +213,10 @@ def wait_until_serving(port: int, process: subprocess.Popen[bytes], stop: Any, *
 
 
 class Server:
-    """gunicorn with the app, on a free port of 127.0.0.1."""
+    """The WSGI server (``SERVERS``) with the app, on a free port of 127.0.0.1."""
 
     def __init__(self, url: str, instance: Path, workers: int, threads: int,
-                 kind: str = "gunicorn") -> None:
+                 kind: str = "granian") -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -463,8 +464,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="runs per row (3 for a verdict)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server", choices=sorted(SERVERS), default="gunicorn",
-                        help="the WSGI server (granian: pip install granian)")
+    parser.add_argument("--server", choices=sorted(SERVERS), default="granian",
+                        help="the WSGI server: granian (production) or gunicorn")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")

@@ -1,6 +1,6 @@
 """A prefecture on one installation (issue 21): does a county keep its single-county speed?
 
-Two scenarios, each on a throw-away PostgreSQL database, served by gunicorn (``--web-workers``
+Two scenarios, each on a throw-away PostgreSQL database, served by granian (``--web-workers``
 processes, 4 threads each) with a Celery worker (``--worker-concurrency`` processes) on Redis:
 
   prefecture  10 counties × 2,000 cases × 30 approval items (600,000 work items)
@@ -64,7 +64,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench.http_load import wait_until_serving  # noqa: E402
+from bench.http_load import granian, wait_until_serving  # noqa: E402
 from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
 
@@ -217,7 +217,8 @@ def free_port() -> int:
 
 
 class Processes:
-    """gunicorn with the app and one Celery worker (with its own fake clock file)."""
+    """The web server (granian, as in production) and one Celery worker (with its own fake
+    clock file)."""
 
     def __init__(self, env: dict[str, str], instance: Path, web_workers: int,
                  concurrency: int) -> None:
@@ -226,10 +227,7 @@ class Processes:
         self.now_file.write_text(datetime.now(UTC).isoformat(), encoding="utf-8")
         full = {**os.environ, **env}
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(web_workers), "-k", "gthread",
-             "--threads", "4", "--keep-alive", "30", "-b", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "server:create_app()"], cwd=ROOT, env=full,
-            start_new_session=True)
+            granian(web_workers, 4, self.port), cwd=ROOT, env=full, start_new_session=True)
         log = open(instance / "worker.log", "ab")  # noqa: SIM115 (the child holds it)
         self.worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.main", "worker", "--pool",
@@ -488,9 +486,9 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--scenarios", default="prefecture,alone")
     args = parser.parse_args()
-    # Killed (a timeout), still stop gunicorn and the worker and drop the database.
+    # Killed (a timeout), still stop the web server and the worker and drop the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    print(f"{os.cpu_count()} CPUs; gunicorn -w {args.web_workers} (gthread, 4 threads), "
+    print(f"{os.cpu_count()} CPUs; granian --workers {args.web_workers} (4 blocking threads), "
           f"celery worker -c {args.worker_concurrency}; {load()}", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="guanjia-bench-prefecture-"))
     results: dict[str, dict[str, Any]] = {}

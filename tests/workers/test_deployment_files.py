@@ -36,7 +36,7 @@ def test_compose_runs_postgres_redis_migration_web_workers_and_one_beat() -> Non
         assert env["GUANJIA_MODE"] == "production"
         assert env["GUANJIA_BROKER_URL"].startswith("redis://redis:")
         assert env["GUANJIA_DATABASE_URL"].startswith("postgresql+psycopg://")
-    assert "gunicorn" in services["web"]["command"]
+    assert services["web"]["command"][0] == "granian"
     assert services["worker"]["command"][:4] == ["celery", "-A", "workers.main", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "workers.main", "beat"]
     assert services["beat"]["deploy"]["replicas"] == 1
@@ -104,8 +104,12 @@ def test_dockerfile_copies_what_the_app_needs_and_runs_the_factory() -> None:
     [cmd] = [i for i, k in enumerate(keywords) if k == "CMD"]
     assert users[-1] < cmd and "ENTRYPOINT" not in keywords
     command = json.loads(instructions[cmd][1])
-    assert command[0] == "gunicorn" and command[-1] == "server:create_app()"
-    assert command[command.index("--bind") + 1] == "0.0.0.0:8000"
+    assert command[0] == "granian" and command[-2:] == ["--factory", "server:create_app"]
+    assert command[command.index("--interface") + 1] == "wsgi"
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert command[command.index("--port") + 1] == "8000"
+    # The web service runs what the image runs (tests/web/test_production_server.py starts it).
+    assert compose()["services"]["web"]["command"] == command
     assert ("EXPOSE", "8000") in instructions
 
 
