@@ -52,7 +52,9 @@ sys.path.insert(0, str(ROOT))
 
 DIAGRAM = Path(__file__).resolve().parent / "http_diagram"
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
-PG_NAME = "guanjia_bench_http"
+#: This run's own database: two benches at once (this one, bench/profile_case.py) never drop
+#: each other's; ``drop_pg`` removes it at the end.
+PG_NAME = f"guanjia_bench_http_{os.getpid()}"
 PASSWORD = "bench-password"
 CLIENT_USERS = [f"bench{i}" for i in range(1, 5)]
 ANSWERS = {"task_a": {"accepted": True, "opinion": "同意"},
@@ -88,6 +90,16 @@ def pg_url() -> str:
         conn.exec_driver_sql(f"CREATE DATABASE {PG_NAME}")
     admin.dispose()
     return f"{PG}/{PG_NAME}"
+
+
+def drop_pg() -> None:
+    """Drop this run's PostgreSQL database (if ``pg_url`` made one)."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+    admin.dispose()
 
 
 def settings_env(url: str, instance: Path) -> dict[str, str]:
@@ -485,7 +497,10 @@ def main() -> None:
             lines += bench_database("sqlite", f"sqlite:///{workdir / 'bench.sqlite'}",
                                     workdir / "sqlite", args)
         if not args.no_postgres:
-            lines += bench_database("postgresql", pg_url(), workdir / "pg", args)
+            try:
+                lines += bench_database("postgresql", pg_url(), workdir / "pg", args)
+            finally:
+                drop_pg()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print("ms for p50/p95 (complete call) and CPU; targets of issue 18 "

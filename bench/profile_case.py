@@ -12,6 +12,7 @@ Run: python bench/profile_case.py [--cases 40] [--postgres] [--top 40] [--statem
 from __future__ import annotations
 
 import argparse
+import atexit
 import cProfile
 import io
 import pstats
@@ -30,6 +31,7 @@ from bench.http_load import (  # noqa: E402
     CLIENT_USERS,
     DIAGRAM,
     PASSWORD,
+    drop_pg,
     load,
     pg_url,
     prepare_database,
@@ -53,6 +55,8 @@ def main() -> None:
 
     instance = Path(tempfile.mkdtemp(prefix="guanjia-profile-"))
     url = pg_url() if args.postgres else f"sqlite:///{instance / 'bench.db'}"
+    if args.postgres:
+        atexit.register(drop_pg)
     prepare_database(url, instance)
     app = create_app(Settings.from_env(settings_env(url, instance)))
     client = app.test_client()
