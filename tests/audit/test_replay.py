@@ -63,8 +63,9 @@ def test_every_step_of_a_twelve_item_case_replays_as_it_was(
     assert last.active == []
     assert {"review", "take_sheet", "handle_item", "report_result", "close_case"} <= set(last.done)
     # Urging happened (sheets waited over 30 minutes) and shows in the replay.
-    assert any(s.event["type"] == "task_created" and s.event["element_id"] == "urge_department"
-               for s in found.steps)
+    # (The timers open the urging tasks of several sheets in one step: one event for them all.)
+    assert any(s.event["type"] in {"task_created", "tasks_created"}
+               and s.event["element_id"] == "urge_department" for s in found.steps)
     # Midway the items are in progress: several sheets active at once.
     assert max(sum(t["element_id"] == "take_sheet" for t in s.active_tasks)
                for s in found.steps) == N_ITEMS
