@@ -4,7 +4,8 @@ Object types: ``project`` (one per case), ``item`` (each approval item of the ca
 ``department`` (the bureau handling an item), ``material`` (documents an item requires, from
 ``item["materials"]`` or the case's ``materials``). Each audit event relates to its project,
 and to the item and department it concerns when the event names them (``payload`` item code,
-or a ``dept_*`` role).
+or a ``dept_*`` role). An event's id is ``event:<seq>``; the tasks of one fan-out, which share
+their audit event's ``seq``, are ``event:<seq>.<part>``.
 
 A case is a mapping ``{"case_id": str, "attributes": {...}, "events": [event, ...]}``.
 """
@@ -122,7 +123,8 @@ def to_ocel(cases: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             values = {**e, "payload": json.dumps(e.get("payload") or {}, ensure_ascii=False,
                                                  sort_keys=True, default=str)}
             events.append({
-                "id": f"event:{e['seq']}", "type": str(e["type"]), "time": xes_datetime(e["at"]),
+                "id": f"event:{e['seq']}" + (f".{e['part']}" if e.get("part") else ""),
+                "type": str(e["type"]), "time": xes_datetime(e["at"]),
                 "attributes": [{"name": n, "value": values[n]} for n, _ in _EVENT_ATTRS
                                if values.get(n) is not None],
                 "relationships": rels,

@@ -1,7 +1,8 @@
 """Export cases to XES (IEEE 1849-2016) for process-mining tools (ProM, pm4py, Disco, …).
 
 Each case becomes a trace (``concept:name`` = case id, plus its case attributes); each audit
-event an event with the concept, time, lifecycle and org extensions. The output validates
+event an event with the concept, time, lifecycle and org extensions (a fan-out's one audit
+event comes as one ``task_created`` per task, ``server.services.exports``). The output validates
 against the IEEE 1849-2016 XSD (no XML namespace, ``xes.version`` a decimal).
 
 A case is a mapping ``{"case_id": str, "attributes": {...}, "events": [event, ...]}``.

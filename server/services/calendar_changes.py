@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.engine import clock
 from server.extensions import db
 from server.models import AuditEvent, CalendarDay, CalendarYear, Case, User, WorkItem
+from server.models.audit import TASK_CREATED, TASKS_CREATED, opened_tasks
 from server.rules.workdays import DayKind, WorkCalendar
 from server.services.audit import record_event
 from server.services.calendar import (
@@ -129,6 +130,22 @@ def recompute_open_deadlines(olds: dict[str | None, WorkCalendar], *, actor: str
     return out
 
 
+def opened_at(case_id: str, task_ids: list[str]) -> dict[str, datetime]:
+    """When each of the case's tasks ``task_ids`` opened, by its audit event (a fan-out's one
+    event opened all it lists at its moment)."""
+    wanted = set(task_ids)
+    out: dict[str, datetime] = {}
+    for type_, task_id, at, payload in db.session.execute(
+            select(AuditEvent.type, AuditEvent.task_id, AuditEvent.at, AuditEvent.payload)
+            .where(AuditEvent.case_id == case_id,
+                   AuditEvent.type.in_((TASK_CREATED, TASKS_CREATED)))
+            .order_by(AuditEvent.case_seq)):
+        for opened, _ in opened_tasks(type_, task_id, payload):
+            if opened in wanted:
+                out.setdefault(opened, at)
+    return out
+
+
 def _recompute_case(live: Any, item_ids: list[str], old: WorkCalendar, new: WorkCalendar,
                     actor: str | None) -> list[RecomputedDeadline]:
     case = live.case
@@ -136,10 +153,7 @@ def _recompute_case(live: Any, item_ids: list[str], old: WorkCalendar, new: Work
         WorkItem.id.in_(item_ids), WorkItem.state == "ready")).scalars().all()
     # The deadline was counted from the engine's moment of the task's creation, which the
     # audit trail keeps (created_at is the wall clock of the insert).
-    opened = dict(db.session.execute(
-        select(AuditEvent.task_id, func.min(AuditEvent.at)).where(
-            AuditEvent.case_id == case.id, AuditEvent.type == "task_created",
-            AuditEvent.task_id.in_(item_ids)).group_by(AuditEvent.task_id)).all())
+    opened = opened_at(case.id, item_ids)
     out = []
     handled = reschedule_item_timers(live, [i.id for i in items], actor=actor,
                                      reason="calendar_changed")

@@ -21,6 +21,7 @@ from server.ledger import csvexport, ocel, privacy, xes
 from server.ledger.canonical import HASH_NAME
 from server.ledger.casefile import build_casefile
 from server.models import AuditEvent, Case, User, WorkItem
+from server.models.audit import TASK_CREATED, TASKS_CREATED, opened_tasks
 from server.services import ledger
 from server.services.audit import record_event
 from server.services.errors import ConflictError, NotFoundError, ValidationFailedError
@@ -73,6 +74,18 @@ def _task_items(case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def per_task_records(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """An event's record as the exports show it: a fan-out (``tasks_created``) as one
+    ``task_created`` per task, as written before fan-outs were one event (each with the
+    event's ``seq``, ``case_seq`` and ``leaf_hash``, and ``part``: its place in the list);
+    any other event as it is."""
+    if record["type"] != TASKS_CREATED:
+        return [record]
+    return [{**record, "type": TASK_CREATED, "task_id": task_id, "payload": opened, "part": k}
+            for k, (task_id, opened) in enumerate(
+                opened_tasks(record["type"], record["task_id"], record["payload"]), 1)]
+
+
 def export_cases(case_ids: Sequence[str] | None = None, *, unmasked: bool = False,
                  scope: CountyScope | None = None) -> list[dict[str, Any]]:
     """``[{"case_id", "attributes", "events"}]`` of the given cases (all when None), of
@@ -96,12 +109,12 @@ def export_cases(case_ids: Sequence[str] | None = None, *, unmasked: bool = Fals
         started = next((e for e in mine if e.type == "case_started"), None)
         records = []
         for e in mine:
-            record = e.as_record()
-            item = items.get(e.task_id or "")
-            if item is not None:
-                record.update(item_id=str(item["code"]), item_name=item.get("name"),
-                              department=item.get("department"))
-            records.append(record if unmasked else privacy.mask_event(record))
+            for record in per_task_records(e.as_record()):
+                item = items.get(record["task_id"] or "")
+                if item is not None:
+                    record.update(item_id=str(item["code"]), item_name=item.get("name"),
+                                  department=item.get("department"))
+                records.append(record if unmasked else privacy.mask_event(record))
         attributes = case_attributes(case, started)
         out.append({"case_id": case.id,
                     "attributes": attributes if unmasked else privacy.mask(attributes),

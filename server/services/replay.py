@@ -26,6 +26,7 @@ from server.engine.parser import SpecSet, parse_files
 from server.engine.runtime import Engine, Runtime, StepResult
 from server.extensions import db
 from server.models import Case, Deployment, EngineTask, User
+from server.models.audit import TASK_CREATED, TASKS_CREATED, opened_tasks
 from server.rules.clock_law import REFERRAL, SUPPLEMENT
 from server.services import access, tenancy
 from server.services.audit import record_event
@@ -43,7 +44,7 @@ from server.services.store import case_store, with_retries
 from server.services.termination import MESSAGE as TERMINATION_MESSAGE
 
 AUDITOR = "auditor"
-PATH_TYPES = ("task_created", "task_completed", "task_cancelled", "case_ended")
+PATH_TYPES = (TASK_CREATED, "task_completed", "task_cancelled", "case_ended")
 #: Events that released a waiting approval item (server/services/staging.py).
 RELEASE_TYPES = ("item_released", "item_released_early")
 
@@ -141,8 +142,10 @@ def replay_case(case: Case) -> Replay:
         payload = record["payload"] or {}
         if event.type == "case_started":
             data = copy.deepcopy(payload.get("new") or {})
-        elif event.type == "task_created" and event.task_id:
-            open_tasks[event.task_id] = event.element_id or ""
+        elif opened := opened_tasks(event.type, event.task_id, payload):
+            # One step opening several tasks of one element is one event: one replay step.
+            for task_id, _ in opened:
+                open_tasks[task_id] = event.element_id or ""
         elif event.type in {"task_completed", "task_cancelled"} and event.task_id:
             open_tasks.pop(event.task_id, None)
             if event.type == "task_completed":
@@ -214,6 +217,19 @@ class _Rerun:
         return [(k, wf, body) for k, (wf, body) in self.rows.items()]
 
 
+def recorded_path(events: list[Any]) -> list[tuple[str, str]]:
+    """The path the history records: one ``task_created`` per task opened (a fan-out's event
+    lists several), each completion and cancellation, the end."""
+    path: list[tuple[str, str]] = []
+    for e in events:
+        if e.type == TASKS_CREATED:
+            path += [(TASK_CREATED, e.element_id or "")] * len(
+                opened_tasks(e.type, e.task_id, e.payload))
+        elif e.type in PATH_TYPES:
+            path.append((e.type, e.element_id or ""))
+    return path
+
+
 def _deployment(number: int) -> Deployment:
     found = db.session.execute(select(Deployment).where(Deployment.number == number)
                                ).scalar_one_or_none()
@@ -236,7 +252,7 @@ def reexecute_case(case: Case) -> Reexecution:
     case's status, are compared with what is stored.
     """
     events = case_history(case)
-    recorded = [(e.type, e.element_id or "") for e in events if e.type in PATH_TYPES]
+    recorded = recorded_path(events)
     start = next((e for e in events if e.type == "case_started"), None)
     if start is None:
         return Reexecution(False, recorded, [], 0, "the case has no case_started event")
@@ -289,14 +305,15 @@ def _feed(rerun: _Rerun, runtime: Runtime, events: list[Any], frozen: clock.Froz
     nth: dict[str, int] = {}  # element id -> recorded creations so far
     mapping: dict[str, tuple[str, int]] = {}  # recorded task id -> (element, k)
     for e in events:
-        if e.type == "task_created" and e.task_id:
-            k = nth.get(e.element_id or "", 0)
-            nth[e.element_id or ""] = k + 1
-            mapping[e.task_id] = (e.element_id or "", k)
-            if len(rerun.created.get(e.element_id or "", [])) <= k:
-                # Not created by a completion: a timer fired here in the original run.
-                frozen.set(e.at)
-                rerun.take(engine.advance(runtime))
+        if opened := opened_tasks(e.type, e.task_id, e.payload):
+            for task_id, _ in opened:  # each task of a fan-out as if recorded on its own
+                k = nth.get(e.element_id or "", 0)
+                nth[e.element_id or ""] = k + 1
+                mapping[task_id] = (e.element_id or "", k)
+                if len(rerun.created.get(e.element_id or "", [])) <= k:
+                    # Not created by a completion: a timer fired here in the original run.
+                    frozen.set(e.at)
+                    rerun.take(engine.advance(runtime))
         elif e.type == "timer_fired":
             frozen.set(e.at)
             rerun.take(engine.advance(runtime))

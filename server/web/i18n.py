@@ -75,6 +75,7 @@ EN: dict[str, str] = {
     "办理中": "In progress", "超期": "Overdue", "项目名称": "Project name",
     "项目建设单位": "Enterprise", "行业": "Industry", "投资额（万元）": "Investment (10k CNY)",
     "审批事项数": "Approval items", "案件开始": "Case started", "任务生成": "Task opened",
+    "{n} 项任务已派发": "{n} tasks dispatched",
     "任务完成": "Task completed", "任务认领": "Task claimed", "任务释放": "Task released",
     "任务取消": "Task cancelled", "案件结束": "Case ended",
     "流程事件": "Process event", "定时触发": "Timer fired", "审批事项": "Approval item",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import subprocess
 import sys
 import zipfile
@@ -21,8 +20,8 @@ from server.engine.clock import FrozenClock
 from server.extensions import db
 from server.models import AuditEvent
 from server.services import exports, ledger
-from tests.audit.walk import items, walk_case
-from tests.conftest import PASSWORD, Api, table_counts
+from tests.audit.walk import items, sign_in, walk_case
+from tests.conftest import Api, table_counts
 from tests.helpers.cli import point_cli_at
 from tests.helpers.tamper import tampering
 
@@ -136,16 +135,6 @@ def test_the_cli_signs_verifies_proves_and_exports(
                      {"c": walk.case_id})
     failed = runner.invoke(main, ["audit", "verify", "--case", walk.case_id])
     assert failed.exit_code == 1 and "removed" in failed.output
-
-
-def sign_in(client: Any, username: str) -> None:
-    form = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    data = {"username": username, "password": PASSWORD}
-    if token:
-        data["csrf_token"] = token.group(1)
-    response = client.post("/login", data=data)
-    assert response.status_code in (302, 303), response.status_code
 
 
 def test_an_auditor_reads_everything_and_changes_nothing(

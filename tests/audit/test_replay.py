@@ -6,13 +6,10 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from server.engine.clock import FrozenClock
 from server.extensions import db
-from server.models import Case
-from server.services import replay
-from tests.audit.walk import TOP_LEVEL_KEYS, Walk, walk_case
+from tests.audit.walk import assert_replay_matches, walk_case
 from tests.conftest import Api
 from tests.helpers.reexecution import reexecute
 from tests.helpers.tamper import tampering
@@ -25,34 +22,6 @@ pytestmark = pytest.mark.real_commits
 N_ITEMS = 12
 
 
-def replay_of(app: Flask, case_id: str) -> replay.Replay:
-    with app.app_context():
-        case = db.session.get(Case, case_id)
-        assert case is not None
-        found = replay.replay_case(case)
-        db.session.remove()
-        return found
-
-
-
-
-def assert_replay_matches(app: Flask, walk: Walk) -> replay.Replay:
-    found = replay_of(app, walk.case_id)
-    by_seq = {s.event["case_seq"]: s for s in found.steps}
-    assert [s.event["case_seq"] for s in found.steps] == list(range(1, len(found.steps) + 1))
-    for snap in walk.snapshots:
-        step = by_seq[snap.last_case_seq]
-        assert {t["task_id"] for t in step.active_tasks} == snap.ready, snap.last_case_seq
-        for key in TOP_LEVEL_KEYS:
-            if key in snap.data:
-                assert step.data[key] == snap.data[key], (snap.last_case_seq, key)
-        # The step that ends an action was written by that action or by the engine after it.
-        actors = {s.event["actor"] for s in found.steps
-                  if s.event["case_seq"] <= snap.last_case_seq} - {None}
-        assert snap.actor in actors
-    return found
-
-
 def test_every_step_of_a_twelve_item_case_replays_as_it_was(
         api: Api, frozen_clock: FrozenClock) -> None:
     walk = walk_case(api, frozen_clock, N_ITEMS)
@@ -63,8 +32,9 @@ def test_every_step_of_a_twelve_item_case_replays_as_it_was(
     assert last.active == []
     assert {"review", "take_sheet", "handle_item", "report_result", "close_case"} <= set(last.done)
     # Urging happened (sheets waited over 30 minutes) and shows in the replay.
-    assert any(s.event["type"] == "task_created" and s.event["element_id"] == "urge_department"
-               for s in found.steps)
+    # (The timers open the urging tasks of several sheets in one step: one event for them all.)
+    assert any(s.event["type"] in {"task_created", "tasks_created"}
+               and s.event["element_id"] == "urge_department" for s in found.steps)
     # Midway the items are in progress: several sheets active at once.
     assert max(sum(t["element_id"] == "take_sheet" for t in s.active_tasks)
                for s in found.steps) == N_ITEMS
