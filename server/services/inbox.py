@@ -1,7 +1,7 @@
 """The inbox as a person reads it: what is still unread, and which notices are closed.
 
 A notice about a task that is no longer open (completed, cancelled, reassigned away) is
-*closed*: it shows as closed and no longer counts as unread, though its row stays as it was
+*closed*: it shows as closed and no longer counts as unread, though the notice stays as it was
 delivered. Built on the public query functions of ``notifications`` (its storage may change).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from server.extensions import db
-from server.models import Notification, User, WorkItem
+from server.models import Notice, User, WorkItem
 from server.services import notifications
 
 
@@ -30,11 +30,10 @@ def closed_tasks(notices: Iterable[Any]) -> set[str]:
 def unread_open_count(user: User) -> int:
     """Unread notices that are not about a finished task (the number in the header)."""
     still_open = select(WorkItem.id).where(WorkItem.state == "ready")
+    unread = notifications.unread_notices(user).where(
+        or_(Notice.task_id.is_(None), Notice.task_id.in_(still_open)))
     return int(db.session.execute(
-        select(func.count()).select_from(Notification).where(
-            Notification.username == user.username, Notification.read_at.is_(None),
-            or_(Notification.task_id.is_(None), Notification.task_id.in_(still_open)))
-    ).scalar_one())
+        select(func.count()).select_from(unread.subquery())).scalar_one())
 
 
 def mark_all_read(user: User) -> int:
