@@ -290,13 +290,14 @@ def inbox_read_all() -> Any:
     return redirect(url_for("tasklist.inbox"))
 
 
-@bp.post("/inbox/<int:notification_id>/read")
+@bp.post("/inbox/<int:notice_id>/read")
 @login_required
-def inbox_read(notification_id: int) -> Any:
+def inbox_read(notice_id: int) -> Any:
+    """Mark one notice read for the signed-in user only (a notice not theirs: nothing)."""
     service = _notifications()
     if service is None or not hasattr(service, "mark_read"):
         abort(404)
-    service.mark_read(me(), [notification_id])
+    service.mark_read(me(), [notice_id])
     return redirect(url_for("tasklist.inbox"))
 
 
