@@ -5,6 +5,11 @@ they are scoped to); a person's inbox is the notices whose audience includes the
 the same rules as ``recipients``. Rows per person exist only for what is theirs alone: a read
 mark when they read a notice, a mail delivery for people with a mail address.
 
+The audience is read by who is in a group now (memberships carry no date): a person who
+joins a group sees the group's notices, earlier ones too (those about tasks since done show
+as closed and do not count as unread), as they are now offered its open tasks; a person who
+leaves it, or is deactivated, no longer sees them. A notice named to a person stays theirs.
+
 ``notify`` joins the caller's transaction (a new task and its notice commit together); mail is
 sent by a worker after that commit. Every notice carries a ``dedupe_key`` (a step's new-task
 notice is named by its task instead): notifying twice with the same key adds nothing, which

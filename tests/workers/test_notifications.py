@@ -107,6 +107,13 @@ def test_a_groups_new_task_is_one_notice_and_each_person_reads_it_alone(
         for name in others:
             assert notifications.list_for_user(user(name))[0].read_at is None
             assert inbox.unread_open_count(user(name)) == 1
+        # A deactivated person sees nothing and marks nothing.
+        gone = user(others[0])
+        gone.active = False
+        db.session.commit()
+        assert notifications.list_for_user(gone) == []
+        assert inbox.unread_open_count(gone) == 0
+        assert notifications.mark_read(gone, [entry.id]) == 0
         db.session.remove()
 
 
