@@ -376,32 +376,33 @@ def in_audience(user: User) -> ColumnElement[bool]:
     return or_(*reached)
 
 
-def _mark(user: User) -> Any:
-    """The user's own row of a notice (outer-joined: most notices have none)."""
-    mark = aliased(Notification)
-    return mark, and_(mark.notice_id == Notice.id, mark.username == user.username)
+def _read_by(user: User) -> Select[Any]:
+    """The notices the user has read: few, so a notice is checked against them as a set."""
+    return select(Notification.notice_id).where(Notification.username == user.username,
+                                                Notification.read_at.isnot(None))
 
 
 def unread_notices(user: User) -> Select[Any]:
     """The ids of the notices the user has and has not read."""
-    mark, on = _mark(user)
-    return (select(Notice.id).outerjoin(mark, on)
-            .where(in_audience(user), mark.read_at.is_(None)))
+    return select(Notice.id).where(in_audience(user), Notice.id.not_in(_read_by(user)))
 
 
 def list_for_user(user: User, unread_only: bool = False, limit: int = 50) -> list[InboxEntry]:
     """A user's notices, newest first."""
-    mark, on = _mark(user)
-    task, case = aliased(WorkItem), aliased(Case)
-    query = (select(Notice, mark.read_at, task.case_id, task.name, case.title, case.reference)
-             .outerjoin(mark, on)
-             .outerjoin(task, and_(Notice.case_id.is_(None), task.id == Notice.task_id))
-             .outerjoin(case, and_(Notice.title.is_(None), case.id == task.case_id))
-             .where(in_audience(user)))
-    if unread_only:
-        query = query.where(mark.read_at.is_(None))
-    rows = db.session.execute(query.order_by(Notice.created_at.desc(), Notice.id.desc())
-                              .limit(max(1, min(limit, 500)))).all()
+    newest = (unread_notices(user) if unread_only else select(Notice.id).where(
+        in_audience(user))).order_by(Notice.created_at.desc(), Notice.id.desc())
+    ids = list(db.session.execute(newest.limit(max(1, min(limit, 500)))).scalars())
+    if not ids:
+        return []
+    # Then only the page's notices are joined to their read marks, tasks and cases.
+    mark, task, case = aliased(Notification), aliased(WorkItem), aliased(Case)
+    rows = db.session.execute(
+        select(Notice, mark.read_at, task.case_id, task.name, case.title, case.reference)
+        .outerjoin(mark, and_(mark.notice_id == Notice.id, mark.username == user.username))
+        .outerjoin(task, and_(Notice.case_id.is_(None), task.id == Notice.task_id))
+        .outerjoin(case, and_(Notice.title.is_(None), case.id == task.case_id))
+        .where(Notice.id.in_(ids))
+        .order_by(Notice.created_at.desc(), Notice.id.desc())).all()
     entries = []
     for notice, read_at, task_case, task_name, case_title, reference in rows:
         title, body = notice.title, notice.body
