@@ -2,8 +2,9 @@
 
 A notice is stored once with its audience (the users named, the groups meant and the county
 they are scoped to); a person's inbox is the notices whose audience includes them now, by
-the same rules as ``recipients``. Rows per person exist only for what is theirs alone: a read
-mark when they read a notice, a mail delivery for people with a mail address.
+the same rules as ``recipients`` (read in ``server.services.inbox``). Rows per person exist
+only for what is theirs alone: a read mark when they read a notice, a mail delivery for
+people with a mail address.
 
 The audience is read by who is in a group now (memberships carry no date): a person who
 joins a group sees the group's notices, earlier ones too (those about tasks since done show
@@ -12,8 +13,8 @@ leaves it, or is deactivated, no longer sees them. A notice named to a person st
 
 ``notify`` joins the caller's transaction (a new task and its notice commit together); mail is
 sent by a worker after that commit. Every notice carries a ``dedupe_key`` (a step's new-task
-notice is named by its task instead): notifying twice with the same key adds nothing, which
-is what makes at-least-once workers safe.
+notice is one per task instead, written with its task's row): notifying twice with the same
+key adds nothing, which is what makes at-least-once workers safe.
 """
 
 from __future__ import annotations
@@ -23,17 +24,12 @@ import smtplib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    func,
-    literal,
     literal_column,
     or_,
     select,
@@ -41,7 +37,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
 
 from server.engine import clock
 from server.engine.runtime import HumanTask
@@ -316,125 +311,10 @@ def _mail_insert(dialect: str) -> Any:
             .returning(_PEOPLE.c.id))
 
 
-@functools.cache
-def _read_upsert(dialect: str) -> Any:
-    stmt = _insert_for(dialect)(_PEOPLE)
-    return stmt.on_conflict_do_update(index_elements=["username", "notice_id"],
-                                      set_={"read_at": stmt.excluded.read_at})
-
-
-# -- the inbox ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class InboxEntry:
-    """A notice as one person sees it: its words and their read mark. ``id`` is the notice's."""
-
-    id: int
-    kind: str
-    title: str
-    body: str
-    case_id: str | None
-    task_id: str | None
-    dedupe_key: str | None
-    created_at: datetime
-    read_at: datetime | None
-
-
 def new_task_words(task_name: str, case_title: str, reference: str) -> tuple[str, str]:
     """The title and body of a step's new-task notice (rendered, not stored)."""
     return (f"新任务：{task_name}（{case_title}）"[:300],
             f"案件 {reference} 有一项新任务“{task_name}”等待办理。")
-
-
-def _padded(column: Any) -> Any:
-    return literal(" ") + column + literal(" ")
-
-
-def _has_word(column: Any, word: str) -> ColumnElement[bool]:
-    return _padded(column).contains(f" {word} ", autoescape=True)  # type: ignore[no-any-return]
-
-
-def in_audience(user: User) -> ColumnElement[bool]:
-    """Notices whose audience includes ``user`` (as ``recipients`` would have reached them):
-    named, or a member of a group meant in the user's county or of the prefecture, or of the
-    case's own enterprise. A deactivated user is in no audience."""
-    if not user.active:
-        return literal(False)
-    reached = [_has_word(Notice.users, user.username)]
-    codes = sorted(user.group_codes - {ENTERPRISE})
-    if codes:
-        in_group = or_(*(_has_word(Notice.groups, code) for code in codes))
-        if user.county is not None:
-            in_group = and_(in_group, or_(Notice.county.is_(None),
-                                          Notice.county == user.county))
-        reached.append(in_group)
-    if ENTERPRISE in user.group_codes and user.enterprise_id is not None:
-        own = select(Case.id).where(Case.enterprise_id == user.enterprise_id).correlate(None)
-        own_tasks = select(WorkItem.id).where(WorkItem.case_id.in_(own)).correlate(None)
-        reached.append(and_(_has_word(Notice.groups, ENTERPRISE),
-                            or_(Notice.case_id.in_(own), Notice.task_id.in_(own_tasks))))
-    return or_(*reached)
-
-
-def _read_by(user: User) -> Select[Any]:
-    """The notices the user has read: few, so a notice is checked against them as a set."""
-    return select(Notification.notice_id).where(Notification.username == user.username,
-                                                Notification.read_at.isnot(None))
-
-
-def unread_notices(user: User) -> Select[Any]:
-    """The ids of the notices the user has and has not read."""
-    return select(Notice.id).where(in_audience(user), Notice.id.not_in(_read_by(user)))
-
-
-def list_for_user(user: User, unread_only: bool = False, limit: int = 50) -> list[InboxEntry]:
-    """A user's notices, newest first."""
-    newest = (unread_notices(user) if unread_only else select(Notice.id).where(
-        in_audience(user))).order_by(Notice.created_at.desc(), Notice.id.desc())
-    ids = list(db.session.execute(newest.limit(max(1, min(limit, 500)))).scalars())
-    if not ids:
-        return []
-    # Then only the page's notices are joined to their read marks, tasks and cases.
-    mark, task, case = aliased(Notification), aliased(WorkItem), aliased(Case)
-    rows = db.session.execute(
-        select(Notice, mark.read_at, task.case_id, task.name, case.title, case.reference)
-        .outerjoin(mark, and_(mark.notice_id == Notice.id, mark.username == user.username))
-        .outerjoin(task, and_(Notice.case_id.is_(None), task.id == Notice.task_id))
-        .outerjoin(case, and_(Notice.title.is_(None), case.id == task.case_id))
-        .where(Notice.id.in_(ids))
-        .order_by(Notice.created_at.desc(), Notice.id.desc())).all()
-    entries = []
-    for notice, read_at, task_case, task_name, case_title, reference in rows:
-        title, body = notice.title, notice.body
-        if title is None:
-            title, body = new_task_words(task_name or "", case_title or "", reference or "")
-        entries.append(InboxEntry(notice.id, notice.kind, title, body or "",
-                                  notice.case_id or task_case,
-                                  notice.task_id, notice.dedupe_key, notice.created_at,
-                                  read_at))
-    return entries
-
-
-def unread_count(user: User) -> int:
-    return int(db.session.execute(
-        select(func.count()).select_from(unread_notices(user).subquery())).scalar_one())
-
-
-def mark_read(user: User, ids: Iterable[int]) -> int:
-    """Mark notices of the user's read (others' and read ones are ignored); commits; returns
-    the count. Only this person's row is written: everyone else's mark stays as it was."""
-    wanted = sorted({int(i) for i in ids})
-    if not wanted:
-        return 0
-    unread = list(db.session.execute(unread_notices(user).where(Notice.id.in_(wanted)))
-                  .scalars())
-    if unread:
-        now = clock.now()
-        db.session.execute(_read_upsert(db.engine.dialect.name), [
-            {"notice_id": notice_id, "username": user.username, "read_at": now,
-             "email_state": "none"} for notice_id in unread])
-    db.session.commit()
-    return len(unread)
 
 
 def set_mail_address(username: str, address: str | None) -> None:

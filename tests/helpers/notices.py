@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import User
-from server.services.notifications import InboxEntry, list_for_user
+from server.services.inbox import InboxEntry, list_for_user
 
 
 def inbox_of(username: str) -> list[InboxEntry]:

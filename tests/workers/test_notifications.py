@@ -33,7 +33,7 @@ def user(name: str) -> User:
 
 def kinds_of(app: Flask, username: str) -> list[tuple[str, str | None]]:
     with app.app_context():
-        rows = [(n.kind, n.case_id) for n in notifications.list_for_user(user(username))]
+        rows = [(n.kind, n.case_id) for n in inbox.list_for_user(user(username))]
         db.session.remove()
         return rows
 
@@ -54,13 +54,13 @@ def test_new_tasks_notify_their_groups_once(api: Api) -> None:
     assert query(api.app, "SELECT count(*) FROM notices") == notices
     assert kinds_of(api.app, "fgj") == [("new_task", case_id)]
     with api.app.app_context():
-        (note,) = notifications.list_for_user(user("fgj"))
+        (note,) = inbox.list_for_user(user("fgj"))
         assert note.title == "新任务：领取任务单（储能电池基地）"
-        other = notifications.list_for_user(user("zrzy"))[0].id
+        other = inbox.list_for_user(user("zrzy"))[0].id
         # Someone else's notice cannot be marked read.
-        assert notifications.mark_read(user("fgj"), [note.id, other]) == 1
-        assert notifications.list_for_user(user("fgj"), unread_only=True) == []
-        assert notifications.unread_count(user("zrzy")) == 1
+        assert inbox.mark_read(user("fgj"), [note.id, other]) == 1
+        assert inbox.list_for_user(user("fgj"), unread_only=True) == []
+        assert inbox.unread_count(user("zrzy")) == 1
         db.session.remove()
 
 
@@ -94,26 +94,26 @@ def test_a_groups_new_task_is_one_notice_and_each_person_reads_it_alone(
         assert query(api.app, "SELECT count(*) FROM notices") == [(1,)]
         assert query(api.app, "SELECT count(*) FROM notifications") == [(0,)]
         for name in bureau_of_four:
-            (entry,) = notifications.list_for_user(user(name))
+            (entry,) = inbox.list_for_user(user(name))
             assert (entry.kind, entry.case_id, entry.read_at) == ("new_task", case_id, None)
             assert entry.title == "新任务：审核（储能电池基地）"
             assert inbox.unread_open_count(user(name)) == 1
-        assert notifications.mark_read(user(first), [entry.id]) == 1
-        assert notifications.mark_read(user(first), [entry.id]) == 0  # read already
+        assert inbox.mark_read(user(first), [entry.id]) == 1
+        assert inbox.mark_read(user(first), [entry.id]) == 0  # read already
         # One row, the reader's: the other three still have it unread.
         assert query(api.app, "SELECT username FROM notifications") == [(first,)]
-        assert notifications.list_for_user(user(first))[0].read_at is not None
+        assert inbox.list_for_user(user(first))[0].read_at is not None
         assert inbox.unread_open_count(user(first)) == 0
         for name in others:
-            assert notifications.list_for_user(user(name))[0].read_at is None
+            assert inbox.list_for_user(user(name))[0].read_at is None
             assert inbox.unread_open_count(user(name)) == 1
         # A deactivated person sees nothing and marks nothing.
         gone = user(others[0])
         gone.active = False
         db.session.commit()
-        assert notifications.list_for_user(gone) == []
+        assert inbox.list_for_user(gone) == []
         assert inbox.unread_open_count(gone) == 0
-        assert notifications.mark_read(gone, [entry.id]) == 0
+        assert inbox.mark_read(gone, [entry.id]) == 0
         db.session.remove()
 
 
@@ -127,26 +127,26 @@ def test_a_notice_to_many_is_stored_once_and_read_by_each_on_their_own(api: Api)
         assert db.session.execute(sa.text("SELECT count(*) FROM notices")).scalar_one() == 1
         # ... and each of the three people has the notice, unread.
         for name in [*stewards, "lingdao"]:
-            (note,) = notifications.list_for_user(user(name))
+            (note,) = inbox.list_for_user(user(name))
             assert (note.kind, note.title, note.body) == ("urging", "催办：请尽快领受",
                                                           "已超期一个工作日。")
-            assert notifications.unread_count(user(name)) == 1
+            assert inbox.unread_count(user(name)) == 1
         # One person's read mark is theirs alone.
-        mine = notifications.list_for_user(user("guanjia"))[0].id
-        assert notifications.mark_read(user("guanjia"), [mine]) == 1
-        assert notifications.unread_count(user("guanjia")) == 0
-        assert notifications.unread_count(user("guanjia2")) == 1
-        assert notifications.list_for_user(user("guanjia2"), unread_only=True)[0].title \
+        mine = inbox.list_for_user(user("guanjia"))[0].id
+        assert inbox.mark_read(user("guanjia"), [mine]) == 1
+        assert inbox.unread_count(user("guanjia")) == 0
+        assert inbox.unread_count(user("guanjia2")) == 1
+        assert inbox.list_for_user(user("guanjia2"), unread_only=True)[0].title \
             == "催办：请尽快领受"
         # The same key again reaches only who lacks it, with the words first written.
         again = notifications.notify(kind="urging", title="另一个标题",
                                      users=["lingdao2", *stewards], dedupe_key="urging:x:1")
         db.session.commit()
         assert len(again) == 1
-        assert [n.title for n in notifications.list_for_user(user("lingdao2"))] == [
+        assert [n.title for n in inbox.list_for_user(user("lingdao2"))] == [
             "催办：请尽快领受"]
         assert db.session.execute(sa.text("SELECT count(*) FROM notices")).scalar_one() == 1
-        assert notifications.unread_count(user("guanjia")) == 0
+        assert inbox.unread_count(user("guanjia")) == 0
         db.session.remove()
 
 
