@@ -18,7 +18,6 @@ from celery.exceptions import Retry
 from flask import current_app
 
 from server.extensions import db
-from server.models import Notification
 from server.services import (
     aftercare,
     incidents,
@@ -144,9 +143,7 @@ def send_email(self: Task, notification_id: int) -> bool:
     def give_up() -> None:
         notifications.mark_email_failed(notification_id)
 
-    case_id = db.session.execute(
-        db.select(Notification.case_id)
-        .where(Notification.id == notification_id)).scalar_one_or_none()
+    case_id = notifications.case_of_delivery(notification_id)
     db.session.rollback()
     return bool(_run_step(self, [notification_id],
                           lambda: notifications.send_email(notification_id),

@@ -1,28 +1,18 @@
 """Notifications people see in the app (and may receive by e-mail), and where mail goes.
 
-A notice's words are stored once (``notices``); each recipient has a small row with the read
-mark and mail state (``notifications``), read together as ``Notification``. ``dedupe_key``
-makes sending idempotent: the same warning or new-task notice delivered twice (at-least-once
-workers, a second sweep) finds its rows already there and adds nothing.
+A notice is stored once with its audience (issue 18): the named users, and the groups it was
+sent to with the county they are scoped to. A person's inbox is the notices whose audience
+includes them, evaluated when they look (``server.services.notifications``). Rows per person
+(``notifications``) exist only for what is theirs alone: the read mark, written when they
+read it, and the mail delivery, written at once for people who gave a mail address.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    Column,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    join,
-    text,
-)
-from sqlalchemy.orm import Mapped, column_property, mapped_column
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
 from server.models.types import UTCDateTime, utcnow
@@ -31,71 +21,67 @@ from server.models.types import UTCDateTime, utcnow
 KINDS = ("new_task", "warning", "overdue", "result_ready", "urging", "reassigned",
          "policy")
 
+KEYED = text("dedupe_key IS NOT NULL")
+
 
 class Notice(db.Model):  # type: ignore[name-defined,misc]
-    """What a notification says, stored once however many people receive it (issue 18).
+    """What a notification says and to whom, stored once however many people receive it.
 
     ``dedupe_key`` names the notice: notifying again with the same key reaches only the
-    people who do not have it yet, with the notice as first written.
+    people who do not have it yet, with the notice as first written. The new-task notice a
+    step writes for each task it opens has no key, no words and no case: it is written in the
+    same transaction as its task's ``work_items`` row, whose primary key already makes it one
+    per task (a repeated step fails on it as a whole), the row names its case, and its title
+    and body are rendered from the task and the case (``notifications.new_task_words``).
     """
 
     __tablename__ = "notices"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(20))
-    title: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text, default="")
-    # No index: nothing looks notices up by case (cases are never deleted).
+    # None: rendered from the task and its case (a step's new-task notice).
+    title: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    # No index: nothing looks notices up by case (cases are never deleted). None for a
+    # step's new-task notice: its task's case (``notifications.case_of``).
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     task_id: Mapped[str | None] = mapped_column(String(36))
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The audience, space-separated: the users named, and the groups meant in ``county``
+    # (None: every county's members); the enterprise group is the case's enterprise only.
+    users: Mapped[str | None] = mapped_column(Text)
+    groups: Mapped[str | None] = mapped_column(String(500))
+    county: Mapped[str | None] = mapped_column(String(20))
 
-
-_recipients = Table(
-    "notifications", db.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("notice_id", Integer, ForeignKey("notices.id", ondelete="CASCADE"), nullable=False),
-    Column("username", String(80), nullable=False),
-    Column("read_at", UTCDateTime, nullable=True),
-    # none: in-app only | pending: to be mailed | sent | failed (an incident says why)
-    Column("email_state", String(20), nullable=False, default="none"),
-    Column("email_to", String(200), nullable=True),
-    Column("emailed_at", UTCDateTime, nullable=True),
-    UniqueConstraint("username", "notice_id", name="uq_notifications_user_notice"),
-    Index("ix_notifications_user_read", "username", "read_at"),
-    # Only notices waiting for their mail are looked up by state (``mail_waiting``): a
-    # partial index holds those, not every in-app notice.
-    Index("ix_notifications_mail_pending", "id",
-          sqlite_where=text("email_state = 'pending'"),
-          postgresql_where=text("email_state = 'pending'")),
-)
+    __table_args__ = (
+        Index("uq_notices_dedupe_key", "dedupe_key", unique=True,
+              sqlite_where=KEYED, postgresql_where=KEYED),
+    )
 
 
 class Notification(db.Model):  # type: ignore[name-defined,misc]
-    """One person's copy of a notice: the notice's words with this person's read mark and
-    mail state. Mapped over both tables, so it reads (and queries) as one row per recipient;
-    only the per-person columns are ever changed through it."""
+    """One person's row about a notice: their read mark and, if they gave a mail address,
+    the mail's delivery. Written when they read it, or at once when it is to be mailed."""
 
-    __table__ = join(_recipients, Notice.__table__,
-                     _recipients.c.notice_id == Notice.__table__.c.id)
-    __mapper_args__ = {"primary_key": [_recipients.c.id]}
-    id = column_property(_recipients.c.id)
-    notice_id = column_property(_recipients.c.notice_id, Notice.__table__.c.id)
-    username: Mapped[str]
-    kind: Mapped[str]
-    title: Mapped[str]
-    body: Mapped[str]
-    case_id: Mapped[str | None]
-    task_id: Mapped[str | None]
-    dedupe_key: Mapped[str]
-    created_at: Mapped[datetime]
-    read_at: Mapped[datetime | None]
-    email_state: Mapped[str]
-    email_to: Mapped[str | None]
-    emailed_at: Mapped[datetime | None]
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(80))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # none: in-app only | pending: to be mailed | sent | failed (an incident says why)
+    email_state: Mapped[str] = mapped_column(String(20), default="none")
+    email_to: Mapped[str | None] = mapped_column(String(200))
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice: Mapped[Notice] = relationship()
 
+    __table_args__ = (
+        UniqueConstraint("username", "notice_id", name="uq_notifications_user_notice"),
+        # Only mail still waiting is looked up by state (``mail_waiting``).
+        Index("ix_notifications_mail_pending", "id",
+              sqlite_where=text("email_state = 'pending'"),
+              postgresql_where=text("email_state = 'pending'")),
+    )
 
-RECIPIENTS = _recipients
 
 
 class MailAddress(db.Model):  # type: ignore[name-defined,misc]

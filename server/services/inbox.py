@@ -1,20 +1,146 @@
-"""The inbox as a person reads it: what is still unread, and which notices are closed.
+"""The inbox as a person reads it: the notices whose audience includes them, what is still
+unread, and which notices are closed.
 
+A notice is stored once with its audience (``server.services.notifications`` writes it); a
+person has it when the audience names them, or names a group of theirs meant in their county
+or the prefecture's (the enterprise group: the case's own enterprise), by the same rules as
+``notifications.recipients``. Their row exists only once they read it (or have it mailed).
 A notice about a task that is no longer open (completed, cancelled, reassigned away) is
-*closed*: it shows as closed and no longer counts as unread, though its row stays as it was
-delivered. Built on the public query functions of ``notifications`` (its storage may change).
+*closed*: it shows as closed and no longer counts as unread, though the notice stays as it was
+delivered.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
+from server.engine import clock
 from server.extensions import db
-from server.models import Notification, User, WorkItem
-from server.services import notifications
+from server.models import Case, Notice, Notification, User, WorkItem
+from server.services.notifications import ENTERPRISE, new_task_words
+
+
+@functools.cache
+def _read_upsert(dialect: str) -> Any:
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(Notification.__table__)
+    return stmt.on_conflict_do_update(index_elements=["username", "notice_id"],
+                                      set_={"read_at": stmt.excluded.read_at})
+
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """A notice as one person sees it: its words and their read mark. ``id`` is the notice's."""
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    case_id: str | None
+    task_id: str | None
+    dedupe_key: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+def _padded(column: Any) -> Any:
+    return literal(" ") + column + literal(" ")
+
+
+def _has_word(column: Any, word: str) -> ColumnElement[bool]:
+    return _padded(column).contains(f" {word} ", autoescape=True)  # type: ignore[no-any-return]
+
+
+def in_audience(user: User) -> ColumnElement[bool]:
+    """Notices whose audience includes ``user`` (as ``recipients`` would have reached them):
+    named, or a member of a group meant in the user's county or of the prefecture, or of the
+    case's own enterprise. A deactivated user is in no audience."""
+    if not user.active:
+        return literal(False)
+    reached = [_has_word(Notice.users, user.username)]
+    codes = sorted(user.group_codes - {ENTERPRISE})
+    if codes:
+        in_group = or_(*(_has_word(Notice.groups, code) for code in codes))
+        if user.county is not None:
+            in_group = and_(in_group, or_(Notice.county.is_(None),
+                                          Notice.county == user.county))
+        reached.append(in_group)
+    if ENTERPRISE in user.group_codes and user.enterprise_id is not None:
+        own = select(Case.id).where(Case.enterprise_id == user.enterprise_id).correlate(None)
+        own_tasks = select(WorkItem.id).where(WorkItem.case_id.in_(own)).correlate(None)
+        reached.append(and_(_has_word(Notice.groups, ENTERPRISE),
+                            or_(Notice.case_id.in_(own), Notice.task_id.in_(own_tasks))))
+    return or_(*reached)
+
+
+def _read_by(user: User) -> Select[Any]:
+    """The notices the user has read: few, so a notice is checked against them as a set."""
+    return select(Notification.notice_id).where(Notification.username == user.username,
+                                                Notification.read_at.isnot(None))
+
+
+def unread_notices(user: User) -> Select[Any]:
+    """The ids of the notices the user has and has not read."""
+    return select(Notice.id).where(in_audience(user), Notice.id.not_in(_read_by(user)))
+
+
+def list_for_user(user: User, unread_only: bool = False, limit: int = 50) -> list[InboxEntry]:
+    """A user's notices, newest first."""
+    newest = (unread_notices(user) if unread_only else select(Notice.id).where(
+        in_audience(user))).order_by(Notice.created_at.desc(), Notice.id.desc())
+    ids = list(db.session.execute(newest.limit(max(1, min(limit, 500)))).scalars())
+    if not ids:
+        return []
+    # Then only the page's notices are joined to their read marks, tasks and cases.
+    mark, task, case = aliased(Notification), aliased(WorkItem), aliased(Case)
+    rows = db.session.execute(
+        select(Notice, mark.read_at, task.case_id, task.name, case.title, case.reference)
+        .outerjoin(mark, and_(mark.notice_id == Notice.id, mark.username == user.username))
+        .outerjoin(task, and_(Notice.case_id.is_(None), task.id == Notice.task_id))
+        .outerjoin(case, and_(Notice.title.is_(None), case.id == task.case_id))
+        .where(Notice.id.in_(ids))
+        .order_by(Notice.created_at.desc(), Notice.id.desc())).all()
+    entries = []
+    for notice, read_at, task_case, task_name, case_title, reference in rows:
+        title, body = notice.title, notice.body
+        if title is None:
+            title, body = new_task_words(task_name or "", case_title or "", reference or "")
+        entries.append(InboxEntry(notice.id, notice.kind, title, body or "",
+                                  notice.case_id or task_case,
+                                  notice.task_id, notice.dedupe_key, notice.created_at,
+                                  read_at))
+    return entries
+
+
+def unread_count(user: User) -> int:
+    return int(db.session.execute(
+        select(func.count()).select_from(unread_notices(user).subquery())).scalar_one())
+
+
+def mark_read(user: User, ids: Iterable[int]) -> int:
+    """Mark notices of the user's read (others' and read ones are ignored); commits; returns
+    the count. Only this person's row is written: everyone else's mark stays as it was."""
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return 0
+    unread = list(db.session.execute(unread_notices(user).where(Notice.id.in_(wanted)))
+                  .scalars())
+    if unread:
+        now = clock.now()
+        db.session.execute(_read_upsert(db.engine.dialect.name), [
+            {"notice_id": notice_id, "username": user.username, "read_at": now,
+             "email_state": "none"} for notice_id in unread])
+    db.session.commit()
+    return len(unread)
 
 
 def closed_tasks(notices: Iterable[Any]) -> set[str]:
@@ -30,21 +156,20 @@ def closed_tasks(notices: Iterable[Any]) -> set[str]:
 def unread_open_count(user: User) -> int:
     """Unread notices that are not about a finished task (the number in the header)."""
     still_open = select(WorkItem.id).where(WorkItem.state == "ready")
+    unread = unread_notices(user).where(
+        or_(Notice.task_id.is_(None), Notice.task_id.in_(still_open)))
     return int(db.session.execute(
-        select(func.count()).select_from(Notification).where(
-            Notification.username == user.username, Notification.read_at.is_(None),
-            or_(Notification.task_id.is_(None), Notification.task_id.in_(still_open)))
-    ).scalar_one())
+        select(func.count()).select_from(unread.subquery())).scalar_one())
 
 
 def mark_all_read(user: User) -> int:
     """Mark every unread notice of the user read (commits); returns how many."""
     done = 0
     while True:
-        batch = [n.id for n in notifications.list_for_user(user, unread_only=True, limit=500)]
+        batch = [n.id for n in list_for_user(user, unread_only=True, limit=500)]
         if not batch:
             return done
-        marked = notifications.mark_read(user, batch)
+        marked = mark_read(user, batch)
         done += marked
         if not marked:
             return done

@@ -59,7 +59,6 @@ EN: dict[str, str] = {
     "新增": "Add", "打印": "Print", "下载PDF": "Download PDF", "返回": "Back",
     "出错了": "Something went wrong", "无权访问": "Forbidden", "未找到": "Not found",
     "暂无通知": "No notifications", "标为已读": "Mark as read", "未读": "Unread",
-    "通知功能尚未启用": "Notifications are not available yet",
     "登录已过期，请重新登录；您填写的内容已保留。":
         "Your session expired; sign in again. What you typed has been kept.",
     "请先登录。": "Please sign in.", "已恢复您登录过期前填写的内容，请检查后保存。":

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.extensions import db
-from server.models import CaseTeam, Notification, User, WorkItem
+from server.models import CaseTeam, User, WorkItem
 from server.services.errors import (
     ConflictError,
     PermissionDeniedError,
@@ -19,6 +19,7 @@ from server.services.errors import (
 from server.services.tasks import complete_task, eligible_assignees, reassign_task
 from server.services.teams import change_team
 from server.services.timers import sweep_deadlines
+from tests.helpers.notices import inbox_of, told
 from tests.helpers.reexecution import assert_same
 from tests.scenarios.conftest import FORM_DATA, Walker
 
@@ -120,11 +121,10 @@ def test_red_item_tells_the_named_steward_and_leader_and_leader_supervises(
     walker.run(sweep_deadlines)
 
     def overdue_to() -> set[str]:
-        return set(db.session.execute(select(Notification.username).where(
-            Notification.case_id == walker.case_id, Notification.kind == "overdue")).scalars())
-    told = walker.run(overdue_to)
-    assert {"guanjia", "lingdao"} <= told
-    assert "guanjia2" not in told and "lingdao2" not in told
+        return told(lambda n: n.case_id == walker.case_id and n.kind == "overdue")
+    reached = walker.run(overdue_to)
+    assert {"guanjia", "lingdao"} <= reached
+    assert "guanjia2" not in reached and "lingdao2" not in reached
     assert _assignees(walker, "urge_overdue_item") == ["guanjia"]
     walker.do("guanjia", "urge_overdue_item")
     assert _assignees(walker, "supervise_overdue_item") == ["lingdao"]
@@ -164,9 +164,8 @@ def test_team_change_is_a_recorded_decision_of_a_leader_or_the_window(walker: Wa
     assert event["payload"]["reason"] == "原管家调岗"
     # The open steward task moved with the team; the new steward is told.
     assert _assignees(walker, "draft_service_plan") == ["guanjia2"]
-    notes = walker.run(lambda: db.session.execute(select(func.count()).select_from(
-        Notification).where(Notification.username == "guanjia2",
-                            Notification.case_id == walker.case_id)).scalar_one())
+    notes = walker.run(lambda: len([n for n in inbox_of("guanjia2")
+                                    if n.case_id == walker.case_id]))
     assert notes >= 1
     walker.do("guanjia2", "draft_service_plan")
     # A team change is a decision beside the process: the case still re-executes as recorded.

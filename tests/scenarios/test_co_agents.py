@@ -10,17 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Group, Notification, User
+from server.models import Group, User
 from server.services.tasks import claim_task
 from server.services.timers import sweep_deadlines
+from tests.helpers.notices import inbox_of
 from tests.scenarios.conftest import Walker
 
 
 def _notices(walker: Walker, username: str) -> list[tuple[str, str]]:
-    return walker.run(lambda: [(n.kind, n.title) for n in db.session.execute(  # type: ignore[no-any-return]
-        select(Notification).where(Notification.case_id == walker.case_id,
-                                   Notification.username == username)
-        .order_by(Notification.id)).scalars()])
+    return walker.run(lambda: [(n.kind, n.title)  # type: ignore[no-any-return]
+                               for n in inbox_of(username) if n.case_id == walker.case_id])
 
 
 @pytest.fixture

@@ -144,11 +144,9 @@ def test_the_leader_declines_a_proposal_with_a_note_and_the_case_goes_on(walker:
     assert (decided["actor"], decided["payload"]["approved"]) == ("lingdao", False)
 
     def told() -> list[str]:
-        from server.models import Notification
-        return list(db.session.execute(select(Notification.title).where(
-            Notification.case_id == walker.case_id,
-            Notification.username == "guanjia",
-            Notification.title.like("终止申请%"))).scalars())
+        from tests.helpers.notices import inbox_of
+        return [n.title for n in inbox_of("guanjia")
+                if n.case_id == walker.case_id and n.title.startswith("终止申请")]
     assert [t.split("：")[0] for t in walker.run(told)] == ["终止申请未同意"]
     # Nothing waits any more: the window may propose again, with the other reason.
     propose(walker, "zhuanchuang", reason_code="enterprise_request", detail="企业书面申请终止")

@@ -13,12 +13,13 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEvent, Case, Notification, User
+from server.models import AuditEvent, Case, User
 from server.models.aftercare import AftercareProject, SupervisionTask
 from server.services import aftercare, ledger
 from server.services.errors import PermissionDeniedError, ValidationFailedError
 from tests.conftest import table_counts
 from tests.helpers.aftercare import _complete
+from tests.helpers.notices import inbox_of
 from tests.scenarios.conftest import Walker
 
 
@@ -41,11 +42,9 @@ def _project(walker: Walker) -> dict[str, Any]:
 
 
 def _notices(walker: Walker, username: str) -> list[tuple[str, str]]:
-    return walker.run(lambda: [(n.kind, n.title) for n in db.session.execute(
-        select(Notification).where(Notification.username == username,
-                                   Notification.kind.in_(("warning", "overdue")),
-                                   Notification.dedupe_key.like("aftercare:%"))
-        .order_by(Notification.id)).scalars()])
+    return walker.run(lambda: [(n.kind, n.title) for n in inbox_of(username)
+                               if n.kind in {"warning", "overdue"}
+                               and (n.dedupe_key or "").startswith("aftercare:")])
 
 
 def _sweep(walker: Walker, **delta: float) -> aftercare.SweepResult:

@@ -12,10 +12,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import County, Notification, ReturnVisit, User
+from server.models import County, ReturnVisit, User
 from server.services import return_visits
 from server.services.errors import ConflictError, PermissionDeniedError, ValidationFailedError
 from tests.conftest import table_counts
+from tests.helpers.notices import inbox_of
 from tests.scenarios.conftest import Walker
 from tests.web.helpers import Web
 
@@ -36,11 +37,8 @@ def _visits(walker: Walker) -> list[dict[str, object]]:
 
 
 def _notices(walker: Walker, username: str) -> list[str]:
-    return walker.run(lambda: list(db.session.execute(  # type: ignore[no-any-return]
-        select(Notification.title).where(Notification.case_id == walker.case_id,
-                                         Notification.username == username,
-                                         Notification.title.like("%回访%"))
-        .order_by(Notification.id)).scalars()))
+    return walker.run(lambda: [n.title for n in inbox_of(username)  # type: ignore[no-any-return]
+                               if n.case_id == walker.case_id and "回访" in n.title])
 
 
 def _completed_case(walker: Walker) -> None:

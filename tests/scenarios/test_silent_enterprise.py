@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import County, Notification, User
+from server.models import County, User
 from server.services.errors import ConflictError, NotFoundError, PermissionDeniedError
 from server.services.tasks import complete_task
 from server.services.timers import sweep_deadlines
+from tests.helpers.notices import inbox_of
 from tests.helpers.reexecution import assert_same
 from tests.scenarios.conftest import FORM_DATA, Walker
 
@@ -31,10 +32,8 @@ def _try(walker: Walker, username: str, task_id: str, data: dict[str, Any]) -> N
 
 
 def _notices(walker: Walker, username: str, kind: str) -> list[str]:
-    return walker.run(lambda: list(db.session.execute(  # type: ignore[no-any-return]
-        select(Notification.title).where(Notification.case_id == walker.case_id,
-                                         Notification.username == username,
-                                         Notification.kind == kind)).scalars()))
+    return walker.run(lambda: [n.title for n in inbox_of(username)  # type: ignore[no-any-return]
+                               if n.case_id == walker.case_id and n.kind == kind])
 
 
 def _to_completion_sheet(walker: Walker) -> dict[str, Any]:
@@ -50,6 +49,9 @@ def _to_completion_sheet(walker: Walker) -> dict[str, Any]:
 def test_an_enterprise_that_never_signs_nor_evaluates_does_not_block_the_archive(
         walker: Walker) -> None:
     sign = _to_completion_sheet(walker)
+    # The sheet to sign is the enterprise's new task: its own people are told, not 企业乙's.
+    assert "新任务：企业签字确认办结（" in _notices(walker, "qiye", "new_task")[-1]
+    assert _notices(walker, "qiye_b", "new_task") == []
     # The county's default limit: 5 working days from the sheet, and a timer at that instant.
     assert [t["element_id"] for t in walker.timers()] == ["completion_sign_lapsed"]
     assert walker.timers()[0]["due_at"] == sign["due_at"]

@@ -49,14 +49,12 @@ def reassign(api: Api, task_id: str, user: str, to: str | None, reason: str = "ä
 
 def notices(app: Flask, username: str) -> list[tuple[str, str | None]]:
     from server.extensions import db
-    from server.models import Notification
+    from tests.helpers.notices import inbox_of
 
     with app.app_context():
-        rows = db.session.execute(db.select(Notification.kind, Notification.task_id)
-                                  .where(Notification.username == username)
-                                  .order_by(Notification.id)).all()
+        rows = [(n.kind, n.task_id) for n in inbox_of(username)]
         db.session.remove()
-        return [(kind, task_id) for kind, task_id in rows]
+        return rows
 
 
 def test_a_leader_hands_a_department_task_to_one_member(api: Api, colleague: str) -> None:

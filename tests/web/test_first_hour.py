@@ -167,6 +167,23 @@ def test_unread_count_mark_all_read_and_closed_notices(
     assert unread(fgj.text("/tasks")) >= 1
 
 
+def test_marking_a_notice_read_is_the_readers_alone_and_only_for_their_own(
+        app: Flask, web: Any, api: Api) -> None:
+    start_named(api, "光伏组件项目")  # the bureau's review: a notice to zhaoshang
+    w: Web = web()
+    w.login("zhaoshang")
+    page = w.text("/inbox")
+    notice_id = int(re.search(r'/inbox/(\d+)/read"', page).group(1))  # type: ignore[union-attr]
+    # Someone not in its audience cannot mark it: zhaoshang's stays unread.
+    other: Web = web()
+    other.login("fgj")
+    assert other.post(f"/inbox/{notice_id}/read", token_from="/inbox").status_code == 302
+    assert unread(w.text("/inbox")) == 1
+    assert w.post(f"/inbox/{notice_id}/read", token_from="/inbox").status_code == 302
+    after = w.text("/inbox")
+    assert unread(after) == 0 and f"/inbox/{notice_id}/read" not in after
+
+
 # ---- internal fields ----------------------------------------------------------------------
 
 def test_only_an_administrator_sets_internal_fields(app: Flask, web: Any) -> None:

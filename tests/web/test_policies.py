@@ -29,15 +29,13 @@ def _county(app: Flask) -> dict[str, str]:
 
 def _notices(app: Flask) -> dict[str, list[str]]:
     from server.extensions import db
-    from server.models import Notification
+    from server.models import User
+    from tests.helpers.notices import inbox_of
 
     with app.app_context():
-        rows = db.session.execute(select(Notification.username, Notification.title)
-                                  .where(Notification.kind == "policy")).all()
+        out = {name: titles for name in db.session.execute(select(User.username)).scalars()
+               if (titles := [n.title for n in inbox_of(name) if n.kind == "policy"])}
         db.session.remove()
-    out: dict[str, list[str]] = {}
-    for username, title in rows:
-        out.setdefault(username, []).append(title)
     return out
 
 

@@ -17,6 +17,7 @@ from flask import Flask
 
 from server.engine.clock import FrozenClock
 from tests.conftest import Api
+from tests.helpers.notices import inbox_of
 from tests.workers.helpers import (
     REDIS_URL,
     approve_review,
@@ -80,9 +81,8 @@ def test_thirty_minute_and_working_day_timers_fire_through_a_worker(
     assert {e[0] for e in events} == {sheets, reply}
     assert query(api.app, "SELECT count(*) FROM pending_timers")[0][0] == 0
     # The steward got a new-task notice for each urging task, written by the worker.
-    assert query(api.app, "SELECT count(*) FROM notifications JOIN notices "
-                          "ON notices.id = notifications.notice_id "
-                          "WHERE username = 'guanjia' AND kind = 'new_task'")[0][0] == 3
+    with api.app.app_context():
+        assert [n.kind for n in inbox_of("guanjia")].count("new_task") == 3
     assert_no_case_is_locked(api.app)
 
 

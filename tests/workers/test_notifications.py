@@ -15,10 +15,16 @@ from flask import Flask
 
 from server.engine.clock import FrozenClock
 from server.extensions import db
-from server.models import MailAddress, Notification, User
-from server.services import incidents, notifications, timers
+from server.models import Group, MailAddress, Notification, User
+from server.services import inbox, incidents, notifications, timers
 from tests.conftest import Api
-from tests.workers.helpers import approve_review, deploy_timer_paths, free_port, start_case
+from tests.workers.helpers import (
+    approve_review,
+    deploy_timer_paths,
+    free_port,
+    query,
+    start_case,
+)
 
 
 def user(name: str) -> User:
@@ -27,7 +33,7 @@ def user(name: str) -> User:
 
 def kinds_of(app: Flask, username: str) -> list[tuple[str, str | None]]:
     with app.app_context():
-        rows = [(n.kind, n.case_id) for n in notifications.list_for_user(user(username))]
+        rows = [(n.kind, n.case_id) for n in inbox.list_for_user(user(username))]
         db.session.remove()
         return rows
 
@@ -36,20 +42,78 @@ def test_new_tasks_notify_their_groups_once(api: Api) -> None:
     case_id = start_case(api)
     assert kinds_of(api.app, "zhaoshang") == [("new_task", case_id)]
     assert kinds_of(api.app, "fgj") == []
+    (review,) = [t for t in api.tasks("zhaoshang") if t["case_id"] == case_id]
     approve_review(api, case_id)
     assert kinds_of(api.app, "fgj") == [("new_task", case_id)]
     assert kinds_of(api.app, "zrzy") == [("new_task", case_id)]
+    notices = query(api.app, "SELECT count(*) FROM notices")
+    # The same completion again (a retried request) is refused and tells nobody twice.
+    again = api.post(f"/tasks/{review['id']}/complete", "zhaoshang",
+                     json={"data": {"approved": True}})
+    assert again.status_code in {404, 409}, again.json
+    assert query(api.app, "SELECT count(*) FROM notices") == notices
+    assert kinds_of(api.app, "fgj") == [("new_task", case_id)]
     with api.app.app_context():
-        (note,) = notifications.list_for_user(user("fgj"))
-        assert "领取任务单" in note.title
-        # The same notice again (a redelivered message, a repeated step) adds nothing.
-        assert notifications.notify(kind="new_task", title="again", users=["fgj"],
-                                    case_id=case_id, dedupe_key=note.dedupe_key) == []
-        other = notifications.list_for_user(user("zrzy"))[0].id
+        (note,) = inbox.list_for_user(user("fgj"))
+        assert note.title == "新任务：领取任务单（储能电池基地）"
+        other = inbox.list_for_user(user("zrzy"))[0].id
         # Someone else's notice cannot be marked read.
-        assert notifications.mark_read(user("fgj"), [note.id, other]) == 1
-        assert notifications.list_for_user(user("fgj"), unread_only=True) == []
-        assert notifications.unread_count(user("zrzy")) == 1
+        assert inbox.mark_read(user("fgj"), [note.id, other]) == 1
+        assert inbox.list_for_user(user("fgj"), unread_only=True) == []
+        assert inbox.unread_count(user("zrzy")) == 1
+        db.session.remove()
+
+
+@pytest.fixture
+def bureau_of_four(app: Flask) -> Iterator[list[str]]:
+    """zhaoshang and three more people of the bureau (users outlive a test: removed after)."""
+    more = ["zhaoshang_2", "zhaoshang_3", "zhaoshang_4"]
+    with app.app_context():
+        bureau = db.session.execute(sa.select(Group).where(Group.code == "bureau")).scalar_one()
+        db.session.add_all(User(username=name, display_name=f"招商局{name[-1]}",
+                                groups=[bureau]) for name in more)
+        db.session.commit()
+        notifications.forget_directory()
+        db.session.remove()
+    try:
+        yield ["zhaoshang", *more]
+    finally:
+        with app.app_context():
+            db.session.execute(sa.delete(User).where(User.username.in_(more)))
+            db.session.commit()
+            notifications.forget_directory()
+            db.session.remove()
+
+
+def test_a_groups_new_task_is_one_notice_and_each_person_reads_it_alone(
+        api: Api, bureau_of_four: list[str]) -> None:
+    case_id = start_case(api)  # the bureau's review opens: four people may take it
+    first, *others = bureau_of_four
+    with api.app.app_context():
+        # Stored once, with no row for any of the four until one of them reads it.
+        assert query(api.app, "SELECT count(*) FROM notices") == [(1,)]
+        assert query(api.app, "SELECT count(*) FROM notifications") == [(0,)]
+        for name in bureau_of_four:
+            (entry,) = inbox.list_for_user(user(name))
+            assert (entry.kind, entry.case_id, entry.read_at) == ("new_task", case_id, None)
+            assert entry.title == "新任务：审核（储能电池基地）"
+            assert inbox.unread_open_count(user(name)) == 1
+        assert inbox.mark_read(user(first), [entry.id]) == 1
+        assert inbox.mark_read(user(first), [entry.id]) == 0  # read already
+        # One row, the reader's: the other three still have it unread.
+        assert query(api.app, "SELECT username FROM notifications") == [(first,)]
+        assert inbox.list_for_user(user(first))[0].read_at is not None
+        assert inbox.unread_open_count(user(first)) == 0
+        for name in others:
+            assert inbox.list_for_user(user(name))[0].read_at is None
+            assert inbox.unread_open_count(user(name)) == 1
+        # A deactivated person sees nothing and marks nothing.
+        gone = user(others[0])
+        gone.active = False
+        db.session.commit()
+        assert inbox.list_for_user(gone) == []
+        assert inbox.unread_open_count(gone) == 0
+        assert inbox.mark_read(gone, [entry.id]) == 0
         db.session.remove()
 
 
@@ -63,26 +127,26 @@ def test_a_notice_to_many_is_stored_once_and_read_by_each_on_their_own(api: Api)
         assert db.session.execute(sa.text("SELECT count(*) FROM notices")).scalar_one() == 1
         # ... and each of the three people has the notice, unread.
         for name in [*stewards, "lingdao"]:
-            (note,) = notifications.list_for_user(user(name))
+            (note,) = inbox.list_for_user(user(name))
             assert (note.kind, note.title, note.body) == ("urging", "催办：请尽快领受",
                                                           "已超期一个工作日。")
-            assert notifications.unread_count(user(name)) == 1
+            assert inbox.unread_count(user(name)) == 1
         # One person's read mark is theirs alone.
-        mine = notifications.list_for_user(user("guanjia"))[0].id
-        assert notifications.mark_read(user("guanjia"), [mine]) == 1
-        assert notifications.unread_count(user("guanjia")) == 0
-        assert notifications.unread_count(user("guanjia2")) == 1
-        assert notifications.list_for_user(user("guanjia2"), unread_only=True)[0].title \
+        mine = inbox.list_for_user(user("guanjia"))[0].id
+        assert inbox.mark_read(user("guanjia"), [mine]) == 1
+        assert inbox.unread_count(user("guanjia")) == 0
+        assert inbox.unread_count(user("guanjia2")) == 1
+        assert inbox.list_for_user(user("guanjia2"), unread_only=True)[0].title \
             == "催办：请尽快领受"
         # The same key again reaches only who lacks it, with the words first written.
         again = notifications.notify(kind="urging", title="另一个标题",
                                      users=["lingdao2", *stewards], dedupe_key="urging:x:1")
         db.session.commit()
         assert len(again) == 1
-        assert [n.title for n in notifications.list_for_user(user("lingdao2"))] == [
+        assert [n.title for n in inbox.list_for_user(user("lingdao2"))] == [
             "催办：请尽快领受"]
         assert db.session.execute(sa.text("SELECT count(*) FROM notices")).scalar_one() == 1
-        assert notifications.unread_count(user("guanjia")) == 0
+        assert inbox.unread_count(user("guanjia")) == 0
         db.session.remove()
 
 
@@ -146,7 +210,7 @@ def eager_app(make_app: Any, smtp_port: int, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture
-def inbox(smtp_port: int) -> Iterator[Inbox]:
+def mailbox(smtp_port: int) -> Iterator[Inbox]:
     box = Inbox()
     controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
     controller.start()
@@ -154,26 +218,27 @@ def inbox(smtp_port: int) -> Iterator[Inbox]:
     controller.stop()
 
 
-def test_notices_are_mailed_once_after_the_commit(eager_app: Flask, inbox: Inbox) -> None:
+def test_notices_are_mailed_once_after_the_commit(eager_app: Flask, mailbox: Inbox) -> None:
     api = Api(eager_app, eager_app.test_client())
     with eager_app.app_context():
         notifications.set_mail_address("zhaoshang", "wang@example.cn")
     case_id = start_case(api)
-    assert len(inbox.messages) == 1
-    message = inbox.messages[0]
+    assert len(mailbox.messages) == 1
+    message = mailbox.messages[0]
     assert message.rcpt_tos == ["wang@example.cn"]
     mail = email.message_from_bytes(message.content, policy=email.policy.default)
     assert mail["Subject"].startswith("[管家·新任务] 新任务：")
     body = mail.get_body(preferencelist=("plain",))
     assert body is not None and "有一项新任务" in body.get_content()
     with eager_app.app_context():
-        note = db.session.execute(db.select(Notification).where(
-            Notification.username == "zhaoshang", Notification.case_id == case_id)).scalar_one()
-        assert note.email_state == "sent"
+        # The one delivery: zhaoshang's, of the review's notice, and only zhaoshang gave an address.
+        note = db.session.execute(db.select(Notification)).scalar_one()
+        assert note.username == "zhaoshang" and note.email_state == "sent"
+        assert notifications.case_of_delivery(note.id) == case_id
         # A second delivery of the same message mails nothing.
         assert notifications.send_email(note.id) is False
         db.session.remove()
-    assert len(inbox.messages) == 1
+    assert len(mailbox.messages) == 1
 
 
 def test_mail_that_keeps_failing_becomes_an_incident_and_a_retry_sends_it(

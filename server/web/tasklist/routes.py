@@ -3,7 +3,6 @@ and ``attachments``."""
 
 from __future__ import annotations
 
-import importlib
 import json
 from datetime import date, datetime, time
 from typing import Any
@@ -262,23 +261,13 @@ def download(attachment_id: str) -> Any:
                      download_name=attachment.filename)
 
 
-def _notifications() -> Any:
-    try:
-        return importlib.import_module("server.services.notifications")
-    except ImportError:
-        return None
-
-
 @bp.get("/inbox")
 @login_required
 def inbox() -> Any:
-    """The in-app inbox, when the notifications service is installed."""
-    service = _notifications()
-    entries: list[Any] = []
-    if service is not None and hasattr(service, "list_for_user"):
-        entries = list(service.list_for_user(me()))
-    return render_template("tasklist/inbox.html", available=service is not None,
-                           entries=entries, closed=inbox_service.closed_tasks(entries))
+    """The in-app inbox: the signed-in user's notices, newest first."""
+    entries = inbox_service.list_for_user(me())
+    return render_template("tasklist/inbox.html", entries=entries,
+                           closed=inbox_service.closed_tasks(entries))
 
 
 @bp.post("/inbox/read-all")
@@ -290,13 +279,11 @@ def inbox_read_all() -> Any:
     return redirect(url_for("tasklist.inbox"))
 
 
-@bp.post("/inbox/<int:notification_id>/read")
+@bp.post("/inbox/<int:notice_id>/read")
 @login_required
-def inbox_read(notification_id: int) -> Any:
-    service = _notifications()
-    if service is None or not hasattr(service, "mark_read"):
-        abort(404)
-    service.mark_read(me(), [notification_id])
+def inbox_read(notice_id: int) -> Any:
+    """Mark one notice read for the signed-in user only (a notice not theirs: nothing)."""
+    inbox_service.mark_read(me(), [notice_id])
     return redirect(url_for("tasklist.inbox"))
 
 
