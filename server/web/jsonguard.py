@@ -67,7 +67,9 @@ class GuardedJSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from exc
         if _SUSPECT.search(text):
             _walk(value)
-        else:
+        elif text.count("[") + text.count("{") > MAX_DEPTH:
+            # Deeper than MAX_DEPTH takes more opening brackets than that; most bodies
+            # have a handful, and then the walk over every value is not needed.
             _depth(value)
         return value
 
