@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import json
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
+
+
+class RowResponse(Schema):
+    """A response read from one object's attributes (a row, a page of rows), never a dict.
+
+    marshmallow's own lookup also serves dicts and dotted paths, three calls deeper per
+    field; a page of tasks is dumped on every task-list call (issue 18's profile).
+    """
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        return getattr(obj, attr, default)
 
 
 class TokenRequest(Schema):
@@ -53,7 +66,7 @@ class TaskQuery(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
-class WorkItemResponse(Schema):
+class WorkItemResponse(RowResponse):
     id = fields.String()
     case_id = fields.String()
     case_reference = fields.Function(lambda o: o.case.reference)
@@ -73,7 +86,7 @@ class WorkItemResponse(Schema):
     completed_by = fields.String(allow_none=True)
 
 
-class TaskPageResponse(Schema):
+class TaskPageResponse(RowResponse):
     items = fields.List(fields.Nested(WorkItemResponse))
     total = fields.Integer()
     page = fields.Integer()
@@ -117,7 +130,7 @@ class EventResponse(Schema):
     leaf_hash = fields.String()
 
 
-class CaseResponse(Schema):
+class CaseResponse(RowResponse):
     id = fields.String()
     reference = fields.String()
     process_id = fields.String()
