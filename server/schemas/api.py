@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -18,6 +17,16 @@ class RowResponse(Schema):
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         return getattr(obj, attr, default)
+
+
+class Text(fields.String):
+    """A string in a response: text is handed on as it is (``String`` passes every value,
+    text included, through two more calls), anything else as ``String`` makes it."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value.__class__ is str:
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class TokenRequest(Schema):
@@ -67,23 +76,23 @@ class TaskQuery(Schema):
 
 
 class WorkItemResponse(RowResponse):
-    id = fields.String()
-    case_id = fields.String()
+    id = Text()
+    case_id = Text()
     case_reference = fields.Function(lambda o: o.case.reference)
     case_title = fields.Function(lambda o: o.case.title)
-    element_id = fields.String()
-    name = fields.String()
-    lane = fields.String()
-    form_key = fields.String()
+    element_id = Text()
+    name = Text()
+    lane = Text()
+    form_key = Text()
     candidate_groups = fields.Function(lambda o: o.group_codes)
-    assignee = fields.String(allow_none=True)
-    claimed_by = fields.String(allow_none=True)
-    state = fields.String()
-    stage = fields.String()
+    assignee = Text(allow_none=True)
+    claimed_by = Text(allow_none=True)
+    state = Text()
+    stage = Text()
     due_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
-    completed_by = fields.String(allow_none=True)
+    completed_by = Text(allow_none=True)
 
 
 class TaskPageResponse(RowResponse):
@@ -131,14 +140,14 @@ class EventResponse(Schema):
 
 
 class CaseResponse(RowResponse):
-    id = fields.String()
-    reference = fields.String()
-    process_id = fields.String()
+    id = Text()
+    reference = Text()
+    process_id = Text()
     deployment = fields.Function(lambda o: o.deployment.number)
-    title = fields.String()
-    status = fields.String()
-    area = fields.String()
-    started_by = fields.String()
+    title = Text()
+    status = Text()
+    area = Text()
+    started_by = Text()
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
     summary = fields.Function(lambda o: json.loads(o.summary or "{}"))

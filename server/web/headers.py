@@ -41,7 +41,7 @@ def init_security_headers(app: Flask) -> None:
         headers = response.headers
         # A view may have set its own; the names present are read once (issue 18: four
         # ``setdefault`` calls each searched the headers twice, on every response).
-        present = {name.lower() for name in headers.keys()}
+        present = {name.lower() for name, _ in headers}
         if "content-security-policy" not in present:
             # A response that runs none of its own scripts (JSON, most pages) needs no nonce.
             headers.add("Content-Security-Policy", _CSP.format(nonce=g.csp_nonce)
