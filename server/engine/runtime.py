@@ -71,7 +71,8 @@ class FullDataTaskConverter(TaskConverter):  # type: ignore[misc]
             "task_spec": task.task_spec.name,
             "triggered": task.triggered,
             "internal_data": self.registry.convert(task.internal_data),
-            "data": self.registry.convert(self.registry.clean(task.data)),
+            # ``convert`` drops from a dict what ``clean`` would (DataSafeRegistry).
+            "data": self.registry.convert(task.data),
         }
 
 
@@ -340,6 +341,8 @@ class Engine:
         self.registry = self.serializer.registry
         self._wf_converter = library.workflow_converter(self.registry)
         self._typenames = self.registry.typenames
+        #: A task's row as the registry makes it, without its type lookup per task.
+        self._task_to_dict = self.registry.convert_to_dict[self._typenames[Task]]
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self, spec_set: SpecSet, process_id: str,
@@ -596,8 +599,7 @@ class Engine:
                     # Fix who and by when at the moment the task opens, inside the step, so
                     # the answer is stored with the task and never drifts on a later read.
                     self.describe(runtime, task, remember=True)
-                body = self.registry.convert(task)
-                upserts.append((str(task.id), key, _dumps(body)))
+                upserts.append((str(task.id), key, _dumps(self._task_to_dict(task))))
                 changed_tasks.append(task)
             if key != TOP:
                 upserts.append((ENVELOPE_PREFIX + key, ENVELOPE,
@@ -650,14 +652,14 @@ class Engine:
         root = wf.task_tree
         data = self.case_data(runtime)
         body = dict(self.registry.convert(root), children=[], state=TaskState.COMPLETED,
-                    internal_data={}, data=self.registry.convert(self.registry.clean(data)))
+                    internal_data={}, data=self.registry.convert(data))
         env = self._top_envelope(wf)
         env.update(last_task=str(root.id), bpmn_events=[], data={})
         return _dumps(env), [(str(root.id), TOP, _dumps(body))]
 
     def _fields(self, wf: Any) -> dict[str, Any]:
         return {
-            "data": self.registry.convert(self.registry.clean(wf.data)),
+            "data": self.registry.convert(wf.data),
             "correlations": wf.correlations,
             "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
             "success": wf.success,
