@@ -96,7 +96,7 @@ class WorkItemResponse(RowResponse):
 
 
 class TaskPageResponse(RowResponse):
-    items = fields.List(fields.Nested(WorkItemResponse))
+    items = fields.Nested(WorkItemResponse, many=True)
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
