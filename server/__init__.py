@@ -18,10 +18,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         register_errors,
         register_extensions,
     )
+    from server.web.application import Application  # noqa: PLC0415
     from server.web.jsonguard import GuardedJSONProvider  # noqa: PLC0415
 
     settings = settings or Settings.from_env()
-    app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder="web/static")
+    app = Application(__name__, instance_path=str(settings.instance_dir),
+                      static_folder="web/static")
     app.json = GuardedJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -3,8 +3,30 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from marshmallow import Schema, fields, validate
+
+
+class RowResponse(Schema):
+    """A response read from one object's attributes (a row, a page of rows), never a dict.
+
+    marshmallow's own lookup also serves dicts and dotted paths, three calls deeper per
+    field; a page of tasks is dumped on every task-list call (issue 18's profile).
+    """
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        return getattr(obj, attr, default)
+
+
+class Text(fields.String):
+    """A string in a response: text is handed on as it is (``String`` passes every value,
+    text included, through two more calls), anything else as ``String`` makes it."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value.__class__ is str:
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class TokenRequest(Schema):
@@ -53,28 +75,28 @@ class TaskQuery(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
-class WorkItemResponse(Schema):
-    id = fields.String()
-    case_id = fields.String()
+class WorkItemResponse(RowResponse):
+    id = Text()
+    case_id = Text()
     case_reference = fields.Function(lambda o: o.case.reference)
     case_title = fields.Function(lambda o: o.case.title)
-    element_id = fields.String()
-    name = fields.String()
-    lane = fields.String()
-    form_key = fields.String()
+    element_id = Text()
+    name = Text()
+    lane = Text()
+    form_key = Text()
     candidate_groups = fields.Function(lambda o: o.group_codes)
-    assignee = fields.String(allow_none=True)
-    claimed_by = fields.String(allow_none=True)
-    state = fields.String()
-    stage = fields.String()
+    assignee = Text(allow_none=True)
+    claimed_by = Text(allow_none=True)
+    state = Text()
+    stage = Text()
     due_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
-    completed_by = fields.String(allow_none=True)
+    completed_by = Text(allow_none=True)
 
 
-class TaskPageResponse(Schema):
-    items = fields.List(fields.Nested(WorkItemResponse))
+class TaskPageResponse(RowResponse):
+    items = fields.Nested(WorkItemResponse, many=True)
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
@@ -117,15 +139,15 @@ class EventResponse(Schema):
     leaf_hash = fields.String()
 
 
-class CaseResponse(Schema):
-    id = fields.String()
-    reference = fields.String()
-    process_id = fields.String()
+class CaseResponse(RowResponse):
+    id = Text()
+    reference = Text()
+    process_id = Text()
     deployment = fields.Function(lambda o: o.deployment.number)
-    title = fields.String()
-    status = fields.String()
-    area = fields.String()
-    started_by = fields.String()
+    title = Text()
+    status = Text()
+    area = Text()
+    started_by = Text()
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
     summary = fields.Function(lambda o: json.loads(o.summary or "{}"))

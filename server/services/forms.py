@@ -54,22 +54,33 @@ class FormDefinition:
     #: the document's ``properties`` object (title, paper record number, …)
     properties: dict[str, Any] = field(default_factory=dict)
     _schema: type[Schema] | None = None
+    #: The one instance that loads submissions, and the keys of the optional fields: built
+    #: at the first submission, not at each (a schema instance copies every field; issue 18).
+    _loader: tuple[Schema, frozenset[str]] | None = field(default=None, repr=False,
+                                                          compare=False)
 
     def schema(self) -> type[Schema]:
         if self._schema is None:
             self._schema = _build_schema(self)
         return self._schema
 
+    def _loading(self) -> tuple[Schema, frozenset[str]]:
+        if self._loader is None:
+            # marshmallow schemas keep no state between loads, so threads share one.
+            self._loader = (self.schema()(unknown=RAISE),
+                            frozenset(f.key for f in self.fields if not f.required))
+        return self._loader
+
     def validate(self, data: Any, *, partial: bool = False) -> dict[str, Any]:
         """Return the cleaned submission; raises ``ValidationFailedError`` naming each field."""
         if not isinstance(data, dict):
             raise ValidationFailedError("the submission must be a JSON object",
                                         {"_schema": ["not an object"]})
+        loader, optional = self._loading()
         # An optional field left blank in a browser arrives as ""; it means "not given".
-        optional = {f.key for f in self.fields if not f.required}
         data = {k: v for k, v in data.items() if not (k in optional and v in ("", None))}
         try:
-            loaded: dict[str, Any] = self.schema()(unknown=RAISE).load(data, partial=partial)
+            loaded: dict[str, Any] = loader.load(data, partial=partial)
         except ValidationError as exc:
             raise ValidationFailedError(
                 f"form {self.id}: {len(exc.messages)} field(s) are not valid",

@@ -18,6 +18,12 @@ _CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
 
 _CSP_NO_NONCE = _CSP.replace(" 'nonce-{nonce}'", "")
 
+_FIXED = tuple((name.lower(), name, value) for name, value in (
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+))
+
 
 def csp_nonce() -> str:
     """This response's script nonce (templates: ``<script nonce="{{ csp_nonce() }}">``)."""
@@ -33,10 +39,14 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        # A response that runs none of its own scripts (JSON, most pages) needs no nonce.
-        headers.setdefault("Content-Security-Policy", _CSP.format(nonce=g.csp_nonce)
-                           if "csp_nonce" in g else _CSP_NO_NONCE)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
+        # A view may have set its own; the names present are read once (issue 18: four
+        # ``setdefault`` calls each searched the headers twice, on every response).
+        present = {name.lower() for name, _ in headers}
+        if "content-security-policy" not in present:
+            # A response that runs none of its own scripts (JSON, most pages) needs no nonce.
+            headers.add("Content-Security-Policy", _CSP.format(nonce=g.csp_nonce)
+                        if "csp_nonce" in g else _CSP_NO_NONCE)
+        for lower, name, value in _FIXED:
+            if lower not in present:
+                headers.add(name, value)
         return response

@@ -67,7 +67,9 @@ class GuardedJSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from exc
         if _SUSPECT.search(text):
             _walk(value)
-        else:
+        elif text.count("[") + text.count("{") > MAX_DEPTH:
+            # Deeper than MAX_DEPTH takes more opening brackets than that; most bodies
+            # have a handful, and then the walk over every value is not needed.
             _depth(value)
         return value
 
@@ -77,7 +79,9 @@ def init_request_guards(app: Flask) -> None:
 
     @app.before_request
     def _no_nul() -> None:
-        if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+        # An empty query (every API post) has no arguments to parse.
+        if "\x00" in request.path or (request.query_string and any(
+                "\x00" in v for v in request.args.values())):
             abort(400, "the address contains a NUL character")
         if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"} \
                 and any("\x00" in v for v in request.form.values()):

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from flask import Flask, flash, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -111,7 +112,29 @@ def _expire_idle(app: Flask) -> None:
             session["seen"] = now
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per key.
+
+    Flask builds it anew on every request, API calls included, that carry no cookie at all
+    (issue 18's profile); it holds nothing but the keys and the settings, so one is reused
+    for as long as the secret key and its fallbacks stay the same.
+    """
+
+    def __init__(self) -> None:
+        self._signing: tuple[tuple[Any, ...], Any] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = self._signing
+        if cached is not None and cached[0] == keys:
+            return cached[1]
+        serializer = super().get_signing_serializer(app)
+        self._signing = (keys, serializer)
+        return serializer
+
+
 def init_session(app: Flask, api_blueprint: Any) -> None:
+    app.session_interface = CookieSessions()
     login_manager.init_app(app)
     login_manager.user_loader(_load)
     app.extensions["guanjia.current_user"] = signed_in_user

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -48,6 +50,37 @@ def test_rows_restore_to_the_live_workflow_at_every_step() -> None:
     final = engine.restore(specs, "parallel_case", store.envelope, store.rows.values(), 0)
     assert final.workflow.completed
     assert [r["code"] for r in engine.case_data(runtime)["items"]] == ["i0", "i1", "i2"]
+
+
+def test_typed_values_and_the_serializer_tag_in_task_data_come_back_from_the_rows() -> None:
+    """Decimals, dates and dicts holding the serializer's ``typename`` key, at any depth and
+    among plain values, are what they were after a restore; a function left in the data is
+    not stored (and does not stop the row from being written)."""
+    specs = parse_files({FIXTURE.name: FIXTURE.read_bytes()})
+    engine = Engine()
+    given = {
+        "fee": Decimal("12.50"), "opened": date(2026, 12, 2),
+        "at": datetime(2026, 12, 2, 8, 30, tzinfo=UTC),
+        "rows": [{"typename": "x", "amount": Decimal("0.10"), "on": date(2026, 1, 5)},
+                 "text", 3, 1.5, None, True],
+        "nested": {"deep": {"typename": "UUID", "values": [[Decimal("3")], {"typename": 1}]}},
+        "plain": {"name": "项目", "count": 2, "tags": ["a", "b"]},
+    }
+    runtime, result = engine.start(specs, "parallel_case",
+                                   {"items": items(1), **given, "helper": len})
+    store = RowStore()
+    store.apply(result)
+    restored = engine.restore(specs, "parallel_case", store.envelope, store.rows.values(), 0)
+    review = engine.ready_human_tasks(restored)[0]
+    data = restored.workflow.get_task_from_id(UUID(review.id)).data
+    assert {key: data[key] for key in given} == given
+    assert str(data["fee"]) == "12.50" and type(data["opened"]) is date
+    assert type(data["rows"][0]["on"]) is date and str(data["rows"][0]["amount"]) == "0.10"
+    assert "helper" not in data
+    # The restored case runs on with them.
+    store.apply(engine.complete(restored, review.id, {"approved": True}))
+    again = engine.restore(specs, "parallel_case", store.envelope, store.rows.values(), 1)
+    assert {key: engine.case_data(again)[key] for key in given} == given
 
 
 def test_a_case_restored_on_freshly_parsed_specs_finishes_its_multi_instance() -> None:

@@ -147,3 +147,22 @@ def test_a_fan_out_over_the_county_cap_is_refused_at_start(make_app: Any) -> Non
     assert "GUANJIA_MAX_INSTANCES" in response.json["errors"]["items"][0]
     assert table_counts(app) == before
     assert start(api, items=items(5))["status"] == "running"
+
+
+def _nested(depth: int) -> str:
+    """A case start whose data holds a value nested ``depth`` lists deep."""
+    return ('{"process_id": "parallel_case", "data": {"project_name": "x", "investment_wan": 1,'
+            ' "items": [], "deep": ' + "[" * depth + "]" * depth + "}}")
+
+
+def test_json_just_deeper_than_the_limit_is_refused_for_its_depth(api: Api) -> None:
+    """Not only depth bombs: 66 levels (under the parser's own recursion limit) are refused by
+    the depth rule, and 60 levels are not (whatever else the request gets wrong)."""
+    api.token("qiye")
+    before = table_counts(api.app)
+    too_deep = _raw(api, "POST", "/cases", "qiye", _nested(64))  # + body and data: 66
+    assert too_deep.status_code == 422
+    assert "nested deeper than 64 levels" in too_deep.get_data(as_text=True)
+    assert table_counts(api.app) == before
+    shallow = _raw(api, "POST", "/cases", "qiye", _nested(58))
+    assert "nested deeper" not in shallow.get_data(as_text=True), shallow.status_code

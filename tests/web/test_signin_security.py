@@ -170,6 +170,18 @@ def test_a_new_password_ends_the_other_sessions(app: Flask) -> None:
     assert user.login(name, "new-pass-2026").status_code == 302
 
 
+def test_a_new_secret_key_keeps_sessions_its_fallbacks_signed_and_ends_the_others(
+        app: Flask) -> None:
+    kept, ended = Web(app), Web(app)
+    assert kept.login("zhaoshang").status_code == 302
+    assert ended.login("lingdao").status_code == 302
+    first = app.config["SECRET_KEY"]
+    app.config.update(SECRET_KEY=first + "-second", SECRET_KEY_FALLBACKS=[first])
+    assert kept.get("/tasks").status_code == 200  # signed with a fallback: still signed in
+    app.config.update(SECRET_KEY=first + "-third", SECRET_KEY_FALLBACKS=[])
+    assert ended.get("/tasks").status_code == 302  # signed with a retired key: sign in again
+
+
 def test_pages_carry_csp_without_inline_script_and_the_other_headers(app: Flask) -> None:
     import re
 
