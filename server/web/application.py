@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import Flask
 
@@ -13,17 +14,24 @@ class Application(Flask):
 
     Flask asks ``inspect`` on every call of every view, hook and teardown function, about
     ten times a request (issue 18's profile); the answer does not change for a function.
+    ``ensure_sync`` is Flask's documented point for this. What is remembered is only that a
+    function is plain (Flask then hands back the function itself), weakly: a function made
+    per request (``after_this_request``) is forgotten with it, so nothing grows.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self._plain: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        # A bound method is made anew on each attribute access: its function is the key.
+        key = getattr(func, "__func__", func)
         try:
-            return self._sync[func]
-        except KeyError:
-            sync = self._sync[func] = super().ensure_sync(func)
-            return sync
-        except TypeError:  # an unhashable callable: ask every time
+            if self._plain.get(key):
+                return func
+        except TypeError:  # neither hashable nor weakly referable: ask every time
             return super().ensure_sync(func)
+        sync = super().ensure_sync(func)
+        if sync is func:
+            self._plain[key] = True
+        return sync
