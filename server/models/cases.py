@@ -119,9 +119,9 @@ class WorkItem(db.Model):  # type: ignore[name-defined,misc]
               "due_at", "case_id", postgresql_include=["candidate_groups", "completed_at"]),
         # Open items only (``WHERE state = 'ready'``, as the queries write it: a finished
         # case leaves nothing in these; 0033_work_item_compact). A group's unclaimed offers
-        # by deadline: a task list's page is read from it in order and its count from it
-        # alone, county included (few distinct keys: PostgreSQL stores each key once).
-        Index("ix_work_items_open_offers", "candidate_groups", "due_at", "county",
+        # in a county by deadline: a task list's page is read from it in order and its count
+        # from it alone (few distinct keys: PostgreSQL stores each key once).
+        Index("ix_work_items_open_offers", "candidate_groups", "county", "due_at",
               postgresql_where=_OFFERED, sqlite_where=_OFFERED),
         # The few items offered to several groups (their offers: ``work_item_groups``).
         Index("ix_work_items_open_shared", "due_at", postgresql_where=_OPEN_SHARED,

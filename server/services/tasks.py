@@ -125,10 +125,15 @@ def _visible(scope: str, enterprise: bool, county: str = "everywhere"
     parts: list[ColumnElement[bool]] = []
     for n, offer in enumerate(offers):
         offered = and_(open_item, offer, *(~o for o in offers[:n]))
-        # Unclaimed offers (ix_work_items_open_offers), and in "all" the claimed ones.
-        parts.append(and_(offered, WorkItem.claimed_by.is_(None)))
-        if scope == "all":
-            parts.append(and_(offered, WorkItem.claimed_by.is_not(None)))
+        if scope == "groups":
+            parts.append(and_(offered, WorkItem.claimed_by.is_(None)))
+        elif n == 0:
+            # The many offers to the user's groups alone: the unclaimed ones are read from
+            # ix_work_items_open_offers (its rows are unclaimed ones), the claimed ones apart.
+            parts += [and_(offered, WorkItem.claimed_by.is_(None)),
+                      and_(offered, WorkItem.claimed_by.is_not(None))]
+        else:
+            parts.append(offered)
     if scope in {"mine", "all"}:
         parts.append(and_(open_item, or_(WorkItem.assignee == me, WorkItem.claimed_by == me),
                           *(~o for o in offers)))

@@ -9,7 +9,7 @@ PostgreSQL within 100 ms):
   Lists find an item's groups by its id (the primary key), so the index by group code goes.
 - The task list reads ``work_items`` itself, through partial indexes of open items
   (``WHERE state = 'ready'``, as the queries write it): a finished case leaves nothing in
-  them. A group's unclaimed offers by deadline (``candidate_groups, due_at, county`` WHERE
+  them. A group's unclaimed offers by deadline (``candidate_groups, county, due_at`` WHERE
   also ``claimed_by IS NULL``) give a page in order and the count from the index alone;
   items offered to several groups, items assigned to or claimed by a person, and open items
   by deadline (reminders) have their own small ones. The latter replaces ``(state,
@@ -21,7 +21,7 @@ PostgreSQL within 100 ms):
   work_items        before: pk, case_id, (state, due_at), (element_id, state, county, due_at,
                             case_id) INCLUDE (...)
                     after:  pk, case_id, (element_id, ...) as before, and WHERE state = 'ready':
-                            (candidate_groups, due_at, county) WHERE … claimed_by IS NULL,
+                            (candidate_groups, county, due_at) WHERE … claimed_by IS NULL,
                             (due_at) WHERE … LIKE '%,%', (assignee), (claimed_by), (due_at)
   work_item_groups  before: pk, (group_code, state, county); rows of every item
                     after:  pk; rows of open items
@@ -51,7 +51,7 @@ def upgrade() -> None:
                "(SELECT id FROM work_items WHERE state <> 'ready')")
     op.drop_index("ix_work_item_groups_code_state_county", table_name="work_item_groups")
     op.drop_index("ix_work_items_state_due", table_name="work_items")
-    _partial("ix_work_items_open_offers", ["candidate_groups", "due_at", "county"], OFFERED)
+    _partial("ix_work_items_open_offers", ["candidate_groups", "county", "due_at"], OFFERED)
     _partial("ix_work_items_open_shared", ["due_at"], OPEN_SHARED)
     _partial("ix_work_items_open_assignee", ["assignee"])
     _partial("ix_work_items_open_claimed", ["claimed_by"])
