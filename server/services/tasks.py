@@ -138,8 +138,13 @@ def _visible(scope: str, enterprise: bool, county: str = "everywhere"
         parts.append(and_(open_item, or_(WorkItem.assignee == me, WorkItem.claimed_by == me),
                           *(~o for o in offers)))
     if county in _BY_ITEM:
-        # The item's own county (its case's, 0028_work_item_county): the county's rows only.
-        parts = [and_(p, _in_county(WorkItem.county, county)) for p in parts]
+        # The item's own county (its case's, 0028_work_item_county): the county's rows only;
+        # the default county's items that name none are parts of their own, each one range
+        # of ix_work_items_open_offers (an OR of the two is a filter over every county's).
+        counties = WorkItem.county.in_(bindparam("counties", expanding=True))
+        parts = [and_(p, counties) for p in parts] + (
+            [and_(p, WorkItem.county.is_(None)) for p in parts]
+            if county == "in_or_default" else [])
     return tuple(parts) or (sa_false(),)
 
 
