@@ -79,6 +79,11 @@ class EngineTask(db.Model):  # type: ignore[name-defined,misc]
 #: see the index applies (a bound value is not known when the plan is made).
 _OPEN = text("state = 'ready'")
 READY: ColumnElement[str] = literal_column("'ready'")
+#: The elements whose work items are looked up by element (the dashboard, reports, score
+#: cards and roll-ups: departments' handling, supplements, 差评 call-backs): only their rows
+#: are in ix_work_items_element_state_county_due (0033_work_item_compact).
+INDEXED_ELEMENTS = ("handle_item", "supply_materials", "call_back_and_rectify")
+_INDEXED = text(" OR ".join(f"element_id = '{e}'" for e in INDEXED_ELEMENTS))
 _OFFERED = text("state = 'ready' AND claimed_by IS NULL")
 _OPEN_SHARED = text("state = 'ready' AND candidate_groups LIKE '%,%'")
 
@@ -115,8 +120,11 @@ class WorkItem(db.Model):  # type: ignore[name-defined,misc]
         # Open approval items of a county, or of all counties (the leading columns alone),
         # and completed ones, by deadline; on PostgreSQL the on-time rates are read from
         # the index alone (0028_work_item_county).
+        # Only the elements queried by element (``INDEXED_ELEMENTS``; queries name them with
+        # ``WorkItem.element_is``): a case's other items leave nothing in it.
         Index("ix_work_items_element_state_county_due", "element_id", "state", "county",
-              "due_at", "case_id", postgresql_include=["candidate_groups", "completed_at"]),
+              "due_at", "case_id", postgresql_include=["candidate_groups", "completed_at"],
+              postgresql_where=_INDEXED, sqlite_where=_INDEXED),
         # Open items only (``WHERE state = 'ready'``, as the queries write it: a finished
         # case leaves nothing in these; 0033_work_item_compact). A group's unclaimed offers
         # in a county by deadline: a task list's page is read from it in order and its count
@@ -139,6 +147,15 @@ class WorkItem(db.Model):  # type: ignore[name-defined,misc]
     def group_codes(self) -> list[str]:
         # work_item_groups mirrors this column of open items for indexed "my groups" queries.
         return [g for g in self.candidate_groups.split(",") if g]
+
+    @classmethod
+    def element_is(cls, *element_ids: str) -> ColumnElement[bool]:
+        """A condition: the item is of one of ``element_ids`` (of ``INDEXED_ELEMENTS``),
+        written into the statement, not bound, so that the databases see that the partial
+        index ix_work_items_element_state_county_due applies."""
+        assert set(element_ids) <= set(INDEXED_ELEMENTS), element_ids
+        found = [cls.element_id == literal_column(f"'{e}'") for e in element_ids]
+        return or_(*found) if len(found) > 1 else found[0]
 
     @classmethod
     def offered_to_any(cls, codes: Iterable[str]) -> ColumnElement[bool]:

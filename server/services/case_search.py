@@ -113,7 +113,7 @@ def _filtered(stmt: Select[Case], query: CaseQuery,
         stmt = stmt.where(Case.area == query.area)
     if query.department:
         stmt = stmt.where(Case.id.in_(select(WorkItem.case_id).where(
-            WorkItem.element_id == dashboard.HANDLING_ELEMENT,
+            WorkItem.element_is(dashboard.HANDLING_ELEMENT),
             WorkItem.offered_to_any([query.department]))))
     for column, start, end in ((Case.started_at, query.started_from, query.started_to),
                                (Case.ended_at, query.ended_from, query.ended_to)):

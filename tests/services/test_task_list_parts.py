@@ -118,8 +118,10 @@ def test_the_migration_removes_closed_items_group_rows_and_gives_them_back(
              sa.Column("element_id", sa.String(200)), sa.Column("state", sa.String(20)),
              sa.Column("candidate_groups", sa.String(500)), sa.Column("assignee", sa.String(80)),
              sa.Column("claimed_by", sa.String(80)), sa.Column("county", sa.String(20)),
-             sa.Column("due_at", sa.DateTime()),
-             sa.Index("ix_work_items_state_due", "state", "due_at"))
+             sa.Column("due_at", sa.DateTime()), sa.Column("case_id", sa.String(36)),
+             sa.Index("ix_work_items_state_due", "state", "due_at"),
+             sa.Index("ix_work_items_element_state_county_due", "element_id", "state", "county",
+                      "due_at", "case_id"))
     sa.Table("work_item_groups", meta,
              sa.Column("work_item_id", sa.String(36), primary_key=True),
              sa.Column("group_code", sa.String(64), primary_key=True),
@@ -148,6 +150,11 @@ def test_the_migration_removes_closed_items_group_rows_and_gives_them_back(
             "EXPLAIN QUERY PLAN SELECT count(*) FROM work_items WHERE state = 'ready' "
             "AND claimed_by IS NULL AND candidate_groups = 'dept_fgj'")).all())
         assert "ix_work_items_open_offers" in plan
+        # The element index holds the queried elements only, and serves their queries.
+        plan = " ".join(str(r[-1]) for r in conn.execute(sa.text(
+            "EXPLAIN QUERY PLAN SELECT case_id FROM work_items WHERE element_id = "
+            "'handle_item' AND state = 'completed'")).all())
+        assert "ix_work_items_element_state_county_due" in plan
     with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
         step.downgrade()
     with engine.connect() as conn:
