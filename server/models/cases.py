@@ -7,9 +7,23 @@ case's history. ``state_version`` is the optimistic-lock counter every write che
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    literal,
+    literal_column,
+    or_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -60,6 +74,20 @@ class EngineTask(db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[str] = mapped_column(Text)
 
 
+#: The predicate of the partial indexes of open items. Queries write it the same way,
+#: ``WorkItem.state == READY``: "ready" in the statement, not bound, so that the databases
+#: see the index applies (a bound value is not known when the plan is made).
+_OPEN = text("state = 'ready'")
+READY: ColumnElement[str] = literal_column("'ready'")
+#: The elements whose work items are looked up by element (the dashboard, reports, score
+#: cards and roll-ups: departments' handling, supplements, 差评 call-backs): only their rows
+#: are in ix_work_items_element_state_county_due (0033_work_item_compact).
+INDEXED_ELEMENTS = ("handle_item", "supply_materials", "call_back_and_rectify")
+_INDEXED = text(" OR ".join(f"element_id = '{e}'" for e in INDEXED_ELEMENTS))
+_OFFERED = text("state = 'ready' AND claimed_by IS NULL")
+_OPEN_SHARED = text("state = 'ready' AND candidate_groups LIKE '%,%'")
+
+
 class WorkItem(db.Model):  # type: ignore[name-defined,misc]
     """A human task as people see it: the read model behind every task list."""
 
@@ -88,22 +116,66 @@ class WorkItem(db.Model):  # type: ignore[name-defined,misc]
     county: Mapped[str | None] = mapped_column(String(20), default=None)
     case: Mapped[Case] = relationship(lazy="joined")
 
-    __table_args__ = (Index("ix_work_items_state_due", "state", "due_at"),
-                      # Open (and completed) approval items of a county, or of all counties
-                      # (the leading columns alone), by deadline; on PostgreSQL the on-time
-                      # rates are read from the index alone (0028_work_item_county).
-                      Index("ix_work_items_element_state_county_due", "element_id", "state",
-                            "county", "due_at", "case_id",
-                            postgresql_include=["candidate_groups", "completed_at"]))
+    __table_args__ = (
+        # Open approval items of a county, or of all counties (the leading columns alone),
+        # and completed ones, by deadline; on PostgreSQL the on-time rates are read from
+        # the index alone (0028_work_item_county).
+        # Only the elements queried by element (``INDEXED_ELEMENTS``; queries name them with
+        # ``WorkItem.element_is``): a case's other items leave nothing in it.
+        Index("ix_work_items_element_state_county_due", "element_id", "state", "county",
+              "due_at", "case_id", postgresql_include=["candidate_groups", "completed_at"],
+              postgresql_where=_INDEXED, sqlite_where=_INDEXED),
+        # Open items only (``WHERE state = 'ready'``, as the queries write it: a finished
+        # case leaves nothing in these; 0033_work_item_compact). A group's unclaimed offers
+        # in a county by deadline: a task list's page is read from it in order and its count
+        # from it alone (few distinct keys: PostgreSQL stores each key once).
+        Index("ix_work_items_open_offers", "candidate_groups", "county", "due_at",
+              postgresql_where=_OFFERED, sqlite_where=_OFFERED),
+        # The few items offered to several groups (their offers: ``work_item_groups``).
+        Index("ix_work_items_open_shared", "due_at", postgresql_where=_OPEN_SHARED,
+              sqlite_where=_OPEN_SHARED),
+        # "Mine": assigned to or claimed by the user.
+        Index("ix_work_items_open_assignee", "assignee", postgresql_where=_OPEN,
+              sqlite_where=_OPEN),
+        Index("ix_work_items_open_claimed", "claimed_by", postgresql_where=_OPEN,
+              sqlite_where=_OPEN),
+        # Reminders and calendar changes: open items by deadline.
+        Index("ix_work_items_open_due", "due_at", postgresql_where=_OPEN, sqlite_where=_OPEN),
+    )
 
     @property
     def group_codes(self) -> list[str]:
-        # work_item_groups mirrors this column for indexed "my groups" queries.
+        # work_item_groups mirrors this column of open items for indexed "my groups" queries.
         return [g for g in self.candidate_groups.split(",") if g]
+
+    @classmethod
+    def element_is(cls, *element_ids: str) -> ColumnElement[bool]:
+        """A condition: the item is of one of ``element_ids`` (of ``INDEXED_ELEMENTS``),
+        written into the statement, not bound, so that the databases see that the partial
+        index ix_work_items_element_state_county_due applies."""
+        assert set(element_ids) <= set(INDEXED_ELEMENTS), element_ids
+        found = [cls.element_id == literal_column(f"'{e}'") for e in element_ids]
+        return or_(*found) if len(found) > 1 else found[0]
+
+    @classmethod
+    def offered_to_any(cls, codes: Iterable[str]) -> ColumnElement[bool]:
+        """A condition: the item (open or closed) was offered to one of ``codes``. Read from
+        ``candidate_groups``: ``work_item_groups`` keeps open items' offers only."""
+        listed = literal(",") + cls.candidate_groups + literal(",")
+        return or_(false(), *(listed.like(f"%,{like_escaped(code)},%", escape="\\")
+                              for code in sorted(codes)))
+
+
+def like_escaped(text: str) -> str:
+    """``text`` for a LIKE pattern with escape character backslash: matched as written."""
+    return re.sub(r"[%_\\]", lambda m: "\\" + m.group(), text)
 
 
 class WorkItemGroup(db.Model):  # type: ignore[name-defined,misc]
-    """One candidate group of a work item, so 'my groups' tasks is an indexed join."""
+    """One candidate group of an open work item, so 'my groups' tasks is an indexed join.
+
+    The rows of an item go when it closes (completed or cancelled): no list reads them then,
+    and a finished case keeps none (issue 18). ``state`` is therefore always "ready"."""
 
     __tablename__ = "work_item_groups"
     work_item_id: Mapped[str] = mapped_column(
@@ -113,5 +185,5 @@ class WorkItemGroup(db.Model):  # type: ignore[name-defined,misc]
     state: Mapped[str] = mapped_column(String(20), default="ready")
     # The work item's (its case's) county: a group's offers in one county are one index range.
     county: Mapped[str | None] = mapped_column(String(20), default=None)
-    __table_args__ = (Index("ix_work_item_groups_code_state_county", "group_code", "state",
-                            "county"),)
+    # Lists find an item's groups by its id (the primary key); 0033_work_item_compact dropped
+    # the index by group code, state and county.

@@ -16,7 +16,6 @@ from server.models import (
     Handup,
     User,
     WorkItem,
-    WorkItemGroup,
 )
 from server.services import access, dashboard, records, tenancy
 from server.services.calendar import current_calendar
@@ -113,10 +112,9 @@ def _filtered(stmt: Select[Case], query: CaseQuery,
     if query.area:
         stmt = stmt.where(Case.area == query.area)
     if query.department:
-        stmt = stmt.where(Case.id.in_(
-            select(WorkItem.case_id).join(WorkItemGroup, WorkItemGroup.work_item_id == WorkItem.id)
-            .where(WorkItem.element_id == dashboard.HANDLING_ELEMENT,
-                   WorkItemGroup.group_code == query.department)))
+        stmt = stmt.where(Case.id.in_(select(WorkItem.case_id).where(
+            WorkItem.element_is(dashboard.HANDLING_ELEMENT),
+            WorkItem.offered_to_any([query.department]))))
     for column, start, end in ((Case.started_at, query.started_from, query.started_to),
                                (Case.ended_at, query.ended_from, query.ended_to)):
         if start is not None:
@@ -160,8 +158,7 @@ def visible_cases(user: User, *, page: int = 1, per_page: int = 25,
     else:
         mine = select(WorkItem.case_id).where(or_(
             WorkItem.completed_by == user.username, WorkItem.claimed_by == user.username,
-            WorkItem.id.in_(select(WorkItemGroup.work_item_id).where(
-                WorkItemGroup.group_code.in_(sorted(groups))))))
+            WorkItem.offered_to_any(groups)))
         # A prefecture department: the cases whose items were handed up to it (issue 21).
         handed = select(Handup.case_id).where(Handup.prefecture_group.in_(sorted(groups)))
         stmt = stmt.where(or_(Case.id.in_(mine), Case.id.in_(handed)))

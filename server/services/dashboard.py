@@ -253,7 +253,7 @@ def _open_rows(*columns: Any, case_ids: list[str] | None = None,
     return db.session.connection().execute(
         select(WorkItem.id, WorkItem.case_id, _NAIVE_DUE, Case.county, *columns)
         .join(Case, Case.id == WorkItem.case_id)
-        .where(WorkItem.state == "ready", WorkItem.element_id == HANDLING_ELEMENT,
+        .where(WorkItem.state == "ready", WorkItem.element_is(HANDLING_ELEMENT),
                Case.status == "running",
                *([WorkItem.case_id.in_(case_ids)] if case_ids is not None else []),
                *([WorkItem.id.in_(task_ids)] if task_ids is not None else []),
@@ -423,7 +423,7 @@ def case_light_filter(light: str, now: datetime | None = None) -> Any:
     light_of = _Lighter(now)
     dues = [light_of.aware(due) for due in db.session.connection().execute(
         select(_NAIVE_DUE).distinct()
-        .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "ready",
+        .where(WorkItem.element_is(HANDLING_ELEMENT), WorkItem.state == "ready",
                WorkItem.due_at.is_not(None), WorkItem.due_at < now + HORIZON)).scalars()]
     counties = list(db.session.connection().execute(
         select(Case.county).distinct().where(Case.status == "running")).scalars())
@@ -441,7 +441,7 @@ def case_light_filter(light: str, now: datetime | None = None) -> Any:
         for lit in lights:
             for county, found in moments[lit].items():
                 by_county.setdefault(county, []).extend(found)
-        open_item = (WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "ready")
+        open_item = (WorkItem.element_is(HANDLING_ELEMENT), WorkItem.state == "ready")
         if len({tuple(sorted(v)) for v in by_county.values()}) <= 1 and (
                 len(by_county) == len(counties)):
             # Every county lights the same moments so (one county, as a rule).
@@ -552,7 +552,7 @@ def _in_scope(scope: CountyScope | None) -> Any:
 #: A finished handling task done by its due moment (or with none) counts 1.
 _ON_TIME = case((WorkItem.due_at.is_(None), 1), (WorkItem.completed_at <= WorkItem.due_at, 1),
                 else_=0)
-_FINISHED = (WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed")
+_FINISHED = (WorkItem.element_is(HANDLING_ELEMENT), WorkItem.state == "completed")
 
 
 def department_rates(scope: CountyScope | None = None) -> list[DepartmentRate]:

@@ -180,7 +180,7 @@ def month_summary(year: int, month: int, scope: CountyScope | None = None) -> di
             out[status] += 1
     for completed_at, due_at in db.session.execute(
             select(WorkItem.completed_at, WorkItem.due_at).where(
-                WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state == "completed",
+                WorkItem.element_is(HANDLING_ELEMENT), WorkItem.state == "completed",
                 WorkItem.completed_at >= start, WorkItem.completed_at < end,
                 *_items_of(scope))).all():
         out["items_done"] += 1
@@ -213,7 +213,7 @@ def service_list(year: int, month: int, case_ids: list[str]) -> list[dict[str, A
                    WorkItem.due_at, WorkItem.completed_at, WorkItem.candidate_groups,
                    Case.county)
             .join(Case, Case.id == WorkItem.case_id)
-            .where(WorkItem.case_id.in_(case_ids), WorkItem.element_id == HANDLING_ELEMENT,
+            .where(WorkItem.case_id.in_(case_ids), WorkItem.element_is(HANDLING_ELEMENT),
                    WorkItem.state != "cancelled", WorkItem.created_at < end)
             .order_by(WorkItem.created_at, WorkItem.id)).all():
         item = (json.loads(context or "{}") or {}).get("item") or {}
@@ -246,7 +246,7 @@ def department_summary(months: tuple[tuple[int, int], ...], as_of: datetime,
     for context, groups, state, created_at, due_at, completed_at in db.session.execute(
             select(WorkItem.context, WorkItem.candidate_groups, WorkItem.state,
                    WorkItem.created_at, WorkItem.due_at, WorkItem.completed_at)
-            .where(WorkItem.element_id == HANDLING_ELEMENT, WorkItem.state != "cancelled",
+            .where(WorkItem.element_is(HANDLING_ELEMENT), WorkItem.state != "cancelled",
                    WorkItem.created_at < end, *_items_of(scope))).all():
         finished = completed_at if state == "completed" and completed_at is not None \
             and completed_at < end else None

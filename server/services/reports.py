@@ -84,7 +84,7 @@ def monthly_rows(year: int, month: int, scope: CountyScope | None = None) -> lis
         for case_id, state, completed_at, due_at in db.session.execute(
                 select(WorkItem.case_id, WorkItem.state, WorkItem.completed_at, WorkItem.due_at)
                 .where(WorkItem.case_id.in_(ids), WorkItem.created_at < end,
-                       WorkItem.element_id == HANDLING_ELEMENT,
+                       WorkItem.element_is(HANDLING_ELEMENT),
                        WorkItem.state != "cancelled")).all():
             entry = counts.setdefault(case_id, {"handled": 0, "done": 0, "open": 0, "late": 0})
             entry["handled"] += 1

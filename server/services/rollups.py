@@ -107,7 +107,7 @@ def bad_ratings_by_county(default: str, start: datetime | None = None,
     return _per_county(db.session.execute(
         select(Case.county, func.count(Case.id))
         .where(Case.id.in_(select(WorkItem.case_id).where(
-            WorkItem.element_id == BAD_RATING_ELEMENT,
+            WorkItem.element_is(BAD_RATING_ELEMENT),
             *_within(WorkItem.created_at, start, end))))
         .group_by(Case.county)).all(), default)
 

@@ -201,7 +201,7 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
                WorkItem.created_at, WorkItem.completed_at, WorkItem.due_at,
                WorkItem.candidate_groups, WorkItem.context, Case.county)
         .join(Case, Case.id == WorkItem.case_id)
-        .where(WorkItem.element_id.in_((HANDLING_ELEMENT, SUPPLEMENT_ELEMENT)),
+        .where(WorkItem.element_is(HANDLING_ELEMENT, SUPPLEMENT_ELEMENT),
                WorkItem.created_at < end, scope.case_condition())
         .order_by(WorkItem.created_at, WorkItem.id)).all()
     items: dict[tuple[str, str], list[Any]] = defaultdict(list)
@@ -248,7 +248,7 @@ def scorecard(user: User, period: Period, now: datetime | None = None) -> Scorec
     # 差评: the process opens call_back_and_rectify for a rating of 2 or less; a case is rated
     # after its items were handled, so their rows (created before the period's end) are read.
     rated = db.session.execute(
-        select(WorkItem.case_id).where(WorkItem.element_id == BAD_RATING_ELEMENT,
+        select(WorkItem.case_id).where(WorkItem.element_is(BAD_RATING_ELEMENT),
                                        WorkItem.created_at >= start,
                                        WorkItem.created_at < end)).scalars().all()
     for case_id in rated:

@@ -411,8 +411,7 @@ class CaseStore:
             record_event(case, "task_cancelled", actor=None, task_id=item.id,
                          element_id=item.element_id, element_name=item.name)
         if items:
-            db.session.connection().execute(
-                _CLOSE_GROUPS, {"ids": [i.id for i in items], "state": "cancelled"})
+            db.session.connection().execute(_CLOSE_GROUPS, {"ids": [i.id for i in items]})
 
     def _sync_work_items(self, case: Case, result: StepResult, context: dict[str, Any],
                          completion: Completion | None) -> list[str]:
@@ -472,12 +471,12 @@ class CaseStore:
     def _close_items(connection: Any, item_ids: list[str], values: dict[str, Any]) -> None:
         completing = "completed_by" in values
         if connection.dialect.name == "postgresql":
-            # One statement: the groups' rows of the items it closed (issue 18).
+            # One statement: the items, and the groups' offers of the items it closed.
             connection.execute(_close_items_and_groups(completing), {"ids": item_ids, **values})
         else:
             connection.execute(_COMPLETE_ITEMS if completing else _CLOSE_ITEMS,
                                {"ids": item_ids, **values})
-            connection.execute(_CLOSE_GROUPS, {"ids": item_ids, "state": values["state"]})
+            connection.execute(_CLOSE_GROUPS, {"ids": item_ids})
         # The session's copies (the item a person just completed) show what was written.
         session = db.session
         for item_id in item_ids:
@@ -528,18 +527,18 @@ _CLOSE_ITEMS = update(_ITEMS).where(
 ).values(state=bindparam("state"))
 _COMPLETE_ITEMS = _CLOSE_ITEMS.values(completed_by=bindparam("completed_by"),
                                       completed_at=bindparam("completed_at"), draft=None)
-_CLOSE_GROUPS = update(_GROUPS).where(
-    _GROUPS.c.work_item_id.in_(bindparam("ids", expanding=True)),
-    _GROUPS.c.state == "ready").values(state=bindparam("state"))
+# A closed item is offered to nobody: its groups' rows go (no list reads them; issue 18's
+# bytes per case).
+_CLOSE_GROUPS = delete(_GROUPS).where(_GROUPS.c.work_item_id.in_(bindparam("ids", expanding=True)))
 
 
 @functools.cache
 def _close_items_and_groups(completing: bool) -> Any:
-    """PostgreSQL: close the open items and, in the same statement, their groups' rows."""
+    """PostgreSQL: close the open items and, in the same statement, delete their groups'
+    rows."""
     closed = (_COMPLETE_ITEMS if completing else _CLOSE_ITEMS).returning(_ITEMS.c.id).cte(
         "closed")
-    return update(_GROUPS).where(_GROUPS.c.work_item_id.in_(select(closed.c.id)),
-                                 _GROUPS.c.state == "ready").values(state=bindparam("state"))
+    return delete(_GROUPS).where(_GROUPS.c.work_item_id.in_(select(closed.c.id)))
 
 
 _TIMERS = PendingTimer.__table__

@@ -27,9 +27,9 @@ from server.services.office_time import late_call_grace_ends
 from server.services.store import case_store
 
 # The one query of "tasks this user may work on"; shared so the list and the API agree.
-from server.services.tasks import BY_DUE, TaskQuery, page_of, task_query
+from server.services.tasks import ORDERS, page_of, task_query
 
-SORTS = ("due", "-due", "created")
+SORTS = ORDERS
 
 
 def calendar() -> WorkCalendar:
@@ -123,22 +123,13 @@ def task_rows(user: User, query: ListQuery) -> RowPage:
     now = clock.now()
     found_query = task_query(user, scope=query.scope, department=query.department,
                              stage=query.stage, due_before=query.due_before)
-    stmt = found_query.statement
     if query.light in LIGHTS:
-        stmt = stmt.where(_light_condition(query.light, now))
+        found_query = found_query.where(_light_condition(query.light, now))
     if query.q.strip():
-        stmt = stmt.where(WorkItem.case_id.in_(text_search(select(Case.id), query.q)))
-    order: tuple[Any, ...]
-    order_key = query.sort
-    if query.sort == "-due":
-        order = (WorkItem.due_at.is_(None), WorkItem.due_at.desc(), WorkItem.created_at,
-                 WorkItem.id)
-    elif query.sort == "created":
-        order = (WorkItem.created_at.desc(), WorkItem.id)
-    else:
-        order, order_key = BY_DUE, "due"
-    found = page_of(TaskQuery(stmt, found_query.params, kept=stmt is found_query.statement),
-                    order, query.page, query.per_page, order_key=order_key)
+        found_query = found_query.where(
+            WorkItem.case_id.in_(text_search(select(Case.id), query.q)))
+    found = page_of(found_query, query.page, query.per_page,
+                    order_key=query.sort if query.sort in SORTS else "due")
     return RowPage([row_for(i, now) for i in found.items], found.total, found.page,
                    found.per_page)
 

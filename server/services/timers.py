@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, select, tuple_, update
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, PendingTimer, WorkItem
+from server.models.cases import READY
 from server.rules.assignment import answerable
 from server.rules.lights import Light, item_light, time_left
 from server.services import handups
@@ -257,9 +258,9 @@ def timers_of(case_id: str) -> list[PendingTimer]:
 
 
 def open_items_due_by(horizon: datetime) -> list[WorkItem]:
-    """Ready work items with a due date up to ``horizon`` (indexed on state, due_at)."""
+    """Ready work items with a due date up to ``horizon`` (ix_work_items_open_due)."""
     return list(db.session.execute(
-        select(WorkItem).where(WorkItem.state == "ready", WorkItem.due_at.is_not(None),
+        select(WorkItem).where(WorkItem.state == READY, WorkItem.due_at.is_not(None),
                                WorkItem.due_at <= horizon)
         .order_by(WorkItem.due_at)).scalars())
 
