@@ -32,13 +32,13 @@ PostgreSQL within 100 ms):
                     after:  pk; rows of open items
 
 Revision ID: 0033_work_item_compact
-Revises: 0030_county_towns
+Revises: 0031_notice_audience
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0033_work_item_compact"
-down_revision = "0030_county_towns"
+down_revision = "0031_notice_audience"
 branch_labels = None
 depends_on = "0028_work_item_county"
 
