@@ -102,6 +102,35 @@ def drop_pg() -> None:
     admin.dispose()
 
 
+def backend_pids() -> list[int]:
+    """The PostgreSQL backends connected to the bench database now."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if cmdline.startswith(b"postgres: ") and f" {PG_NAME} ".encode() in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+def cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) these processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, IndexError):
+            pass
+    return ticks / TICK
+
+
 def settings_env(url: str, instance: Path) -> dict[str, str]:
     return {"GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": url,
             "GUANJIA_INSTANCE_DIR": str(instance), "GUANJIA_SECRET_KEY": "bench",
@@ -240,15 +269,8 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU the workers (and the bench database's PostgreSQL backends) have used."""
-        ticks = 0
-        for pid in self._worker_pids() + self._backend_pids():
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime + stime
-            except (OSError, IndexError):
-                pass
-        return ticks / TICK
+        backends = [] if self.url.startswith("sqlite") else backend_pids()
+        return cpu_of(self._worker_pids() + backends)
 
     def _worker_pids(self) -> list[int]:
         pid = self.process.pid
@@ -257,22 +279,6 @@ class Server:
                 return [int(p) for p in f.read().split()]
         except OSError:
             return []
-
-    def _backend_pids(self) -> list[int]:
-        if self.url.startswith("sqlite"):
-            return []
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    cmdline = f.read()
-            except OSError:
-                continue
-            if cmdline.startswith(b"postgres: ") and f" {PG_NAME} ".encode() in cmdline:
-                pids.append(int(entry))
-        return pids
 
     def stop(self) -> None:
         self.process.terminate()

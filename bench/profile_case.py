@@ -6,7 +6,8 @@ clients do. Prints the SQL statements each kind of request sends (every statemen
 CPU on both sides), then the functions by own time and by cumulative time.
 
 Run: python bench/profile_case.py [--cases 40] [--postgres] [--top 40] [--statements]
-     [--plain 5] (CPU per case without the profiler: 5 batches of --cases)
+     [--plain 5] (CPU per case without the profiler: 5 batches of --cases; with --postgres
+     also the database backends' CPU)
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from bench.http_load import (  # noqa: E402
     CLIENT_USERS,
     DIAGRAM,
     PASSWORD,
+    backend_pids,
+    cpu_of,
     drop_pg,
     load,
     pg_url,
@@ -121,15 +124,22 @@ def main() -> None:
         for (kind, text), n in sorted(counting["texts"].items(), key=lambda kv: -kv[1]):
             print(f"  {n / 3:5.1f}  {kind:<8} {text}")
     if args.plain:
-        per_case = []
+        per_case, backend_per_case = [], []
         for _ in range(args.plain):
-            cpu = time.process_time()
+            # On PostgreSQL, also the CPU of the bench database's backends (the app's pool).
+            backends = backend_pids() if args.postgres else []
+            cpu, backend_cpu = time.process_time(), cpu_of(backends)
             for _ in range(args.cases):
                 one_case()
             per_case.append((time.process_time() - cpu) * 1000 / args.cases)
+            backend_per_case.append((cpu_of(backends) - backend_cpu) * 1000 / args.cases)
         print(f"process CPU per case without the profiler: median "
               f"{statistics.median(per_case):.1f} ms, least {min(per_case):.1f} ms "
               f"({args.plain} batches of {args.cases} cases); {load()}")
+        if args.postgres:
+            print(f"PostgreSQL backend CPU per case: median "
+                  f"{statistics.median(backend_per_case):.1f} ms, least "
+                  f"{min(backend_per_case):.1f} ms")
         return
     # Timed in this process's CPU, not wall time: waiting (a commit's write, a shared
     # machine's other processes) is no cost of ours.

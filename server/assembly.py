@@ -3,6 +3,7 @@ puts together (named for what it is; it was ``server/setup.py``, not a packaging
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,15 @@ from server.services.background import register_dispatcher
 from server.services.calendar import install_calendar
 from server.services.catalog import EXTENSION, case_items, current_catalog, load_catalog
 from server.services.forms import FormRegistry
-from server.services.store import CaseStore, track_writes
+from server.services.store import CaseStore, release_read_transaction, track_writes
 from server.web import register_web
 from server.web.api import bp as api_bp
 from server.web.errors import register_error_handlers
 from server.web.headers import init_security_headers
 from server.web.jsonguard import init_request_guards
 from workers.dispatch import send_after_commit
+
+log = logging.getLogger(__name__)
 
 
 def _tune_sqlite(engine: Any) -> None:
@@ -80,6 +83,27 @@ def _ping_idle_connections(engine: Any) -> None:
             raise DisconnectionError("the pooled connection was closed") from exc
 
 
+def _end_reads_with_commit(app: Flask) -> None:
+    """End a request's transaction that only read with COMMIT, not ROLLBACK (PostgreSQL).
+
+    psycopg forgets every prepared statement of a connection at each ROLLBACK, and the
+    session's close rolls back: each list call threw away what the steps before it had
+    prepared, so no statement was ever executed often enough to be prepared (issue 18).
+    A transaction that wrote nothing ends the same either way; one that wrote, failed or
+    left work waiting still rolls back.
+    """
+
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs before the session goes.
+    @app.teardown_appcontext
+    def _commit_reads(exc: BaseException | None) -> None:
+        if exc is not None:
+            return
+        try:
+            release_read_transaction()
+        except Exception:  # noqa: BLE001 - the session's close rolls back instead
+            log.debug("a read-only transaction could not commit", exc_info=True)
+
+
 def _limit_in_the_limited_views_only(app: Flask, earlier: list[Any]) -> None:
     """No rate-limit check before every request.
 
@@ -118,6 +142,7 @@ def register_extensions(app: Flask) -> None:
             _tune_sqlite(db.engine)
         else:
             _ping_idle_connections(db.engine)
+            _end_reads_with_commit(app)
         track_writes(db.engine)
     app.extensions["guanjia.store"] = CaseStore()
     # Services send background work through this; the workers deliver it.

@@ -114,3 +114,19 @@ def test_a_pooled_connection_is_pinged_only_after_sitting_idle(
         again = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
         db.session.commit()
         assert pings and again != pid
+
+
+@pytest.mark.postgres_only
+@pytest.mark.real_commits
+def test_a_statement_each_request_sends_is_prepared_once_per_connection(api: Api) -> None:
+    # psycopg prepares a statement on its fifth run on a connection and forgets them all at a
+    # ROLLBACK: a request that only read must end its transaction otherwise, or the task
+    # list is planned afresh on every call (issue 18).
+    start(api)
+    for _ in range(7):
+        assert [t["element_id"] for t in api.tasks("zhaoshang")] == ["review"]
+    with api.app.app_context():
+        prepared = db.session.execute(sa.text(
+            "SELECT statement FROM pg_prepared_statements")).scalars().all()
+        db.session.commit()
+    assert [s for s in prepared if "FROM work_items" in s and "LIMIT" in s], prepared
