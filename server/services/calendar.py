@@ -180,9 +180,13 @@ def _current(*, refresh: bool, county: str | None) -> _Built:
         # No database to ask: the bundled calendar, never one remembered from another app.
         return _Built("", None, WorkCalendar.default(), NATIONAL)
     # Keyed by app as well: each app (a test's, a worker's) starts from what its database says.
-    # (A token, not id(app): a new app may reuse a collected app's id.)
-    token = current_app.extensions.setdefault("guanjia.calendar_token", uuid.uuid4().hex)
-    database = f"{token}:{db.engine.url.render_as_string(hide_password=True)}"
+    # (A token, not id(app): a new app may reuse a collected app's id.) Made once per app: a
+    # step asks several times, and a new uuid and the URL rendered each time cost 2 ms a case.
+    database = current_app.extensions.get("guanjia.calendar_key")
+    if database is None:
+        database = current_app.extensions.setdefault(
+            "guanjia.calendar_key",
+            f"{uuid.uuid4().hex}:{db.engine.url.render_as_string(hide_password=True)}")
     key = (database, county or "")
     built = _builts.get(key)
     now = time.monotonic()
