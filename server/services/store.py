@@ -15,14 +15,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, delete, event, select, update
+from sqlalchemy import String, Table, Text, any_, bindparam, delete, event, func, select, update
 from sqlalchemy import insert as insert_rows
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -59,6 +60,23 @@ class LiveCase:
     case: Case
     runtime: Runtime
     item: WorkItem | None = None
+
+
+@dataclass
+class _TaskWrites:
+    """A locked step's engine rows, written with the case's UPDATE when the step ends (on
+    PostgreSQL in the same statement): changed rows by id (workflow, body), and rows gone."""
+
+    upserts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    deletes: set[str] = field(default_factory=set)
+
+
+def _pending_task_writes() -> dict[str, _TaskWrites]:
+    """The engine rows still to write of the cases this thread runs a locked step of."""
+    pending: dict[str, _TaskWrites] | None = getattr(_active, "writes", None)
+    if pending is None:
+        pending = _active.writes = {}
+    return pending
 
 
 _WROTE = "guanjia.wrote"
@@ -267,6 +285,8 @@ class CaseStore:
             raise NotFoundError(f"task {item_id} does not exist")
         version = case.state_version
         live = LiveCase(case, self.load(case), item)
+        pending = _pending_task_writes()
+        pending[case_id] = _TaskWrites()
         outer = getattr(_active, "step", None)
         _active.step = (case_id, item_id, version)
 
@@ -290,6 +310,7 @@ class CaseStore:
             raise
         finally:
             _active.step = outer
+            pending.pop(case_id, None)
 
     @contextmanager
     def _outside_transaction(self) -> Iterator[Any]:
@@ -345,7 +366,22 @@ class CaseStore:
         changed = tuple(key for key in _CASE_COLUMNS if attrs[key].history.has_changes())
         params = {f"new_{key}": attrs[key].value for key in changed}
         params.update(case_id=case.id, read_version=version, new_state_version=version + 1)
-        written = db.session.connection().execute(_case_update(changed), params)
+        connection = db.session.connection()
+        writes = _pending_task_writes().pop(case.id, None)
+        statement = _case_update(changed)
+        if writes is not None and connection.dialect.name == "postgresql":
+            # The step's engine rows in the same statement (issue 18: one round trip).
+            if writes.deletes:
+                params["gone_ids"] = sorted(writes.deletes)
+            if writes.upserts:
+                params.update(task_ids=list(writes.upserts),
+                              task_workflows=[w for w, _b in writes.upserts.values()],
+                              task_bodies=[b for _w, b in writes.upserts.values()])
+            statement = _case_update_with_tasks(changed, bool(writes.deletes),
+                                                bool(writes.upserts))
+        elif writes is not None:
+            self._write_tasks(connection, case.id, writes)
+        written = connection.execute(statement, params)
         if written.rowcount != 1:
             raise ConflictError("the case was changed by someone else; try again")
         case.state_version = version + 1
@@ -362,7 +398,17 @@ class CaseStore:
         closed with who and when in the same UPDATE.
         """
         session = db.session
+        writes = _pending_task_writes().get(case.id)  # None: not under this thread's lock
         with session.no_autoflush:
+            if writes is not None and result.deleted_workflows:
+                # The rows of the workflows gone are read below: the lock's earlier steps'
+                # rows must be stored first.
+                self._write_tasks(session.connection(), case.id, writes)
+                writes.upserts.clear()
+                writes.deletes.clear()
+            elif writes is not None and result.ended is not None:
+                writes.upserts.clear()  # the ended state below replaces every row
+                writes.deletes.clear()
             if result.deleted_workflows:
                 gone = select(EngineTask.id).where(
                     EngineTask.case_id == case.id,
@@ -386,20 +432,35 @@ class CaseStore:
                     {"case_id": case.id, "id": i, "workflow": w, "body": b} for i, w, b in kept])
                 case.envelope = envelope
             else:
-                if result.deletes:
-                    connection.execute(_DELETE_TASKS,
-                                       {"case_id": case.id, "ids": result.deletes})
-                if result.upserts:
-                    rows = [{"case_id": case.id, "id": i, "workflow": w, "body": b}
-                            for i, w, b in result.upserts]
-                    connection.execute(_upsert(db.engine.dialect.name, _TASKS,
-                                               ("case_id", "id"), ("workflow", "body")), rows)
+                # Under the case's lock the rows wait for the case's UPDATE (``_write_case``),
+                # a later step of the same lock overwriting an earlier one's.
+                deferred = writes is not None
+                writes = writes if writes is not None else _TaskWrites()
+                for task_id in result.deletes:
+                    writes.upserts.pop(task_id, None)
+                    writes.deletes.add(task_id)
+                for task_id, workflow, body in result.upserts:
+                    writes.deletes.discard(task_id)
+                    writes.upserts[task_id] = (workflow, body)
+                if not deferred:
+                    self._write_tasks(connection, case.id, writes)
                 case.envelope = result.envelope
             # Steward and supervision tasks go to the case's named people (its team).
             assign_new_tasks(case, result.human)
             created = self._sync_work_items(case, result, context or {}, completion)
             self._sync_timers(case, result)
         return created
+
+    @staticmethod
+    def _write_tasks(connection: Any, case_id: str, writes: _TaskWrites) -> None:
+        """Engine rows as their own statements (SQLite; a step outside a case's lock)."""
+        if writes.deletes:
+            connection.execute(_DELETE_TASKS, {"case_id": case_id, "ids": sorted(writes.deletes)})
+        if writes.upserts:
+            connection.execute(
+                _upsert(connection.dialect.name, _TASKS, ("case_id", "id"), ("workflow", "body")),
+                [{"case_id": case_id, "id": i, "workflow": w, "body": b}
+                 for i, (w, b) in writes.upserts.items()])
 
     def _cancel_work_items(self, case: Case, which: Any) -> None:
         """Close open work items whose engine task vanished (a cancelled subprocess)."""
@@ -559,6 +620,33 @@ def _case_update(changed: tuple[str, ...]) -> Any:
         _CASES.c.id == bindparam("case_id"), _CASES.c.state_version == bindparam("read_version")
     ).values({key: bindparam(f"new_{key}", type_=_CASES.c[key].type)
               for key in (*changed, "state_version")})
+
+
+@functools.lru_cache(maxsize=256)
+def _case_update_with_tasks(changed: tuple[str, ...], deletes: bool, upserts: bool) -> Any:
+    """PostgreSQL: the case's versioned UPDATE that also deletes the step's vanished engine
+    rows and upserts its changed ones (data-modifying CTEs: one statement, one round trip;
+    the rows come as arrays, so the text is the same however many a step changes)."""
+    statement = _case_update(changed)
+    ctes = []
+    if deletes:
+        ctes.append(delete(_TASKS).where(
+            _TASKS.c.case_id == bindparam("case_id"),
+            _TASKS.c.id == any_(bindparam("gone_ids", type_=ARRAY(String)))).cte("gone_tasks"))
+    if upserts:
+        rows = func.unnest(bindparam("task_ids", type_=ARRAY(String)),
+                           bindparam("task_workflows", type_=ARRAY(String)),
+                           bindparam("task_bodies", type_=ARRAY(Text))
+                           ).table_valued("id", "workflow", "body").render_derived()
+        insert = pg_insert(_TASKS).from_select(
+            ["case_id", "id", "workflow", "body"],
+            select(bindparam("case_id", type_=String), rows.c.id, rows.c.workflow,
+                   rows.c.body))
+        ctes.append(insert.on_conflict_do_update(
+            index_elements=["case_id", "id"],
+            set_={"workflow": insert.excluded.workflow, "body": insert.excluded.body}
+        ).cte("kept_tasks"))
+    return statement.add_cte(*ctes) if ctes else statement
 
 
 @dataclass(frozen=True)
