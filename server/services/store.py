@@ -20,10 +20,23 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, Table, Text, any_, bindparam, delete, event, func, select, update
+from sqlalchemy import (
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    column,
+    delete,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy import insert as insert_rows
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -374,9 +387,9 @@ class CaseStore:
             if writes.deletes:
                 params["gone_ids"] = sorted(writes.deletes)
             if writes.upserts:
-                params.update(task_ids=list(writes.upserts),
-                              task_workflows=[w for w, _b in writes.upserts.values()],
-                              task_bodies=[b for _w, b in writes.upserts.values()])
+                params["task_rows"] = json.dumps(
+                    [{"id": i, "workflow": w, "body": b} for i, (w, b) in writes.upserts.items()],
+                    ensure_ascii=False, separators=(",", ":"))
             statement = _case_update_with_tasks(changed, bool(writes.deletes),
                                                 bool(writes.upserts))
         elif writes is not None:
@@ -626,7 +639,9 @@ def _case_update(changed: tuple[str, ...]) -> Any:
 def _case_update_with_tasks(changed: tuple[str, ...], deletes: bool, upserts: bool) -> Any:
     """PostgreSQL: the case's versioned UPDATE that also deletes the step's vanished engine
     rows and upserts its changed ones (data-modifying CTEs: one statement, one round trip;
-    the rows come as arrays, so the text is the same however many a step changes)."""
+    the rows come as one JSON array, so the text is the same however many a step changes;
+    an array parameter per column would have psycopg escape every quote of the bodies in
+    Python)."""
     statement = _case_update(changed)
     ctes = []
     if deletes:
@@ -634,10 +649,9 @@ def _case_update_with_tasks(changed: tuple[str, ...], deletes: bool, upserts: bo
             _TASKS.c.case_id == bindparam("case_id"),
             _TASKS.c.id == any_(bindparam("gone_ids", type_=ARRAY(String)))).cte("gone_tasks"))
     if upserts:
-        rows = func.unnest(bindparam("task_ids", type_=ARRAY(String)),
-                           bindparam("task_workflows", type_=ARRAY(String)),
-                           bindparam("task_bodies", type_=ARRAY(Text))
-                           ).table_valued("id", "workflow", "body").render_derived()
+        rows = func.json_to_recordset(cast(bindparam("task_rows", type_=Text), JSON)).table_valued(
+            column("id", String), column("workflow", String), column("body", Text)
+        ).render_derived(with_types=True)
         insert = pg_insert(_TASKS).from_select(
             ["case_id", "id", "workflow", "body"],
             select(bindparam("case_id", type_=String), rows.c.id, rows.c.workflow,

@@ -28,6 +28,10 @@ def _step(envelope: str, *, upserts: list[tuple[str, str, str]] | None = None,
                       timers_gone=[], events=[], completed=False, data={})
 
 
+#: A body as the engine writes them: JSON with quotes, backslashes, line breaks and Chinese.
+BODY = '{"n":2,"text":"他说\\"好\\"\\\\ 第二行\\n","path":"C:\\\\x"}'
+
+
 def test_the_last_save_of_a_locked_step_is_what_the_rows_hold(api: Api) -> None:
     case_id = start(api)["id"]
     with api.app.app_context():
@@ -42,11 +46,11 @@ def test_the_last_save_of_a_locked_step_is_what_the_rows_hold(api: Api) -> None:
             store.save(live.case, _step(envelope, upserts=[
                 ("x-first", "top", '{"n":1}'), ("x-both", "top", '{"n":1}')]))
             store.save(live.case, _step(envelope, deletes=["x-first", kept], upserts=[
-                ("x-both", "top", '{"n":2}')]))
+                ("x-both", "top", BODY)]))
         rows = _rows(case_id)
         db.session.commit()
     assert "x-first" not in rows and kept not in rows
-    assert rows["x-both"] == ("top", '{"n":2}')
+    assert rows["x-both"] == ("top", BODY)
     assert {k: v for k, v in rows.items() if k != "x-both"} == {
         k: v for k, v in before.items() if k != kept}
 
