@@ -14,6 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 
 from server.engine.scripting import configure_limits, current_county
 from server.extensions import db, limiter, migrate
+from server.models.sqlalchemy_internals import LazyDescriptionCursor
 from server.models.types import compact_json
 from server.services import ledger  # noqa: F401  (it seals each case that ends, at its commit)
 from server.services.background import register_dispatcher
@@ -131,7 +132,8 @@ def register_extensions(app: Flask) -> None:
     else:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
                               {"pool_size": 20, "max_overflow": 20,
-                               "json_serializer": compact_json})
+                               "json_serializer": compact_json,
+                               "connect_args": {"cursor_factory": LazyDescriptionCursor}})
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     earlier = list(app.before_request_funcs.get(None, []))

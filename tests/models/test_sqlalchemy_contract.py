@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from importlib.metadata import version
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import create_engine, event, inspect, select, update
+from sqlalchemy import create_engine, event, inspect, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from server.models import sqlalchemy_internals
-from server.models.sqlalchemy_internals import mark_as_saved
+from server.models.sqlalchemy_internals import LazyDescriptionCursor, mark_as_saved
 
 
 class _Base(DeclarativeBase):
@@ -107,3 +109,62 @@ def test_an_object_outside_a_session_is_marked_too() -> None:
     row = _Row(id=2, name="新", version=1)
     mark_as_saved(row)
     assert not inspect(row).attrs.name.history.has_changes()
+
+
+# ---- psycopg: the description made column by column (LazyDescriptionCursor) -----------------
+def _connect(url: str) -> psycopg.Connection[Any]:
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(conninfo, cursor_factory=LazyDescriptionCursor)
+
+
+_QUERY = "SELECT 1 AS one, '案'::text AS name, now() AS at, NULL::jsonb AS doc"
+
+
+def test_the_installed_driver_is_the_version_the_fence_was_checked_against() -> None:
+    assert version("psycopg") == sqlalchemy_internals.PSYCOPG_TESTED_VERSION
+
+
+@pytest.mark.postgres_only
+def test_the_lazy_description_is_psycopgs_own(database: Any) -> None:
+    with _connect(database.url) as conn:
+        lazy = conn.cursor()
+        plain = psycopg.Cursor(conn)
+        lazy.execute(_QUERY)
+        plain.execute(_QUERY)
+        got, expected = lazy.description, plain.description
+        assert got is not None and expected is not None
+        assert len(got) == len(expected) == 4
+        assert [tuple(c) for c in got] == [tuple(c) for c in expected]
+        assert [c.name for c in got[1:3]] == ["name", "at"] and got[-1].name == "doc"
+        with pytest.raises(IndexError):
+            got[4]
+        # A statement without rows has none, as psycopg says; one with no columns has [].
+        lazy.execute("SET LOCAL statement_timeout = 0")
+        assert lazy.description is None
+        lazy.execute("SELECT")
+        assert lazy.description is not None and len(lazy.description) == 0
+
+
+@pytest.mark.postgres_only
+def test_a_description_read_after_the_cursor_moved_on_says_so(database: Any) -> None:
+    with _connect(database.url) as conn:
+        cursor = conn.cursor()
+        cursor.execute(_QUERY)
+        earlier = cursor.description
+        cursor.execute("SELECT 2 AS two")
+        assert earlier is not None
+        with pytest.raises(psycopg.InterfaceError):
+            earlier[0]
+
+
+@pytest.mark.postgres_only
+def test_sqlalchemy_reads_rows_and_names_through_the_lazy_description(database: Any) -> None:
+    engine = create_engine(database.url,
+                           connect_args={"cursor_factory": LazyDescriptionCursor})
+    try:
+        with engine.connect() as conn:
+            for _ in range(2):  # the second run takes the cached result map
+                row = conn.execute(text(_QUERY)).mappings().one()
+                assert (row["one"], row["name"], row["doc"]) == (1, "案", None)
+    finally:
+        engine.dispose()
