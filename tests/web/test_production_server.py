@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.workers.test_deployment_files import dockerfile
+from tests.helpers.deployment import dockerfile
 
 PASSWORD = "production-server-pw"
 

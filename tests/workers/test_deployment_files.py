@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 from sqlalchemy.engine import make_url
 
+from tests.helpers.deployment import dockerfile
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,26 +65,6 @@ def test_no_secret_is_written_into_the_compose_file() -> None:
                 url = make_url(_interpolate(value, given))
                 assert url.password == given["POSTGRES_PASSWORD"], name
     assert seen == set(SECRETS)
-
-
-def dockerfile() -> list[tuple[str, str]]:
-    """The Dockerfile's instructions in order, continuation lines joined, comments dropped."""
-    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    logical, current = [], ""
-    for line in text.splitlines():
-        if not current and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        current += line.rstrip()
-        if current.endswith("\\"):
-            current = current[:-1] + " "
-            continue
-        logical.append(current.strip())
-        current = ""
-    instructions = []
-    for line in logical:
-        keyword, _, args = line.partition(" ")
-        instructions.append((keyword.upper(), args.strip()))
-    return instructions
 
 
 def test_dockerfile_copies_what_the_app_needs_and_runs_the_factory() -> None:
