@@ -56,6 +56,11 @@ class Notice(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         Index("uq_notices_dedupe_key", "dedupe_key", unique=True,
               sqlite_where=KEYED, postgresql_where=KEYED),
+        # The header badge: the notices about no task (NULL keys) and each open task's
+        # notices, so it counts the open work, not the history (0034_inbox_index).
+        Index("ix_notices_task", "task_id"),
+        # The inbox page, newest first: read in order, it stops when the page is full.
+        Index("ix_notices_created", "created_at", "id"),
     )
 
 
