@@ -103,9 +103,10 @@ def unread_notices(user: User) -> Select[Any]:
     return select(Notice.id).where(in_audience(user), Notice.id.not_in(_read_by(user)))
 
 
-#: The first window of notices a page is looked for in (newest first), per notice of the
-#: page; each further window is four times the one before.
+#: The first window of notices a page is looked for in (newest first): so many per notice
+#: of the page, at least ``WINDOW_MIN``; each further window is four times the one before.
 WINDOW_PER_ROW = 20
+WINDOW_MIN = 200
 
 
 def _page_ids(user: User, unread_only: bool, limit: int) -> list[int]:
@@ -119,7 +120,7 @@ def _page_ids(user: User, unread_only: bool, limit: int) -> list[int]:
     newest = (Notice.created_at.desc(), Notice.id.desc())
     ids: list[int] = []
     after: tuple[datetime, int] | None = None
-    size = max(limit * WINDOW_PER_ROW, 200)
+    size = max(limit * WINDOW_PER_ROW, WINDOW_MIN)
     while len(ids) < limit:
         window = select(Notice).order_by(*newest).limit(size)
         if after is not None:
