@@ -21,6 +21,7 @@ from server.models.types import UTCDateTime, utcnow
 KINDS = ("new_task", "warning", "overdue", "result_ready", "urging", "reassigned",
          "policy")
 
+NO_TASK = text("task_id IS NULL")
 KEYED = text("dedupe_key IS NOT NULL")
 
 
@@ -56,6 +57,16 @@ class Notice(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         Index("uq_notices_dedupe_key", "dedupe_key", unique=True,
               sqlite_where=KEYED, postgresql_where=KEYED),
+        # The header badge (0034_inbox_index): each open task's notices, by task (a hash
+        # index on PostgreSQL: a third of a B-tree of the 36-character ids; equality is all
+        # it is asked), and the notices about no task, the few that are not a task's.
+        Index("ix_notices_task", "task_id", postgresql_using="hash"),
+        Index("ix_notices_no_task", "created_at", sqlite_where=NO_TASK,
+              postgresql_where=NO_TASK),
+        # The inbox page, newest first: read in order, it stops when the page is full. Ties
+        # of a time are in id order from the index (SQLite: the rowid ends every index;
+        # PostgreSQL sorts within a time).
+        Index("ix_notices_created", "created_at"),
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from server.engine import clock
 from server.extensions import db
 from server.models import Case, Notice, Notification, User, WorkItem
+from server.models.cases import READY
 from server.services.notifications import ENTERPRISE, new_task_words
 
 
@@ -60,25 +61,26 @@ def _has_word(column: Any, word: str) -> ColumnElement[bool]:
     return _padded(column).contains(f" {word} ", autoescape=True)  # type: ignore[no-any-return]
 
 
-def in_audience(user: User) -> ColumnElement[bool]:
+def in_audience(user: User, notice: Any = Notice) -> ColumnElement[bool]:
     """Notices whose audience includes ``user`` (as ``recipients`` would have reached them):
     named, or a member of a group meant in the user's county or of the prefecture, or of the
-    case's own enterprise. A deactivated user is in no audience."""
+    case's own enterprise. A deactivated user is in no audience. ``notice``: ``Notice`` or
+    an alias of it (a window of the notices)."""
     if not user.active:
         return literal(False)
-    reached = [_has_word(Notice.users, user.username)]
+    reached = [_has_word(notice.users, user.username)]
     codes = sorted(user.group_codes - {ENTERPRISE})
     if codes:
-        in_group = or_(*(_has_word(Notice.groups, code) for code in codes))
+        in_group = or_(*(_has_word(notice.groups, code) for code in codes))
         if user.county is not None:
-            in_group = and_(in_group, or_(Notice.county.is_(None),
-                                          Notice.county == user.county))
+            in_group = and_(in_group, or_(notice.county.is_(None),
+                                          notice.county == user.county))
         reached.append(in_group)
     if ENTERPRISE in user.group_codes and user.enterprise_id is not None:
         own = select(Case.id).where(Case.enterprise_id == user.enterprise_id).correlate(None)
         own_tasks = select(WorkItem.id).where(WorkItem.case_id.in_(own)).correlate(None)
-        reached.append(and_(_has_word(Notice.groups, ENTERPRISE),
-                            or_(Notice.case_id.in_(own), Notice.task_id.in_(own_tasks))))
+        reached.append(and_(_has_word(notice.groups, ENTERPRISE),
+                            or_(notice.case_id.in_(own), notice.task_id.in_(own_tasks))))
     return or_(*reached)
 
 
@@ -88,16 +90,66 @@ def _read_by(user: User) -> Select[Any]:
                                                 Notification.read_at.isnot(None))
 
 
+def _unread_mark(user: User, notice: Any) -> ColumnElement[bool]:
+    """``notice`` has no read mark of the user's: looked up per notice (the user's marks grow
+    with their history; the notices checked are few)."""
+    return ~exists().where(Notification.notice_id == notice.id,
+                           Notification.username == user.username,
+                           Notification.read_at.isnot(None))
+
+
 def unread_notices(user: User) -> Select[Any]:
     """The ids of the notices the user has and has not read."""
     return select(Notice.id).where(in_audience(user), Notice.id.not_in(_read_by(user)))
 
 
+#: The first window of notices a page is looked for in (newest first): so many per notice
+#: of the page, at least ``WINDOW_MIN``; each further window is four times the one before.
+WINDOW_PER_ROW = 20
+WINDOW_MIN = 200
+
+
+def _page_ids(user: User, unread_only: bool, limit: int) -> list[int]:
+    """The ids of the user's newest ``limit`` notices (unread only: not read).
+
+    The notices are read newest first in windows through ``ix_notices_created``, each
+    filtered by the audience, until the page is full or the notices run out: the work grows
+    with how far back the page reaches, not with the history. (A single filtered query lets
+    the planners guess the audience's share, and PostgreSQL then reads the whole table
+    whenever it guesses it small.)"""
+    newest = (Notice.created_at.desc(), Notice.id.desc())
+    ids: list[int] = []
+    after: tuple[datetime, int] | None = None
+    size = max(limit * WINDOW_PER_ROW, WINDOW_MIN)
+    while len(ids) < limit:
+        window = select(Notice).order_by(*newest).limit(size)
+        if after is not None:
+            window = window.where(tuple_(Notice.created_at, Notice.id) < after)
+        seen = aliased(Notice, window.subquery())
+        mine = select(seen.id).where(in_audience(user, seen))
+        if unread_only:
+            mine = mine.where(_unread_mark(user, seen))
+        ids += db.session.execute(
+            mine.order_by(seen.created_at.desc(), seen.id.desc()).limit(limit - len(ids))
+        ).scalars()
+        if len(ids) >= limit:
+            break
+        edge = select(Notice.created_at, Notice.id).order_by(*newest).offset(size - 1).limit(1)
+        if after is not None:
+            edge = edge.where(tuple_(Notice.created_at, Notice.id) < after)
+        last = db.session.execute(edge).one_or_none()
+        if last is None:  # the window was the last
+            break
+        after = (last[0], last[1])
+        size *= 4
+    return ids
+
+
 def list_for_user(user: User, unread_only: bool = False, limit: int = 50) -> list[InboxEntry]:
     """A user's notices, newest first."""
-    newest = (unread_notices(user) if unread_only else select(Notice.id).where(
-        in_audience(user))).order_by(Notice.created_at.desc(), Notice.id.desc())
-    ids = list(db.session.execute(newest.limit(max(1, min(limit, 500)))).scalars())
+    if not user.active:
+        return []
+    ids = _page_ids(user, unread_only, max(1, min(limit, 500)))
     if not ids:
         return []
     # Then only the page's notices are joined to their read marks, tasks and cases.
@@ -154,12 +206,24 @@ def closed_tasks(notices: Iterable[Any]) -> set[str]:
 
 
 def unread_open_count(user: User) -> int:
-    """Unread notices that are not about a finished task (the number in the header)."""
-    still_open = select(WorkItem.id).where(WorkItem.state == "ready")
-    unread = unread_notices(user).where(
-        or_(Notice.task_id.is_(None), Notice.task_id.in_(still_open)))
+    """Unread notices that are not about a finished task (the number in the header).
+
+    Counted as two disjoint parts, each read through an index so that the count grows with
+    the open work, not with the history: the notices about no task (``ix_notices_task``, its
+    NULL keys), and for each open task (the open items' partial indexes) its notices
+    (``ix_notices_task``). A notice about a task that is no longer open is never read. The
+    open tasks' part is a subquery per task, so that no planner starts from the notices."""
+    if not user.active:
+        return 0
+    no_task = select(func.count()).select_from(Notice).where(
+        Notice.task_id.is_(None), in_audience(user), Notice.id.not_in(_read_by(user)))
+    per_task = (select(func.count()).select_from(Notice)
+                .where(Notice.task_id == WorkItem.id, in_audience(user),
+                       _unread_mark(user, Notice))
+                .correlate(WorkItem).scalar_subquery())
+    of_open_tasks = select(func.coalesce(func.sum(per_task), 0)).where(WorkItem.state == READY)
     return int(db.session.execute(
-        select(func.count()).select_from(unread.subquery())).scalar_one())
+        select(no_task.scalar_subquery() + of_open_tasks.scalar_subquery())).scalar_one())
 
 
 def mark_all_read(user: User) -> int:
