@@ -29,7 +29,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -41,10 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.scratch import scratch_database  # noqa: E402
 from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
 
-PG_SERVER = os.environ.get("GUANJIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 PASSWORD = "bench-password"
 INDUSTRIES = ["manufacturing", "energy", "agriculture", "culture_tourism", "logistics",
               "health", "infrastructure", "other"]
@@ -205,18 +204,7 @@ def main() -> None:
     parser.add_argument("--counties", type=int, default=0)
     args = parser.parse_args()
     for kind in args.databases.split(","):
-        instance = Path(tempfile.mkdtemp(prefix=f"bench-dashboard-{kind}-"))
-        admin = None
-        name = f"guanjia_bench_dash_{os.getpid()}"
-        if kind == "sqlite":
-            url = f"sqlite:///{instance / 'bench.sqlite'}"
-        else:
-            admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                conn.exec_driver_sql(f"CREATE DATABASE {name}")
-            url = f"{PG_SERVER}/{name}"
-        try:
+        with scratch_database(kind, "dash") as (url, instance):
             started = time.perf_counter()
             app = build(url, instance, args.cases, args.counties)
             print(f"{kind}: seeded {args.cases} cases in {time.perf_counter() - started:.1f} s")
@@ -233,11 +221,6 @@ def main() -> None:
 
             with app.app_context():
                 db.engine.dispose()
-        finally:
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                admin.dispose()
 
 
 if __name__ == "__main__":

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -34,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.scratch import scratch_database  # noqa: E402
 from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
 
-PG_SERVER = os.environ.get("GUANJIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 GROUPS = ["dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj"]  # dept_fgj holds half
 AGENT = "fgj"
 
@@ -183,31 +181,11 @@ def main() -> None:
     with open("/proc/loadavg") as f:
         print("load", " ".join(f.read().split()[:3]))
     for kind in args.databases.split(","):
-        instance = Path(tempfile.mkdtemp(prefix=f"bench-inbox-{kind}-"))
-        admin = None
-        name = f"guanjia_bench_inbox_{os.getpid()}"
-        if kind == "sqlite":
-            url = f"sqlite:///{instance / 'bench.sqlite'}"
-        else:
-            admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                conn.exec_driver_sql(f"CREATE DATABASE {name}")
-            url = f"{PG_SERVER}/{name}"
-        try:
+        with scratch_database(kind, "inbox") as (url, instance):
             app = build(url, instance, args.notices, args.cases, args.open)
             for label, (median, p95, shown) in measure(app, args.repeat).items():
                 print(f"{kind:10s} {args.notices} notices, {args.open} open | {label:28s} | "
                       f"median {median:6.1f} ms | p95 {p95:6.1f} ms | answer {shown}")
-        finally:
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                admin.dispose()
-            if os.environ.get("BENCH_KEEP") is None:
-                import shutil
-
-                shutil.rmtree(instance, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,9 @@ percentile in milliseconds per database and query.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -33,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.scratch import scratch_database  # noqa: E402
 from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
 
-PG_SERVER = os.environ.get("GUANJIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 GROUPS = ["dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj"]  # dept_fgj holds half
 PASSWORD = "bench-password"
 
@@ -176,18 +174,7 @@ def main() -> None:
     parser.add_argument("--counties", type=int, default=0)
     args = parser.parse_args()
     for kind in args.databases.split(","):
-        instance = Path(tempfile.mkdtemp(prefix=f"bench-tasklist-{kind}-"))
-        admin = None
-        name = f"guanjia_bench_{os.getpid()}"
-        if kind == "sqlite":
-            url = f"sqlite:///{instance / 'bench.sqlite'}"
-        else:
-            admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                conn.exec_driver_sql(f"CREATE DATABASE {name}")
-            url = f"{PG_SERVER}/{name}"
-        try:
+        with scratch_database(kind, "tasklist") as (url, instance):
             app = build(url, instance, args.rows, args.counties)
             for label, (median, p95, total) in measure(app, args.repeat).items():
                 print(f"{kind:10s} {args.rows} open tasks, {args.counties} counties | "
@@ -197,11 +184,6 @@ def main() -> None:
 
             with app.app_context():
                 db.engine.dispose()
-        finally:
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                admin.dispose()
 
 
 if __name__ == "__main__":
