@@ -218,6 +218,12 @@ class OpinionForm(Params):
     opinion = Text()
 
 
+class CountyEditQuery(Params):
+    """``/admin/calendar?edit=dayao``: the county whose settings the form opens with."""
+
+    edit = OptionalText()
+
+
 class HalfYearQuery(Params):
     """``?half=2026H2``; None for the current half-year."""
 

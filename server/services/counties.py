@@ -57,6 +57,13 @@ class SavedCounty:
     recomputed: tuple[RecomputedDeadline, ...]
 
 
+def settings_form(code: str) -> dict[str, Any] | None:
+    """County ``code``'s settings as its form shows them (None: no such county), so that
+    changing one setting does not mean retyping, or losing, the others."""
+    row = db.session.get(County, code)
+    return None if row is None else {key: getattr(row, key) for key in FIELDS}
+
+
 def list_counties() -> list[County]:
     """Every county, the default first, then by code."""
     return list(db.session.execute(

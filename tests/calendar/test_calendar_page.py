@@ -145,3 +145,35 @@ def test_each_county_setting_stands_under_its_own_heading(app: Flask) -> None:
     assert shown["公示期上限（天）"] == "15"
     assert shown["办结后回访（月）"] == "1,3,6,12"
     assert shown["乡镇"] == "金碧镇、石羊镇、六苴镇"
+
+
+def test_editing_a_county_opens_its_settings_and_changing_one_keeps_the_others(
+        app: Flask) -> None:
+    """编辑 on a county's row fills the form with what the county has: saving it with one
+    setting changed leaves its towns, 补正 rule and caps as they were (an empty form used to
+    put the defaults back and clear the towns)."""
+    from lxml import html as lxml_html
+
+    admin = Web(app)
+    admin.login("admin")
+    saved = admin.post(COUNTIES, {**DAYAO, "art32_mode": "pause", "publicity_cap_days": "15",
+                                  "return_visit_months": "2,6", "towns": "金碧镇、石羊镇"},
+                       token_from=PAGE)
+    assert saved.status_code == 302
+    listed = admin.text(PAGE)
+    assert f'href="{PAGE}?edit=dayao#county-form-box"' in listed
+    page = admin.text(PAGE, query_string={"edit": "dayao"})
+    tree = lxml_html.fromstring(page)
+    assert tree.get_element_by_id("county-form-box").get("open") is not None
+    sent = dict(tree.get_element_by_id("county-form").form_values())
+    assert sent["code"] == "dayao" and sent["towns"] == "金碧镇、石羊镇"
+    assert sent["art32_mode"] == "pause" and sent["publicity_cap_days"] == "15"
+    sent["late_call_grace_minutes"] = "45"
+    assert admin.post(COUNTIES, sent, token_from=PAGE).status_code == 302
+    row = county_rows(admin.text(PAGE))["dayao"]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert "45" in cells and "15" in cells and "2,6" in cells and "金碧镇、石羊镇" in cells
+    assert "补正期间暂停计时，自收到材料起连续计算" in row
+    # An unknown county opens the empty form, as adding one does.
+    empty = lxml_html.fromstring(admin.text(PAGE, query_string={"edit": "nowhere"}))
+    assert dict(empty.get_element_by_id("county-form").form_values())["code"] == ""

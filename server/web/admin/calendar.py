@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, redirect, render_template, url_for
 
 from server.rules.workdays import DayKind, Notice
-from server.schemas.views import CalendarNoticeForm, CountyForm
+from server.schemas.views import CalendarNoticeForm, CountyEditQuery, CountyForm
 from server.services import calendar, calendar_changes, counties
 from server.services.errors import ValidationFailedError
 from server.web import params
@@ -77,7 +77,9 @@ def _page(*, text: str = "", notice: Notice | None = None,
 
 @bp.get("/calendar")
 def calendar_page() -> Any:
-    return _page()
+    """The page; ``?edit=<county>`` opens the county form filled with that county's settings."""
+    edit = params.query(CountyEditQuery)["edit"]
+    return _page(county_form=counties.settings_form(edit) if edit else None)
 
 
 @bp.post("/calendar")
