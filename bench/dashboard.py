@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import p95, scratch_database  # noqa: E402
 from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
 
@@ -186,7 +186,7 @@ def measure(app, repeat: int, username: str = "lingdao",  # type: ignore[no-unty
         found = re.search(count, response.get_data(as_text=True))
         times.sort()
         results[label] = (times[0], statistics.median(times),
-                          times[max(0, int(len(times) * 0.95) - 1)],
+                          p95(times),
                           int(found.group(1)) if found else -1)
     return results
 

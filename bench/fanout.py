@@ -43,8 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from server import create_app  # noqa: E402
-from server.config import Settings  # noqa: E402
+from bench.scratch import fixture_app  # noqa: E402
 
 PG_SERVER = os.environ.get("GUANJIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 PASSWORD = "Bench-pass-2026"
@@ -69,22 +68,13 @@ DEPARTMENTS = ["dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj"]
 
 
 def build(url: str, instance: Path, count: int):  # type: ignore[no-untyped-def]
-    from server.cli import deploy_shipped, upgrade_database
     from server.extensions import db
     from server.services.directory import ensure_standard_groups
     from server.services.processes import deploy
     from server.services.users import ensure_enterprise, ensure_user
 
-    settings = Settings.from_env({
-        "GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": url, "GUANJIA_INSTANCE_DIR": str(instance),
-        "GUANJIA_SECRET_KEY": "bench", "GUANJIA_MAX_INSTANCES": str(max(count, 1000)),
-        "GUANJIA_LOGIN_RATE": "10000 per minute",
-        "GUANJIA_PROCESSES_DIR": str(ROOT / "tests/fixtures/processes"),
-        "GUANJIA_FORMS_DIR": str(ROOT / "tests/fixtures/forms"),
-        "GUANJIA_BROKER_URL": f"sqla+sqlite:///{instance / 'broker.sqlite'}"})
-    app = create_app(settings)
-    upgrade_database(app)
-    deploy_shipped(app)
+    app = fixture_app(url, instance, GUANJIA_MAX_INSTANCES=str(max(count, 1000)),
+                      GUANJIA_LOGIN_RATE="10000 per minute")
     with app.app_context():
         ensure_standard_groups()
         ensure_user("qiye", "企业甲经办人", PASSWORD, ["enterprise"],

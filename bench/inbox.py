@@ -32,9 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch import scratch_database  # noqa: E402
-from server import create_app  # noqa: E402
-from server.config import Settings  # noqa: E402
+from bench.scratch import fixture_app, p95, scratch_database  # noqa: E402
 
 GROUPS = ["dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj"]  # dept_fgj holds half
 AGENT = "fgj"
@@ -45,21 +43,12 @@ def _group(n: int) -> str:
 
 
 def build(url: str, instance: Path, notices: int, cases: int, still_open: int):  # type: ignore[no-untyped-def]
-    from server.cli import deploy_shipped, upgrade_database
     from server.extensions import db
     from server.models import Case, Deployment, Notice, Notification, WorkItem
     from server.services.directory import ensure_standard_groups
     from server.services.users import ensure_user
 
-    settings = Settings.from_env({
-        "GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": url, "GUANJIA_INSTANCE_DIR": str(instance),
-        "GUANJIA_SECRET_KEY": "bench",
-        "GUANJIA_PROCESSES_DIR": str(ROOT / "tests/fixtures/processes"),
-        "GUANJIA_FORMS_DIR": str(ROOT / "tests/fixtures/forms"),
-        "GUANJIA_BROKER_URL": f"sqla+sqlite:///{instance / 'broker.sqlite'}"})
-    app = create_app(settings)
-    upgrade_database(app)
-    deploy_shipped(app)
+    app = fixture_app(url, instance)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     per_case = max(1, notices // cases)
     with app.app_context():
@@ -165,7 +154,7 @@ def measure(app, repeat: int) -> dict[str, tuple[float, float, str]]:  # type: i
                 shown = str(answer)
             times.sort()
             results[label] = (statistics.median(times),
-                              times[max(0, int(len(times) * 0.95) - 1)], shown)
+                              p95(times), shown)
         db.engine.dispose()
     return results
 

@@ -65,6 +65,7 @@ import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from bench.http_load import granian, wait_until_serving  # noqa: E402
+from bench.scratch import p95  # noqa: E402
 from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
 
@@ -93,7 +94,7 @@ def load() -> str:
 
 def stats(ms: list[float]) -> tuple[float, float, float]:
     ms = sorted(ms)
-    return ms[0], statistics.median(ms), ms[max(0, round(len(ms) * 0.95) - 1)]
+    return ms[0], statistics.median(ms), p95(ms)
 
 
 # ---- the database ---------------------------------------------------------------------------

@@ -31,30 +31,19 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch import scratch_database  # noqa: E402
-from server import create_app  # noqa: E402
-from server.config import Settings  # noqa: E402
+from bench.scratch import fixture_app, p95, scratch_database  # noqa: E402
 
 GROUPS = ["dept_fgj", "dept_zrzy", "dept_zjj", "dept_sthj"]  # dept_fgj holds half
 PASSWORD = "bench-password"
 
 
 def build(url: str, instance: Path, rows: int, counties: int = 0):  # type: ignore[no-untyped-def]
-    from server.cli import deploy_shipped, upgrade_database
     from server.extensions import db
     from server.models import Case, Deployment, WorkItem, WorkItemGroup
     from server.services.directory import ensure_standard_groups
     from server.services.users import ensure_user
 
-    settings = Settings.from_env({
-        "GUANJIA_MODE": "test", "GUANJIA_DATABASE_URL": url, "GUANJIA_INSTANCE_DIR": str(instance),
-        "GUANJIA_SECRET_KEY": "bench",
-        "GUANJIA_PROCESSES_DIR": str(ROOT / "tests/fixtures/processes"),
-        "GUANJIA_FORMS_DIR": str(ROOT / "tests/fixtures/forms"),
-        "GUANJIA_BROKER_URL": f"sqla+sqlite:///{instance / 'broker.sqlite'}"})
-    app = create_app(settings)
-    upgrade_database(app)
-    deploy_shipped(app)
+    app = fixture_app(url, instance)
     now = datetime.now(UTC)
     with app.app_context():
         ensure_standard_groups()
@@ -162,7 +151,7 @@ def measure(app, repeat: int) -> dict[str, tuple[float, float, int]]:  # type: i
         body = response.get_data(as_text=True)
         total = int(re.search(r'id="task-count">[^<]*<b>(\d+)</b>', body).group(1))  # type: ignore[union-attr]
         times.sort()
-        results[label] = (statistics.median(times), times[int(len(times) * 0.95) - 1], total)
+        results[label] = (statistics.median(times), p95(times), total)
     return results
 
 
