@@ -208,20 +208,21 @@ def closed_tasks(notices: Iterable[Any]) -> set[str]:
 def unread_open_count(user: User) -> int:
     """Unread notices that are not about a finished task (the number in the header).
 
-    Counted as two disjoint parts, each read through an index so that the count grows with
-    the open work, not with the history: the notices about no task (``ix_notices_task``, its
-    NULL keys), and for each open task (the open items' partial indexes) its notices
-    (``ix_notices_task``). A notice about a task that is no longer open is never read. The
-    open tasks' part is a subquery per task, so that no planner starts from the notices."""
+    Counted as two disjoint parts, each read through an index: the notices about no task
+    (``ix_notices_task``, its NULL keys), and the notices of open tasks — the notices joined
+    to the open items (their partial indexes) by ``ix_notices_task``. The join is fenced off
+    from the audience filter (``OFFSET 0``): the planner then sizes it by its two sides, and
+    starts from whichever is smaller (300 open tasks among 100,000 notices, or a few notices
+    among a million open tasks), instead of trusting a guess at the audience's share."""
     if not user.active:
         return 0
     no_task = select(func.count()).select_from(Notice).where(
         Notice.task_id.is_(None), in_audience(user), Notice.id.not_in(_read_by(user)))
-    per_task = (select(func.count()).select_from(Notice)
-                .where(Notice.task_id == WorkItem.id, in_audience(user),
-                       _unread_mark(user, Notice))
-                .correlate(WorkItem).scalar_subquery())
-    of_open_tasks = select(func.coalesce(func.sum(per_task), 0)).where(WorkItem.state == READY)
+    joined = (select(Notice).join(WorkItem, WorkItem.id == Notice.task_id)
+              .where(WorkItem.state == READY).offset(0).subquery())
+    opened = aliased(Notice, joined)
+    of_open_tasks = select(func.count()).select_from(opened).where(
+        in_audience(user, opened), _unread_mark(user, opened))
     return int(db.session.execute(
         select(no_task.scalar_subquery() + of_open_tasks.scalar_subquery())).scalar_one())
 
